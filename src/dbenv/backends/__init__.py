@@ -1,0 +1,1 @@
+"""Backends: the only modules that import database drivers (psycopg, redis)."""

@@ -1,0 +1,170 @@
+"""The frozen objects configuration resolves into: origins, secrets, environments.
+
+Everything here is immutable and passed explicitly; nothing reads files or the
+process environment. A ``Secret`` masks itself everywhere (``str``, ``repr``,
+f-strings, logging) and gives its plain text only through ``reveal()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Tier = Literal["protected", "disposable"]
+Isolation = Literal["database", "schema", "prefix"]
+OriginKind = Literal["default", "project", "dotenv", "process", "argument", "reference", "local"]
+
+MASK = "****"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a value came from: a layer, and the file and line or the variable."""
+
+    kind: OriginKind
+    source: str = ""
+    line: int | None = None
+    reference: str | None = None  # "env", "file" or "cmd" when a secret reference
+
+    def __str__(self) -> str:
+        if self.kind == "default":
+            text = "built-in default"
+        elif self.kind == "process":
+            text = f"process environment ${self.source}"
+        elif self.kind == "argument":
+            text = f"argument {self.source}" if self.source else "argument"
+        else:
+            text = f"{self.source}:{self.line}" if self.line else self.source
+        if self.reference:
+            text += f" ({self.reference}: reference)"
+        return text
+
+
+class Secret:
+    """A string that never shows itself unless asked with ``reveal()``.
+
+    ``masked`` is computed without resolving anything, so printing a secret never
+    runs a ``cmd:`` reference or reads a secret file.
+    """
+
+    __slots__ = ("_cache", "_masked", "_resolve")
+
+    def __init__(self, resolve: Callable[[], str] | str, *, masked: str = MASK) -> None:
+        if isinstance(resolve, str):
+            plain = resolve
+            self._resolve: Callable[[], str] = lambda: plain
+        else:
+            self._resolve = resolve
+        self._masked = masked
+        self._cache: str | None = None
+
+    @property
+    def masked(self) -> str:
+        return self._masked
+
+    def reveal(self) -> str:
+        if self._cache is None:
+            self._cache = self._resolve()
+        return self._cache
+
+    def __str__(self) -> str:
+        return self._masked
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._masked!r})"
+
+    def __format__(self, spec: str) -> str:
+        return format(self._masked, spec)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            return self.reveal() == other.reveal()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._masked)
+
+    def __reduce__(self) -> object:
+        raise TypeError("a Secret cannot be pickled; pass reveal() explicitly")
+
+
+class SecretURL(Secret):
+    """A database or Redis URL whose password (and secret parts) are masked."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One resolved configuration value and where it came from."""
+
+    key: str
+    value: object
+    origin: Origin
+    secret: bool = False
+    # origins of the ${VAR}s interpolated into it, in order of appearance
+    parts: tuple[tuple[str, Origin], ...] = ()
+
+    def display(self) -> str:
+        """The value as it may be shown: masked when secret."""
+        if isinstance(self.value, Secret):
+            return self.value.masked
+        if self.secret:
+            return MASK
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One resolved environment of a project."""
+
+    name: str
+    project: str
+    root: Path
+    tier: Tier = "protected"
+    isolation: Isolation = "database"
+    schema: str | None = None
+    prefix: str | None = None
+    database_url: SecretURL | None = None
+    admin_url: SecretURL | None = None
+    redis_url: SecretURL | None = None
+    redis_db: int | None = None
+    redis_prefix: str | None = None
+    server: str | None = None  # "local": URL points at the running `dbenv up` stack
+    guard_pattern: str | None = None
+    shares_with: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    env_files: tuple[Path, ...] = ()
+    components: Mapping[str, Path] = field(default_factory=dict)
+    extensions: tuple[str, ...] = ()
+    schema_source: str | None = None
+    seed_files: tuple[Path, ...] = ()
+    selectors: tuple[str, ...] = ("APP_ENV", "ENVIRONMENT")
+    # every setting above, by key, with its origin (for `config show --origin`)
+    settings: Mapping[str, Setting] = field(default_factory=dict)
+    # the layered variables this environment sees (what `dbenv run` exports)
+    variables: Mapping[str, Setting] = field(default_factory=dict)
+
+    @property
+    def disposable(self) -> bool:
+        return self.tier == "disposable"
+
+    def table(self, name: str) -> str:
+        """The physical name of a logical table (prefix isolation adds the prefix)."""
+        if self.isolation == "prefix" and self.prefix:
+            return f"{self.prefix}{name}"
+        return name
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The ``[local]`` table: the embedded stack that ``dbenv up`` starts."""
+
+    data_dir: Path  # absolute; default <root>/.dbenv
+    port: int = 0  # 0: pick a free port
+    redis: bool = True
+    redis_port: int = 0
+    disposable: bool = True  # allows fsync=off & co. on a cluster dbenv created
+    pg_bindir: Path | None = None
