@@ -1,0 +1,16 @@
+"""The ``dbenv`` command line: the Typer app plus every area's commands, and ``main()``.
+
+Each area adds one import line below; its module attaches commands to ``app``.
+"""
+
+from __future__ import annotations
+
+from dbenv.cli import config as _config  # noqa: F401  (init, envs, config, run, check)
+from dbenv.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``dbenv`` console script."""
+    app(prog_name="dbenv")

@@ -1,0 +1,220 @@
+"""The Typer application: global options, masked output, and errors turned into exit codes.
+
+Every area's CLI module attaches its commands to ``app`` and decorates them with
+``handle_errors`` (below ``@app.command``). Output goes through ``out``/``err``/
+``print_json``, which scrub every secret revealed during this run and every URL
+password, so a command cannot print a secret by accident.
+
+Exit codes: 0 ok, 1 failed, 2 bad input or configuration, 3 refused by the guard.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TextIO, TypeVar
+
+import typer
+from rich.console import Console
+
+from dbenv.config.masking import scrub
+from dbenv.config.model import Secret
+from dbenv.errors import DbenvError
+
+if TYPE_CHECKING:
+    from dbenv.config import Project
+
+__all__ = [
+    "CliState",
+    "app",
+    "err",
+    "err_console",
+    "get_project",
+    "get_state",
+    "handle_errors",
+    "out",
+    "out_console",
+    "print_json",
+    "remember_secret",
+    "reveal",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="dbenv",
+    help="Keep an application's PostgreSQL and Redis databases apart across environments.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Rich's pretty tracebacks show local variables, which may hold secrets.
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Plain values of secrets revealed during this run (for `run`, `--reveal`, ...).
+# Everything this process writes to stdout/stderr is scrubbed of them.
+_REVEALED: set[str] = set()
+
+
+def remember_secret(plain: str) -> None:
+    """Add a plain secret value to the set every output is scrubbed of."""
+    if plain:
+        _REVEALED.add(plain)
+
+
+def reveal(secret: Secret | str) -> str:
+    """Reveal a secret and remember its plain value so no output can show it."""
+    plain = secret.reveal() if isinstance(secret, Secret) else secret
+    remember_secret(plain)
+    return plain
+
+
+def masked(text: str) -> str:
+    """``text`` with every remembered secret and every URL password masked."""
+    return scrub(text, _REVEALED)
+
+
+class _ScrubbedStream:
+    """A text stream that scrubs secrets before writing to the current stdout/stderr.
+
+    It looks the real stream up on every write, so it follows the redirections
+    done by test runners.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def _target(self) -> TextIO:
+        stream: TextIO = getattr(sys, self._name)
+        return stream
+
+    def write(self, text: str) -> int:
+        self._target.write(masked(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self._target, "isatty", lambda: False)())
+
+    def fileno(self) -> int:
+        return self._target.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._target, "encoding", None) or "utf-8"
+
+
+def out_console() -> Console:
+    """A Rich console on (scrubbed) stdout."""
+    return Console(file=_ScrubbedStream("stdout"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+
+
+def err_console() -> Console:
+    """A Rich console on (scrubbed) stderr."""
+    return Console(file=_ScrubbedStream("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+
+
+def out(text: str = "") -> None:
+    """Write one line to stdout, masked, without Rich markup."""
+    _ScrubbedStream("stdout").write(text + "\n")
+
+
+def err(text: str) -> None:
+    """Write one line to stderr, masked, without Rich markup."""
+    _ScrubbedStream("stderr").write(text + "\n")
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output for ``--json``: masked like everything else."""
+    out(json.dumps(data, indent=2, default=str, sort_keys=False))
+
+
+@dataclass
+class CliState:
+    """What the global options set, shared by every command of one invocation."""
+
+    project_path: Path | None = None
+    debug: bool = False
+    _project: Project | None = field(default=None, repr=False)
+
+
+# The state of the invocation in progress (one per process; tests invoke one at a time).
+_CURRENT = CliState()
+
+
+def get_state(ctx: typer.Context | None = None) -> CliState:
+    """The invocation's ``CliState``: from ``ctx`` when given, else the current run's."""
+    if ctx is not None:
+        root = ctx.find_root()
+        if not isinstance(root.obj, CliState):
+            root.obj = _CURRENT
+        return root.obj
+    return _CURRENT
+
+
+def get_project(ctx: typer.Context | None = None) -> Project:
+    """The project named by ``--project`` (or found from the working directory), loaded once."""
+    from dbenv.config import load_project
+
+    state = get_state(ctx)
+    if state._project is None:
+        state._project = load_project(project=state.project_path)
+    return state._project
+
+
+def _report(error: BaseException, *, debug: bool) -> None:
+    if debug:
+        err("".join(traceback.format_exception(error)).rstrip())
+    if isinstance(error, DbenvError):
+        err(f"dbenv: {error}")
+    else:
+        name = type(error).__name__
+        tail = "" if debug else " (run with --debug for the traceback)"
+        err(f"dbenv: internal error: {name}: {error}{tail}.")
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn ``DbenvError`` into one masked sentence and its exit code; others into exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # Typer's own exits and usage errors (exit 2) keep their meaning
+        except DbenvError as error:
+            _report(error, debug=get_state().debug)
+            raise typer.Exit(error.exit_code) from None
+        except Exception as error:
+            _report(error, debug=get_state().debug)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="The project file or directory (default: found from the working directory).",
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")] = False,
+) -> None:
+    """dbenv: one application's databases, kept apart across its environments."""
+    global _CURRENT
+    _CURRENT = CliState(project_path=project, debug=debug)
+    ctx.obj = _CURRENT
