@@ -1,0 +1,126 @@
+"""The credential scan: leaks found with file and line and masked; placeholders not."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dbenv.scan import is_placeholder, scan_paths, scan_text, tracked_files
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_003 = FIXTURES / "seed_003_database_architecture.md"
+SEED_003_PASSWORD = "HeliotropeDev2025"
+
+
+def test_seed_003_is_flagged_with_file_line_and_masked_secret() -> None:
+    result = scan_paths([SEED_003], root=FIXTURES)
+    lines = sorted({leak.line for leak in result.leaks})
+    assert lines == [46, 53, 60, 68, 76, 83]
+    assert {leak.kind for leak in result.leaks} == {"url-password"}
+    assert {str(leak.path) for leak in result.leaks} == {SEED_003.name}
+    for leak in result.leaks:
+        assert SEED_003_PASSWORD not in leak.excerpt
+        assert "****" in leak.excerpt
+        assert leak.where.startswith(f"{SEED_003.name}:")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "key"),
+    [
+        (".env", "DB_PASSWORD=Sup3rS3cret\n", "DB_PASSWORD"),
+        ("run.sh", "export API_TOKEN='tok-98a7sd6f'\n", "API_TOKEN"),
+        ("config.yaml", "db:\n  password: hunter2hunter\n", "password"),
+        ("settings.py", 'SECRET_KEY = "django-insecure-abc123"\n', "SECRET_KEY"),
+        ("app.js", "const dbPassword = 'p4ssw0rd!';\n", "dbPassword"),
+        ("conf.json", '{"client_secret": "s3cr3t-value"}\n', "client_secret"),
+        ("README.md", "Set `REDIS_KEY=abc123def` first.\n", "REDIS_KEY"),
+        ("notes.md", "redis://:r3dispass@cache.internal:6379/0\n", "redis"),
+        ("worker.py", 'BROKER = "amqp://guest:rabbit99@mq.example.org//"\n', "amqp"),
+    ],
+)
+def test_leaks_in_every_file_kind_are_found(name: str, text: str, key: str) -> None:
+    leaks = scan_text(text, Path(name))
+    assert [leak.key for leak in leaks] == [key]
+    secret = {"DB_PASSWORD": "Sup3rS3cret", "redis": "r3dispass", "amqp": "rabbit99"}.get(key)
+    if secret:
+        assert secret not in leaks[0].excerpt
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DB_PASSWORD=changeme",
+        "DB_PASSWORD=change_me",
+        "DB_PASSWORD=${DB_PASSWORD}",
+        "DB_PASSWORD=$DB_PASSWORD",
+        "DB_PASSWORD=****",
+        "DB_PASSWORD=<password>",
+        "DB_PASSWORD=xxx",
+        "DB_PASSWORD=password",
+        "DB_PASSWORD=secret",
+        "DB_PASSWORD=",
+        'DB_PASSWORD=""',
+        "DB_PASSWORD=...",
+        "password = env:DB_PASSWORD",
+        'password = "cmd:op read op://vault/db/password"',
+        "DATABASE_URL=postgresql://app:${DB_PASS}@db:5432/app",
+        "DATABASE_URL=postgresql://app:****@db:5432/app",
+        "DATABASE_URL=postgresql://app@db:5432/app",
+        "DATABASE_URL=postgresql://db:5432/app",
+    ],
+)
+def test_placeholders_are_not_leaks(text: str) -> None:
+    assert scan_text(text + "\n", Path(".env.example")) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'password = os.environ["DB_PASSWORD"]',
+        "token = get_token()",
+        "api_key: str",
+        "primary_key=True",
+        "monkey = 'banana-bread'",
+    ],
+)
+def test_code_expressions_and_non_secret_keys_are_not_leaks(text: str) -> None:
+    assert scan_text(text + "\n", Path("app.py")) == []
+
+
+def test_localhost_url_password_is_marked_local() -> None:
+    (leak,) = scan_text("postgresql://dev:devpass@localhost:5432/app\n", Path("a.md"))
+    assert leak.local
+    (remote,) = scan_text("postgresql://dev:devpass@db.example.com/app\n", Path("a.md"))
+    assert not remote.local
+
+
+@pytest.mark.parametrize("value", ["changeme", "${X}", "<pw>", "****", "", "$X", "file:/run/s"])
+def test_is_placeholder(value: str) -> None:
+    assert is_placeholder(value)
+
+
+def test_real_values_are_not_placeholders() -> None:
+    assert not is_placeholder("HeliotropeDev2025")
+
+
+def test_binary_and_directories(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "leak.env").write_text("X_SECRET=abcdef123\n")
+    (tmp_path / "blob.bin").write_bytes(b"\0\1X_SECRET=abcdef123")
+    result = scan_paths([tmp_path], root=tmp_path)
+    assert [str(leak.path) for leak in result.leaks] == ["sub/leak.env"]
+    assert result.skipped == ((Path("blob.bin"), "binary"),)
+
+
+def test_tracked_files_outside_git_is_none(tmp_path: Path) -> None:
+    assert tracked_files(tmp_path) is None
+
+
+def test_tracked_files_lists_only_tracked(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "b.txt").write_text("b")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "a.txt"], check=True)
+    assert tracked_files(tmp_path) == [tmp_path / "a.txt"]
