@@ -1,0 +1,34 @@
+# dbenv: `make test` and `make demo` work on a fresh clone (they build .venv themselves).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO := examples/dashtam
+DBENV := $(abspath $(BIN))/dbenv
+
+.PHONY: install test demo bench clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	DBENV_VENV=$(VENV) scripts/check
+
+demo: install
+	cd $(DEMO) && ./prepare-demo
+	cd $(DEMO) && $(DBENV) envs
+	cd $(DEMO) && $(DBENV) config show test --origin
+	cd $(DEMO) && $(DBENV) check
+
+bench: install
+	DBENV_VENV=$(VENV) bench/run
+
+clean-venv:
+	rm -rf $(VENV)
