@@ -1,0 +1,445 @@
+"""The local stack: PostgreSQL (and Redis) that dbenv starts, or an existing server it reuses.
+
+A server dbenv starts (``LocalStack``) and one it only points at
+(``ExternalServer``) share one interface, ``Server``: ``start``, ``stop``,
+``status``, ``urls`` (compare pytest-postgresql's executor and no-op executor).
+
+``LocalStack`` keeps everything in one data directory::
+
+    <data_dir>/.dbenv-created   marker: dbenv created this directory (purge needs it)
+    <data_dir>/postgres/        the cluster (PGDATA)
+    <data_dir>/postgres.log     the server's log
+    <data_dir>/run/             the unix socket (trust; TCP needs a password)
+    <data_dir>/state.json       ports, pids, versions: what ``server = "local"`` resolves to
+    <data_dir>/redis*           Redis's pid file, log and working directory
+
+It never deletes a directory it did not create, and ``start`` interrupted half-way
+(an error or Ctrl-C) stops whatever it had started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Literal, Protocol
+from urllib.parse import quote, urlsplit
+
+from dbenv.backends.local_host import find_pg_binaries, free_port, resolve_run_as
+from dbenv.backends.local_pg import PgCluster, PortTaken
+from dbenv.backends.local_redis import RedisProcess, find_redis_server
+from dbenv.errors import GuardRefusal, ServerStartError
+
+__all__ = [
+    "MARKER",
+    "ExternalServer",
+    "LocalStack",
+    "PgState",
+    "RedisState",
+    "Server",
+    "ServerURLs",
+    "StackState",
+    "StackStatus",
+    "read_state",
+]
+
+MARKER = ".dbenv-created"
+STATE = "state.json"
+FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PgState:
+    port: int
+    socket_dir: str
+    superuser: str
+    pid: int
+    version: str
+    data_dir: str  # the cluster (PGDATA)
+    bindir: str
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class RedisState:
+    port: int
+    pid: int
+    version: str
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class StackState:
+    """What ``state.json`` holds. No password: the unix socket is trusted."""
+
+    postgres: PgState | None
+    redis: RedisState | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> StackState:
+        data = json.loads(text)
+        pg, redis = data.get("postgres"), data.get("redis")
+        return cls(PgState(**pg) if pg else None, RedisState(**redis) if redis else None)
+
+
+def read_state(data_dir: Path) -> StackState | None:
+    """The state ``dbenv up`` wrote in ``data_dir``, or None."""
+    try:
+        return StackState.from_json((data_dir / STATE).read_text())
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class ServerURLs:
+    """Superuser URLs of the servers (no password: socket trust or the given DSN)."""
+
+    postgres: str
+    redis: str | None = None
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    """What ``start``/``stop``/``status`` found and did."""
+
+    kind: Literal["local", "external"]
+    running: bool
+    state: StackState | None = None
+    urls: ServerURLs | None = None
+    created: bool = False  # this call ran initdb
+    started: tuple[str, ...] = ()  # servers this call started ("postgres", "redis")
+    stopped: tuple[int, ...] = ()  # pids this call stopped
+    notices: tuple[str, ...] = field(default=())
+
+
+class Server(Protocol):
+    """A PostgreSQL (+ Redis) server the suite or a command can use."""
+
+    def start(self) -> StackStatus: ...
+
+    def stop(self) -> StackStatus: ...
+
+    def status(self) -> StackStatus: ...
+
+    def urls(self) -> ServerURLs: ...
+
+
+def pg_socket_url(state: PgState, database: str = "postgres", user: str | None = None) -> str:
+    """A libpq URL over the stack's unix socket."""
+    user = quote(user or state.superuser, safe="")
+    return (
+        f"postgresql://{user}@/{quote(database, safe='')}?host={state.socket_dir}&port={state.port}"
+    )
+
+
+class LocalStack:
+    """PostgreSQL (and Redis) started by dbenv from the machine's binaries."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int = 0,
+        redis: bool = True,
+        redis_port: int = 0,
+        disposable: bool = True,
+        pg_bindir: Path | None = None,
+        search_path: str | None = None,
+        host_auth: str = "scram-sha-256",
+        superuser: str = "postgres",
+        progress: Progress | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).absolute()
+        self.port = port
+        self.redis = redis
+        self.redis_port = redis_port
+        self.disposable = disposable
+        self.pg_bindir = pg_bindir
+        self.search_path = search_path
+        self.host_auth = host_auth
+        self.superuser = superuser
+        self._progress = progress
+        self._notices: list[str] = []
+
+    # -- bookkeeping ------------------------------------------------------------------
+    def _say(self, text: str, *, notice: bool = False) -> None:
+        if notice:
+            self._notices.append(text)
+        if self._progress is not None:
+            self._progress(text)
+
+    @property
+    def marker(self) -> Path:
+        return self.data_dir / MARKER
+
+    def _marker_data(self) -> dict[str, object]:
+        try:
+            data = json.loads(self.marker.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _cluster(self, *, binaries: bool = False) -> PgCluster:
+        found = None
+        run_as = None
+        if binaries:
+            probe = PgCluster(self.data_dir)
+            found = find_pg_binaries(
+                bindir=self.pg_bindir, search_path=self.search_path, want_major=probe.data_major()
+            )
+            run_as = resolve_run_as(progress=lambda text: self._say(text, notice=True))
+        return PgCluster(
+            self.data_dir,
+            binaries=found,
+            run_as=run_as,
+            superuser=self.superuser,
+            host_auth=self.host_auth,
+        )
+
+    def _redis(self) -> RedisProcess | None:
+        binary = find_redis_server(search_path=self.search_path)
+        return RedisProcess(self.data_dir, binary=binary) if binary else None
+
+    # -- Server interface ---------------------------------------------------------------
+    def urls(self) -> ServerURLs:
+        state = read_state(self.data_dir)
+        if state is None or state.postgres is None:
+            raise ServerStartError(
+                f"the local stack in {self.data_dir} is not running.", hint="Run dbenv up."
+            )
+        redis = f"redis://{state.redis.host}:{state.redis.port}" if state.redis else None
+        return ServerURLs(pg_socket_url(state.postgres), redis)
+
+    def status(self) -> StackStatus:
+        state = read_state(self.data_dir)
+        cluster = self._cluster()
+        pid = cluster.running_pid()
+        if state is None or state.postgres is None or pid is None:
+            return StackStatus("local", running=False, state=state)
+        redis_state = state.redis
+        proc = self._redis()
+        if redis_state and (proc is None or proc.running_pid() != redis_state.pid):
+            redis_state = None
+        state = StackState(replace(state.postgres, pid=pid), redis_state)
+        return StackStatus("local", running=True, state=state, urls=self.urls())
+
+    def start(self) -> StackStatus:
+        """Start what is not running (idempotent); on any failure or Ctrl-C stop what it began."""
+        self._notices = []
+        current = self.status()
+        if current.running and ((current.state and current.state.redis) or not self._want_redis()):
+            self._say("the local stack is already running")
+            return replace(current, notices=tuple(self._notices))
+        fresh_dir = self._make_data_dir()
+        cluster = self._cluster(binaries=True)
+        cluster.check_version()
+        started: list[str] = []
+        created = False
+        try:
+            pg, created = self._ensure_postgres(cluster, fresh_dir=fresh_dir, started=started)
+            redis = self._ensure_redis(started=started)
+            state = StackState(pg, redis)
+            (self.data_dir / STATE).write_text(state.to_json())
+        except BaseException:
+            self._undo(cluster, started, created=created)
+            raise
+        return StackStatus(
+            "local",
+            running=True,
+            state=state,
+            urls=self.urls(),
+            created=created,
+            started=tuple(started),
+            notices=tuple(self._notices),
+        )
+
+    def _want_redis(self) -> bool:
+        return self.redis and find_redis_server(search_path=self.search_path) is not None
+
+    def _make_data_dir(self) -> bool:
+        """Create the data directory; True when dbenv created it (or found it empty)."""
+        existed = self.data_dir.exists()
+        if existed and not self.data_dir.is_dir():
+            raise ServerStartError(
+                f"{self.data_dir} exists and is not a directory.",
+                path=self.data_dir,
+                hint="Remove it or set [local] data_dir to another path.",
+            )
+        fresh = not existed or not any(self.data_dir.iterdir())
+        self.data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        return fresh
+
+    def _ensure_postgres(
+        self, cluster: PgCluster, *, fresh_dir: bool, started: list[str]
+    ) -> tuple[PgState, bool]:
+        created = False
+        pid = cluster.running_pid()
+        if pid is not None:
+            port = cluster.running_port() or 0
+        else:
+            if cluster.clear_stale():
+                self._say("removed a stale postmaster.pid (crash or reboot) and recovered")
+            if not cluster.initialized:
+                self._initdb(cluster, fresh_dir=fresh_dir)
+                created = True
+            pid, port = self._start_postgres(cluster)
+            started.append("postgres")
+        state = PgState(
+            port=port,
+            socket_dir=str(cluster.socket_dir),
+            superuser=self.superuser,
+            pid=pid,
+            version=cluster.bin.version,
+            data_dir=str(cluster.pgdata),
+            bindir=str(cluster.bin.bindir),
+        )
+        return state, created
+
+    def _initdb(self, cluster: PgCluster, *, fresh_dir: bool) -> None:
+        if cluster.pgdata.exists() and any(cluster.pgdata.iterdir()):
+            raise ServerStartError(
+                f"{cluster.pgdata} is not empty and holds no PostgreSQL cluster (no PG_VERSION); "
+                "nothing was changed.",
+                path=cluster.pgdata,
+                hint="Move it away or set [local] data_dir to another directory.",
+            )
+        marker = self._marker_data()
+        data_dir_ours = bool(marker.get("data_dir")) if marker else fresh_dir
+        self.marker.write_text(
+            json.dumps({"created_by": "dbenv", "data_dir": data_dir_ours, "cluster": True}) + "\n"
+        )
+        self._say(f"initdb {cluster.pgdata} (PostgreSQL {cluster.bin.version})")
+        try:
+            cluster.initdb(no_sync=self.disposable)
+        except BaseException:
+            shutil.rmtree(cluster.pgdata, ignore_errors=True)  # ours: the marker says so
+            raise
+
+    def _start_postgres(self, cluster: PgCluster) -> tuple[int, int]:
+        previous = read_state(self.data_dir)
+        fast = self.disposable and bool(self._marker_data().get("cluster"))
+        settings = FAST_SETTINGS if fast else {}
+        wanted = self.port or (previous.postgres.port if previous and previous.postgres else 0)
+        for _attempt in range(3):
+            port = self._pick_port(wanted, "PostgreSQL", configured=self.port)
+            try:
+                pid = cluster.start(port, settings=settings)
+            except PortTaken:
+                wanted = 0
+                continue
+            self._say(f"PostgreSQL {cluster.bin.version} listening on 127.0.0.1:{port}")
+            return pid, port
+        raise ServerStartError(
+            "PostgreSQL could not bind a free port on 127.0.0.1 after 3 attempts.",
+            hint="Check what is taking ports, then run dbenv up again.",
+        )
+
+    def _pick_port(self, wanted: int, what: str, *, configured: int) -> int:
+        port = free_port(wanted)
+        if configured and port != configured:
+            self._say(f"port {configured} is taken; {what} listens on {port} instead", notice=True)
+        return port
+
+    def _ensure_redis(self, *, started: list[str]) -> RedisState | None:
+        if not self.redis:
+            return None
+        proc = self._redis()
+        if proc is None:
+            self._say(
+                "redis-server not found on PATH; Redis not started "
+                "(apt-get install redis-server, or [local] redis = false)",
+                notice=True,
+            )
+            return None
+        pid = proc.running_pid()
+        previous = read_state(self.data_dir)
+        if pid is not None and previous and previous.redis and previous.redis.pid == pid:
+            return previous.redis
+        wanted = self.redis_port or (previous.redis.port if previous and previous.redis else 0)
+        for _attempt in range(3):
+            port = self._pick_port(wanted, "Redis", configured=self.redis_port)
+            try:
+                pid = proc.start(port)
+            except PortTaken:
+                wanted = 0
+                continue
+            started.append("redis")
+            version = proc.version(port)
+            self._say(f"Redis {version} listening on 127.0.0.1:{port}")
+            return RedisState(port=port, pid=pid, version=version)
+        raise ServerStartError("Redis could not bind a free port on 127.0.0.1 after 3 attempts.")
+
+    def _undo(self, cluster: PgCluster, started: list[str], *, created: bool) -> None:
+        """Stop what this ``start`` began, so an error or Ctrl-C leaves nothing running."""
+        if "redis" in started:
+            with contextlib.suppress(Exception):
+                proc = self._redis()
+                if proc is not None:
+                    proc.stop()
+        if "postgres" in started:
+            with contextlib.suppress(Exception):
+                cluster.stop()
+        (self.data_dir / STATE).unlink(missing_ok=True)
+
+    def stop(self) -> StackStatus:
+        """Fast shutdown of PostgreSQL and Redis; waits until both are gone."""
+        stopped: list[int] = []
+        proc = self._redis()
+        if proc is not None and (pid := proc.stop()) is not None:
+            stopped.append(pid)
+        if (pid := self._cluster().stop()) is not None:
+            stopped.append(pid)
+        (self.data_dir / STATE).unlink(missing_ok=True)
+        return StackStatus("local", running=False, stopped=tuple(stopped))
+
+    def purge(self) -> StackStatus:
+        """Stop, then delete the data directory, only when the marker proves dbenv made it."""
+        if not self.data_dir.exists():
+            return StackStatus("local", running=False)
+        if not self._marker_data().get("data_dir"):
+            raise GuardRefusal(
+                f"refusing to delete {self.data_dir}: no {MARKER} marker shows that dbenv "
+                "created it; nothing was deleted.",
+                check="marker",
+                hint="Delete it yourself if it is really disposable.",
+            )
+        result = self.stop()
+        shutil.rmtree(self.data_dir)
+        return result
+
+
+class ExternalServer:
+    """An existing server: starts and stops nothing, only points at its DSN."""
+
+    def __init__(self, pg_dsn: str, redis_url: str | None = None) -> None:
+        self.pg_dsn = pg_dsn
+        self.redis_url = redis_url
+
+    def urls(self) -> ServerURLs:
+        return ServerURLs(self.pg_dsn, self.redis_url)
+
+    def status(self) -> StackStatus:
+        parts = urlsplit(self.pg_dsn)
+        reachable = True
+        if parts.hostname and not parts.hostname.startswith("/"):
+            try:
+                with socket.create_connection((parts.hostname, parts.port or 5432), timeout=2):
+                    pass
+            except OSError:
+                reachable = False
+        return StackStatus("external", running=reachable, urls=self.urls())
+
+    def start(self) -> StackStatus:
+        return self.status()
+
+    def stop(self) -> StackStatus:
+        return StackStatus("external", running=True, urls=self.urls())

@@ -1,0 +1,279 @@
+"""What the machine offers the local stack: PostgreSQL binaries, a user, ports, processes.
+
+Binary discovery lists every place it looked when it finds nothing. When dbenv
+runs as root, the server runs as an unprivileged user (PostgreSQL refuses root);
+the permissions of directories dbenv does not own are checked, never loosened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dbenv.errors import BinariesNotFound, ServerStartError
+
+__all__ = [
+    "CHILDREN",
+    "PgBinaries",
+    "RunAs",
+    "check_reachable",
+    "find_pg_binaries",
+    "free_port",
+    "log_tail",
+    "pid_alive",
+    "port_free",
+    "resolve_run_as",
+    "wait_exit",
+    "wait_gone",
+]
+
+Progress = Callable[[str], None]
+
+INSTALL_HINT = (
+    "Install PostgreSQL (Debian/Ubuntu: apt-get install postgresql; macOS: brew install "
+    "postgresql), or point DBENV_PG_BINDIR / [local] pg_bindir at the directory holding initdb."
+)
+POLL = 0.01  # seconds between readiness checks: pg_ctl -w waits 100 ms, far too slow
+
+
+@dataclass(frozen=True)
+class PgBinaries:
+    """A PostgreSQL installation: its bin directory and major/full version."""
+
+    bindir: Path
+    version: str  # "15.20"
+    major: int
+
+    def tool(self, name: str) -> str:
+        return str(self.bindir / name)
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """The unprivileged user the server runs as when dbenv runs as root."""
+
+    name: str
+    uid: int
+    gid: int
+    created: bool = False
+
+
+def _version_of(bindir: Path) -> PgBinaries | None:
+    postgres = bindir / "postgres"
+    if not (os.access(bindir / "initdb", os.X_OK) and os.access(postgres, os.X_OK)):
+        return None
+    try:
+        text = subprocess.run(
+            [str(postgres), "-V"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except OSError:
+        return None
+    match = re.search(r"(\d+)(?:\.(\d+))?", text)
+    if match is None:
+        return None
+    return PgBinaries(bindir, match.group(0), int(match.group(1)))
+
+
+def _candidates(*, search_path: str | None) -> list[tuple[str, Path]]:
+    """Every place binaries may live, in order, each with how it was found."""
+    places: list[tuple[str, Path]] = []
+    found = shutil.which("initdb", path=search_path)
+    if found:
+        places.append(("PATH", Path(found).resolve().parent))
+    else:
+        places.append(("PATH", Path("(initdb not on PATH)")))
+    pg_config = shutil.which("pg_config", path=search_path)
+    if pg_config:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=False
+            ).stdout.strip()
+            if out:
+                places.append(("pg_config --bindir", Path(out)))
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    places.extend(("/usr/lib/postgresql/*/bin", p) for p in debian)
+    places.append(("default", Path("/usr/local/pgsql/bin")))
+    return places
+
+
+def find_pg_binaries(
+    *,
+    bindir: Path | None = None,
+    search_path: str | None = None,
+    want_major: int | None = None,
+) -> PgBinaries:
+    """The PostgreSQL binaries to use; ``BinariesNotFound`` lists every place looked.
+
+    An explicit ``bindir`` (DBENV_PG_BINDIR or ``[local] pg_bindir``) is the only
+    place looked when given. Otherwise PATH (``search_path``, default the
+    process's), ``pg_config --bindir``, ``/usr/lib/postgresql/*/bin`` newest first;
+    with ``want_major`` (an existing data directory's version) a matching
+    installation is preferred.
+    """
+    if bindir is not None:
+        found = _version_of(bindir)
+        if found is None:
+            raise BinariesNotFound(
+                f"no PostgreSQL binaries (initdb, postgres) in the configured bindir {bindir}.",
+                hint="Fix DBENV_PG_BINDIR / [local] pg_bindir, or unset it to search PATH. "
+                + INSTALL_HINT,
+            )
+        return found
+    looked: list[str] = []
+    usable: list[PgBinaries] = []
+    for how, place in _candidates(search_path=search_path):
+        looked.append(f"{place} ({how})" if how != "PATH" or place.is_absolute() else str(place))
+        found = _version_of(place) if place.is_absolute() else None
+        if found is not None and found.bindir not in [u.bindir for u in usable]:
+            usable.append(found)
+    if not usable:
+        raise BinariesNotFound(
+            "no PostgreSQL binaries found; looked in DBENV_PG_BINDIR (unset), "
+            + ", ".join(looked)
+            + ".",
+            hint=INSTALL_HINT,
+        )
+    for found in usable:
+        if want_major is None or found.major == want_major:
+            return found
+    return usable[0]
+
+
+def free_port(preferred: int = 0) -> int:
+    """``preferred`` when it is free on 127.0.0.1, else a port the kernel picks."""
+    if preferred and port_free(preferred):
+        return preferred
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+# Servers this process started, so that their exit is reaped and never left a zombie.
+CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie child is reaped and counts as gone)."""
+    proc = CHILDREN.get(pid)
+    if proc is not None:
+        return proc.poll() is None
+    with contextlib.suppress(ChildProcessError, OSError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    status = Path(f"/proc/{pid}/status")
+    with contextlib.suppress(OSError):
+        if "\nState:\tZ" in status.read_text():
+            return False
+    return True
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL)
+    return True
+
+
+def wait_exit(pid: int, timeout: float) -> bool:
+    """Wait until ``pid`` has exited (reaping it when it is our child)."""
+    proc = CHILDREN.get(pid)
+    if proc is None:
+        return wait_gone(pid, timeout)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    CHILDREN.pop(pid, None)
+    return True
+
+
+def log_tail(path: Path, lines: int = 12) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log written)"
+    return "\n".join(text.strip().splitlines()[-lines:]) or "(log is empty)"
+
+
+def resolve_run_as(*, progress: Progress | None = None) -> RunAs | None:
+    """``None`` when not root; else ``postgres`` or ``dbenv``, creating ``dbenv`` if neither."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "dbenv"):
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            return RunAs(name, entry.pw_uid, entry.pw_gid)
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    result = subprocess.run(
+        [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "dbenv"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServerStartError(
+            "dbenv runs as root, PostgreSQL refuses to, and creating the system user "
+            f"'dbenv' failed: {result.stderr.strip() or result.returncode}.",
+            hint="Create an unprivileged user (useradd --system dbenv) or run dbenv as one.",
+        )
+    entry = pwd.getpwnam("dbenv")
+    if progress:
+        progress("created system user 'dbenv' to run PostgreSQL (it refuses to run as root)")
+    return RunAs("dbenv", entry.pw_uid, entry.pw_gid, created=True)
+
+
+def _traversable(path: Path, user: RunAs) -> bool:
+    st = path.stat()
+    if st.st_uid == user.uid:
+        return bool(st.st_mode & stat.S_IXUSR)
+    groups = {user.gid, *os.getgrouplist(user.name, user.gid)}
+    if st.st_gid in groups:
+        return bool(st.st_mode & stat.S_IXGRP)
+    return bool(st.st_mode & stat.S_IXOTH)
+
+
+def check_reachable(target: Path, user: RunAs | None) -> None:
+    """Every existing ancestor of ``target`` must be searchable by the server's user."""
+    if user is None:
+        return
+    for parent in reversed(target.parents):
+        if parent.exists() and not _traversable(parent, user):
+            raise ServerStartError(
+                f"PostgreSQL runs as user '{user.name}' (dbenv runs as root), which cannot "
+                f"reach {target}: {parent} is not searchable by it.",
+                path=parent,
+                hint=f"Allow it (chmod o+x {parent}) or set [local] data_dir to a directory "
+                f"'{user.name}' can reach, such as one under /tmp.",
+            )
