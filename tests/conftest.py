@@ -7,20 +7,32 @@ CONTRACT (other test modules rely on exactly this):
 - ``scratch_db`` (function): a fresh, uniquely named empty database; yields its
   superuser DSN and drops it afterwards.
 
-TEMPORARY implementation: uses DBENV_TEST_PG_DSN / DBENV_TEST_REDIS_URL. The
-local-stack work replaces it with servers the suite starts itself.
+The suite starts its own servers from the machine's binaries with dbenv's local
+stack (``dbenv.backends.local``), once per session (per xdist worker), in a
+temporary directory removed at the end. The cluster is a throwaway on loopback,
+so TCP connections are trusted like the unix socket. ``DBENV_TEST_PG_DSN`` /
+``DBENV_TEST_REDIS_URL`` point the suite at existing servers instead. Binaries
+missing: the tests that need a server are skipped, or fail under ``CI=true``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+
+from dbenv.backends.local import LocalStack
+from dbenv.backends.local_host import free_port
+from dbenv.backends.local_redis import RedisProcess, find_redis_server
+from dbenv.errors import BinariesNotFound
 
 
 @dataclass(frozen=True)
@@ -51,18 +63,63 @@ class RedisServer:
         return f"redis://{self.host}:{self.port}"
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> PgServer:
-    dsn = os.environ.get("DBENV_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-    parts = urlsplit(dsn)
-    return PgServer(parts.hostname or "127.0.0.1", parts.port or 5432, parts.username or "postgres", parts.password)
+def _missing(what: str) -> None:
+    """No binaries: skip locally, fail under CI (a fresh machine must have them installed)."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{what} (CI=true: install them, see .ci/run)", pytrace=False)
+    pytest.skip(what)
+
+
+def _scratch_dir(prefix: str) -> Path:
+    # Under /tmp and searchable: when the suite runs as root, the server runs as an
+    # unprivileged user that must reach it (pytest's tmp_path is private to root).
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
 
 
 @pytest.fixture(scope="session")
-def redis_server() -> RedisServer:
-    url = os.environ.get("DBENV_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-    parts = urlsplit(url)
-    return RedisServer(parts.hostname or "127.0.0.1", parts.port or 6379)
+def pg_server() -> Iterator[PgServer]:
+    dsn = os.environ.get("DBENV_TEST_PG_DSN")
+    if dsn:
+        parts = urlsplit(dsn)
+        yield PgServer(parts.hostname or "127.0.0.1", parts.port or 5432, parts.username or "postgres", parts.password)
+        return
+    root = _scratch_dir("dbenv-test-pg-")
+    stack = LocalStack(root / "stack", redis=False, host_auth="trust")
+    try:
+        status = stack.start()
+    except BinariesNotFound as error:
+        shutil.rmtree(root, ignore_errors=True)
+        _missing(f"no PostgreSQL binaries to start a test server: {error}")
+    assert status.state is not None and status.state.postgres is not None
+    try:
+        yield PgServer("127.0.0.1", status.state.postgres.port)
+    finally:
+        stack.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    url = os.environ.get("DBENV_TEST_REDIS_URL")
+    if url:
+        parts = urlsplit(url)
+        yield RedisServer(parts.hostname or "127.0.0.1", parts.port or 6379)
+        return
+    binary = find_redis_server()
+    if binary is None:
+        _missing("no redis-server binary to start a test server (apt-get install redis-server)")
+        return
+    root = _scratch_dir("dbenv-test-redis-")
+    server = RedisProcess(root, binary=binary)
+    port = free_port()
+    server.start(port)
+    try:
+        yield RedisServer("127.0.0.1", port)
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
