@@ -48,7 +48,9 @@ class PgServer:
 
     def dsn_for(self, dbname: str, user: str | None = None, password: str | None = None) -> str:
         user = user or self.user
-        password = password if password is not None else (self.password if user == self.user else None)
+        password = (
+            password if password is not None else (self.password if user == self.user else None)
+        )
         auth = f"{user}:{password}@" if password else f"{user}@"
         return f"postgresql://{auth}{self.host}:{self.port}/{dbname}"
 
@@ -83,7 +85,12 @@ def pg_server() -> Iterator[PgServer]:
     dsn = os.environ.get("DBENV_TEST_PG_DSN")
     if dsn:
         parts = urlsplit(dsn)
-        yield PgServer(parts.hostname or "127.0.0.1", parts.port or 5432, parts.username or "postgres", parts.password)
+        yield PgServer(
+            parts.hostname or "127.0.0.1",
+            parts.port or 5432,
+            parts.username or "postgres",
+            parts.password,
+        )
         return
     root = _scratch_dir("dbenv-test-pg-")
     stack = LocalStack(root / "stack", redis=False, host_auth="trust")
