@@ -86,7 +86,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(self._masked)
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("a Secret cannot be pickled; pass reveal() explicitly")
 
 
@@ -94,6 +94,10 @@ class SecretURL(Secret):
     """A database or Redis URL whose password (and secret parts) are masked."""
 
     __slots__ = ()
+
+
+def _plain(value: object) -> str:
+    return value.reveal() if isinstance(value, Secret) else str(value)
 
 
 @dataclass(frozen=True)
@@ -106,14 +110,20 @@ class Setting:
     secret: bool = False
     # origins of the ${VAR}s interpolated into it, in order of appearance
     parts: tuple[tuple[str, Origin], ...] = ()
+    # why the value is None when it could not be resolved (e.g. "${DB_PASS} is not set")
+    note: str | None = None
 
     def display(self) -> str:
-        """The value as it may be shown: masked when secret."""
+        """The value as it may be shown: masked when secret, URL passwords hidden."""
+        from dbenv.config.masking import mask_value
+
         if isinstance(self.value, Secret):
             return self.value.masked
-        if self.secret:
-            return MASK
-        return str(self.value)
+        if self.value is None:
+            return ""
+        if isinstance(self.value, tuple | list):
+            return ", ".join(mask_value(self.key, str(v), secret=self.secret) for v in self.value)
+        return mask_value(self.key, str(self.value), secret=self.secret)
 
 
 @dataclass(frozen=True)
@@ -146,10 +156,23 @@ class Environment:
     settings: Mapping[str, Setting] = field(default_factory=dict)
     # the layered variables this environment sees (what `dbenv run` exports)
     variables: Mapping[str, Setting] = field(default_factory=dict)
+    # which of env_files existed and were read, and which were listed but absent
+    files_read: tuple[Path, ...] = ()
+    files_missing: tuple[Path, ...] = ()
 
     @property
     def disposable(self) -> bool:
         return self.tier == "disposable"
+
+    def exports(self) -> dict[str, str]:
+        """The variables to give a child process, revealed, with the selectors set.
+
+        Resolves secret references (runs ``cmd:`` ones): call it only to start a
+        process. Every selector variable is set to this environment's name.
+        """
+        values = {key: _plain(setting.value) for key, setting in self.variables.items()}
+        values.update(dict.fromkeys(self.selectors, self.name))
+        return values
 
     def table(self, name: str) -> str:
         """The physical name of a logical table (prefix isolation adds the prefix)."""

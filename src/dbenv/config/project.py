@@ -1,0 +1,260 @@
+"""The resolved project: its file, its environments, and which one is active.
+
+``load_project`` finds, parses and validates the project file once; each
+``Project.environment(name)`` layers that environment's variables and settings
+into a frozen ``Environment`` (cached, so a secret is resolved at most once).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dbenv.config.discovery import ProjectSource, find_project_file, read_project_file
+from dbenv.config.dotenv_files import read_env_file
+from dbenv.config.interpolation import Resolver
+from dbenv.config.local_state import local_settings
+from dbenv.config.model import Environment, LocalSettings, Origin, Secret, Setting
+from dbenv.config.references import DEFAULT_TIMEOUT, reference_secret
+from dbenv.config.schema import validate
+from dbenv.config.settings import SettingsContext, resolve_settings
+from dbenv.config.variables import layer_variables, visible_variables
+from dbenv.errors import UnknownEnvironment
+
+DEFAULT_SELECTORS = ("APP_ENV", "ENVIRONMENT")
+OVERRIDE_VARIABLE = "DBENV_I_MEAN_IT"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A validated project file plus the process environment it is read against."""
+
+    name: str
+    source: ProjectSource
+    selectors: tuple[str, ...]
+    default: str | None
+    env_files: tuple[Path, ...]
+    secret_timeout: float
+    local: LocalSettings
+    environment_names: tuple[str, ...]
+    process_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    overrides: Mapping[str, str] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Environment] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def root(self) -> Path:
+        return self.source.root
+
+    @property
+    def path(self) -> Path:
+        """The project file (``dbenv.toml`` or ``pyproject.toml``)."""
+        return self.source.path
+
+    @property
+    def sync(self) -> Mapping[str, Any]:
+        """The reserved ``[sync]`` table (sync profiles), unvalidated."""
+        return dict(self.source.data.get("sync", {}))
+
+    @property
+    def diff(self) -> Mapping[str, Any]:
+        """The reserved ``[diff]`` table, unvalidated."""
+        return dict(self.source.data.get("diff", {}))
+
+    def label(self, path: Path) -> str:
+        """How origins and messages name a file: relative to the root when inside it."""
+        try:
+            return str(Path(path).relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def _path(self, text: str) -> Path:
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    def environment(self, name: str | None = None) -> Environment:
+        """Environment ``name`` (default: the active one), resolved with origins."""
+        chosen = self.active_name() if name is None else self._declared(name, None)
+        if chosen not in self._cache:
+            self._cache[chosen] = self._resolve(chosen)
+        return self._cache[chosen]
+
+    def environments(self) -> tuple[Environment, ...]:
+        """Every declared environment, in file order."""
+        return tuple(self.environment(name) for name in self.environment_names)
+
+    def _declared(self, name: str, where: str | None) -> str:
+        if name in self.environment_names:
+            return name
+        declared = ", ".join(self.environment_names) or "none"
+        close = difflib.get_close_matches(name, self.environment_names, n=1, cutoff=0.5)
+        hint = f"Did you mean '{close[0]}'? " if close else ""
+        source = f" (from {where})" if where else ""
+        raise UnknownEnvironment(
+            f"unknown environment '{name}'{source}; declared: {declared}.",
+            hint=hint + f"Declare it under [environments.{name}] in {self.label(self.path)}.",
+        )
+
+    def active_name(self) -> str:
+        """The selected environment: selectors in the process env, then in .env, then default."""
+        for selector in self.selectors:
+            value = self.process_env.get(selector)
+            if value:
+                return self._declared(value, f"process environment ${selector}")
+        for path in self.env_files:
+            values = read_env_file(path, label=self.label(path)) or {}
+            for selector in self.selectors:
+                if values.get(selector) and values[selector].text:
+                    raw = values[selector]
+                    return self._declared(raw.text, f"{raw.origin.source}:{raw.origin.line}")
+        if self.default:
+            return self.default
+        raise UnknownEnvironment(
+            "no environment selected: no selector variable "
+            f"({', '.join(self.selectors)}) is set and the project has no default.",
+            hint=f'Set {self.selectors[0]}=<name> or add default = "..." under [project].',
+        )
+
+    @property
+    def declared_environment(self) -> tuple[str, str] | None:
+        """(variable, value) of the first selector set in the process environment."""
+        for selector in self.selectors:
+            value = self.process_env.get(selector)
+            if value:
+                return selector, value
+        return None
+
+    @property
+    def override_database(self) -> str | None:
+        """The database named by ``DBENV_I_MEAN_IT`` in the process environment."""
+        return self.process_env.get(OVERRIDE_VARIABLE) or None
+
+    def _resolve(self, name: str) -> Environment:
+        data = self.source.data
+        table: Mapping[str, Any] = data["environments"][name]
+        own_files = tuple(self._path(p) for p in table.get("env_files", [f".env.{name}"]))
+        files = (*self.env_files, *own_files)
+        layered = layer_variables(
+            data=data,
+            name=name,
+            lines=self.source.lines,
+            project_label=self.label(self.path),
+            env_files=files,
+            process_env=self.process_env,
+            overrides=self.overrides,
+            label=self.label,
+        )
+        required = tuple(table.get("required", []))
+        resolver: Resolver
+
+        def make_secret(text: str, origin: Origin) -> Secret | None:
+            return reference_secret(
+                text,
+                origin=origin,
+                root=self.root,
+                timeout=self.secret_timeout,
+                lookup=lambda var: resolver.plain(var),
+            )
+
+        resolver = Resolver(layered.raw, make_secret=make_secret, required=frozenset(required))
+        settings = resolve_settings(
+            SettingsContext(
+                project=self.name,
+                environment=name,
+                table=table,
+                label=self.label(self.path),
+                lines=self.source.lines,
+                local=self.local,
+                resolver=resolver,
+                label_of=self.label,
+            )
+        )
+        variables = visible_variables(layered, resolver, required)
+        return _environment(self, name, table, settings, variables, files, layered)
+
+
+def _value(settings: Mapping[str, Setting], key: str, default: Any = None) -> Any:
+    setting = settings.get(key)
+    return default if setting is None or setting.value is None else setting.value
+
+
+def _environment(
+    project: Project,
+    name: str,
+    table: Mapping[str, Any],
+    settings: dict[str, Setting],
+    variables: dict[str, Setting],
+    files: tuple[Path, ...],
+    layered: Any,
+) -> Environment:
+    def paths(key: str) -> tuple[Path, ...]:
+        return tuple(project._path(p) for p in table.get(key, []))
+
+    return Environment(
+        name=name,
+        project=project.name,
+        root=project.root,
+        tier=_value(settings, "tier", "protected"),
+        isolation=_value(settings, "isolation", "database"),
+        schema=_value(settings, "schema"),
+        prefix=_value(settings, "prefix"),
+        database_url=_value(settings, "database_url"),
+        admin_url=_value(settings, "admin_url"),
+        redis_url=_value(settings, "redis_url"),
+        redis_db=_value(settings, "redis_db"),
+        redis_prefix=_value(settings, "redis_prefix"),
+        server=_value(settings, "server"),
+        guard_pattern=_value(settings, "guard_pattern"),
+        shares_with=tuple(table.get("shares_with", [])),
+        required=tuple(table.get("required", [])),
+        env_files=files,
+        components={k: project._path(v) for k, v in table.get("components", {}).items()},
+        extensions=tuple(table.get("extensions", [])),
+        schema_source=_value(settings, "schema_source"),
+        seed_files=paths("seed_files"),
+        selectors=project.selectors,
+        settings=settings,
+        variables=variables,
+        files_read=layered.files_read,
+        files_missing=layered.files_missing,
+    )
+
+
+def load_project(
+    *,
+    project: Path | str | None = None,
+    cwd: Path | str | None = None,
+    process_env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> Project:
+    """Find, parse and validate the project file (raises ``ConfigError`` subclasses).
+
+    ``process_env`` defaults to ``os.environ``; ``overrides`` are explicit
+    variables, the highest layer (``DBENV_<ENV>_<KEY>`` names override settings).
+    """
+    path = find_project_file(project=project, cwd=Path(cwd) if cwd is not None else None)
+    source = read_project_file(path)
+    validate(source)
+    data = source.data
+    meta: Mapping[str, Any] = data["project"]
+    root = source.root
+
+    def absolute(text: str) -> Path:
+        candidate = Path(text).expanduser()
+        return candidate if candidate.is_absolute() else root / candidate
+
+    return Project(
+        name=meta["name"],
+        source=source,
+        selectors=tuple(meta.get("selectors", DEFAULT_SELECTORS)),
+        default=meta.get("default"),
+        env_files=tuple(absolute(p) for p in meta.get("env_files", [".env"])),
+        secret_timeout=float(meta.get("secret_timeout", DEFAULT_TIMEOUT)),
+        local=local_settings(data.get("local", {}), root),
+        environment_names=tuple(data.get("environments", {})),
+        process_env=dict(os.environ if process_env is None else process_env),
+        overrides=dict(overrides or {}),
+    )

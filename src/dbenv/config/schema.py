@@ -1,0 +1,246 @@
+"""Validation of the project file against the schema in docs/architecture.md.
+
+Every key is checked: unknown keys (with the nearest valid key suggested), wrong
+types, enums, references between environments. Errors name the file and line.
+Cross-field rules that depend on layered values (schema/prefix per isolation)
+are checked when an environment is resolved.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dbenv.config.discovery import ProjectSource
+from dbenv.errors import ProjectFileError
+
+Check = Callable[[Any], str | None]
+ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+TIERS = ("protected", "disposable")
+ISOLATIONS = ("database", "schema", "prefix")
+SERVERS = ("local",)
+
+
+def _is_template(value: object) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "a string"
+
+
+def integer(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    return None if ok or _is_template(value) else "an integer"
+
+
+def port(value: Any) -> str | None:
+    if _is_template(value):
+        return None
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 65535
+    return None if ok else "an integer port between 0 and 65535"
+
+
+def boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+def positive(value: Any) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return None if ok else "a positive number of seconds"
+
+
+def strings(value: Any) -> str | None:
+    ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return None if ok else "a list of strings"
+
+
+def string_table(value: Any) -> str | None:
+    ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    return None if ok else 'a table of strings (name = "path")'
+
+
+def scalars(value: Any) -> str | None:
+    ok = isinstance(value, dict) and all(
+        isinstance(v, str | int | float | bool) for v in value.values()
+    )
+    return None if ok else "a table of strings, numbers or booleans"
+
+
+def any_table(value: Any) -> str | None:
+    return None if isinstance(value, dict) else "a table"
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        if value in choices or _is_template(value):
+            return None
+        return "one of " + ", ".join(f"'{c}'" for c in choices)
+
+    return check
+
+
+def pattern(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "a regular expression string"
+    try:
+        re.compile(value)
+    except re.error as exc:
+        return f"a valid regular expression ({exc})"
+    return None
+
+
+PROJECT_KEYS: Mapping[str, Check] = {
+    "name": text,
+    "selectors": strings,
+    "default": text,
+    "env_files": strings,
+    "secret_timeout": positive,
+}
+LOCAL_KEYS: Mapping[str, Check] = {
+    "data_dir": text,
+    "port": port,
+    "redis": boolean,
+    "redis_port": port,
+    "disposable": boolean,
+    "pg_bindir": text,
+}
+ENVIRONMENT_KEYS: Mapping[str, Check] = {
+    "tier": one_of(*TIERS),
+    "isolation": one_of(*ISOLATIONS),
+    "schema": text,
+    "prefix": text,
+    "database_url": text,
+    "host": text,
+    "port": port,
+    "database": text,
+    "user": text,
+    "password": text,
+    "server": one_of(*SERVERS),
+    "admin_url": text,
+    "redis_url": text,
+    "redis_db": integer,
+    "redis_prefix": text,
+    "env_files": strings,
+    "required": strings,
+    "guard_pattern": pattern,
+    "shares_with": strings,
+    "components": string_table,
+    "extensions": strings,
+    "schema_source": text,
+    "seed_files": strings,
+    "vars": scalars,
+}
+TOP_KEYS: Mapping[str, Check] = {
+    "project": any_table,
+    "vars": scalars,
+    "local": any_table,
+    "environments": any_table,
+    "sync": any_table,  # reserved for sync profiles; content checked by sync
+    "diff": any_table,  # reserved for diff options; content checked by diff
+}
+# settings an environment-scoped variable DBENV_<ENV>_<KEY> may override
+SCALAR_SETTINGS = (
+    "tier",
+    "isolation",
+    "schema",
+    "prefix",
+    "database_url",
+    "host",
+    "port",
+    "database",
+    "user",
+    "password",
+    "server",
+    "admin_url",
+    "redis_url",
+    "redis_db",
+    "redis_prefix",
+    "guard_pattern",
+    "schema_source",
+)
+
+
+def suggest(key: str, valid: Mapping[str, object] | list[str] | tuple[str, ...]) -> str:
+    """`` Did you mean 'x'?`` for the nearest valid key, or ``""``."""
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _table_name(path: tuple[str, ...]) -> str:
+    return "[" + ".".join(path) + "]" if path else "the top level"
+
+
+def _check_table(
+    source: ProjectSource,
+    path: tuple[str, ...],
+    table: Mapping[str, Any],
+    spec: Mapping[str, Check],
+) -> None:
+    for key, value in table.items():
+        where = (*path, key)
+        line = source.lines.line_of(where)
+        if key not in spec:
+            raise ProjectFileError(
+                f"unknown key '{key}' in {_table_name(path)} of {source.path}:{line}.",
+                hint=(suggest(key, spec).strip() or "Valid keys: " + ", ".join(spec) + "."),
+                path=source.path,
+                line=line,
+            )
+        problem = spec[key](value)
+        if problem:
+            raise ProjectFileError(
+                f"'{'.'.join(where)}' in {source.path}:{line} must be {problem}.",
+                hint="Fix the value (see docs/configuration.md).",
+                path=source.path,
+                line=line,
+            )
+
+
+def fail(source: ProjectSource, where: tuple[str, ...], message: str, hint: str) -> None:
+    line = source.lines.line_of(where)
+    raise ProjectFileError(
+        f"{source.path}:{line}: {message}", hint=hint, path=source.path, line=line
+    )
+
+
+def validate(source: ProjectSource) -> None:
+    """Raise ``ProjectFileError`` for the first problem in the project file."""
+    data = source.data
+    _check_table(source, (), data, TOP_KEYS)
+    project = data.get("project")
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        fail(source, ("project",), "the project has no name.", 'Add [project] name = "myapp".')
+        return
+    _check_table(source, ("project",), project, PROJECT_KEYS)
+    _check_table(source, ("local",), data.get("local", {}), LOCAL_KEYS)
+    environments = data.get("environments", {})
+    for name, table in environments.items():
+        if not ENV_NAME.match(name):
+            fail(
+                source,
+                ("environments", name),
+                f"environment name '{name}' is not valid.",
+                "Use letters, digits, '_' and '-', starting with a letter.",
+            )
+        if not isinstance(table, dict):
+            fail(source, ("environments", name), f"[environments.{name}] must be a table.", "")
+        _check_table(source, ("environments", name), table, ENVIRONMENT_KEYS)
+        for other in table.get("shares_with", []):
+            if other not in environments:
+                fail(
+                    source,
+                    ("environments", name, "shares_with"),
+                    f"environment '{name}' shares_with '{other}', which is not declared.",
+                    "Declared: " + ", ".join(environments) + "." + suggest(other, environments),
+                )
+    default = project.get("default")
+    if default is not None and default not in environments:
+        fail(
+            source,
+            ("project", "default"),
+            f"the default environment '{default}' is not declared.",
+            "Declared: " + ", ".join(environments) + "." + suggest(default, environments),
+        )

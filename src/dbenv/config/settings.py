@@ -1,0 +1,244 @@
+"""Resolving an environment's settings (``database_url``, ``tier``, ...).
+
+Settings come from the project file over built-in defaults; a higher layer may
+override one only through the environment-scoped variable ``DBENV_<ENV>_<KEY>``
+(or an explicit argument of that name), so a generic ``DATABASE_URL`` never
+redirects an environment by accident. The database URL may also be built from
+parts or, with ``server = "local"``, from the running local stack's state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from dbenv.config.interpolation import MissingVariable, Resolver
+from dbenv.config.local_state import NOT_RUNNING, local_database_name, read_local_state
+from dbenv.config.locator import KeyLines
+from dbenv.config.masking import mask_url
+from dbenv.config.model import LocalSettings, Origin, Secret, SecretURL, Setting
+from dbenv.config.schema import ISOLATIONS, SCALAR_SETTINGS, SERVERS, TIERS
+from dbenv.config.urls import (
+    socket_url,
+    url_from_parts,
+    validate_database_url,
+    validate_redis_url,
+)
+from dbenv.errors import ConfigError, DbenvError, EnvFileError, InvalidURL, ProjectFileError
+
+DEFAULTS: Mapping[str, str] = {"tier": "protected", "isolation": "database"}
+PARTS = ("host", "port", "database", "user", "password")
+REFERENCE_KEYS = frozenset({"database_url", "admin_url", "redis_url", "password"})
+INT_KEYS = frozenset({"port", "redis_db"})
+ENUMS: Mapping[str, tuple[str, ...]] = {"tier": TIERS, "isolation": ISOLATIONS, "server": SERVERS}
+URL_CHECKS: Mapping[str, Callable[[str], None]] = {
+    "database_url": validate_database_url,
+    "admin_url": validate_database_url,
+    "redis_url": validate_redis_url,
+}
+
+
+def env_key(name: str) -> str:
+    """How an environment's name appears in ``DBENV_<ENV>_<KEY>``."""
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+@dataclass(frozen=True)
+class SettingsContext:
+    """What settings resolution needs to know about the project."""
+
+    project: str
+    environment: str
+    table: Mapping[str, Any]
+    label: str  # the project file as origins name it
+    lines: KeyLines
+    local: LocalSettings
+    resolver: Resolver
+    label_of: Callable[[Any], str]
+
+
+def _where(origin: Origin) -> tuple[str | None, int | None]:
+    if origin.kind in ("project", "dotenv", "local"):
+        return origin.source, origin.line
+    return None, None
+
+
+def _bad(setting: Setting, expected: str) -> DbenvError:
+    path, line = _where(setting.origin)
+    shown = setting.display()
+    message = f"setting '{setting.key}' = '{shown}' (from {setting.origin}) must be {expected}."
+    kind = setting.origin.kind
+    error = (
+        ProjectFileError if kind == "project" else EnvFileError if kind == "dotenv" else ConfigError
+    )
+    return error(message, hint="Fix the value (see docs/configuration.md).", path=path, line=line)
+
+
+def _expand(ctx: SettingsContext, key: str, text: str, origin: Origin, literal: bool) -> Setting:
+    try:
+        resolved = ctx.resolver.expand(
+            text, origin, key=key, literal=literal, references=key in REFERENCE_KEYS
+        )
+    except MissingVariable as missing:
+        return Setting(key, None, origin, note=f"${{{missing.name}}} is not set")
+    return Setting(key, resolved.value, resolved.origin, resolved.secret, resolved.parts)
+
+
+def _layered(ctx: SettingsContext) -> dict[str, Setting]:
+    settings = {key: Setting(key, value, Origin("default")) for key, value in DEFAULTS.items()}
+    for key, value in ctx.table.items():
+        if key == "vars":
+            continue
+        origin = Origin(
+            "project", ctx.label, ctx.lines.line_of(("environments", ctx.environment, key))
+        )
+        if isinstance(value, str):
+            settings[key] = _expand(ctx, key, value, origin, literal=False)
+        else:
+            settings[key] = Setting(key, tuple(value) if isinstance(value, list) else value, origin)
+    prefix = f"DBENV_{env_key(ctx.environment)}_"
+    for key in SCALAR_SETTINGS:
+        raw = ctx.resolver.raw(prefix + key.upper())
+        if raw is not None:
+            settings[key] = _expand(ctx, key, raw.text, raw.origin, raw.literal)
+    return settings
+
+
+def _coerce(setting: Setting) -> Setting:
+    value = setting.value
+    if value is None:
+        return setting
+    if setting.key in INT_KEYS and not isinstance(value, int):
+        text = value if isinstance(value, str) else None
+        if text is None or not text.strip().isdigit():
+            raise _bad(setting, "an integer")
+        return replace(setting, value=int(text))
+    if setting.key in ENUMS and value not in ENUMS[setting.key]:
+        raise _bad(setting, "one of " + ", ".join(ENUMS[setting.key]))
+    if setting.key == "guard_pattern":
+        try:
+            re.compile(str(value))
+        except re.error:
+            raise _bad(setting, "a valid regular expression") from None
+    return setting
+
+
+def _checked(setting: Setting, url: str) -> None:
+    try:
+        URL_CHECKS[setting.key](url)
+    except InvalidURL as exc:
+        path, line = _where(setting.origin)
+        raise InvalidURL(
+            f"{exc.message[:-1]} (setting '{setting.key}' from {setting.origin}).",
+            hint=exc.hint,
+            path=path,
+            line=line,
+        ) from None
+
+
+def url_setting(setting: Setting) -> Setting:
+    """``setting`` with its value as a validated ``SecretURL``."""
+    value = setting.value
+    if value is None or isinstance(value, SecretURL):
+        return setting
+    if isinstance(value, str):
+        _checked(setting, value)
+        return replace(setting, value=SecretURL(value, masked=mask_url(value)))
+    if not isinstance(value, Secret):
+        raise _bad(setting, "a URL string")
+    secret = value
+    masked = secret.masked
+    if "://" in masked:
+        _checked(setting, masked)
+        masked = mask_url(masked)
+
+    def reveal() -> str:
+        plain = secret.reveal()
+        _checked(setting, plain)
+        return plain
+
+    return replace(setting, value=SecretURL(reveal, masked=masked))
+
+
+def _parts_url(ctx: SettingsContext, settings: Mapping[str, Setting]) -> Setting:
+    given = tuple((k, settings[k].origin) for k in PARTS if k in settings)
+    origin = Origin("project", ctx.label, ctx.lines.line_of(("environments", ctx.environment)))
+    unresolved = [settings[k].note for k in PARTS if k in settings and settings[k].note]
+    if unresolved:
+        return Setting("database_url", None, origin, parts=given, note=unresolved[0])
+
+    def value(key: str, default: Any = None) -> Any:
+        return settings[key].value if key in settings else default
+
+    host, port = str(value("host", "localhost")), int(value("port", 5432))
+    database = str(value("database", local_database_name(ctx.project, ctx.environment)))
+    user, password = value("user"), value("password")
+
+    def build(secret: str | None) -> str:
+        return url_from_parts(host=host, port=port, database=database, user=user, password=secret)
+
+    if isinstance(password, Secret):
+        url = SecretURL(lambda: build(password.reveal()), masked=mask_url(build("x")))
+    else:
+        plain = build(password)
+        url = SecretURL(plain, masked=mask_url(plain))
+    return Setting("database_url", url, origin, parts=given)
+
+
+def _local_urls(ctx: SettingsContext, settings: dict[str, Setting]) -> None:
+    state = read_local_state(ctx.local.data_dir)
+    if state is None:
+        missing = Origin("local", NOT_RUNNING)
+        for key in ("database_url", "admin_url"):
+            settings.setdefault(key, Setting(key, None, missing, note=NOT_RUNNING))
+        return
+    origin = Origin("local", ctx.label_of(state.path))
+    part = settings.get("database")
+    database = str(part.value) if part and part.value else None
+    database = database or local_database_name(ctx.project, ctx.environment)
+    user = settings["user"].value if "user" in settings else database
+    urls = {
+        "database_url": socket_url(
+            socket_dir=state.socket_dir, port=state.pg_port, database=database, user=str(user)
+        ),
+        "admin_url": socket_url(
+            socket_dir=state.socket_dir,
+            port=state.pg_port,
+            database="postgres",
+            user=state.superuser,
+        ),
+    }
+    if state.redis_port is not None:
+        urls["redis_url"] = f"redis://127.0.0.1:{state.redis_port}"
+    for key, url in urls.items():
+        settings.setdefault(key, Setting(key, SecretURL(url, masked=mask_url(url)), origin))
+
+
+def _check_isolation(ctx: SettingsContext, settings: Mapping[str, Setting]) -> None:
+    isolation = settings["isolation"]
+    needed = {"schema": "schema", "prefix": "prefix"}.get(str(isolation.value))
+    if needed and not (needed in settings and settings[needed].value):
+        path, line = _where(isolation.origin)
+        raise ProjectFileError(
+            f"environment '{ctx.environment}' uses {needed} isolation but sets no {needed} "
+            f"(isolation from {isolation.origin}).",
+            hint=f'Add {needed} = "..." to [environments.{ctx.environment}].',
+            path=path,
+            line=line,
+        )
+
+
+def resolve_settings(ctx: SettingsContext) -> dict[str, Setting]:
+    """Every setting of the environment, typed, validated, with its origin."""
+    settings = {key: _coerce(s) for key, s in _layered(ctx).items()}
+    _check_isolation(ctx, settings)
+    if "server" in settings and settings["server"].value == "local":
+        _local_urls(ctx, settings)
+    elif "database_url" not in settings and any(k in settings for k in PARTS):
+        settings["database_url"] = _parts_url(ctx, settings)
+    for key in URL_CHECKS:
+        if key in settings:
+            settings[key] = url_setting(settings[key])
+    return settings

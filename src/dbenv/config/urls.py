@@ -1,0 +1,138 @@
+"""Database and Redis URLs: validating, building from parts, and comparing targets.
+
+Small pure functions. ``target_of`` reduces a URL to the server + database it
+points at, so two environments on the same database can be told apart from two
+that only look different (``localhost`` vs ``127.0.0.1``, a default port left out).
+Passing a masked URL works too: the password plays no part in a target.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from dbenv.config.masking import mask_url
+from dbenv.errors import InvalidURL
+
+POSTGRES_SCHEME = re.compile(r"^postgres(ql)?(\+[a-z0-9_]+)?$", re.I)
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", ""}
+_ABSORBED = {"host", "hostaddr", "port", "user", "password", "dbname", "db"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a URL points at: server, database (or Redis db index), user, extra params."""
+
+    host: str
+    port: int
+    database: str
+    user: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def same_database(self, other: Target) -> bool:
+        """Same server and database (users and params do not matter)."""
+        return (self.host, self.port, self.database) == (other.host, other.port, other.database)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}/{self.database}"
+
+
+def _host(raw: str) -> str:
+    host = unquote(raw).lower()
+    return "localhost" if host in _LOOPBACK else host
+
+
+def _invalid(url: str, problem: str, what: str) -> InvalidURL:
+    return InvalidURL(
+        f"the {what} URL {mask_url(url)} {problem}.",
+        hint="Fix the URL, e.g. postgresql://user@localhost:5432/app_test"
+        if what == "database"
+        else "Fix the URL, e.g. redis://localhost:6379/1",
+    )
+
+
+def _port(url: str, what: str, default: int) -> int:
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        raise _invalid(url, "has a port that is not an integer from 0 to 65535", what) from None
+    return default if port is None else port
+
+
+def target_of(url: str) -> Target:
+    """The server + database of a PostgreSQL or Redis URL (raises ``InvalidURL``)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in REDIS_SCHEMES:
+        return _redis_target(url)
+    if not POSTGRES_SCHEME.match(scheme):
+        raise _invalid(url, "does not start with postgresql:// (or a redis scheme)", "database")
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    host = query.get("host") or parts.hostname or ""
+    port_text = query.get("port")
+    if port_text is not None and not port_text.isdigit():
+        raise _invalid(url, "has a port that is not an integer", "database")
+    port = int(port_text) if port_text else _port(url, "database", 5432)
+    user = query.get("user") or (unquote(parts.username) if parts.username else None)
+    database = query.get("dbname") or unquote(parts.path.lstrip("/")) or user or ""
+    params = {k: v for k, v in query.items() if k not in _ABSORBED}
+    return Target(_host(host), port, database, user, params)
+
+
+def _redis_target(url: str) -> Target:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme.lower() == "unix":
+        return Target(parts.path, 0, query.get("db", "0"), parts.username, {})
+    port = _port(url, "Redis", 6379)
+    index = parts.path.strip("/") or query.get("db", "0")
+    if not index.isdigit():
+        raise _invalid(url, f"has a db index '{index}' that is not an integer", "Redis")
+    params = {k: v for k, v in query.items() if k not in _ABSORBED}
+    return Target(_host(parts.hostname or ""), port, index, parts.username, params)
+
+
+def validate_database_url(url: str) -> None:
+    """Raise ``InvalidURL`` (masked) unless ``url`` is a usable PostgreSQL URL."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if not POSTGRES_SCHEME.match(scheme):
+        raise _invalid(url, "is not a postgresql:// URL", "database")
+    target_of(url)
+
+
+def validate_redis_url(url: str) -> None:
+    """Raise ``InvalidURL`` (masked) unless ``url`` is a redis://, rediss:// or unix:// URL."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in REDIS_SCHEMES:
+        raise _invalid(url, "is not a redis://, rediss:// or unix:// URL", "Redis")
+    _redis_target(url)
+
+
+def url_from_parts(
+    *,
+    host: str,
+    port: int,
+    database: str,
+    user: str | None = None,
+    password: str | None = None,
+) -> str:
+    """``postgresql://user:password@host:port/database`` with each part quoted."""
+    auth = ""
+    if user:
+        auth = quote(user, safe="")
+        if password is not None:
+            auth += ":" + quote(password, safe="")
+        auth += "@"
+    shown_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"postgresql://{auth}{shown_host}:{port}/{quote(database, safe='')}"
+
+
+def socket_url(*, socket_dir: str, port: int, database: str, user: str) -> str:
+    """A URL to a server listening on a unix socket directory."""
+    return (
+        f"postgresql://{quote(user, safe='')}@/{quote(database, safe='')}"
+        f"?host={quote(socket_dir, safe='/')}&port={port}"
+    )
