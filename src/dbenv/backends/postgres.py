@@ -48,3 +48,93 @@ def connect(
             f"could not connect to {mask_url(plain)}: {reason}",
             hint="Check that the server is running and the URL is right (dbenv status).",
         ) from None
+
+
+# --- lifecycle helpers (guard, stamp, status, provision): additive ------------------
+
+
+def url_parts(url: Secret | str) -> dict[str, str]:
+    """The conninfo keywords of a URL (``user``, ``password``, ``dbname``, ``host``...)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(_plain(url))
+    except Exception:
+        raise ConnectionFailed(
+            f"could not parse the database URL {mask_url(_plain(url))}.",
+            hint="Check the environment's database_url (dbenv config show).",
+        ) from None
+    return {key: str(value) for key, value in parts.items() if value is not None}
+
+
+def with_database(url: Secret | str, dbname: str) -> str:
+    """The same server and credentials, another database (e.g. ``postgres``)."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    plain = _plain(url)
+    if "://" not in plain:
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(plain, dbname=dbname)
+    parts = urlsplit(plain)
+    return urlunsplit(parts._replace(path="/" + quote(dbname, safe="")))
+
+
+def user_relations(
+    conn: psycopg.Connection[Any], *, schema: str | None = None, prefix: str | None = None
+) -> list[tuple[str, str]]:
+    """(schema, name) of the user's tables, views and sequences in scope.
+
+    ``schema``: only that schema; ``prefix``: only names starting with it (current
+    schema); neither: every schema but the system ones and dbenv's own.
+    """
+    rows = conn.execute(
+        """
+        SELECT n.nspname, c.relname FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbenv')
+          AND n.nspname NOT LIKE 'pg\\_%%'
+          AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
+          AND (%(prefix)s::text IS NULL
+               OR (n.nspname = current_schema() AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                          WHERE d.objid = c.oid AND d.deptype = 'e')
+        ORDER BY 1, 2
+        """,
+        {"schema": schema, "prefix": prefix},
+    ).fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def catalog_fingerprint(
+    conn: psycopg.Connection[Any], *, schema: str | None = None, prefix: str | None = None
+) -> str:
+    """A short hash of the structure in scope: columns, constraints and indexes."""
+    import hashlib
+
+    rows = conn.execute(
+        """
+        SELECT n.nspname, c.relname, c.relkind::text,
+          coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                    || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, ', ' ORDER BY a.attnum)
+                    FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+                    AND NOT a.attisdropped), ''),
+          coalesce((SELECT string_agg(pg_get_constraintdef(k.oid), '; ' ORDER BY k.conname)
+                    FROM pg_constraint k WHERE k.conrelid = c.oid), ''),
+          coalesce((SELECT string_agg(pg_get_indexdef(i.indexrelid), '; '
+                    ORDER BY pg_get_indexdef(i.indexrelid))
+                    FROM pg_index i WHERE i.indrelid = c.oid), '')
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbenv')
+          AND n.nspname NOT LIKE 'pg\\_%%'
+          AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
+          AND (%(prefix)s::text IS NULL
+               OR (n.nspname = current_schema() AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
+        ORDER BY 1, 2
+        """,
+        {"schema": schema, "prefix": prefix},
+    ).fetchall()
+    digest = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return digest[:12]

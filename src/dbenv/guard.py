@@ -1,0 +1,354 @@
+"""The safety guard: the one door every destructive operation goes through.
+
+It must never allow a drop, reset, seed, restore, sync or flush to touch:
+- an environment that is not ``disposable`` (protected is the default);
+- a database whose stamp does not name this project and environment — an
+  unstamped non-empty database, another environment's or project's database, or
+  a *copy* (a dump or clone carries the stamp table but not the database-level
+  marker, so a restored copy of production is never mistaken for test);
+- a database (or schema/prefix) whose name does not match the guard pattern
+  (``test`` for an environment named test/testing, unless configured);
+- a target that resolves to the same server + database (+ schema/prefix) as any
+  protected environment — ``shares_with`` silences ``dbenv check``, never this;
+- a target other than the environment the process declares (``APP_ENV`` ...).
+
+The only way past a failing check is an override naming the target database
+(``--i-mean-it=<db>`` / ``DBENV_I_MEAN_IT``): a safety snapshot is taken first
+and the override is journaled. A wrong name is itself a refusal.
+
+``stamp`` and ``provision`` only label or create; they skip the tier check (a
+protected environment must be stampable so its copies are recognisable) and may
+stamp an absent stamp — a disposable environment only on an empty database.
+
+A refusal changes nothing in the target: it is journaled locally
+(``.dbenv/journal.jsonl``). Operations that run hold a session-level advisory lock
+on the server's maintenance database (a second one waits) and leave a row in
+``dbenv.journal``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dbenv import journal
+from dbenv.backends import postgres
+from dbenv.config.model import Environment
+from dbenv.errors import ConfigError, GuardRefusal, OperationError
+from dbenv.guard_checks import (
+    CheckResult,
+    Facts,
+    check_override,
+    read_facts,
+    run_checks,
+)
+from dbenv.stamp import scope_of, write_stamp
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbenv.config import Project
+
+__all__ = [
+    "CheckResult",
+    "Guarded",
+    "admit",
+    "destructive",
+    "evaluate",
+    "maintenance_url",
+    "target_url",
+]
+
+Progress = Callable[[str], None]
+
+
+def target_url(env: Environment) -> str:
+    """The environment's database URL (plain: only for connecting)."""
+    if env.database_url is None:
+        raise ConfigError(
+            f"environment '{env.name}' has no database URL.",
+            hint="Set database_url (or its parts) for it in dbenv.toml, or run dbenv up.",
+        )
+    return env.database_url.reveal()
+
+
+def maintenance_url(env: Environment) -> str:
+    """``admin_url`` when set, else the environment's URL on database ``postgres``."""
+    if env.admin_url is not None:
+        return env.admin_url.reveal()
+    return postgres.with_database(target_url(env), "postgres")
+
+
+def evaluate(
+    project: Project, env: Environment, operation: str, *, override: str | None = None
+) -> list[CheckResult]:
+    """Every check's result for ``operation`` on ``env``, changing nothing."""
+    facts = read_facts(project, env, maintenance_url(env), target_url(env))
+    results = run_checks(project, env, operation, facts)
+    if override is not None:
+        results.append(check_override(env, override, facts.database))
+    return results
+
+
+@dataclass
+class Guarded:
+    """What a destructive operation gets inside the guard."""
+
+    project: Project
+    env: Environment
+    operation: str
+    conn: psycopg.Connection[Any]
+    override: str | None
+    snapshot: str | None
+    _rows: int | Mapping[str, int] | None = None
+    _saved: tuple[journal.JournalEntry, ...] = ()
+
+    def record(self, rows: int | Mapping[str, int]) -> None:
+        """Rows affected, for the journal (a count or per-table counts)."""
+        self._rows = rows
+
+    def before_drop(self) -> None:
+        """Close the target connection so the database can be dropped."""
+        if not self.conn.closed:
+            self.conn.close()
+
+    def database_recreated(self) -> None:
+        """After a drop + create: reconnect, re-stamp, put the journal back."""
+        self.before_drop()
+        self.conn = _connect_target(self.project, self.env, self.operation)
+        _stamp(self.project, self.env, self.conn)
+        if not journal.read_entries(self.conn):
+            journal.restore_entries(self.conn, self._saved)
+
+    def admin_connection(self) -> psycopg.Connection[Any]:
+        """A new autocommit connection to the target database as the admin."""
+        if self.env.admin_url is None:
+            return _connect_target(self.project, self.env, self.operation)
+        url = postgres.with_database(self.env.admin_url, _database_of(self.env))
+        return postgres.connect(
+            url, autocommit=True, application_name=_app_name(self.project, self.env, self.operation)
+        )
+
+
+@contextmanager
+def destructive(
+    project: Project,
+    env: Environment,
+    operation: str,
+    *,
+    override: str | None = None,
+    arguments: Mapping[str, object] | None = None,
+    progress: Progress | None = None,
+    lock_timeout: float | None = None,
+) -> Iterator[Guarded]:
+    """Check, lock, (snapshot,) yield the target connection, journal the outcome.
+
+    ``override`` defaults to the process's ``DBENV_I_MEAN_IT`` (via config).
+    Raises ``GuardRefusal`` (nothing changed) when a check fails.
+    """
+    if override is None:
+        override = project.override_database
+    args = dict(arguments or {})
+    admit(project, env, operation, override, args)
+    started = time.monotonic()
+    with _advisory_lock(project, env, progress=progress, timeout=lock_timeout):
+        failing = admit(project, env, operation, override, args)
+        snapshot = _snapshot_if_needed(project, env, failing, override, progress)
+        used = override if failing else None
+        guarded = Guarded(
+            project, env, operation, _connect_target(project, env, operation), used, snapshot
+        )
+        guarded._saved = tuple(journal.read_entries(guarded.conn))
+        try:
+            yield guarded
+        except BaseException as exc:
+            _journal(guarded, args, started, "failed", detail=_describe(exc))
+            raise
+        finally:
+            if not guarded.conn.closed and guarded.conn.info.transaction_status != 0:
+                guarded.conn.rollback()
+        _journal(guarded, args, started, "ok")
+        guarded.before_drop()
+
+
+def admit(
+    project: Project,
+    env: Environment,
+    operation: str,
+    override: str | None,
+    args: Mapping[str, object],
+) -> list[CheckResult]:
+    """Raise the refusal for the first failing check; return the failing (overridden)."""
+    results = evaluate(project, env, operation, override=override)
+    failing = [r for r in results if not r.passed]
+    refusal = next((r for r in failing if r.check == "override"), None)
+    if refusal is None and failing and override is None:
+        refusal = failing[0]
+    if refusal is None:
+        return failing
+    others = [r.check for r in failing if r is not refusal]
+    also = f" (also failing: {', '.join(others)})" if others else ""
+    journal.write_local(
+        project.root,
+        journal.JournalEntry(
+            operation=operation,
+            project=project.name,
+            environment=env.name,
+            outcome="refused",
+            scope=scope_of(env),
+            arguments=args,
+            detail=f"{refusal.check}: {refusal.found}",
+            os_user=_os_user(),
+            host=_host(),
+        ),
+    )
+    raise GuardRefusal(
+        f"refused to {operation} '{env.name}': check '{refusal.check}' failed — "
+        f"{refusal.found}{also}.",
+        check=refusal.check,
+        hint=refusal.hint,
+    )
+
+
+def _snapshot_if_needed(
+    project: Project,
+    env: Environment,
+    failing: list[CheckResult],
+    override: str | None,
+    progress: Progress | None,
+) -> str | None:
+    if not failing or override is None:
+        return None
+    from dbenv.snapshot import take_snapshot
+
+    if progress:
+        progress(f"override for '{override}': taking a safety snapshot first")
+    return str(take_snapshot(env, target_url(env), project.root))
+
+
+@contextmanager
+def _advisory_lock(
+    project: Project, env: Environment, *, progress: Progress | None, timeout: float | None
+) -> Iterator[None]:
+    """A session-level advisory lock keyed by target database + scope."""
+    from psycopg import errors
+
+    key = _lock_key(env)
+    conn = postgres.connect(
+        maintenance_url(env), autocommit=True, application_name=_app_name(project, env, "lock")
+    )
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if not (row and row[0]):
+            if progress:
+                progress(f"waiting for another dbenv operation on '{env.name}' to finish")
+            if timeout is not None:
+                conn.execute(f"SET lock_timeout = '{int(timeout * 1000)}ms'")
+            try:
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            except errors.LockNotAvailable:
+                raise OperationError(
+                    f"another dbenv operation on '{env.name}' held its lock for more than"
+                    f" {timeout:g} s; nothing was changed.",
+                    hint="Wait for it to finish (see dbenv status for connected clients).",
+                ) from None
+        yield
+    finally:
+        conn.close()  # ends the session: releases the lock even after a failure
+
+
+def _lock_key(env: Environment) -> int:
+    import hashlib
+
+    text = f"{_database_of(env)}|{scope_of(env) or ''}"
+    return int.from_bytes(
+        hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+def _database_of(env: Environment) -> str:
+    return postgres.url_parts(target_url(env)).get("dbname", "")
+
+
+def _app_name(project: Project, env: Environment, component: str) -> str:
+    return f"dbenv:{project.name}:{env.name}:{component}"
+
+
+def _connect_target(project: Project, env: Environment, operation: str) -> psycopg.Connection[Any]:
+    schema = env.schema if env.isolation == "schema" else None
+    return postgres.connect(
+        target_url(env),
+        autocommit=True,
+        search_path=schema,
+        application_name=_app_name(project, env, operation),
+    )
+
+
+def _stamp(project: Project, env: Environment, conn: psycopg.Connection[Any]) -> None:
+    try:
+        write_stamp(conn, project.name, env)
+    except OperationError:
+        if env.admin_url is None:
+            raise
+        url = postgres.with_database(env.admin_url, _database_of(env))
+        with postgres.connect(url, autocommit=True) as admin:
+            write_stamp(admin, project.name, env)
+
+
+def _journal(
+    guarded: Guarded,
+    args: Mapping[str, object],
+    started: float,
+    outcome: journal.Outcome,
+    *,
+    detail: str | None = None,
+) -> None:
+    entry = journal.JournalEntry(
+        operation=guarded.operation,
+        project=guarded.project.name,
+        environment=guarded.env.name,
+        outcome=outcome,
+        scope=scope_of(guarded.env),
+        os_user=_os_user(),
+        host=_host(),
+        arguments=args,
+        rows=guarded._rows,
+        duration_ms=round((time.monotonic() - started) * 1000, 3),
+        override=guarded.override,
+        snapshot=guarded.snapshot,
+        detail=detail,
+    )
+    try:
+        if guarded.conn.closed:
+            guarded.conn = _connect_target(guarded.project, guarded.env, guarded.operation)
+        journal.write_entry(guarded.conn, entry)
+    except Exception:
+        # the database may be gone (failed mid-reset): the local journal keeps the row
+        journal.write_local(guarded.project.root, entry)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return re.sub(r"://([^:/@\s]+):[^@\s]+@", r"://\1:****@", text)[:500]
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+__all__ += ["Facts"]

@@ -1,0 +1,256 @@
+"""The guard's five checks (DESIGN §3), each a pure function of config and facts.
+
+``read_facts`` is the only part that talks to the server, read-only: does the
+database exist, what does its stamp say, does the scope hold anything. Each check
+returns a ``CheckResult`` saying what it found and, when failing, the way out.
+``dbenv.guard`` decides what a failing result means; see its docstring.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dbenv.backends import postgres
+from dbenv.config.model import Environment
+from dbenv.errors import DbenvError
+from dbenv.stamp import Stamp, StampState, read_stamp, stamp_state
+
+if TYPE_CHECKING:
+    from dbenv.config import Project
+
+__all__ = ["LABELLING", "CheckResult", "Facts", "check_override", "read_facts", "run_checks"]
+
+# operations that only create or label, never delete
+LABELLING = frozenset({"stamp", "provision"})
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check: passed or not, what it found, and (failing) how to fix it."""
+
+    check: str
+    passed: bool
+    found: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the server says about the target, read without writing anything."""
+
+    database: str
+    exists: bool
+    state: StampState | None = None
+    stamp: Stamp | None = None
+    relations: int = 0
+
+
+def read_facts(project: Project, env: Environment, maintenance: str, target: str) -> Facts:
+    """Existence, stamp state and relation count of the target's scope."""
+    database = postgres.url_parts(target).get("dbname", "")
+    with postgres.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+    if row is None:
+        return Facts(database, exists=False)
+    schema = env.schema if env.isolation == "schema" else None
+    prefix = env.prefix if env.isolation == "prefix" else None
+    with postgres.connect(target, autocommit=True, connect_timeout=5) as conn:
+        state = stamp_state(conn, project.name, env)
+        stamp = read_stamp(conn, env)
+        relations = len(postgres.user_relations(conn, schema=schema, prefix=prefix))
+    return Facts(database, True, state, stamp, relations)
+
+
+def run_checks(
+    project: Project, env: Environment, operation: str, facts: Facts
+) -> list[CheckResult]:
+    """The five checks, in DESIGN §3's order."""
+    return [
+        check_tier(env, operation),
+        check_stamp(project, env, operation, facts),
+        check_pattern(env, facts.database),
+        check_shared(project, env),
+        check_declared(project, env),
+    ]
+
+
+def check_tier(env: Environment, operation: str) -> CheckResult:
+    if operation in LABELLING:
+        return CheckResult("tier", True, f"{operation} only creates and labels; any tier may")
+    if env.disposable:
+        return CheckResult("tier", True, f"'{env.name}' is disposable")
+    return CheckResult(
+        "tier",
+        False,
+        f"'{env.name}' is {env.tier} (tier = \"{env.tier}\")",
+        f'Only disposable environments may be {operation}: set tier = "disposable" for'
+        f" '{env.name}' in dbenv.toml if its data may be thrown away.",
+    )
+
+
+def check_stamp(project: Project, env: Environment, operation: str, facts: Facts) -> CheckResult:
+    db, labelling = facts.database, operation in LABELLING
+    if not facts.exists:
+        if labelling:
+            return CheckResult("stamp", True, f"database '{db}' does not exist yet")
+        return CheckResult(
+            "stamp",
+            False,
+            f"database '{db}' does not exist",
+            f"Create it first: dbenv provision {env.name}.",
+        )
+    if facts.state == "ok":
+        return CheckResult("stamp", True, f"'{db}' is stamped {project.name}/{env.name}")
+    if facts.state == "absent":
+        return _unstamped(env, facts, labelling)
+    stamp = facts.stamp
+    said = f"{stamp.project}/{stamp.environment}" if stamp else "?"
+    restamp = (
+        f"If '{db}' really is now {env.name}'s database, re-stamp it:"
+        f" dbenv stamp {env.name} --i-mean-it={db}."
+    )
+    if facts.state == "copy":
+        return CheckResult(
+            "stamp",
+            False,
+            f"'{db}' is a copy of {said}'s database (its stamp table says {said} but the"
+            " database-level marker is missing or different)",
+            restamp,
+        )
+    what = "project" if facts.state == "other-project" else "environment"
+    return CheckResult(
+        "stamp",
+        False,
+        f"'{db}' is stamped as another {what}: {said}",
+        f"Point {env.name}'s database_url at its own database, or: {restamp[0].lower()}"
+        f"{restamp[1:]}",
+    )
+
+
+def _unstamped(env: Environment, facts: Facts, labelling: bool) -> CheckResult:
+    db = facts.database
+    if facts.relations == 0 and labelling:
+        return CheckResult("stamp", True, f"'{db}' is empty and not stamped yet")
+    if facts.relations and labelling and not env.disposable:
+        return CheckResult(
+            "stamp", True, f"'{db}' is not stamped; labelling a protected database is safe"
+        )
+    if facts.relations == 0:
+        return CheckResult(
+            "stamp",
+            False,
+            f"'{db}' is empty but carries no dbenv stamp",
+            f"Stamp it first: dbenv provision {env.name} (or dbenv stamp).",
+        )
+    return CheckResult(
+        "stamp",
+        False,
+        f"'{db}' holds {facts.relations} relation(s) in scope and carries no dbenv stamp",
+        f"If it really is {env.name}'s database, stamp it: dbenv stamp {env.name}"
+        f" --i-mean-it={db}.",
+    )
+
+
+def guard_pattern(env: Environment) -> str | None:
+    """The configured pattern, or ``test`` for environments named test/testing."""
+    if env.guard_pattern:
+        return env.guard_pattern
+    return "test" if env.name.lower() in ("test", "testing") else None
+
+
+def check_pattern(env: Environment, database: str) -> CheckResult:
+    pattern = guard_pattern(env)
+    if env.isolation == "schema" and env.schema:
+        subject, kind = env.schema, "schema"
+    elif env.isolation == "prefix" and env.prefix:
+        subject, kind = env.prefix, "prefix"
+    else:
+        subject, kind = database, "database name"
+    if pattern is None:
+        return CheckResult("pattern", True, f"no guard pattern for '{env.name}'")
+    try:
+        matched = re.search(pattern, subject, re.IGNORECASE) is not None
+    except re.error:
+        matched = False
+    if matched:
+        return CheckResult("pattern", True, f"{kind} '{subject}' matches '{pattern}'")
+    return CheckResult(
+        "pattern",
+        False,
+        f"{kind} '{subject}' does not match guard pattern '{pattern}'",
+        f"Point '{env.name}' at a {kind} that matches, or change guard_pattern in dbenv.toml.",
+    )
+
+
+def place_of(env: Environment) -> tuple[str, int, str, str, str] | None:
+    """(host, port, database, schema, prefix) from the masked URL; None if unknown."""
+    from dbenv.config.urls import target_of
+
+    if env.database_url is None:
+        return None
+    try:
+        target = target_of(env.database_url.masked)
+    except DbenvError:
+        return None
+    # a unix socket and loopback may be the same server: assume they are
+    host = "localhost" if target.host.startswith("/") else target.host
+    schema = env.schema if env.isolation == "schema" and env.schema else "public"
+    prefix = env.prefix if env.isolation == "prefix" and env.prefix else ""
+    return host, target.port, target.database, schema, prefix
+
+
+def check_shared(project: Project, env: Environment) -> CheckResult:
+    mine = place_of(env)
+    for name in project.environment_names:
+        if name == env.name:
+            continue
+        try:
+            other = project.environment(name)
+        except DbenvError:
+            continue  # an environment that does not resolve cannot be compared
+        if other.tier == "protected" and mine is not None and place_of(other) == mine:
+            return CheckResult(
+                "shared",
+                False,
+                f"'{env.name}' resolves to the same server and database"
+                f" ('{mine[2]}'{_scope_text(env)}) as protected environment '{name}'",
+                f"Give '{env.name}' its own database (or schema/prefix); shares_with only"
+                " quiets dbenv check, it never permits destructive operations.",
+            )
+    return CheckResult("shared", True, "no protected environment shares the target")
+
+
+def _scope_text(env: Environment) -> str:
+    if env.isolation == "schema":
+        return f", schema '{env.schema}'"
+    if env.isolation == "prefix":
+        return f", prefix '{env.prefix}'"
+    return ""
+
+
+def check_declared(project: Project, env: Environment) -> CheckResult:
+    declared = project.declared_environment
+    if declared is None:
+        return CheckResult("declared", True, "the process declares no environment")
+    variable, value = declared
+    if value == env.name:
+        return CheckResult("declared", True, f"the process declares {variable}={value}")
+    return CheckResult(
+        "declared",
+        False,
+        f"the process declares {variable}={value} but the target is '{env.name}'",
+        f"Unset {variable}, or run under the target's environment: dbenv run {env.name} -- ...",
+    )
+
+
+def check_override(env: Environment, override: str, database: str) -> CheckResult:
+    if override == database:
+        return CheckResult("override", True, f"the override names '{database}'")
+    return CheckResult(
+        "override",
+        False,
+        f"the override names '{override}' but '{env.name}' is database '{database}'",
+        f"An override must name the target database exactly: --i-mean-it={database}.",
+    )

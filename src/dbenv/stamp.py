@@ -1,0 +1,219 @@
+"""The stamp: what a database says it is, and whether to believe it.
+
+A stamp is two things written together:
+
+- a row in ``dbenv.stamp`` (one per isolation scope: the whole database, a schema,
+  or a table prefix) naming project, environment, tier, when, by whom, from where;
+- a database-level marker, ``ALTER DATABASE ... SET dbenv.project/environment``
+  (per scope for schema and prefix modes), which lives in ``pg_db_role_setting``.
+
+``pg_dump``/``pg_restore`` and ``CREATE DATABASE ... TEMPLATE`` carry the table but
+not the marker, so a database whose table says ``production`` while its marker is
+missing or different is a *copy* — and the guard refuses to treat it as anything
+else until someone re-stamps it on purpose.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import re
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from dbenv.config.model import Environment
+from dbenv.errors import OperationError
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = [
+    "Stamp",
+    "StampState",
+    "ensure_schema",
+    "read_marker",
+    "read_stamp",
+    "scope_of",
+    "stamp_state",
+    "write_stamp",
+]
+
+StampState = Literal["ok", "absent", "other-environment", "other-project", "copy"]
+
+_DDL = """
+CREATE SCHEMA IF NOT EXISTS dbenv;
+CREATE TABLE IF NOT EXISTS dbenv.stamp (
+    scope text PRIMARY KEY,
+    project text NOT NULL,
+    environment text NOT NULL,
+    tier text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by text,
+    host text,
+    dbenv_version text
+)
+"""
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """One stamp row: which project's which environment this scope belongs to."""
+
+    project: str
+    environment: str
+    tier: str
+    scope: str | None  # "schema:<name>", "prefix:<prefix>", or None (whole database)
+    created_at: datetime | None
+    created_by: str
+    host: str
+    dbenv_version: str
+
+
+def scope_of(env: Environment) -> str | None:
+    """The isolation scope an environment owns inside its database."""
+    if env.isolation == "schema" and env.schema:
+        return f"schema:{env.schema}"
+    if env.isolation == "prefix" and env.prefix:
+        return f"prefix:{env.prefix}"
+    return None
+
+
+def _marker_names(scope: str | None) -> tuple[str, str]:
+    if scope is None:
+        return "dbenv.project", "dbenv.environment"
+    key = re.sub(r"[^a-z0-9]+", "_", scope.lower()).strip("_")[:40]
+    key += "_" + hashlib.sha1(scope.encode()).hexdigest()[:8]
+    return f"dbenv.project_{key}", f"dbenv.environment_{key}"
+
+
+def _has_table(conn: psycopg.Connection[Any], name: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def ensure_schema(conn: psycopg.Connection[Any]) -> None:
+    """Create ``dbenv`` and its stamp table when missing."""
+    with conn.transaction():
+        for statement in filter(str.strip, _DDL.split(";")):
+            conn.execute(statement)
+
+
+def read_stamp(conn: psycopg.Connection[Any], env: Environment) -> Stamp | None:
+    """The stamp row of the environment's scope, or None."""
+    if not _has_table(conn, "dbenv.stamp"):
+        return None
+    scope = scope_of(env)
+    row = conn.execute(
+        "SELECT project, environment, tier, created_at, coalesce(created_by, ''),"
+        " coalesce(host, ''), coalesce(dbenv_version, '') FROM dbenv.stamp WHERE scope = %s",
+        (scope or "",),
+    ).fetchone()
+    if row is None:
+        return None
+    return Stamp(row[0], row[1], row[2], scope, row[3], row[4], row[5], row[6])
+
+
+def read_marker(conn: psycopg.Connection[Any], env: Environment) -> tuple[str, str] | None:
+    """(project, environment) from the database-level marker of the scope, or None."""
+    rows = conn.execute(
+        "SELECT unnest(s.setconfig) FROM pg_db_role_setting s"
+        " JOIN pg_database d ON d.oid = s.setdatabase"
+        " WHERE d.datname = current_database() AND s.setrole = 0"
+    ).fetchall()
+    settings = dict(str(r[0]).split("=", 1) for r in rows if "=" in str(r[0]))
+    project_key, env_key = _marker_names(scope_of(env))
+    if project_key not in settings or env_key not in settings:
+        return None
+    return settings[project_key], settings[env_key]
+
+
+def stamp_state(conn: psycopg.Connection[Any], project: str, env: Environment) -> StampState:
+    """Compare the stamp with (project, env): ok, absent, other-*, or copy."""
+    stamp = read_stamp(conn, env)
+    if stamp is None:
+        return "absent"
+    if read_marker(conn, env) != (stamp.project, stamp.environment):
+        return "copy"
+    if stamp.project != project:
+        return "other-project"
+    if stamp.environment != env.name:
+        return "other-environment"
+    return "ok"
+
+
+def write_stamp(conn: psycopg.Connection[Any], project: str, env: Environment) -> Stamp:
+    """Write (or refresh) the stamp row and the database-level marker of the scope.
+
+    The marker needs the database's owner or a superuser; without it the error
+    says so and leaves the table untouched.
+    """
+    from psycopg import errors, sql
+
+    version = _dbenv_version()
+    scope = scope_of(env)
+    project_key, env_key = _marker_names(scope)
+    ensure_schema(conn)
+    try:
+        with conn.transaction():
+            row = conn.execute(
+                """
+                INSERT INTO dbenv.stamp AS s (scope, project, environment, tier, created_at,
+                    created_by, host, dbenv_version)
+                VALUES (%s, %s, %s, %s, now(), %s, %s, %s)
+                ON CONFLICT (scope) DO UPDATE SET project = excluded.project,
+                    environment = excluded.environment, tier = excluded.tier,
+                    created_at = excluded.created_at, created_by = excluded.created_by,
+                    host = excluded.host, dbenv_version = excluded.dbenv_version
+                RETURNING created_at
+                """,
+                (
+                    scope or "",
+                    project,
+                    env.name,
+                    env.tier,
+                    _os_user(),
+                    socket.gethostname(),
+                    version,
+                ),
+            ).fetchone()
+            for key, value in ((project_key, project), (env_key, env.name)):
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                        sql.Identifier(_current_database(conn)),
+                        sql.SQL(key),
+                        sql.Literal(value),
+                    )
+                )
+    except errors.InsufficientPrivilege:
+        raise OperationError(
+            f"could not stamp '{env.name}': only the database's owner or a superuser may"
+            " set its database-level marker.",
+            hint="Set admin_url for this environment, or run dbenv provision as its owner.",
+        ) from None
+    created = row[0] if row else None
+    return Stamp(
+        project, env.name, env.tier, scope, created, _os_user(), socket.gethostname(), version
+    )
+
+
+def _current_database(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute("SELECT current_database()").fetchone()
+    return str(row[0]) if row else ""
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _dbenv_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dbenv")
+    except PackageNotFoundError:
+        return "unknown"
