@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from dbenv import journal
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
-from dbenv.guard import admit, maintenance_url, target_url
 from dbenv.errors import OperationError
+from dbenv.guard import admit, maintenance_url, target_url
 from dbenv.stamp import Stamp, read_stamp, stamp_state, write_stamp
 
 if TYPE_CHECKING:
