@@ -14,16 +14,16 @@ TLS: loopback hosts (localhost, 127.0.0.1, ::1) and unix sockets are exempt from
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from dbenv.errors import ConfigError
 
 if TYPE_CHECKING:
+    from dbenv.config import Project
     from dbenv.config.model import Environment
 
 Severity = Literal["error", "warning"]
@@ -32,16 +32,14 @@ __all__ = [
     "CheckReport",
     "Finding",
     "components_rule",
-    "credentials_rule",
-    "git_env_file_rules",
     "missing_variables_rule",
+    "run_checks",
     "shared_database_rule",
     "tls_rule",
 ]
 
-_LOOPBACK = {"localhost", "127.0.0.1", "::1", ""}
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", ""}
 _TLS_MODES = {"require", "verify-ca", "verify-full"}
-_EXAMPLE_SUFFIXES = {"example", "sample", "template", "dist", "defaults"}
 
 
 @dataclass(frozen=True)
@@ -98,6 +96,16 @@ class CheckReport:
 # --- environments -----------------------------------------------------------------
 
 
+def missing_variables(env: Environment) -> list[str]:
+    """The required variables an environment lacks (unset or empty)."""
+    missing = []
+    for key in env.required:
+        setting = env.variables.get(key)
+        if setting is None or setting.value in (None, ""):
+            missing.append(key)
+    return missing
+
+
 def missing_variables_rule(
     env: Environment, missing: Sequence[str], *, strict: bool
 ) -> list[Finding]:
@@ -121,33 +129,44 @@ def missing_variables_rule(
 
 def _target(env: Environment) -> tuple[str, int, str, str] | None:
     """(host, port, database, schema-or-prefix) from the masked URL; None without a URL."""
+    from dbenv.config.urls import target_of
+
     if env.database_url is None:
         return None
-    parts = urlsplit(env.database_url.masked)
-    query = parse_qs(parts.query)
-    host = (parts.hostname or query.get("host", [""])[0]).lower()
-    if host in _LOOPBACK or host.startswith("/"):
-        host = "localhost"
-    database = unquote(parts.path.lstrip("/")) or (parts.username or "")
+    try:
+        target = target_of(env.database_url.masked)
+    except ConfigError:
+        return None
     scope = ""
     if env.isolation == "schema":
         scope = f"schema:{env.schema or 'public'}"
     elif env.isolation == "prefix":
         scope = f"prefix:{env.prefix or ''}"
-    return host, parts.port or 5432, database, scope
+    return target.host, target.port, target.database, scope
+
+
+def _is_local(host: str) -> bool:
+    return host in _LOOPBACK or host.startswith("/")
 
 
 def _shared(a: Environment, b: Environment) -> bool:
     return b.name in a.shares_with or a.name in b.shares_with
 
 
-def shared_database_rule(envs: Sequence[Environment]) -> list[Finding]:
-    """Two environments on one server+database(+schema/prefix), not declared shared."""
+def shared_database_rule(
+    envs: Sequence[Environment], *, only: Sequence[str] | None = None
+) -> list[Finding]:
+    """Two environments on one server+database(+schema/prefix), not declared shared.
+
+    With ``only``, pairs where neither environment is listed are left out.
+    """
     findings: list[Finding] = []
     targets = [(env, _target(env)) for env in envs]
     for i, (a, ta) in enumerate(targets):
         for b, tb in targets[i + 1 :]:
             if ta is None or ta != tb or _shared(a, b):
+                continue
+            if only is not None and a.name not in only and b.name not in only:
                 continue
             host, port, database, scope = ta
             where = f"{host}:{port}/{database}" + (f" ({scope})" if scope else "")
@@ -176,11 +195,11 @@ def tls_rule(env: Environment) -> list[Finding]:
     if env.disposable:
         return []
     findings: list[Finding] = []
-    if env.database_url is not None:
-        parts = urlsplit(env.database_url.masked)
-        host = (parts.hostname or "").lower()
-        mode = parse_qs(parts.query).get("sslmode", [""])[0].lower()
-        if not (host in _LOOPBACK or host.startswith("/")) and mode not in _TLS_MODES:
+    database = _target(env)
+    if env.database_url is not None and database is not None:
+        host = database[0]
+        mode = parse_qs(urlsplit(env.database_url.masked).query).get("sslmode", [""])[0].lower()
+        if not _is_local(host) and mode not in _TLS_MODES:
             shown = f"sslmode={mode}" if mode else "no sslmode"
             findings.append(
                 Finding(
@@ -195,7 +214,7 @@ def tls_rule(env: Environment) -> list[Finding]:
     if env.redis_url is not None:
         parts = urlsplit(env.redis_url.masked)
         host = (parts.hostname or "").lower()
-        if parts.scheme == "redis" and host not in _LOOPBACK:
+        if parts.scheme == "redis" and not _is_local(host):
             findings.append(
                 Finding(
                     "no-tls",
@@ -253,14 +272,13 @@ def _shown(path: Path, root: Path) -> str:
 
 
 def _url_target(url: str) -> tuple[str, ...] | None:
+    from dbenv.config.urls import target_of
+
     try:
-        parts = urlsplit(url)
-        port = parts.port or 5432
-    except ValueError:
+        target = target_of(url)
+    except ConfigError:
         return None
-    host = (parts.hostname or "").lower()
-    host = "localhost" if host in _LOOPBACK else host
-    return host, str(port), unquote(parts.path.lstrip("/"))
+    return target.host, str(target.port), target.database
 
 
 def components_rule(env: Environment, views: Sequence[ComponentView]) -> list[Finding]:
@@ -322,99 +340,6 @@ def components_rule(env: Environment, views: Sequence[ComponentView]) -> list[Fi
     return findings
 
 
-# --- files ------------------------------------------------------------------------
-
-
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
-    try:
-        return subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, check=False, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-
-
-def is_git_work_tree(root: Path) -> bool:
-    done = _git(root, "rev-parse", "--is-inside-work-tree")
-    return done is not None and done.returncode == 0 and done.stdout.strip() == b"true"
-
-
-def _is_env_file_name(name: str) -> bool:
-    if name != ".env" and not name.startswith(".env."):
-        return False
-    return name.rsplit(".", 1)[-1].lower() not in _EXAMPLE_SUFFIXES
-
-
-def git_env_file_rules(root: Path, env_files: Iterable[Path]) -> list[Finding]:
-    """``.env`` files that git tracks, and configured env files git does not ignore."""
-    findings: list[Finding] = []
-    listed = _git(root, "ls-files", "-z", "--cached", "--", ".")
-    tracked = (
-        [n for n in listed.stdout.decode("utf-8", "replace").split("\0") if n] if listed else []
-    )
-    for name in tracked:
-        if _is_env_file_name(Path(name).name):
-            findings.append(
-                Finding(
-                    "env-file-tracked",
-                    "error",
-                    None,
-                    f"{name} is tracked by git; env files hold credentials and must stay local.",
-                    f"Run `git rm --cached {name}`, add '.env*' and '!.env.example' to "
-                    ".gitignore, and rotate any password it held.",
-                    path=name,
-                )
-            )
-    tracked_set = set(tracked)
-    for path in sorted(set(env_files)):
-        if not path.is_file():
-            continue
-        try:
-            name = str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            continue
-        ignored = _git(root, "check-ignore", "-q", "--", name)
-        if name not in tracked_set and ignored is not None and ignored.returncode == 1:
-            findings.append(
-                Finding(
-                    "env-file-not-ignored",
-                    "warning",
-                    None,
-                    f"{name} is not ignored by git; one `git add .` would commit it.",
-                    "Add '.env*' and '!.env.example' to .gitignore.",
-                    path=name,
-                )
-            )
-    return findings
-
-
-def credentials_rule(leaks: Iterable[object]) -> list[Finding]:
-    """A finding for every credential the scan found (already masked)."""
-    from dbenv.scan import Leak
-
-    findings: list[Finding] = []
-    for leak in leaks:
-        assert isinstance(leak, Leak)
-        what = (
-            f"a {leak.key} URL with an inline password"
-            if leak.kind == "url-password"
-            else f"a literal value for {leak.key}"
-        )
-        findings.append(
-            Finding(
-                "credential-in-file",
-                "warning" if leak.local else "error",
-                None,
-                f"{leak.where}: {what}: {leak.excerpt}",
-                "Move the secret into an ignored .env file or a secret reference "
-                "(env:, file:, cmd:), and rotate it: it is in the history now.",
-                path=str(leak.path),
-                line=leak.line,
-            )
-        )
-    return findings
-
-
 def resolution_finding(name: str, error: ConfigError) -> Finding:
     """An environment that does not resolve at all (bad URL, unresolvable ${VAR}, ...)."""
     return Finding(
@@ -436,3 +361,37 @@ def mapping_selected(
         if selector in values and values[selector][0]:
             return values[selector]
     return None, None
+
+
+# --- all rules --------------------------------------------------------------------
+
+
+def run_checks(
+    project: Project, *, names: Sequence[str] = (), scan: Sequence[Path] = ()
+) -> CheckReport:
+    """Every rule over the named environments (default: all) and the project's files."""
+    selected = list(names) or list(project.environment_names)
+    active = project.active_name()
+    findings: list[Finding] = []
+    resolved: list[Environment] = []
+    for name in project.environment_names:
+        try:
+            resolved.append(project.environment(name))
+        except ConfigError as error:
+            if name in selected:
+                findings.append(resolution_finding(name, error))
+    for env in resolved:
+        if env.name not in selected:
+            continue
+        strict = bool(names) or env.name == active
+        findings += missing_variables_rule(env, list(missing_variables(env)), strict=strict)
+        findings += tls_rule(env)
+        if env.components:
+            findings += components_rule(env, component_views(env))
+    findings += shared_database_rule(resolved, only=selected)
+    from dbenv.check_files import file_rules
+
+    file_findings, notes, scanned = file_rules(project.root, resolved, scan)
+    return CheckReport(
+        tuple(findings + file_findings), tuple(notes), tuple(selected), files_scanned=scanned
+    )

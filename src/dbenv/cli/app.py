@@ -113,14 +113,21 @@ class _ScrubbedStream:
         return getattr(self._target, "encoding", None) or "utf-8"
 
 
+def _console(name: str) -> Console:
+    stream = _ScrubbedStream(name)
+    # Piped output is read by people in logs and by grep: do not fold it at 80 columns.
+    width = None if stream.isatty() else 160
+    return Console(file=stream, highlight=False, width=width)  # type: ignore[arg-type]
+
+
 def out_console() -> Console:
     """A Rich console on (scrubbed) stdout."""
-    return Console(file=_ScrubbedStream("stdout"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+    return _console("stdout")
 
 
 def err_console() -> Console:
     """A Rich console on (scrubbed) stderr."""
-    return Console(file=_ScrubbedStream("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+    return _console("stderr")
 
 
 def out(text: str = "") -> None:

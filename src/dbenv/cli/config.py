@@ -1,7 +1,226 @@
-"""CLI for configuration: ``init``, ``envs``, ``config show/get``, ``run``, ``check``."""
+"""CLI for configuration: ``init``, ``envs``, ``config show/get``, ``run``, ``check``.
+
+Each command parses, calls its ``dbenv.commands.config`` function and renders the
+result; everything printed goes through the masked output of ``dbenv.cli.app``.
+"""
 
 from __future__ import annotations
 
-from dbenv.cli.app import app
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-__all__ = ["app"]
+import typer
+from rich.table import Table
+
+from dbenv.cli.app import (
+    app,
+    err,
+    get_project,
+    handle_errors,
+    out,
+    out_console,
+    print_json,
+    reveal,
+)
+
+if TYPE_CHECKING:
+    from dbenv.check import CheckReport, Finding
+    from dbenv.commands.config import ConfigShowResult, ShownValue
+
+__all__ = ["config_app"]
+
+config_app = typer.Typer(
+    name="config", help="Show an environment's configuration.", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON (masked).")]
+
+
+@app.command("init")
+@handle_errors
+def init_command(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write dbenv.toml (default: here).")
+    ] = Path("."),
+    name: Annotated[
+        str | None, typer.Option(help="Project name (default: the directory's).")
+    ] = None,
+) -> None:
+    """Write dbenv.toml, .env.example and .gitignore entries (never overwrites dbenv.toml)."""
+    from dbenv.commands.config import init
+
+    result = init(directory, name=name)
+    for path in result.written:
+        out(f"wrote {path}")
+    for path in result.skipped:
+        out(f"kept {path} (already there)")
+    if result.gitignore_added:
+        out(f"added to .gitignore: {' '.join(result.gitignore_added)}")
+    out("Next: edit dbenv.toml, then run `dbenv envs` and `dbenv check`.")
+
+
+@app.command("envs")
+@handle_errors
+def envs_command(ctx: typer.Context, json: JsonOption = False) -> None:
+    """List the environments: tier, isolation and masked targets; * marks the active one."""
+    from dbenv.commands.config import envs
+
+    result = envs(get_project(ctx))
+    if json:
+        print_json(
+            {
+                "project": result.project,
+                "active": result.active,
+                "environments": [row.__dict__ for row in result.rows],
+            }
+        )
+    else:
+        out(f"{result.project}: environments (* active)")
+        table = Table()
+        for column in ("", "name", "tier", "isolation"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("database", overflow="fold")
+        table.add_column("redis", overflow="fold")
+        for row in result.rows:
+            database = row.target if row.error is None else f"error: {row.error}"
+            marker = "*" if row.active else ""
+            table.add_row(marker, row.name, row.tier, row.isolation, database, row.redis)
+        out_console().print(table)
+    if result.failed:
+        names = ", ".join(row.name for row in result.failed)
+        err(f"dbenv: environments that do not resolve: {names} (see `dbenv check`).")
+        raise typer.Exit(2)
+
+
+def _value_rows(title: str, values: tuple[ShownValue, ...], *, origin: bool) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("key")
+    table.add_column("value", overflow="fold")
+    if origin:
+        table.add_column("origin")
+    for value in values:
+        cells = [value.key, value.value]
+        if origin:
+            via = "".join(f"\n  ${{{name}}} from {where}" for name, where in value.parts)
+            cells.append(value.origin + via)
+        table.add_row(*cells)
+    return table
+
+
+def _render_show(result: ConfigShowResult, *, origin: bool) -> None:
+    console = out_console()
+    active = " (active)" if result.active else ""
+    console.print(f"{result.project} · environment {result.environment}{active}", markup=False)
+    console.print(_value_rows("settings", result.settings, origin=origin))
+    console.print(_value_rows("variables", result.variables, origin=origin))
+
+
+@config_app.command("show")
+@handle_errors
+def config_show_command(
+    ctx: typer.Context,
+    environment: Annotated[str | None, typer.Argument(help="Default: the active one.")] = None,
+    origin: Annotated[
+        bool, typer.Option("--origin", help="Show where each value came from.")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Show an environment's settings and variables (masked), optionally with origins."""
+    from dbenv.commands.config import config_show
+
+    result = config_show(get_project(ctx), environment)
+    if json:
+        print_json(result.as_dict(origin=origin))
+    else:
+        _render_show(result, origin=origin)
+
+
+@config_app.command("get")
+@handle_errors
+def config_get_command(
+    ctx: typer.Context,
+    environment: Annotated[str, typer.Argument(help="The environment.")],
+    key: Annotated[str, typer.Argument(help="A variable (LOG_LEVEL) or setting (database_url).")],
+    reveal_value: Annotated[
+        bool, typer.Option("--reveal", help="Print a secret in plain text (for scripts).")
+    ] = False,
+) -> None:
+    """Print one value, masked unless --reveal."""
+    from dbenv.commands.config import config_get
+
+    result = config_get(get_project(ctx), environment, key, reveal=reveal_value, revealer=reveal)
+    if result.revealed:
+        # Asked for in so many words: the one output that is not scrubbed.
+        sys.stdout.write(result.value + "\n")
+    else:
+        out(result.value)
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+@handle_errors
+def run_command(
+    ctx: typer.Context,
+    environment: Annotated[str, typer.Argument(help="The environment to run in.")],
+    command: Annotated[
+        list[str] | None, typer.Argument(help="The command, after --.", show_default=False)
+    ] = None,
+) -> None:
+    """Run a command with ENV's variables, selector(s) and database URLs: dbenv run ENV -- CMD."""
+    from dbenv.commands.config import run
+
+    argv = [*(command or []), *ctx.args]
+    result = run(get_project(ctx), environment, argv, revealer=reveal)
+    raise typer.Exit(result.exit_code)
+
+
+def _finding_line(finding: Finding) -> str:
+    scope = f"[{finding.environment}] " if finding.environment else ""
+    head = f"{finding.severity:7} {finding.rule:22} {scope}{finding.message}"
+    return f"{head}\n        fix: {finding.fix}"
+
+
+def _render_check(report: CheckReport) -> None:
+    for finding in report.findings:
+        out(_finding_line(finding))
+    for note in report.notes:
+        out(f"note    {note}")
+    errors, warnings = len(report.errors), len(report.warnings)
+    envs = ", ".join(report.environments)
+    out(
+        f"checked {envs}; scanned {report.files_scanned} files: "
+        f"{errors} error(s), {warnings} warning(s)."
+    )
+
+
+@app.command("check")
+@handle_errors
+def check_command(
+    ctx: typer.Context,
+    environments: Annotated[
+        list[str] | None, typer.Argument(help="Environments to check (default: all).")
+    ] = None,
+    json: JsonOption = False,
+    scan: Annotated[
+        list[Path] | None,
+        typer.Option("--scan", help="Scan these files/directories for credentials instead."),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+) -> None:
+    """The doctor: missing variables, shared databases, TLS, env files, leaked credentials.
+
+    Exit 0 when clean (warnings allowed unless --strict), 1 when problems, 2 bad input.
+    """
+    from dbenv.commands.config import check
+
+    report = check(get_project(ctx), environments or [], scan=scan or [])
+    if json:
+        print_json(report.as_dict())
+    else:
+        _render_check(report)
+    if report.errors or (strict and report.warnings):
+        raise typer.Exit(1)

@@ -1,0 +1,391 @@
+"""Configuration verbs: ``init``, ``envs``, ``config show``, ``config get``, ``run``, ``check``.
+
+Each takes resolved objects and returns a result dataclass; none prints. Values in
+results are already masked, except where a caller asked to reveal one (``config
+get --reveal``, ``run``): revealing goes through the ``reveal`` callable the
+caller passes, so the CLI can remember every plain value it must scrub from output.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbenv.config.masking import mask_value
+from dbenv.config.model import MASK, Environment, Secret, Setting
+from dbenv.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from dbenv.check import CheckReport
+    from dbenv.config import Project
+
+__all__ = [
+    "ConfigShowResult",
+    "EnvRow",
+    "EnvsResult",
+    "GetResult",
+    "InitResult",
+    "RunResult",
+    "ShownValue",
+    "check",
+    "config_get",
+    "config_show",
+    "envs",
+    "init",
+    "run",
+]
+
+Revealer = Callable[[Secret], str]
+
+
+def _reveal(secret: Secret) -> str:
+    return secret.reveal()
+
+
+# --- init -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """The files ``init`` wrote or changed, and those it left alone."""
+
+    root: Path
+    written: tuple[Path, ...]
+    skipped: tuple[Path, ...]
+    gitignore_added: tuple[str, ...]
+
+
+def init(root: Path, *, name: str | None = None) -> InitResult:
+    """Write dbenv.toml, .env.example and .gitignore entries; never overwrite dbenv.toml."""
+    from dbenv.commands.init_template import ENV_EXAMPLE, GITIGNORE_LINES, project_file
+
+    root = root.resolve()
+    if not root.is_dir():
+        raise UsageError(
+            f"{root} is not a directory.", hint="Run `dbenv init` inside your project."
+        )
+    target = root / "dbenv.toml"
+    if target.exists():
+        raise UsageError(
+            f"{target} already exists; dbenv init never overwrites a project file.",
+            hint="Edit it, or move it away first to start over.",
+        )
+    project_name = name or _project_name(root)
+    target.write_text(project_file(project_name), encoding="utf-8")
+    written, skipped = [target], []
+    example = root / ".env.example"
+    if example.exists():
+        skipped.append(example)
+    else:
+        example.write_text(ENV_EXAMPLE, encoding="utf-8")
+        written.append(example)
+    added = _extend_gitignore(root / ".gitignore", GITIGNORE_LINES)
+    return InitResult(root, tuple(written), tuple(skipped), added)
+
+
+def _project_name(root: Path) -> str:
+    cleaned = "".join(c if c.isalnum() else "_" for c in root.name.lower()).strip("_")
+    return cleaned or "app"
+
+
+def _extend_gitignore(path: Path, lines: Sequence[str]) -> tuple[str, ...]:
+    existing = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    present = {line.strip() for line in existing}
+    missing = [line for line in lines if line not in present]
+    if missing:
+        text = "\n".join(existing)
+        if text and not text.endswith("\n"):
+            text += "\n"
+        header = "# dbenv: env files hold credentials; keep them out of git\n"
+        path.write_text(text + header + "\n".join(missing) + "\n", encoding="utf-8")
+    return tuple(missing)
+
+
+# --- envs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvRow:
+    """One environment as ``dbenv envs`` lists it (target masked)."""
+
+    name: str
+    tier: str
+    isolation: str
+    target: str
+    redis: str
+    active: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvsResult:
+    project: str
+    active: str
+    rows: tuple[EnvRow, ...]
+
+    @property
+    def failed(self) -> tuple[EnvRow, ...]:
+        return tuple(row for row in self.rows if row.error)
+
+
+def _target_text(env: Environment) -> str:
+    if env.database_url is not None:
+        text = env.database_url.masked
+    elif env.server == "local":
+        text = "local stack (not running)"
+    else:
+        text = "-"
+    if env.isolation == "schema":
+        text += f" [schema {env.schema or env.name}]"
+    elif env.isolation == "prefix":
+        text += f" [prefix {env.prefix or ''}]"
+    return text
+
+
+def _redis_text(env: Environment) -> str:
+    if env.redis_url is None:
+        return "-"
+    text = env.redis_url.masked
+    if env.redis_db is not None:
+        text += f" [db {env.redis_db}]"
+    if env.redis_prefix:
+        text += f" [prefix {env.redis_prefix}]"
+    return text
+
+
+def envs(project: Project) -> EnvsResult:
+    """Every declared environment with its tier, isolation and masked targets."""
+    active = project.active_name()
+    rows: list[EnvRow] = []
+    for name in project.environment_names:
+        try:
+            env = project.environment(name)
+        except ConfigError as error:
+            rows.append(EnvRow(name, "?", "?", "?", "?", name == active, error=str(error)))
+            continue
+        rows.append(
+            EnvRow(
+                name,
+                env.tier,
+                env.isolation,
+                _target_text(env),
+                _redis_text(env),
+                name == active,
+            )
+        )
+    return EnvsResult(project.name, active, tuple(rows))
+
+
+# --- config show / get ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownValue:
+    """A setting or variable as it may be shown: masked, with its origin."""
+
+    key: str
+    value: str
+    origin: str
+    secret: bool
+    parts: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"value": self.value, "origin": self.origin}
+        if self.secret:
+            data["secret"] = True
+        if self.parts:
+            data["parts"] = {name: origin for name, origin in self.parts}
+        return data
+
+
+@dataclass(frozen=True)
+class ConfigShowResult:
+    project: str
+    environment: str
+    active: bool
+    settings: tuple[ShownValue, ...]
+    variables: tuple[ShownValue, ...]
+
+    def as_dict(self, *, origin: bool = True) -> dict[str, object]:
+        def values(items: tuple[ShownValue, ...]) -> dict[str, object]:
+            return {v.key: v.as_dict() if origin else v.value for v in items}
+
+        return {
+            "project": self.project,
+            "environment": self.environment,
+            "active": self.active,
+            "settings": values(self.settings),
+            "variables": values(self.variables),
+        }
+
+
+def _display(setting: Setting) -> tuple[str, bool]:
+    value = setting.value
+    if isinstance(value, Secret):
+        return value.masked, True
+    if setting.secret:
+        return MASK, True
+    if isinstance(value, tuple | list):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, Mapping):
+        text = ", ".join(f"{k}={v}" for k, v in value.items())
+    else:
+        text = "" if value is None else str(value)
+    shown = mask_value(setting.key, text)
+    return shown, shown != text
+
+
+def _shown(setting: Setting) -> ShownValue:
+    text, secret = _display(setting)
+    parts = tuple((name, str(origin)) for name, origin in setting.parts)
+    return ShownValue(setting.key, text, str(setting.origin), secret, parts)
+
+
+def _environment(project: Project, name: str | None) -> Environment:
+    if name is not None and name not in project.environment_names:
+        project.environment(name)  # raises UnknownEnvironment with its suggestion
+    return project.environment(name)
+
+
+def config_show(project: Project, name: str | None = None) -> ConfigShowResult:
+    """An environment's settings and variables, masked, each with its origin."""
+    env = _environment(project, name)
+    return ConfigShowResult(
+        project.name,
+        env.name,
+        env.name == project.active_name(),
+        tuple(_shown(s) for _, s in sorted(env.settings.items())),
+        tuple(_shown(s) for _, s in sorted(env.variables.items())),
+    )
+
+
+@dataclass(frozen=True)
+class GetResult:
+    """One value; ``revealed`` says ``value`` is the plain text of a secret."""
+
+    environment: str
+    key: str
+    value: str
+    origin: str
+    secret: bool
+    revealed: bool
+
+
+def _lookup(env: Environment, key: str) -> Setting:
+    if key in env.variables:
+        return env.variables[key]
+    if key.lower() in env.settings:
+        return env.settings[key.lower()]
+    known = sorted({*env.variables, *(k.upper() for k in env.settings)})
+    import difflib
+
+    close = difflib.get_close_matches(key.upper(), known, n=1)
+    hint = f"Did you mean '{close[0]}'? " if close else ""
+    raise UsageError(
+        f"'{key}' is neither a variable nor a setting of environment '{env.name}'.",
+        hint=hint + f"See `dbenv config show {env.name}` for what is defined.",
+    )
+
+
+def config_get(
+    project: Project, name: str, key: str, *, reveal: bool = False, revealer: Revealer = _reveal
+) -> GetResult:
+    """One variable or setting of an environment: masked, or plain with ``reveal``."""
+    env = _environment(project, name)
+    setting = _lookup(env, key)
+    text, secret = _display(setting)
+    if reveal and secret:
+        value = setting.value
+        text = revealer(value) if isinstance(value, Secret) else str(value)
+        return GetResult(env.name, setting.key, text, str(setting.origin), True, True)
+    return GetResult(env.name, setting.key, text, str(setting.origin), secret, False)
+
+
+# --- run --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunResult:
+    environment: str
+    command: tuple[str, ...]
+    exit_code: int
+    exported: tuple[str, ...]  # names of the variables given to the child
+
+
+def child_environment(
+    env: Environment, base: Mapping[str, str], *, revealer: Revealer = _reveal
+) -> dict[str, str]:
+    """``base`` plus the environment's variables, its selectors, DATABASE_URL, REDIS_URL."""
+    child = dict(base)
+    for key, setting in env.variables.items():
+        value = setting.value
+        child[key] = revealer(value) if isinstance(value, Secret) else str(value)
+    for selector in env.selectors:
+        child[selector] = env.name
+    # Settings win over a generic DATABASE_URL: the environment decides its database.
+    if env.database_url is not None:
+        child["DATABASE_URL"] = revealer(env.database_url)
+    if env.redis_url is not None:
+        child["REDIS_URL"] = revealer(env.redis_url)
+    return child
+
+
+def run(
+    project: Project,
+    name: str,
+    command: Sequence[str],
+    *,
+    revealer: Revealer = _reveal,
+    base: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run ``command`` with the environment's variables; its exit code is the result's."""
+    from dbenv.check import missing_variables
+
+    if not command:
+        raise UsageError(
+            "no command given to run.", hint=f"Write it after '--': dbenv run {name} -- CMD ..."
+        )
+    env = _environment(project, name)
+    missing = missing_variables(env)
+    if missing:
+        from dbenv.errors import MissingVariables
+
+        raise MissingVariables(env.name, list(missing))
+    inherited = project.process_env if base is None else base
+    child = child_environment(env, inherited, revealer=revealer)
+    try:
+        completed = subprocess.run(list(command), env=child, cwd=Path.cwd(), check=False)
+    except FileNotFoundError:
+        raise UsageError(
+            f"command '{command[0]}' was not found.",
+            hint="Check its spelling and that it is on PATH.",
+        ) from None
+    except PermissionError:
+        raise UsageError(
+            f"command '{command[0]}' is not executable.", hint="Check its permissions."
+        ) from None
+    code = completed.returncode
+    exit_code = 128 - code if code < 0 else code  # killed by a signal: the shell's 128+N
+    exported = tuple(sorted(set(child) - set(inherited) | set(env.variables)))
+    return RunResult(env.name, tuple(command), exit_code, exported)
+
+
+# --- check ------------------------------------------------------------------------
+
+
+def check(
+    project: Project,
+    names: Sequence[str] = (),
+    *,
+    scan: Sequence[Path] = (),
+) -> CheckReport:
+    """The doctor: every rule of ``dbenv.check`` over the named (default: all) environments."""
+    from dbenv.check import run_checks
+
+    for name in names:
+        if name not in project.environment_names:
+            project.environment(name)  # raises UnknownEnvironment with a suggestion
+    return run_checks(project, names=names, scan=scan)

@@ -1,0 +1,69 @@
+"""What ``dbenv init`` writes: a project file with the five usual environments.
+
+The file must load as written (a test checks it), declare local and test as
+disposable, and keep every password out of it: staging and production take theirs
+from secret references.
+"""
+
+from __future__ import annotations
+
+GITIGNORE_LINES = (".env*", "!.env.example", ".dbenv/")
+
+
+ENV_EXAMPLE = """\
+# The variables this project needs. Copy to .env (or .env.<environment>) and fill in;
+# never commit the copies (dbenv init added them to .gitignore).
+APP_ENV=
+API_BASE_URL=
+STAGING_DB_PASSWORD=
+PRODUCTION_DB_PASSWORD=
+"""
+
+_TEMPLATE = """\
+# dbenv project file: the environments of {name} and their databases.
+# Reference: docs/configuration.md. Check it with `dbenv check`.
+
+[project]
+name = "{name}"
+selectors = ["APP_ENV", "ENVIRONMENT"]  # variables that choose the active environment
+default = "development"
+env_files = [".env"]
+
+[vars]
+LOG_LEVEL = "info"
+API_BASE_URL = "http://localhost:8000"
+
+[environments.local]
+tier = "disposable"
+database_url = "postgresql://{name}@localhost:5432/{name}_local"
+redis_url = "redis://localhost:6379"
+redis_db = 2
+guard_pattern = "local"
+
+[environments.development]
+# protected unless said otherwise
+database_url = "postgresql://{name}@localhost:5432/{name}_dev"
+redis_url = "redis://localhost:6379"
+redis_db = 0
+
+[environments.test]
+tier = "disposable"
+database_url = "postgresql://{name}_test@localhost:5432/{name}_test"
+redis_url = "redis://localhost:6379"
+redis_db = 1
+guard_pattern = "test"
+required = ["API_BASE_URL"]
+
+[environments.staging]
+database_url = "postgresql://{name}@staging-db.example.internal:5432/{name}_staging?sslmode=require"
+password = "env:STAGING_DB_PASSWORD"
+
+[environments.production]
+database_url = "postgresql://{name}@prod-db.example.internal:5432/{name}?sslmode=verify-full"
+password = "env:PRODUCTION_DB_PASSWORD"
+"""
+
+
+def project_file(name: str) -> str:
+    """The text of a new ``dbenv.toml`` for a project called ``name``."""
+    return _TEMPLATE.format(name=name)
