@@ -95,7 +95,7 @@ def envs_command(ctx: typer.Context, json: JsonOption = False) -> None:
 
 
 def _value_rows(title: str, values: tuple[ShownValue, ...], *, origin: bool) -> Table:
-    table = Table(title=title, title_justify="left", expand=False)
+    table = Table()
     table.add_column("key")
     table.add_column("value", overflow="fold")
     if origin:
@@ -113,8 +113,9 @@ def _render_show(result: ConfigShowResult, *, origin: bool) -> None:
     console = out_console()
     active = " (active)" if result.active else ""
     console.print(f"{result.project} · environment {result.environment}{active}", markup=False)
-    console.print(_value_rows("settings", result.settings, origin=origin))
-    console.print(_value_rows("variables", result.variables, origin=origin))
+    for title, values in (("settings", result.settings), ("variables", result.variables)):
+        out(title)
+        console.print(_value_rows(title, values, origin=origin))
 
 
 @config_app.command("show")
