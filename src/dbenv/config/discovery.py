@@ -91,9 +91,9 @@ def read_project_file(path: Path) -> ProjectSource:
         found = _TOML_LINE.search(str(exc))
         line = int(found.group("line")) if found else None
         reason = _TOML_LINE.sub("", str(exc)).strip()
-        col = f", column {found.group('col')}" if found else ""
+        where = f"{path}:{line}, column {found.group('col')}" if found else str(path)
         raise ProjectFileError(
-            f"malformed TOML in {path}:{line}{col}: {reason}.",
+            f"malformed TOML in {where}: {reason}.",
             hint="Fix the syntax at that line (https://toml.io).",
             path=path,
             line=line,

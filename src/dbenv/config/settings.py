@@ -237,6 +237,8 @@ def resolve_settings(ctx: SettingsContext) -> dict[str, Setting]:
     if "server" in settings and settings["server"].value == "local":
         _local_urls(ctx, settings)
     elif "database_url" not in settings and any(k in settings for k in PARTS):
+        settings.setdefault("host", Setting("host", "localhost", Origin("default")))
+        settings.setdefault("port", Setting("port", 5432, Origin("default")))
         settings["database_url"] = _parts_url(ctx, settings)
     for key in URL_CHECKS:
         if key in settings:
