@@ -1,0 +1,182 @@
+"""``dbenv up`` / ``dbenv down`` / ``dbenv compose``: the local stack, as commands.
+
+Each function takes resolved objects and returns a result; nothing here prints.
+``up`` starts the stack (idempotently), then creates the role and database of
+every environment configured with ``server = "local"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbenv.backends.local import LocalStack, StackStatus, pg_socket_url
+from dbenv.config.local_state import local_database_name
+from dbenv.config.model import Environment
+
+if TYPE_CHECKING:
+    from dbenv.compose import ComposeResult
+    from dbenv.config import Project
+
+__all__ = [
+    "DownResult",
+    "LocalDatabase",
+    "UpResult",
+    "compose",
+    "down",
+    "local_environments",
+    "stack_for",
+    "up",
+]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LocalDatabase:
+    """One environment's database on the local server."""
+
+    environment: str
+    database: str
+    user: str
+    created: bool  # False: it already existed
+
+
+@dataclass(frozen=True)
+class UpResult:
+    status: StackStatus
+    databases: tuple[LocalDatabase, ...] = ()
+
+    @property
+    def already_running(self) -> bool:
+        return not self.status.started
+
+
+@dataclass(frozen=True)
+class DownResult:
+    stopped: tuple[int, ...]  # pids of the servers stopped
+    purged: Path | None = None  # the data directory deleted
+
+
+def stack_for(
+    project: Project, *, no_redis: bool = False, progress: Progress | None = None
+) -> LocalStack:
+    """The ``LocalStack`` the project's ``[local]`` table describes.
+
+    ``DBENV_PG_BINDIR`` and ``PATH`` come from the project's process environment
+    (read by the config layer), so a test can point them anywhere.
+    """
+    local = project.local
+    env_bindir = project.process_env.get("DBENV_PG_BINDIR")
+    return LocalStack(
+        local.data_dir,
+        port=local.port,
+        redis=local.redis and not no_redis,
+        redis_port=local.redis_port,
+        disposable=local.disposable,
+        pg_bindir=Path(env_bindir) if env_bindir else local.pg_bindir,
+        search_path=project.process_env.get("PATH"),
+        progress=progress,
+    )
+
+
+def local_environments(environments: Iterable[Environment]) -> list[tuple[Environment, str, str]]:
+    """Environments on the local server, each with its database and user names."""
+    from urllib.parse import unquote, urlsplit
+
+    found = []
+    for env in environments:
+        if env.server != "local":
+            continue
+        database = user = None
+        if env.database_url is not None:  # masked: names, never a password
+            parts = urlsplit(env.database_url.masked)
+            database = unquote(parts.path.lstrip("/")) or None
+            user = unquote(parts.username) if parts.username else None
+        database = (
+            database or _setting(env, "database") or local_database_name(env.project, env.name)
+        )
+        found.append((env, database, user or _setting(env, "user") or database))
+    return found
+
+
+def _setting(env: Environment, key: str) -> str | None:
+    setting = env.settings.get(key)
+    value = setting.value if setting is not None else None
+    return str(value) if value not in (None, "") else None
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _create_databases(
+    status: StackStatus, environments: Iterable[Environment], *, progress: Progress | None
+) -> tuple[LocalDatabase, ...]:
+    """A minimal provision step: role, database (owned by it), extensions."""
+    from dbenv.backends.postgres import connect
+
+    assert status.state is not None and status.state.postgres is not None
+    pg = status.state.postgres
+    made: list[LocalDatabase] = []
+    with connect(pg_socket_url(pg), autocommit=True, application_name="dbenv up") as conn:
+        for env, database, user in local_environments(environments):
+            role_exists = conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", [user]
+            ).fetchone()
+            if not role_exists:
+                conn.execute(f"CREATE ROLE {_ident(user)} LOGIN")
+            db_exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [database]
+            ).fetchone()
+            if not db_exists:
+                conn.execute(f"CREATE DATABASE {_ident(database)} OWNER {_ident(user)}")
+                if progress:
+                    progress(f"created database {database} (owner {user}) for {env.name}")
+            _extensions_and_settings(pg_socket_url(pg, database), env, database)
+            made.append(LocalDatabase(env.name, database, user, created=not db_exists))
+    return tuple(made)
+
+
+def _extensions_and_settings(url: str, env: Environment, database: str) -> None:
+    from dbenv.backends.postgres import connect
+
+    with connect(url, autocommit=True, application_name="dbenv up") as conn:
+        for name in env.extensions:
+            conn.execute(f"CREATE EXTENSION IF NOT EXISTS {_ident(name)}")
+        if env.disposable:
+            # seed 001's test optimisation, per database (fsync & co. are cluster-wide)
+            conn.execute(f"ALTER DATABASE {_ident(database)} SET synchronous_commit = off")
+
+
+def up(
+    project: Project,
+    *,
+    no_redis: bool = False,
+    progress: Progress | None = None,
+) -> UpResult:
+    """Start the local stack (idempotent) and create the local environments' databases."""
+    status = stack_for(project, no_redis=no_redis, progress=progress).start()
+    # Resolve the environments afresh: their URLs point at the state just written.
+    fresh = replace(project, _cache={})
+    environments = [fresh.environment(name) for name in fresh.environment_names]
+    return UpResult(status, _create_databases(status, environments, progress=progress))
+
+
+def down(project: Project, *, purge: bool = False) -> DownResult:
+    """Fast shutdown of the stack; ``purge`` also deletes a data directory dbenv created."""
+    stack = stack_for(project)
+    if purge:
+        existed = stack.data_dir.exists()
+        status = stack.purge()
+        return DownResult(status.stopped, purged=stack.data_dir if existed else None)
+    return DownResult(stack.stop().stopped)
+
+
+def compose(project: Project, *, out: Path | None = None) -> ComposeResult:
+    """Write docker-compose files and the test database's init script for the project."""
+    from dbenv.compose import write_compose
+
+    return write_compose(project, out=out)
