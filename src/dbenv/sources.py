@@ -1,0 +1,361 @@
+"""Schema sources: parse ``schema_source``, fingerprint it, and build it into a database.
+
+A source is one of
+- ``sqlalchemy:module[,module...]:attr`` (SQLModel too; ``attr`` is a MetaData, or
+  an object with ``.metadata`` — a declarative Base or ``SQLModel``);
+- ``alembic:path/to/alembic.ini`` (``upgrade head``, run programmatically);
+- ``sql:path/to/schema.sql``;
+- ``env:OTHER`` (another environment's structure, via ``pg_dump --schema-only``).
+
+The fingerprint is a hash of what the source would build — the generated DDL, the
+migration files, the SQL file, the other environment's dump — plus the configured
+extensions, so a template database is rebuilt exactly when the schema changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from dbenv.config.model import Environment
+from dbenv.errors import ConfigError, OperationError
+
+if TYPE_CHECKING:
+    import psycopg
+    from sqlalchemy import MetaData
+
+SourceKind = Literal["sqlalchemy", "alembic", "sql", "env"]
+FORMS = (
+    "Use sqlalchemy:module:attr (e.g. sqlalchemy:app.models:Base.metadata), "
+    "alembic:path/to/alembic.ini, sql:path/to/schema.sql or env:OTHER_ENVIRONMENT."
+)
+FINGERPRINT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SchemaSource:
+    """A parsed ``schema_source`` of one environment."""
+
+    kind: SourceKind
+    spec: str
+    environment: str
+    modules: tuple[str, ...] = ()
+    attr: str = ""
+    path: Path | None = None
+    other: str | None = None
+
+
+def _bad(env: str, spec: object, problem: str, hint: str = FORMS) -> ConfigError:
+    return ConfigError(f"schema_source of environment '{env}' is {spec!r}: {problem}.", hint=hint)
+
+
+def parse_source(spec: object, *, environment: str, root: Path) -> SchemaSource:
+    """Parse a ``schema_source`` value; a malformed one is a ConfigError naming the key."""
+    if isinstance(spec, (list, tuple)) and spec and all(isinstance(s, str) for s in spec):
+        spec = _join_list(list(spec), environment)
+    if not isinstance(spec, str) or not spec.strip():
+        raise _bad(environment, spec, "expected a string")
+    kind, sep, rest = spec.strip().partition(":")
+    kind = "sqlalchemy" if kind == "sqlmodel" else kind
+    if not sep or not rest:
+        raise _bad(environment, spec, "it has no kind prefix")
+    if kind == "sqlalchemy":
+        modules, sep, attr = rest.rpartition(":")
+        names = tuple(m.strip() for m in modules.split(",") if m.strip())
+        if not sep or not names or not attr or not all(_dotted(n) for n in (*names, attr)):
+            raise _bad(environment, spec, "expected sqlalchemy:module[,module...]:attr")
+        return SchemaSource("sqlalchemy", spec, environment, modules=names, attr=attr)
+    if kind in ("alembic", "sql"):
+        path = (root / rest).resolve()
+        if not path.is_file():
+            raise _bad(
+                environment,
+                spec,
+                f"{path} does not exist",
+                "Fix the path (relative to the project root) or create the file.",
+            )
+        return SchemaSource("alembic" if kind == "alembic" else "sql", spec, environment, path=path)
+    if kind == "env":
+        if rest == environment:
+            raise _bad(environment, spec, "an environment cannot be its own source")
+        return SchemaSource("env", spec, environment, other=rest)
+    raise _bad(environment, spec, f"unknown kind '{kind}'")
+
+
+def _join_list(items: list[str], environment: str) -> str:
+    """``["sqlalchemy:app.a", "app.b:Base.metadata"]``-style lists: modules first."""
+    head, *more = items
+    if not head.startswith(("sqlalchemy:", "sqlmodel:")):
+        raise _bad(environment, items, "a list is only for sqlalchemy sources")
+    kind, _, first = head.partition(":")
+    *mods, last = [first, *more]
+    module, _, attr = last.rpartition(":")
+    return f"{kind}:{','.join([*mods, module])}:{attr}"
+
+
+def _dotted(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
+
+
+def load_schema_source(project: Any, env: Environment) -> SchemaSource:
+    """The environment's schema source; none configured is a ConfigError."""
+    if not env.schema_source:
+        raise ConfigError(
+            f"environment '{env.name}' has no schema_source, so dbenv does not know what to build.",
+            hint=f"Add schema_source under [environments.{env.name}]. {FORMS}",
+        )
+    source = parse_source(env.schema_source, environment=env.name, root=env.root)
+    if env.isolation == "prefix" and source.kind != "sqlalchemy":
+        raise _bad(
+            env.name,
+            source.spec,
+            "prefix isolation needs a sqlalchemy source",
+            "Point schema_source at your SQLAlchemy metadata; dbenv prefixes it.",
+        )
+    if env.isolation == "schema" and source.kind == "env":
+        raise _bad(
+            env.name,
+            source.spec,
+            "env: sources work in database isolation only",
+            "Use a sqlalchemy:, alembic: or sql: source for schema isolation.",
+        )
+    return source
+
+
+def load_metadata(source: SchemaSource, root: Path) -> MetaData:
+    """Import the source's modules (project root on sys.path) and return its MetaData."""
+    from sqlalchemy import MetaData
+
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    loaded = []
+    for name in source.modules:
+        try:
+            loaded.append(importlib.import_module(name))
+        except Exception as exc:  # an import error in user code: say which module
+            raise _bad(
+                source.environment,
+                source.spec,
+                f"importing {name} failed ({type(exc).__name__}: {exc})",
+                "Fix the module or the module path (relative to the project root).",
+            ) from None
+    for module in loaded:
+        found: Any = module
+        for part in source.attr.split("."):
+            found = getattr(found, part, None)
+        if isinstance(found, MetaData):
+            return found
+        if isinstance(getattr(found, "metadata", None), MetaData):
+            return found.metadata  # type: ignore[no-any-return]
+    raise _bad(
+        source.environment,
+        source.spec,
+        f"no MetaData at {source.attr} in {', '.join(source.modules)}",
+        "Name a MetaData, a declarative Base or SQLModel (e.g. Base.metadata).",
+    )
+
+
+def physical_metadata(source: SchemaSource, env: Environment) -> MetaData:
+    """The metadata as built for ``env``: prefixed in prefix isolation."""
+    from dbenv.sqlalchemy import prefixed_metadata
+
+    metadata = load_metadata(source, env.root)
+    if env.isolation == "prefix" and env.prefix:
+        return prefixed_metadata(metadata, env.prefix)
+    return metadata
+
+
+def expected_tables(source: SchemaSource, env: Environment) -> tuple[str, ...] | None:
+    """Table names the source must produce, when knowable without building it."""
+    if source.kind != "sqlalchemy":
+        return None
+    return tuple(sorted(t.name for t in physical_metadata(source, env).tables.values()))
+
+
+def fingerprint(project: Any, env: Environment, source: SchemaSource | None = None) -> str:
+    """A hash of what the source builds for ``env``, plus the configured extensions."""
+    source = source or load_schema_source(project, env)
+    digest = hashlib.sha256(f"v{FINGERPRINT_VERSION}|{source.kind}|".encode())
+    digest.update(("ext:" + ",".join(sorted(env.extensions)) + "|").encode())
+    if source.kind == "sqlalchemy":
+        from dbenv.sqlalchemy import ddl_statements
+
+        for statement in ddl_statements(physical_metadata(source, env)):
+            digest.update(statement.encode() + b";\n")
+    elif source.kind == "sql":
+        assert source.path is not None
+        digest.update(source.path.read_bytes())
+    elif source.kind == "alembic":
+        for path in _alembic_files(source):
+            digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
+    else:
+        digest.update(_dump_other(project, source).encode())
+    return digest.hexdigest()
+
+
+def _alembic_config(source: SchemaSource, url: str | None = None) -> Any:
+    from alembic.config import Config
+
+    assert source.path is not None
+    config = Config(str(source.path))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _alembic_files(source: SchemaSource) -> list[Path]:
+    from alembic.script import ScriptDirectory
+
+    try:
+        script = ScriptDirectory.from_config(_alembic_config(source))
+    except Exception as exc:
+        raise _bad(
+            source.environment,
+            source.spec,
+            f"alembic cannot read it ({exc})",
+            "Check script_location in the ini file.",
+        ) from None
+    roots = {Path(script.dir), *(Path(p) for p in script._version_locations)}
+    files = {p for r in roots for p in r.rglob("*.py") if "__pycache__" not in p.parts}
+    return sorted(files, key=lambda p: str(p))
+
+
+def _dump_other(project: Any, source: SchemaSource) -> str:
+    """``pg_dump --schema-only`` of the other environment, psql meta-commands removed."""
+    assert source.other is not None
+    other = project.environment(source.other)
+    if other.database_url is None:
+        raise _bad(
+            source.environment,
+            source.spec,
+            f"environment '{source.other}' has no database URL",
+            f"Configure database_url for '{source.other}'.",
+        )
+    url, password = _split_password(libpq_url(other.database_url.reveal()))
+    command = [
+        "pg_dump",
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        "--exclude-schema=dbenv",
+        "--dbname",
+        url,
+    ]
+    env = {**os.environ, **({"PGPASSWORD": password} if password else {})}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    except FileNotFoundError:
+        raise OperationError(
+            "pg_dump was not found, needed for an env: schema source.",
+            hint="Install the PostgreSQL client tools.",
+        ) from None
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        raise OperationError(
+            f"pg_dump of environment '{source.other}' failed: {reason}",
+            hint=f"Check that '{source.other}' is reachable (dbenv status).",
+        )
+    lines = [ln for ln in done.stdout.splitlines() if not ln.startswith(("\\", "--"))]
+    return "\n".join(lines)
+
+
+def libpq_url(url: str) -> str:
+    """A URL libpq accepts: ``postgresql+asyncpg://`` loses its driver suffix."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.partition('+')[0]}{sep}{rest}" if sep else url
+
+
+def with_database(url: str, database: str) -> str:
+    """The same URL pointing at another database."""
+    parts = urlsplit(libpq_url(url))
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def _split_password(url: str) -> tuple[str, str | None]:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, None
+    from urllib.parse import unquote
+
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.netloc.rpartition("@")[0].split(":", 1)[0]
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), unquote(
+        parts.password
+    )
+
+
+def build(
+    project: Any,
+    env: Environment,
+    source: SchemaSource,
+    conn: psycopg.Connection[Any],
+    *,
+    url: str,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Build the source's schema through ``conn`` (a transaction the caller commits).
+
+    Alembic runs in its own connection on ``url`` after ``conn`` commits, since
+    it manages its own transaction.
+    """
+    say = progress or (lambda _msg: None)
+    for extension in env.extensions:
+        conn.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
+    if source.kind == "sqlalchemy":
+        from dbenv.sqlalchemy import ddl_statements
+
+        statements = ddl_statements(physical_metadata(source, env))
+        say(f"creating {len(statements)} objects from {source.spec}")
+        for statement in statements:
+            conn.execute(statement)
+    elif source.kind == "sql":
+        assert source.path is not None
+        say(f"running {source.path.name}")
+        conn.execute(source.path.read_text())
+    elif source.kind == "env":
+        say(f"copying the structure of '{source.other}'")
+        conn.execute(_dump_other(project, source))
+    else:
+        if not conn.autocommit:
+            conn.commit()  # alembic runs in its own connection and must see the extensions
+        say("alembic upgrade head")
+        _alembic_upgrade(source, env, url)
+
+
+def _alembic_upgrade(source: SchemaSource, env: Environment, url: str) -> None:
+    import io
+
+    import sqlalchemy
+    from alembic import command
+    from sqlalchemy.pool import NullPool
+
+    from dbenv.sqlalchemy import application_name, sqlalchemy_url
+
+    sa_url = sqlalchemy_url(url)
+    connect_args: dict[str, Any] = {"application_name": application_name(env, "reset")}
+    if env.isolation == "schema" and env.schema:
+        connect_args["options"] = f"-c search_path={env.schema}"
+    engine = sqlalchemy.create_engine(sa_url, poolclass=NullPool, connect_args=connect_args)
+    config = _alembic_config(source, sa_url)
+    config.stdout = io.StringIO()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except Exception as exc:
+        raise OperationError(
+            f"alembic upgrade head failed for {source.spec}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}",
+            hint="Run the migration by hand to see the full error (alembic upgrade head).",
+        ) from None
+    finally:
+        engine.dispose()
