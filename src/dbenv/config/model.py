@@ -100,9 +100,9 @@ def _plain(value: object) -> str:
     return value.reveal() if isinstance(value, Secret) else str(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Setting:
-    """One resolved configuration value and where it came from."""
+    """One resolved configuration value and where it came from (repr is masked)."""
 
     key: str
     value: object
@@ -112,6 +112,9 @@ class Setting:
     parts: tuple[tuple[str, Origin], ...] = ()
     # why the value is None when it could not be resolved (e.g. "${DB_PASS} is not set")
     note: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Setting({self.key!r}, {self.display()!r}, origin={str(self.origin)!r})"
 
     def display(self) -> str:
         """The value as it may be shown: masked when secret, URL passwords hidden."""

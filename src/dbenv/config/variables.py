@@ -94,7 +94,7 @@ def visible_variables(
     a variable that depends on a missing required one is left out (it is
     reported as missing instead).
     """
-    names = [*layered.declared, *required]
+    names = [*sorted(layered.declared), *required]
     result: dict[str, Setting] = {}
     pending = list(dict.fromkeys(names))
     seen = set(pending)
