@@ -78,8 +78,8 @@ def test_unknown_key_suggests_nearest_with_file_and_line(tmp_path: Path) -> None
     message = str(info.value)
     assert "'isolaton'" in message
     assert "Did you mean 'isolation'?" in message
-    assert info.value.line == 13
-    assert f"{tmp_path / 'dbenv.toml'}:13" in message
+    assert info.value.line == 14
+    assert f"{tmp_path / 'dbenv.toml'}:14" in message
 
 
 def test_unknown_top_level_and_project_keys(tmp_path: Path) -> None:
