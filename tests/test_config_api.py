@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixtures.config.projects import BASIC, write_project
 
 import dbenv
 from dbenv.errors import MissingVariables
+from fixtures.config.projects import BASIC, write_project
 
 
 def test_load_active_environment(tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.config.projects import project_at
 
 from dbenv.config.dotenv_files import read_env_file
 from dbenv.errors import EnvFileError
+from fixtures.config.projects import project_at
 
 HEAD = '[project]\nname = "app"\n[environments.test]\n'
 

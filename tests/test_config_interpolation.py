@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.config.projects import project_at
 
 from dbenv.errors import InterpolationError, MissingVariables
+from fixtures.config.projects import project_at
 
 HEAD = '[project]\nname = "app"\n'
 

@@ -6,9 +6,9 @@ import itertools
 from pathlib import Path
 
 import pytest
-from fixtures.config.projects import project_at
 
 from dbenv.config.urls import target_of
+from fixtures.config.projects import project_at
 
 SETTING_LAYERS = ("default", "project", "dotenv", "dotenv_env", "process", "argument")
 VARIABLE_LAYERS = ("vars", "env_vars", "dotenv", "dotenv_env", "process", "argument")
@@ -129,6 +129,13 @@ def test_env_files_read_and_missing_are_reported(tmp_path: Path) -> None:
     assert env.files_read == (tmp_path / ".env", tmp_path / ".env.test")
     assert env.files_missing == (tmp_path / ".env.test.local",)
     assert env.env_files[-1] == tmp_path / ".env.test.local"
+
+
+def test_implicit_env_files_may_be_absent(tmp_path: Path) -> None:
+    env = project_at(tmp_path, '[project]\nname = "app"\n[environments.test]\n').environment("test")
+    assert env.env_files == (tmp_path / ".env", tmp_path / ".env.test")
+    assert env.files_read == ()
+    assert env.files_missing == ()
 
 
 def test_process_variables_are_visible_only_when_declared_required_or_referenced(

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from fixtures.config.projects import BASIC, project_at, write_project
 
 from dbenv.config import load_project
 from dbenv.config.locator import locate
 from dbenv.errors import ProjectFileError, ProjectNotFound
+from fixtures.config.projects import BASIC, project_at, write_project
 
 
 def test_walks_up_from_a_subdirectory(tmp_path: Path) -> None:

@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
-from fixtures.config.projects import project_at
 
 from dbenv.config import MASK, Secret, SecretURL
 from dbenv.config.masking import is_secret_key, mask_url, mask_value
 from dbenv.errors import SecretReferenceError
+from fixtures.config.projects import project_at
 
 PLAIN = "s3cr3t-Value-42"
 
@@ -154,7 +154,7 @@ def test_secret_never_shows_in_str_repr_format_or_logs(caplog: pytest.LogCapture
         f"postgresql://u:{PLAIN}@h/db", masked=mask_url(f"postgresql://u:{PLAIN}@h/db")
     )
     logging.getLogger("t").warning("url=%s %r", secret, secret)
-    shown = [str(secret), repr(secret), f"{secret}", f"{secret:>40}", "%s" % secret]
+    shown = [str(secret), repr(secret), f"{secret}", f"{secret:>40}", format(secret)]
     assert all(PLAIN not in text for text in shown)
     assert PLAIN not in caplog.text
     assert "postgresql://u:****@h/db" in caplog.text

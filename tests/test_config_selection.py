@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.config.projects import BASIC, project_at
 
 from dbenv.errors import UnknownEnvironment
+from fixtures.config.projects import BASIC, project_at
 
 
 def test_default_when_nothing_selects(tmp_path: Path) -> None:

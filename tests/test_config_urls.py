@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures.config.projects import project_at
 
 from dbenv.config.urls import Target, target_of, url_from_parts
 from dbenv.errors import ConfigError, InvalidURL
+from fixtures.config.projects import project_at
 
 PLAIN = "hunter2-secret"
 

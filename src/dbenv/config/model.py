@@ -159,7 +159,8 @@ class Environment:
     settings: Mapping[str, Setting] = field(default_factory=dict)
     # the layered variables this environment sees (what `dbenv run` exports)
     variables: Mapping[str, Setting] = field(default_factory=dict)
-    # which of env_files existed and were read, and which were listed but absent
+    # which of env_files existed and were read; which the project file names
+    # explicitly but do not exist (the implicit .env / .env.<name> may be absent)
     files_read: tuple[Path, ...] = ()
     files_missing: tuple[Path, ...] = ()
 

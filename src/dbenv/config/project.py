@@ -75,6 +75,12 @@ class Project:
         path = Path(text).expanduser()
         return path if path.is_absolute() else self.root / path
 
+    def explicit_files(self, name: str) -> tuple[Path, ...]:
+        """The env files the project file names for ``name`` (not the implicit defaults)."""
+        listed: list[str] = list(self.source.data["project"].get("env_files", []))
+        listed += self.source.data["environments"][name].get("env_files", [])
+        return tuple(self._path(p) for p in listed)
+
     def environment(self, name: str | None = None) -> Environment:
         """Environment ``name`` (default: the active one), resolved with origins."""
         chosen = self.active_name() if name is None else self._declared(name, None)
@@ -219,7 +225,7 @@ def _environment(
         settings=settings,
         variables=variables,
         files_read=layered.files_read,
-        files_missing=layered.files_missing,
+        files_missing=tuple(p for p in layered.files_missing if p in project.explicit_files(name)),
     )
 
 
