@@ -1,0 +1,479 @@
+"""Seed an environment from JSON, YAML or CSV files: FK-ordered, idempotent, all or nothing.
+
+Files: JSON or YAML ``{"table": [rows]}``; CSV one file per table (file stem =
+table, empty cell = NULL). Table names are logical: prefix isolation maps them
+through ``env.table()``. Rows go in parents first (order from the catalog); each
+table's rows are COPYed into a temporary table and upserted on the primary key
+(``INSERT ... SELECT ... ON CONFLICT``), so seeding twice changes nothing and
+100k rows take about as long as a COPY. Self-references need nothing special
+(PostgreSQL checks a statement's foreign keys at its end); a cycle between
+tables is inserted with its deferrable constraints deferred, or with the
+closing columns NULL and then updated. Owned sequences and identity columns are
+advanced past the largest id.
+
+Everything happens in the caller's transaction: a bad file — unknown table or
+column, wrong type, broken reference — raises ``SeedDataError`` naming the file,
+table, row and column, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbenv.config.model import Environment
+from dbenv.errors import ConfigError, OperationError, SeedDataError
+from dbenv.tablegraph import TableGraph, TableInfo, load_graph, quote
+
+if TYPE_CHECKING:
+    import psycopg
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """One table's rows from one file; ``numbers[i]`` is row i's number in the file."""
+
+    file: str
+    table: str  # logical name as written
+    rows: list[dict[str, Any]]
+    csv: bool = False
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    environment: str
+    files: tuple[str, ...]
+    tables: Mapping[str, int]  # physical table -> rows in the files
+    changed: Mapping[str, int]  # physical table -> rows inserted or updated
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+
+def _fail(
+    source: TableRows | str,
+    message: str,
+    *,
+    row: int | None = None,
+    column: str | None = None,
+    hint: str | None = None,
+) -> SeedDataError:
+    file = source if isinstance(source, str) else source.file
+    where = [file]
+    if not isinstance(source, str):
+        where.append(f"table {source.table}")
+    if row is not None:
+        line = f" (line {row + 1})" if not isinstance(source, str) and source.csv else ""
+        where.append(f"row {row}{line}")
+    if column is not None:
+        where.append(f"column {column}")
+    return SeedDataError(
+        f"{', '.join(where)}: {message}", hint=hint or "Fix the seed file; nothing was written."
+    )
+
+
+def read_files(paths: Iterable[Path | str]) -> list[TableRows]:
+    """Parse seed files into per-table row lists (a malformed file is a SeedDataError)."""
+    found: list[TableRows] = []
+    for item in paths:
+        path = Path(item)
+        if not path.is_file():
+            raise _fail(str(path), "no such file", hint="Check the path (dbenv seed ENV FILES...).")
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            found.append(_read_csv(path))
+            continue
+        if suffix not in (".json", ".yaml", ".yml"):
+            raise _fail(
+                str(path),
+                f"unsupported file type '{suffix}'",
+                hint="Use .json, .yaml/.yml (table -> rows) or .csv (one table).",
+            )
+        found.extend(_read_mapping(path, suffix))
+    return found
+
+
+def _read_mapping(path: Path, suffix: str) -> list[TableRows]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except ValueError as exc:  # json.JSONDecodeError and yaml.YAMLError carry positions
+        raise _fail(str(path), f"not valid {suffix[1:].upper()}: {exc}") from None
+    except Exception as exc:
+        raise _fail(str(path), f"not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise _fail(str(path), "expected a mapping of table names to lists of rows")
+    tables = []
+    for table, rows in data.items():
+        source = TableRows(str(path), str(table), [])
+        if not isinstance(rows, list):
+            raise _fail(source, "expected a list of rows")
+        for number, row in enumerate(rows, 1):
+            if not isinstance(row, dict):
+                raise _fail(source, "expected an object of column: value", row=number)
+            source.rows.append({str(k): v for k, v in row.items()})
+        tables.append(source)
+    return tables
+
+
+def _read_csv(path: Path) -> TableRows:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        source = TableRows(str(path), path.stem, [], csv=True)
+        for number, row in enumerate(reader, 1):
+            if None in row:
+                raise _fail(source, "more cells than header columns", row=number)
+            source.rows.append({k: (v if v != "" else None) for k, v in row.items()})
+    return source
+
+
+@dataclass
+class _Target:
+    info: TableInfo
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    origin: list[tuple[TableRows, int]] = field(default_factory=list)  # per row
+    number: int = 0  # names its temporary tables
+
+
+def seed_rows(
+    conn: psycopg.Connection[Any],
+    env: Environment,
+    data: Sequence[TableRows],
+    *,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Write ``data`` through ``conn`` (inside the caller's transaction); rows changed per table."""
+    graph = load_graph(conn, env)
+    targets = _resolve(graph, env, data)
+    order = [t for t in graph.parents_first() if t in targets]
+    late = _cycle_columns(graph, set(order))
+    conn.execute("SET CONSTRAINTS ALL DEFERRED")
+    changed: dict[str, int] = {}
+    for number, table in enumerate(order):
+        if progress:
+            progress(f"seeding {targets[table].info.name} ({len(targets[table].rows)} rows)")
+        targets[table].number = number
+        changed[_shown(targets[table].info)] = _write(conn, targets[table], late.get(table, set()))
+    for table, columns in late.items():
+        _fill_late(conn, targets[table], columns)
+    _check_deferred(conn, targets)
+    for table in order:
+        _advance_sequences(conn, targets[table].info)
+    return changed
+
+
+def _shown(info: TableInfo) -> str:
+    """``name``, or ``schema.name`` outside public."""
+    return info.name if info.schema == "public" else f"{info.schema}.{info.name}"
+
+
+def _resolve(graph: TableGraph, env: Environment, data: Sequence[TableRows]) -> dict[str, _Target]:
+    targets: dict[str, _Target] = {}
+    for source in data:
+        schema, _, name = source.table.rpartition(".")
+        physical = (schema + "." if schema else "") + env.table(name)
+        info = graph.by_name(physical)
+        if info is None:
+            looked = f" (looked for '{physical}')" if physical != source.table else ""
+            raise _fail(
+                source,
+                f"no table '{source.table}' in environment '{env.name}'{looked}",
+                hint="Check the table name, or build the schema first (dbenv reset).",
+            )
+        columns = {c.name: c for c in info.columns}
+        for number, row in enumerate(source.rows, 1):
+            for key in row:
+                column = columns.get(key)
+                if column is None:
+                    raise _fail(
+                        source,
+                        f"table has no column '{key}'",
+                        row=number,
+                        column=key,
+                        hint=f"Columns of {info.name}: {', '.join(columns)}.",
+                    )
+                if column.generated:
+                    raise _fail(
+                        source, "is a generated column and cannot be seeded", row=number, column=key
+                    )
+        target = targets.setdefault(info.qualified, _Target(info))
+        target.rows.extend(source.rows)
+        target.origin.extend((source, n) for n in range(1, len(source.rows) + 1))
+    for target in targets.values():
+        _check_duplicates(target)
+    return targets
+
+
+def _check_duplicates(target: _Target) -> None:
+    key = target.info.primary_key
+    if not key:
+        return
+    seen: dict[tuple[str, ...], int] = {}
+    for index, row in enumerate(target.rows):
+        if not all(k in row for k in key):
+            continue
+        value = tuple(str(row[k]) for k in key)
+        if value in seen:
+            source, number = target.origin[index]
+            first, first_number = target.origin[seen[value]]
+            raise _fail(
+                source,
+                f"primary key ({', '.join(key)})=({', '.join(value)}) repeats "
+                f"row {first_number} of {first.file}",
+                row=number,
+                column=key[0],
+            )
+        seen[value] = index
+
+
+def _cycle_columns(graph: TableGraph, seeded: set[str]) -> dict[str, set[str]]:
+    """Non-deferrable FK columns closing a cycle between seeded tables: filled in later."""
+    cyclic = graph.cyclic()
+    position = {t: i for i, t in enumerate(graph.parents_first())}
+    late: dict[str, set[str]] = {}
+    for fk in graph.foreign_keys:
+        if fk.deferrable or fk.child == fk.parent or fk.child not in seeded:
+            continue
+        if fk.child in cyclic and fk.parent in cyclic and position[fk.parent] > position[fk.child]:
+            info = graph.tables[fk.child]
+            for name in fk.columns:
+                column = info.column(name)
+                if column is not None and column.not_null:
+                    raise OperationError(
+                        f"cannot seed the foreign-key cycle through {fk.child}.{name}: the "
+                        "column is NOT NULL and the constraint is not deferrable.",
+                        hint=f"Make {fk.name} DEFERRABLE, or the column nullable.",
+                    )
+            late.setdefault(fk.child, set()).update(fk.columns)
+    return late
+
+
+def _value(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+def _write(conn: psycopg.Connection[Any], target: _Target, late: set[str]) -> int:
+    """COPY the rows into a temporary table and upsert them; returns rows changed."""
+    changed = 0
+    for g, (columns, indexes) in enumerate(_groups(target)):
+        temp = quote(f"_dbenv_seed_{target.number}_{g}")
+        cols = ", ".join(quote(c) for c in columns)
+        conn.execute(
+            f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "
+            f"SELECT {cols} FROM {target.info.qualified} WITH NO DATA"
+        )
+        _copy(conn, target, temp, columns, indexes)
+        changed += _upsert(conn, target, temp, columns, indexes, late)
+    return changed
+
+
+def _copy(
+    conn: psycopg.Connection[Any],
+    target: _Target,
+    temp: str,
+    columns: tuple[str, ...],
+    indexes: list[int],
+) -> None:
+    from psycopg import Error
+
+    rows = target.rows
+    try:
+        with (
+            conn.transaction(),
+            conn.cursor() as cur,
+            cur.copy(f"COPY {temp} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy,
+        ):
+            for index in indexes:
+                row = rows[index]
+                copy.write_row([_value(row[c]) for c in columns])
+    except Error as exc:
+        context = exc.diag.context or ""
+        match = re.search(r"line (\d+)(?:, column ([^:]+))?", context)
+        line = int(match.group(1)) if match else 1
+        source, number = target.origin[indexes[min(line, len(indexes)) - 1]]
+        raise _fail(
+            source,
+            _primary(exc),
+            row=number,
+            column=match.group(2) if match and match.group(2) else None,
+        ) from None
+
+
+def _primary(exc: Any) -> str:
+    text = exc.diag.message_primary or str(exc).splitlines()[0]
+    return str(text).rstrip(".") + "."
+
+
+def _upsert(
+    conn: psycopg.Connection[Any],
+    target: _Target,
+    temp: str,
+    columns: tuple[str, ...],
+    indexes: list[int],
+    late: set[str],
+) -> int:
+    from psycopg import Error
+
+    info = target.info
+    q = [quote(c) for c in columns]
+    select = ", ".join("NULL" if c in late else quote(c) for c in columns)
+    overriding = (
+        " OVERRIDING SYSTEM VALUE"
+        if any((col := info.column(c)) and col.identity == "a" for c in columns)
+        else ""
+    )
+    key = next(
+        (k for k in (info.primary_key, *info.unique_keys) if k and set(k) <= set(columns)), None
+    )
+    insert = (
+        f"INSERT INTO {info.qualified} AS t ({', '.join(q)}){overriding} "
+        f"SELECT {select} FROM {temp} s"
+    )
+    if key is None:
+        match = " AND ".join(f"t.{c}::text IS NOT DISTINCT FROM s.{c}::text" for c in q)
+        sql = f"{insert} WHERE NOT EXISTS (SELECT 1 FROM {info.qualified} t WHERE {match})"
+    else:
+        rest = [quote(c) for c in columns if c not in key and c not in late]
+        conflict = f" ON CONFLICT ({', '.join(quote(k) for k in key)})"
+        if rest:
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
+            differs = " OR ".join(f"t.{c}::text IS DISTINCT FROM EXCLUDED.{c}::text" for c in rest)
+            sql = f"{insert}{conflict} DO UPDATE SET {sets} WHERE {differs}"
+        else:
+            sql = f"{insert}{conflict} DO NOTHING"
+    try:
+        with conn.transaction():
+            cur = conn.execute(sql)
+    except Error as exc:
+        raise _row_error(target, exc, indexes) from None
+    return max(cur.rowcount, 0)
+
+
+def _row_error(target: _Target, exc: Any, indexes: list[int]) -> SeedDataError:
+    """Find the row an INSERT error is about from the error's detail (Key (c)=(v))."""
+    diag = exc.diag
+    column = diag.column_name
+    detail = diag.message_detail or ""
+    match = re.search(r"Key \((.+?)\)=\((.*?)\)", detail)
+    candidates = indexes or list(range(len(target.rows)))
+    chosen = candidates[0]
+    if match:
+        keys = [k.strip().strip('"') for k in match.group(1).split(",")]
+        values = [v.strip() for v in match.group(2).split(",")]
+        column = keys[0]
+        for index in candidates:
+            row = target.rows[index]
+            if [str(row.get(k)) for k in keys] == values:
+                chosen = index
+                break
+    elif column:
+        chosen = next((i for i in candidates if target.rows[i].get(column) is None), chosen)
+    source, number = target.origin[chosen]
+    message = _primary(exc)
+    if match:
+        message = f"{message} ({detail.rstrip('.')})."
+    return _fail(source, message, row=number, column=column)
+
+
+def _fill_late(conn: psycopg.Connection[Any], target: _Target, columns: set[str]) -> None:
+    info = target.info
+    key = info.primary_key
+    if not key:
+        raise OperationError(
+            f"cannot seed the cycle through {info.qualified}: it has no primary key."
+        )
+    for g, (group, _) in enumerate(_groups(target)):
+        wanted = [c for c in group if c in columns]
+        if not wanted or not set(key) <= set(group):
+            continue
+        temp = quote(f"_dbenv_seed_{target.number}_{g}")
+        sets = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in wanted)
+        on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in key)
+        conn.execute(f"UPDATE {info.qualified} t SET {sets} FROM {temp} s WHERE {on}")
+
+
+def _groups(target: _Target) -> list[tuple[tuple[str, ...], list[int]]]:
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, row in enumerate(target.rows):
+        groups.setdefault(tuple(row), []).append(index)
+    return list(groups.items())
+
+
+def _check_deferred(conn: psycopg.Connection[Any], targets: Mapping[str, _Target]) -> None:
+    """Check deferred constraints now, so a broken reference is reported, not a commit error."""
+    from psycopg import Error
+
+    try:
+        with conn.transaction():
+            conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    except Error as exc:
+        table = exc.diag.table_name
+        found = next((t for t in targets.values() if t.info.name == table), None)
+        if found is None:
+            raise OperationError(f"seeding failed: {_primary(exc)}") from None
+        raise _row_error(found, exc, []) from None
+
+
+def _advance_sequences(conn: psycopg.Connection[Any], info: TableInfo) -> None:
+    for sequence, column in info.sequences:
+        literal = sequence.replace("'", "''")
+        conn.execute(
+            f"SELECT setval('{literal}', m) FROM (SELECT max({quote(column)}) AS m "
+            f"FROM {info.qualified}) x, {sequence} s "
+            "WHERE m IS NOT NULL AND (NOT s.is_called OR m > s.last_value)"
+        )
+
+
+def seed(
+    project: Any,
+    env: Environment,
+    files: Sequence[Path | str] | None = None,
+    *,
+    override: str | None = None,
+    progress: Progress | None = None,
+) -> SeedResult:
+    """Seed ``env`` from ``files`` (default: its ``seed_files``), through the guard."""
+    from dbenv.guard import destructive
+
+    started = time.monotonic()
+    paths = [Path(f) if Path(f).is_absolute() else env.root / f for f in (files or ())]
+    paths = paths or list(env.seed_files)
+    if not paths:
+        raise ConfigError(
+            f"no seed files given and environment '{env.name}' has no seed_files.",
+            hint=f"Pass files (dbenv seed {env.name} FILE...) or set seed_files under "
+            f"[environments.{env.name}].",
+        )
+    data = read_files(paths)
+    with destructive(
+        project,
+        env,
+        "seed",
+        override=override,
+        progress=progress,
+        arguments={"files": [str(p) for p in paths]},
+    ) as guarded:
+        with guarded.conn.transaction():
+            changed = seed_rows(guarded.conn, env, data, progress=progress)
+        guarded.record(changed)
+    counts: dict[str, int] = {}
+    for item in data:
+        counts[env.table(item.table)] = counts.get(env.table(item.table), 0) + len(item.rows)
+    return SeedResult(
+        env.name, tuple(str(p) for p in paths), counts, changed, time.monotonic() - started
+    )
