@@ -223,5 +223,6 @@ def main_callback(
 ) -> None:
     """dbenv: one application's databases, kept apart across its environments."""
     global _CURRENT
+    _REVEALED.clear()  # one invocation, one set of revealed secrets
     _CURRENT = CliState(project_path=project, debug=debug)
     ctx.obj = _CURRENT
