@@ -111,6 +111,12 @@ def test_mistyped_values_are_errors_with_line(tmp_path: Path, line: str, expecte
     assert info.value.line == 4
 
 
+def test_selectors_must_be_a_non_empty_list(tmp_path: Path) -> None:
+    with pytest.raises(ProjectFileError, match="non-empty list") as info:
+        project_at(tmp_path, "[project]\nname = 'x'\nselectors = []\n")
+    assert info.value.line == 3
+
+
 def test_missing_name_default_and_shares_with_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ProjectFileError, match="no name"):
         project_at(tmp_path, "[project]\ndefault = 'x'\n")

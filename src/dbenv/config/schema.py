@@ -57,6 +57,11 @@ def strings(value: Any) -> str | None:
     return None if ok else "a list of strings"
 
 
+def selectors(value: Any) -> str | None:
+    ok = isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)
+    return None if ok else "a non-empty list of variable names"
+
+
 def string_table(value: Any) -> str | None:
     ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     return None if ok else 'a table of strings (name = "path")'
@@ -94,7 +99,7 @@ def pattern(value: Any) -> str | None:
 
 PROJECT_KEYS: Mapping[str, Check] = {
     "name": text,
-    "selectors": strings,
+    "selectors": selectors,
     "default": text,
     "env_files": strings,
     "secret_timeout": positive,
