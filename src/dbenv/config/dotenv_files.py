@@ -38,7 +38,7 @@ def read_env_file(path: Path, *, label: str | None = None) -> dict[str, RawValue
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise EnvFileError(
-            f"cannot read {name}: {exc.__class__.__name__}.",
+            f"cannot read {path}: {exc.__class__.__name__}.",
             hint="Check the file is readable and UTF-8.",
             path=path,
         ) from None
@@ -47,7 +47,7 @@ def read_env_file(path: Path, *, label: str | None = None) -> dict[str, RawValue
         line = binding.original.line
         if binding.error:
             raise EnvFileError(
-                f"malformed line in {name}:{line}; expected KEY=value.",
+                f"malformed line in {path}:{line}; expected KEY=value.",
                 hint="Fix or remove that line (quote values that contain spaces or '#').",
                 path=path,
                 line=line,
