@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,6 +72,9 @@ def _from_file(body: str, origin: Origin, root: Path) -> str:
 
 
 def _from_command(command: str, origin: Origin, root: Path, timeout: float) -> str:
+    import signal
+    import subprocess  # only when a cmd: reference is revealed
+
     process = subprocess.Popen(
         command,
         shell=True,
