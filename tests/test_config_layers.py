@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dbenv.config import override_name
 from dbenv.config.urls import target_of
 from fixtures.config.projects import project_at
 
@@ -100,6 +101,10 @@ def test_scoped_variable_overrides_setting_with_its_origin(tmp_path: Path) -> No
     setting = project.environment("test").settings["database_url"]
     assert str(setting.value) == "postgresql://ci@ci-db/app_ci"
     assert (setting.origin.source, setting.origin.line) == (".env.test", 1)
+
+
+def test_override_name() -> None:
+    assert override_name("dev-box", "database_url") == "DBENV_DEV_BOX_DATABASE_URL"
 
 
 def test_scoped_override_for_one_environment_leaves_others_alone(tmp_path: Path) -> None:

@@ -34,6 +34,21 @@ def test_pyproject_tool_dbenv_table(tmp_path: Path) -> None:
     assert "database_url" in str(info.value)
 
 
+def test_pyproject_tool_dbenv_loads(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "pkg"\n\n[tool.dbenv.project]\nname = "svc"\ndefault = "test"\n\n'
+        '[tool.dbenv.environments.test]\ntier = "disposable"\n'
+        'database_url = "postgresql://app@localhost/svc_test"\n'
+    )
+    project = load_project(cwd=tmp_path, process_env={})
+    assert project.path == tmp_path / "pyproject.toml"
+    assert project.name == "svc"
+    env = project.environment()
+    assert env.tier == "disposable"
+    assert env.settings["tier"].origin.line == 9
+    assert env.settings["tier"].origin.source == "pyproject.toml"
+
+
 def test_pyproject_without_tool_dbenv_is_skipped_while_walking(tmp_path: Path) -> None:
     write_project(tmp_path)
     inner = tmp_path / "pkg"

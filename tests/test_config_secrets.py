@@ -186,3 +186,28 @@ def test_exports_reveal_values_and_set_selectors(tmp_path: Path) -> None:
     exports = project_at(tmp_path, toml, files=files).environment("test").exports()
     assert exports["API_TOKEN"] == PLAIN
     assert exports["APP_ENV"] == "test" and exports["ENVIRONMENT"] == "test"
+
+
+def test_env_reference_that_leads_back_to_itself(tmp_path: Path) -> None:
+    toml = '[project]\nname = "app"\n[environments.test]\n'
+    files = {".env": "X=1\nDB_PASSWORD=env:DB_PASSWORD\n"}
+    variable = project_at(tmp_path, toml, files=files).environment("test").variables["DB_PASSWORD"]
+    assert isinstance(variable.value, Secret)
+    with pytest.raises(SecretReferenceError, match=r"\.env:2 refers back to itself"):
+        variable.value.reveal()
+
+
+def test_env_reference_reads_a_process_variable(tmp_path: Path) -> None:
+    toml = '[project]\nname = "app"\n[vars]\nAPI_TOKEN = "env:CI_TOKEN"\n[environments.test]\n'
+    project = project_at(tmp_path, toml, process={"CI_TOKEN": PLAIN})
+    token = project.environment("test").variables["API_TOKEN"]
+    assert token.display() == MASK
+    assert isinstance(token.value, Secret) and token.value.reveal() == PLAIN
+
+
+def test_secret_piece_in_a_plain_variable_masks_only_that_piece(tmp_path: Path) -> None:
+    toml = '[project]\nname = "app"\n[vars]\nHEADER = "Bearer ${API_TOKEN}"\n[environments.test]\n'
+    project = project_at(tmp_path, toml, files={".env": f"API_TOKEN={PLAIN}\n"})
+    header = project.environment("test").variables["HEADER"]
+    assert header.display() == "Bearer ****"
+    assert isinstance(header.value, Secret) and header.value.reveal() == f"Bearer {PLAIN}"

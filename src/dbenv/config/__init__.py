@@ -17,6 +17,7 @@ from dbenv.config.model import (
     Setting,
 )
 from dbenv.config.project import Project, load_project
+from dbenv.config.settings import override_name
 from dbenv.config.urls import Target, target_of
 
 __all__ = [
@@ -30,5 +31,6 @@ __all__ = [
     "Setting",
     "Target",
     "load_project",
+    "override_name",
     "target_of",
 ]

@@ -125,12 +125,19 @@ def reference_secret(
     if match is None:
         return None
     kind, body = match.group("kind"), match.group("body")
+    busy: list[bool] = []
 
     def resolve() -> str:
-        if kind == "env":
-            return _from_env(body, origin, lookup)
-        if kind == "file":
-            return _from_file(body, origin, root)
-        return _from_command(body, origin, root, timeout)
+        if busy:  # env:A whose variable leads back to this same reference
+            raise _error(kind, origin, "refers back to itself", "Point it at another variable.")
+        busy.append(True)
+        try:
+            if kind == "env":
+                return _from_env(body, origin, lookup)
+            if kind == "file":
+                return _from_file(body, origin, root)
+            return _from_command(body, origin, root, timeout)
+        finally:
+            busy.clear()
 
     return Secret(resolve, masked=MASK)

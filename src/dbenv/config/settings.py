@@ -45,6 +45,11 @@ def env_key(name: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
+def override_name(environment: str, key: str) -> str:
+    """The variable that overrides setting ``key`` of ``environment``: ``DBENV_TEST_PORT``."""
+    return f"DBENV_{env_key(environment)}_{key.upper()}"
+
+
 @dataclass(frozen=True)
 class SettingsContext:
     """What settings resolution needs to know about the project."""
@@ -98,9 +103,8 @@ def _layered(ctx: SettingsContext) -> dict[str, Setting]:
             settings[key] = _expand(ctx, key, value, origin, literal=False)
         else:
             settings[key] = Setting(key, tuple(value) if isinstance(value, list) else value, origin)
-    prefix = f"DBENV_{env_key(ctx.environment)}_"
     for key in SCALAR_SETTINGS:
-        raw = ctx.resolver.raw(prefix + key.upper())
+        raw = ctx.resolver.raw(override_name(ctx.environment, key))
         if raw is not None:
             settings[key] = _expand(ctx, key, raw.text, raw.origin, raw.literal)
     return settings
