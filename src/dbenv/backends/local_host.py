@@ -43,6 +43,8 @@ INSTALL_HINT = (
     "Install PostgreSQL (Debian/Ubuntu: apt-get install postgresql; macOS: brew install "
     "postgresql), or point DBENV_PG_BINDIR / [local] pg_bindir at the directory holding initdb."
 )
+DEBIAN_ROOT = Path("/usr/lib/postgresql")  # Debian/Ubuntu: one bin directory per major
+SOURCE_BINDIR = Path("/usr/local/pgsql/bin")  # PostgreSQL's own `make install` default
 POLL = 0.01  # seconds between readiness checks: pg_ctl -w waits 100 ms, far too slow
 
 
@@ -100,13 +102,17 @@ def _candidates(*, search_path: str | None) -> list[tuple[str, Path]]:
             ).stdout.strip()
             if out:
                 places.append(("pg_config --bindir", Path(out)))
+    else:
+        places.append(("pg_config", Path("(pg_config not on PATH)")))
     debian = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
+        DEBIAN_ROOT.glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         reverse=True,
     )
-    places.extend(("/usr/lib/postgresql/*/bin", p) for p in debian)
-    places.append(("default", Path("/usr/local/pgsql/bin")))
+    places.extend((f"{DEBIAN_ROOT}/*/bin", p) for p in debian)
+    if not debian:
+        places.append(("Debian packages", DEBIAN_ROOT / "*" / "bin"))
+    places.append(("source install", SOURCE_BINDIR))
     return places
 
 
@@ -136,7 +142,7 @@ def find_pg_binaries(
     looked: list[str] = []
     usable: list[PgBinaries] = []
     for how, place in _candidates(search_path=search_path):
-        looked.append(f"{place} ({how})" if how != "PATH" or place.is_absolute() else str(place))
+        looked.append(f"{place} ({how})" if place.is_absolute() else str(place))
         found = _version_of(place) if place.is_absolute() else None
         if found is not None and found.bindir not in [u.bindir for u in usable]:
             usable.append(found)

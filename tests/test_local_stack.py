@@ -1,0 +1,401 @@
+"""The local stack (dbenv up/down): real servers started, recovered, stopped, purged."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from dbenv.backends.local import MARKER, ExternalServer, LocalStack, StackStatus, read_state
+from dbenv.backends.local_host import pid_alive
+from dbenv.backends.local_pg import SOCKET_PATH_MAX
+from dbenv.backends.local_redis import RedisProcess
+from dbenv.cli import app
+from dbenv.commands.stack import down, up
+from dbenv.config import load_project
+from dbenv.errors import BinariesNotFound, ConnectionFailed, GuardRefusal, ServerStartError
+
+PROJECT = """\
+[project]
+name = "{name}"
+default = "development"
+
+[local]
+data_dir = ".dbenv"
+port = {port}
+
+[environments.development]
+server = "local"
+
+[environments.test]
+server = "local"
+tier = "disposable"
+extensions = ["pgcrypto"]
+"""
+
+
+@pytest.fixture
+def base() -> Iterator[Path]:
+    """A searchable scratch directory (the server's user must reach it when we are root)."""
+    path = Path(tempfile.mkdtemp(prefix="dbenv-stack-test-"))
+    path.chmod(0o755)
+    yield path
+    for data_dir in path.rglob("postgres"):
+        if (data_dir / "PG_VERSION").exists():
+            LocalStack(data_dir.parent).stop()
+    for pid_file in path.rglob("redis.pid"):
+        RedisProcess(pid_file.parent, binary=Path("/bin/false")).stop()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def gone(pid: int) -> bool:
+    """Asserted by pid: the process no longer exists (or is a reaped zombie)."""
+    return not pid_alive(pid)
+
+
+def pids(status: StackStatus) -> list[int]:
+    assert status.state is not None and status.state.postgres is not None
+    found = [status.state.postgres.pid]
+    if status.state.redis is not None:
+        found.append(status.state.redis.pid)
+    return found
+
+
+def make_project(root: Path, *, name: str = "demo", port: int = 0) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)
+    (root / "dbenv.toml").write_text(PROJECT.format(name=name, port=port))
+    return root
+
+
+def test_up_up_down_leaves_no_process(base: Path) -> None:
+    stack = LocalStack(base / "data")
+    first = stack.start()
+    assert first.created and "postgres" in first.started
+    second = stack.start()
+    assert second.started == () and pids(second) == pids(first)
+    with psycopg.connect(stack.urls().postgres) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    stopped = stack.stop()
+    assert sorted(stopped.stopped) == sorted(pids(first))
+    assert all(gone(pid) for pid in pids(first))
+    assert read_state(base / "data") is None
+    assert not stack.status().running
+
+
+def test_up_creates_local_environments_databases_idempotently(base: Path) -> None:
+    project = load_project(project=make_project(base / "app"), process_env={})
+    result = up(project, no_redis=True)
+    assert [(d.environment, d.database, d.created) for d in result.databases] == [
+        ("development", "demo_development", True),
+        ("test", "demo_test", True),
+    ]
+    fresh = load_project(project=base / "app", process_env={})
+    url = fresh.environment("test").database_url
+    assert url is not None
+    with psycopg.connect(url.reveal()) as conn:
+        assert conn.execute("SELECT current_user, current_database()").fetchone() == (
+            "demo_test",
+            "demo_test",
+        )
+        assert conn.execute("SELECT 1 FROM pg_extension WHERE extname='pgcrypto'").fetchone()
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("off",)
+    again = up(project, no_redis=True)
+    assert again.already_running and not any(d.created for d in again.databases)
+    stopped = down(project)
+    assert stopped.stopped and all(gone(pid) for pid in stopped.stopped)
+
+
+def test_kill_9_of_the_postmaster_then_up_recovers(base: Path) -> None:
+    stack = LocalStack(base / "data", redis=False)
+    pid = pids(stack.start())[0]
+    os.kill(pid, signal.SIGKILL)
+    assert stack.stop().stopped == ()  # nothing to stop: it died
+    deadline = time.monotonic() + 5
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (base / "data" / "postgres" / "postmaster.pid").exists()  # stale
+    recovered = stack.start()
+    assert "postgres" in recovered.started and pids(recovered)[0] != pid
+    with psycopg.connect(stack.urls().postgres) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only meaningful when the tests run as root")
+def test_as_root_the_server_runs_as_an_unprivileged_user(base: Path) -> None:
+    stack = LocalStack(base / "data", redis=False)
+    pid = pids(stack.start())[0]
+    uid = int(
+        next(
+            line.split()[1]
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("Uid:")
+        )
+    )
+    assert uid != 0
+    assert (base / "data" / "postgres").stat().st_uid == uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only meaningful when the tests run as root")
+def test_unreachable_data_dir_names_the_path_and_the_fix(base: Path) -> None:
+    private = base / "private"
+    private.mkdir(mode=0o700)
+    with pytest.raises(ServerStartError) as caught:
+        LocalStack(private / "data", redis=False).start()
+    message = str(caught.value)
+    assert str(private) in message and "chmod o+x" in message
+    assert private.stat().st_mode & 0o777 == 0o700  # never loosened
+
+
+def test_two_projects_side_by_side(base: Path) -> None:
+    one = LocalStack(base / "one" / ".dbenv", redis=False)
+    two = LocalStack(base / "two" / ".dbenv", redis=False)
+    a, b = one.start(), two.start()
+    assert a.state and b.state and a.state.postgres and b.state.postgres
+    assert a.state.postgres.port != b.state.postgres.port
+    for stack in (one, two):
+        with psycopg.connect(stack.urls().postgres) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    one.stop()
+    assert two.status().running
+
+
+def test_a_taken_port_picks_another_and_says_which(base: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = LocalStack(base / "data", port=port, redis=False).start()
+    assert status.state and status.state.postgres and status.state.postgres.port != port
+    assert any(f"port {port} is taken" in note for note in status.notices)
+
+
+def test_data_dir_of_another_major_version_is_refused_and_kept(base: Path) -> None:
+    stack = LocalStack(base / "data", redis=False)
+    stack.start()
+    stack.stop()
+    version_file = base / "data" / "postgres" / "PG_VERSION"
+    version_file.write_text("9\n")
+    before = sorted(p.name for p in (base / "data" / "postgres").iterdir())
+    with pytest.raises(ServerStartError, match="created by PostgreSQL 9"):
+        stack.start()
+    assert sorted(p.name for p in (base / "data" / "postgres").iterdir()) == before
+    assert version_file.read_text() == "9\n"
+
+
+def test_purge_only_with_the_marker(base: Path) -> None:
+    stack = LocalStack(base / "data", redis=False)
+    stack.start()
+    marker = base / "data" / MARKER
+    saved = marker.read_text()
+    marker.unlink()
+    with pytest.raises(GuardRefusal, match="nothing was deleted"):
+        stack.purge()
+    assert (base / "data" / "postgres" / "PG_VERSION").exists()
+    marker.write_text(saved)
+    result = stack.purge()
+    assert result.stopped and not (base / "data").exists()
+
+
+def test_a_data_dir_that_existed_is_never_purged(base: Path) -> None:
+    mine = base / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    stack = LocalStack(mine, redis=False)
+    stack.start()
+    with pytest.raises(GuardRefusal):
+        stack.purge()
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_binaries_not_found_lists_every_place(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = base / "empty"
+    empty.mkdir()
+    with pytest.raises(BinariesNotFound) as caught:
+        LocalStack(base / "data", pg_bindir=empty).start()
+    assert str(empty) in str(caught.value) and "apt-get install postgresql" in str(caught.value)
+    # a machine without installed packages: PATH empty, no /usr/lib/postgresql/*/bin
+    monkeypatch.setattr("dbenv.backends.local_host.DEBIAN_ROOT", base / "no-debian")
+    monkeypatch.setattr("dbenv.backends.local_host.SOURCE_BINDIR", base / "no-source")
+    with pytest.raises(BinariesNotFound) as caught:
+        LocalStack(base / "data", search_path=str(empty)).start()
+    message = str(caught.value)
+    for place in ("DBENV_PG_BINDIR", "PATH", str(base / "no-debian"), str(base / "no-source")):
+        assert place in message
+    assert "apt-get install postgresql" in message
+    assert not (base / "data" / "postgres").exists()
+
+
+def test_a_server_that_fails_to_start_reports_its_log(base: Path) -> None:
+    stack = LocalStack(base / "data", redis=False)
+    stack.start()
+    stack.stop()
+    with (base / "data" / "postgres" / "postgresql.conf").open("a") as conf:
+        conf.write("\nno_such_setting_dbenv = 1\n")
+    with pytest.raises(ServerStartError) as caught:
+        stack.start()
+    assert "no_such_setting_dbenv" in str(caught.value)
+    assert "postgres.log" in str(caught.value)
+    assert not stack.status().running
+
+
+def test_interrupted_up_leaves_nothing_running(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[int] = []
+    real_start = LocalStack._ensure_postgres
+
+    def then_interrupt(self: LocalStack, *args: object, **kwargs: object) -> object:
+        result = real_start(self, *args, **kwargs)  # type: ignore[arg-type]
+        started.append(result[0].pid)
+        raise KeyboardInterrupt  # Ctrl-C right after PostgreSQL came up
+
+    monkeypatch.setattr(LocalStack, "_ensure_postgres", then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        LocalStack(base / "data", redis=False).start()
+    assert started and gone(started[0])
+    assert read_state(base / "data") is None
+
+
+def test_test_optimisations_only_on_a_disposable_cluster_dbenv_created(base: Path) -> None:
+    def fsync(stack: LocalStack) -> str:
+        stack.start()
+        with psycopg.connect(stack.urls().postgres) as conn:
+            value = conn.execute("SHOW fsync").fetchone()
+        stack.stop()
+        assert value is not None
+        return str(value[0])
+
+    data = base / "data"
+    assert fsync(LocalStack(data, redis=False)) == "off"
+    assert fsync(LocalStack(data, redis=False, disposable=False)) == "on"
+    (data / MARKER).unlink()  # no proof dbenv created the cluster
+    assert fsync(LocalStack(data, redis=False)) == "on"
+
+
+def test_tcp_needs_a_password_the_socket_does_not(base: Path) -> None:
+    status = LocalStack(base / "data", redis=False).start()
+    assert status.state and status.state.postgres
+    port = status.state.postgres.port
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=5)
+    state_text = (base / "data" / "state.json").read_text()
+    assert "password" not in state_text
+    assert json.loads(state_text)["postgres"]["superuser"] == "postgres"
+
+
+def test_a_long_data_dir_gets_a_short_socket_dir(base: Path) -> None:
+    deep = base / ("d" * 60) / ("e" * 60)
+    stack = LocalStack(deep, redis=False)
+    status = stack.start()
+    assert status.state and status.state.postgres
+    socket_dir = status.state.postgres.socket_dir
+    assert len(socket_dir) + len("/.s.PGSQL.65535") <= SOCKET_PATH_MAX
+    with psycopg.connect(stack.urls().postgres) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_redis_starts_without_persistence_and_stops(base: Path) -> None:
+    stack = LocalStack(base / "data")
+    status = stack.start()
+    if status.state is None or status.state.redis is None:
+        pytest.skip("no redis-server on this machine")
+    import redis
+
+    client = redis.Redis(port=status.state.redis.port)
+    assert client.config_get("save") == {"save": ""}
+    assert client.config_get("appendonly") == {"appendonly": "no"}
+    client.close()
+    pid = status.state.redis.pid
+    stack.stop()
+    assert gone(pid)
+
+
+def test_no_redis_binary_is_a_notice_not_an_error(base: Path) -> None:
+    empty = base / "empty-path"
+    empty.mkdir()
+    status = LocalStack(base / "data", search_path=str(empty)).start()
+    assert status.state and status.state.redis is None and status.state.postgres
+    assert any("redis-server not found" in note for note in status.notices)
+
+
+def test_external_server_starts_and_stops_nothing(pg_server: object) -> None:
+    dsn = pg_server.dsn  # type: ignore[attr-defined]
+    server = ExternalServer(dsn)
+    assert server.start().running and server.urls().postgres == dsn
+    server.stop()
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert not ExternalServer("postgresql://x@127.0.0.1:1/postgres").status().running
+
+
+def test_connect_error_of_a_stopped_stack_is_clear(base: Path) -> None:
+    from dbenv.backends.postgres import connect
+
+    stack = LocalStack(base / "data", redis=False)
+    stack.start()
+    url = stack.urls().postgres
+    stack.stop()
+    with pytest.raises(ConnectionFailed):
+        connect(url, connect_timeout=2)
+    with pytest.raises(ServerStartError, match="not running"):
+        stack.urls()
+
+
+# -- CLI -------------------------------------------------------------------------------
+runner = CliRunner()
+
+
+def test_cli_up_up_down(base: Path) -> None:
+    root = make_project(base / "app")
+    first = runner.invoke(app, ["--project", str(root), "up", "--no-redis"])
+    assert first.exit_code == 0, first.output
+    assert "demo_test" in first.output
+    second = runner.invoke(app, ["--project", str(root), "up", "--json", "--no-redis"])
+    assert second.exit_code == 0
+    data = json.loads(second.stdout)
+    assert data["started"] == [] and data["state"]["postgres"]["pid"]
+    pid = data["state"]["postgres"]["pid"]
+    stopped = runner.invoke(app, ["--project", str(root), "down"])
+    assert stopped.exit_code == 0 and str(pid) in stopped.output
+    assert gone(pid)
+    purged = runner.invoke(app, ["--project", str(root), "down", "--purge"])
+    assert purged.exit_code == 0 and not (root / ".dbenv").exists()
+
+
+def test_cli_up_without_binaries_exits_1_with_one_sentence(base: Path) -> None:
+    root = make_project(base / "app")
+    empty = base / "empty"
+    empty.mkdir()
+    (root / "dbenv.toml").write_text(
+        (root / "dbenv.toml").read_text().replace("[local]\n", f'[local]\npg_bindir = "{empty}"\n')
+    )
+    result = runner.invoke(app, ["--project", str(root), "up"])
+    assert result.exit_code == 1
+    assert "no PostgreSQL binaries" in result.stderr and "Traceback" not in result.stderr
+    assert not (root / ".dbenv" / "postgres").exists()
+
+
+def test_cli_dbenv_pg_bindir_from_the_environment_wins(base: Path) -> None:
+    root = make_project(base / "app")
+    empty = base / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["--project", str(root), "up"], env={"DBENV_PG_BINDIR": str(empty)})
+    assert result.exit_code == 1 and str(empty) in result.stderr
+
+
+def test_cli_purge_without_marker_exits_3(base: Path) -> None:
+    root = make_project(base / "app")
+    (root / ".dbenv").mkdir()
+    (root / ".dbenv" / "keep.txt").write_text("x")
+    result = runner.invoke(app, ["--project", str(root), "down", "--purge"])
+    assert result.exit_code == 3 and "nothing was deleted" in result.stderr
+    assert (root / ".dbenv" / "keep.txt").exists()
