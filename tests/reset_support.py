@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from tests.lifecycle_support import create_database, load, stamp_as, write_project
+
+from dbenv.stamp import write_stamp
+from lifecycle_support import create_database, load, write_project
 
 MODELS = """
 import sqlalchemy as sa
@@ -78,9 +80,11 @@ def make_project(
     name = unique("proj")
     write_project(root, name, {"test": env})
     dsn = pg_server.dsn_for(database)
+    project = load(root)
     if stamp:
-        stamp_as(dsn, name, "test")
-    return load(root), database, dsn
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            write_stamp(conn, name, project.environment("test"))
+    return project, database, dsn
 
 
 def tables_in(dsn: str, schema: str = "public") -> list[str]:
@@ -96,3 +100,18 @@ def count(dsn: str, table: str) -> int:
         row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[arg-type]
     assert row is not None
     return int(row[0])
+
+
+def drop_project_databases(admin_dsn: str, project: Any, *names: str) -> None:
+    """Drop the test's databases and every template of its project."""
+    from dbenv.template import PREFIX, template_name
+
+    stem = template_name(project.name, "")
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE left(datname, %s) = %s OR datname = ANY(%s)",
+            [len(stem), stem, list(names)],
+        ).fetchall()
+        for (name,) in rows:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+    assert PREFIX in stem
