@@ -82,7 +82,7 @@ def test_a_changed_sql_source_rebuilds_the_template_and_drops_the_old_one(
 
 
 def test_schema_mode_rebuilds_only_its_schema(project_db: Any, pg_server: Any) -> None:
-    project, database, dsn = project_db(isolation="schema", schema="test_app")
+    project, _, dsn = project_db(isolation="schema", schema="test_app")
     env = project.environment("test")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE public.keepme (id int); INSERT INTO public.keepme VALUES (1)")
@@ -137,7 +137,7 @@ def test_a_source_that_fails_to_build_leaves_the_database_as_it_was(
     project, _, dsn = project_db(source="sql:broken.sql")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE before (id int)")
-    with pytest.raises(OperationError, match="building the schema from sql:broken.sql failed"):
+    with pytest.raises(OperationError, match=r"building the schema from sql:broken\.sql failed"):
         reset(project, project.environment("test"))
     assert tables_in(dsn) == ["before"]
 
