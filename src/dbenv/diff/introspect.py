@@ -1,0 +1,421 @@
+"""Read one database's schema from its catalogs into a ``SchemaModel``.
+
+A dozen queries (``queries.py``) cover every object kind for all user schemas at
+once; the rows are joined up here by OID. Nothing is parsed from pg_dump text.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from dbenv.diff import queries as q
+from dbenv.diff.model import (
+    Column,
+    CompositeType,
+    Constraint,
+    Domain,
+    DomainConstraint,
+    Enum,
+    Extension,
+    Function,
+    Grant,
+    Identity,
+    Index,
+    Policy,
+    Schema,
+    SchemaModel,
+    Sequence,
+    Table,
+    Trigger,
+    View,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+Row = tuple[Any, ...]
+
+
+def _grants(raw: Iterable[list[Any]] | None) -> frozenset[Grant]:
+    return frozenset((str(g), str(p), bool(o)) for g, p, o in raw or ())
+
+
+class _Reader:
+    """Runs the queries and keeps the OID → key maps the later queries need."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.rel_keys: dict[int, str] = {}  # table/view oid -> key
+        self.rel_names: dict[int, str] = {}  # oid -> qualified name
+        self.rowtypes: dict[int, str] = {}  # row type oid -> relation key
+        self.type_keys: dict[int, str] = {}
+        self.func_keys: dict[int, str] = {}
+        self.attnames: dict[tuple[int, int], str] = {}
+
+    def rows(self, sql: str) -> list[Row]:
+        return self.conn.execute(sql).fetchall()  # type: ignore[arg-type]
+
+    def schemas(self) -> dict[str, Schema]:
+        out = {}
+        for name, owner, comment, acl in self.rows(q.SCHEMAS):
+            obj = Schema(schema="", name=name, owner=owner, comment=comment, acl=_grants(acl))
+            out[obj.key] = obj
+        return out
+
+    def extensions(self) -> dict[str, Extension]:
+        out = {}
+        for name, version, schema, comment in self.rows(q.EXTENSIONS):
+            obj = Extension(schema=schema, name=name, version=version, comment=comment)
+            out[obj.key] = obj
+        return out
+
+    def types(self) -> tuple[dict[str, Enum | CompositeType], dict[str, Domain]]:
+        types: dict[str, Enum | CompositeType] = {}
+        domains: dict[str, Domain] = {}
+        for row in self.rows(q.TYPES):
+            oid, typtype, schema, name, owner, comment, acl = row[:7]
+            labels, base, not_null, default, collation, attrs, checks = row[7:]
+            common: dict[str, Any] = {
+                "schema": schema,
+                "name": name,
+                "owner": owner,
+                "comment": comment,
+                "acl": _grants(acl),
+            }
+            if typtype == "e":
+                enum = Enum(labels=tuple(labels or ()), **common)
+                types[enum.key] = enum
+                self.type_keys[oid] = enum.key
+            elif typtype == "c":
+                comp = CompositeType(attributes=tuple((a, t) for a, t in attrs or ()), **common)
+                types[comp.key] = comp
+                self.type_keys[oid] = comp.key
+            else:
+                cons = tuple(
+                    DomainConstraint(name=n, definition=d, comment=c) for n, d, c in checks or ()
+                )
+                dom = Domain(
+                    base_type=base,
+                    collation=collation,
+                    not_null=not_null,
+                    default=default,
+                    constraints=cons,
+                    **common,
+                )
+                domains[dom.key] = dom
+                self.type_keys[oid] = dom.key
+        return types, domains
+
+    def sequences(self) -> tuple[dict[str, Sequence], dict[tuple[int, int], Identity]]:
+        """Free-standing sequences, and identity options keyed by (table oid, attnum)."""
+        seqs: dict[str, Sequence] = {}
+        identities: dict[tuple[int, int], Identity] = {}
+        for row in self.rows(q.SEQUENCES):
+            schema, name, owner, comment, acl, dtype = row[:6]
+            start, inc, lo, hi, cache, cycle, ref, refsub, deptype = row[6:]
+            if deptype == "i":
+                identities[(ref, refsub)] = Identity(
+                    always=False,
+                    start=start,
+                    increment=inc,
+                    minvalue=lo,
+                    maxvalue=hi,
+                    cache=cache,
+                    cycle=cycle,
+                )
+                continue
+            owned = None
+            if deptype == "a" and ref in self.rel_names:
+                owned = f"{self.rel_names[ref]}.{self.attnames.get((ref, refsub), '?')}"
+            seq = Sequence(
+                schema=schema,
+                name=name,
+                owner=owner,
+                comment=comment,
+                acl=_grants(acl),
+                data_type=dtype,
+                start=start,
+                increment=inc,
+                minvalue=lo,
+                maxvalue=hi,
+                cache=cache,
+                cycle=cycle,
+                owned_by=owned,
+            )
+            seqs[seq.key] = seq
+        return seqs, identities
+
+    def relations(self) -> list[Row]:
+        rows = self.rows(q.RELATIONS)
+        for row in rows:
+            oid, relkind, schema, name = row[:4]
+            qualified = f"{schema}.{name}"
+            key = f"view:{qualified}" if relkind in ("v", "m") else f"table:{qualified}"
+            self.rel_keys[oid] = key
+            self.rel_names[oid] = qualified
+            self.rowtypes[row[-1]] = key
+        return rows
+
+    def columns(self) -> dict[int, list[Row]]:
+        by_rel: dict[int, list[Row]] = defaultdict(list)
+        for row in self.rows(q.COLUMNS):
+            by_rel[row[0]].append(row)
+            self.attnames[(row[0], row[2])] = row[1]
+        return by_rel
+
+    def dependencies(self) -> dict[int, set[str]]:
+        """Keys each view (by relation oid) or function (by proc oid) depends on."""
+        deps: dict[int, set[str]] = defaultdict(set)
+        for objid, _is_proc, refclass, refobjid, refsub in self.rows(q.DEPENDENCIES):
+            if refclass == "pg_class":
+                if objid == refobjid or refobjid not in self.rel_keys:
+                    continue
+                deps[objid].add(self.rel_keys[refobjid])
+                if refsub:
+                    name = self.attnames.get((refobjid, refsub))
+                    deps[objid].add(f"column:{self.rel_names[refobjid]}.{name}")
+            elif refclass == "pg_proc" and refobjid in self.func_keys:
+                deps[objid].add(self.func_keys[refobjid])
+            elif refclass == "pg_type":
+                key = self.type_keys.get(refobjid) or self.rowtypes.get(refobjid)
+                if key:
+                    deps[objid].add(key)
+        return deps
+
+
+def _column(row: Row, identities: dict[tuple[int, int], Identity]) -> Column:
+    relid, name, num, dtype, not_null, expr, generated, identity, collation, comment = row[:10]
+    ident = identities.get((relid, num)) if identity else None
+    if ident is not None:
+        ident = Identity(
+            always=identity == "a",
+            start=ident.start,
+            increment=ident.increment,
+            minvalue=ident.minvalue,
+            maxvalue=ident.maxvalue,
+            cache=ident.cache,
+            cycle=ident.cycle,
+        )
+    return Column(
+        name=name,
+        position=num,
+        data_type=dtype,
+        collation=collation,
+        not_null=not_null,
+        default=None if generated else expr,
+        identity=ident,
+        generated=expr if generated else None,
+        comment=comment,
+        local=row[10],
+    )
+
+
+def _tables_and_views(
+    reader: _Reader,
+    rows: list[Row],
+    columns: dict[int, list[Row]],
+    identities: dict[tuple[int, int], Identity],
+    deps: dict[int, set[str]],
+) -> tuple[dict[str, Table], dict[str, View]]:
+    tables: dict[str, Table] = {}
+    views: dict[str, View] = {}
+    for row in rows:
+        oid, relkind, schema, name, owner, comment, acl, persistence, options = row[:9]
+        rls, forced, partkey, bound, parents, viewdef = row[9:15]
+        common: dict[str, Any] = {
+            "schema": schema,
+            "name": name,
+            "owner": owner,
+            "comment": comment,
+            "acl": _grants(acl),
+        }
+        cols = [_column(c, identities) for c in columns.get(oid, [])]
+        if relkind in ("v", "m"):
+            view = View(
+                definition=viewdef.strip(),
+                materialized=relkind == "m",
+                options=tuple(options or ()),
+                columns=tuple(c.name for c in cols),
+                column_comments=tuple((c.name, c.comment) for c in cols if c.comment),
+                depends_on=frozenset(deps.get(oid, ())),
+                **common,
+            )
+            views[view.key] = view
+            continue
+        parent_names = tuple(reader.rel_names[p] for p in parents or () if p in reader.rel_names)
+        table = Table(
+            columns=tuple(cols),
+            partitioned_by=partkey,
+            partition_of=parent_names[0] if bound else None,
+            partition_bound=bound,
+            inherits=() if bound else parent_names,
+            unlogged=persistence == "u",
+            options=tuple(options or ()),
+            rls_enabled=rls,
+            rls_forced=forced,
+            **common,
+        )
+        tables[table.key] = table
+    return tables, views
+
+
+def _functions(reader: _Reader) -> tuple[list[Row], dict[str, Function]]:
+    rows = reader.rows(q.FUNCTIONS)
+    for row in rows:
+        reader.func_keys[row[0]] = f"function:{row[1]}.{row[8]}"
+    return rows, {}
+
+
+def _build_functions(rows: list[Row], deps: dict[int, set[str]]) -> dict[str, Function]:
+    out: dict[str, Function] = {}
+    for row in rows:
+        oid, schema, name, ident, args, result, is_proc, definition, signature = row[:9]
+        owner, comment, acl = row[9:]
+        fn = Function(
+            schema=schema,
+            name=name,
+            owner=owner,
+            comment=comment,
+            acl=_grants(acl),
+            identity_args=ident,
+            arguments=args,
+            result=result,
+            is_procedure=is_proc,
+            definition=definition.strip(),
+            signature=signature,
+            depends_on=frozenset(deps.get(oid, ())),
+        )
+        out[fn.key] = fn
+    return out
+
+
+def _table_children(
+    reader: _Reader,
+) -> tuple[dict[str, Constraint], dict[str, Index], dict[str, Trigger], dict[str, Policy]]:
+    names = reader.rel_names
+    constraints: dict[str, Constraint] = {}
+    for relid, name, contype, definition, comment, cols, refid, refcols in reader.rows(
+        q.CONSTRAINTS
+    ):
+        if relid not in names:
+            continue
+        table = names[relid]
+        con = Constraint(
+            schema=table.split(".")[0],
+            name=name,
+            table=table,
+            definition=definition,
+            comment=comment,
+            contype=contype,
+            columns=tuple(cols or ()),
+            ref_table=names.get(refid) if refid else None,
+            ref_columns=tuple(refcols or ()),
+        )
+        constraints[con.key] = con
+    indexes: dict[str, Index] = {}
+    for relid, schema, name, definition, comment, cols in reader.rows(q.INDEXES):
+        if relid not in names:
+            continue
+        idx = Index(
+            schema=schema,
+            name=name,
+            table=names[relid],
+            definition=definition.replace(" ON ONLY ", " ON ", 1),
+            comment=comment,
+            columns=tuple(c for c in cols or () if c),
+        )
+        indexes[idx.key] = idx
+    triggers: dict[str, Trigger] = {}
+    for relid, name, definition, comment, funcoid in reader.rows(q.TRIGGERS):
+        if relid not in names:
+            continue
+        table = names[relid]
+        trg = Trigger(
+            schema=table.split(".")[0],
+            name=name,
+            table=table,
+            definition=definition,
+            comment=comment,
+            function=reader.func_keys.get(funcoid),
+        )
+        triggers[trg.key] = trg
+    policies: dict[str, Policy] = {}
+    for relid, name, permissive, cmd, roles, using, check, comment in reader.rows(q.POLICIES):
+        if relid not in names:
+            continue
+        table = names[relid]
+        pol = Policy(
+            schema=table.split(".")[0],
+            name=name,
+            table=table,
+            definition=_policy_sql(name, table, permissive, cmd, roles, using, check),
+            comment=comment,
+        )
+        policies[pol.key] = pol
+    return constraints, indexes, triggers, policies
+
+
+_POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
+
+
+def _policy_sql(
+    name: str,
+    table: str,
+    permissive: bool,
+    cmd: str,
+    roles: list[str] | None,
+    using: str | None,
+    check: str | None,
+) -> str:
+    sql = f"CREATE POLICY {name} ON {table} AS {'PERMISSIVE' if permissive else 'RESTRICTIVE'}"
+    sql += f" FOR {_POLICY_COMMANDS.get(cmd, 'ALL')} TO {', '.join(roles or ['PUBLIC'])}"
+    if using:
+        sql += f" USING ({using})"
+    if check:
+        sql += f" WITH CHECK ({check})"
+    return sql
+
+
+def introspect(conn: psycopg.Connection[Any]) -> SchemaModel:
+    """Read every user schema of the database ``conn`` is connected to."""
+    previous = conn.execute("SELECT current_setting('search_path')").fetchone()
+    conn.execute("SELECT set_config('search_path', '', false)")
+    try:
+        return _read(_Reader(conn))
+    finally:
+        conn.execute(
+            "SELECT set_config('search_path', %s, false)",
+            (previous[0] if previous else "public",),
+        )
+        if not conn.autocommit:
+            conn.rollback()
+
+
+def _read(reader: _Reader) -> SchemaModel:
+    schemas = reader.schemas()
+    extensions = reader.extensions()
+    types, domains = reader.types()
+    relations = reader.relations()
+    columns = reader.columns()
+    sequences, identities = reader.sequences()
+    fn_rows, _ = _functions(reader)
+    deps = reader.dependencies()
+    tables, views = _tables_and_views(reader, relations, columns, identities, deps)
+    constraints, indexes, triggers, policies = _table_children(reader)
+    return SchemaModel(
+        schemas=schemas,
+        extensions=extensions,
+        types=types,
+        domains=domains,
+        sequences=sequences,
+        tables=tables,
+        views=views,
+        functions=_build_functions(fn_rows, deps),
+        constraints=constraints,
+        indexes=indexes,
+        triggers=triggers,
+        policies=policies,
+        server_version=reader.conn.info.server_version,
+    )

@@ -1,0 +1,280 @@
+"""The immutable schema model that introspection builds and the planner compares.
+
+Every object carries a ``key`` (kind plus qualified, quoted name) that is equal
+for "the same object" on both sides, and the text needed to create it. Names are
+already quoted (``quote_ident``) and schema-qualified, so the planner can paste
+them into SQL as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Grant = tuple[str, str, bool]
+"""(grantee or PUBLIC, privilege, with grant option)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DbObject:
+    """Fields every object kind shares: where it lives, who owns it, its comment and ACL."""
+
+    schema: str
+    name: str
+    owner: str | None = None
+    comment: str | None = None
+    acl: frozenset[Grant] = frozenset()
+
+    kind = "object"
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.qualified}"
+
+    @property
+    def sql_kind(self) -> str:
+        """The word COMMENT ON / ALTER ... OWNER use for this object."""
+        return self.kind.upper()
+
+    @property
+    def sql_target(self) -> str:
+        """``KIND name`` as COMMENT ON and ALTER ... OWNER TO spell it."""
+        return f"{self.sql_kind} {self.qualified}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schema(DbObject):
+    kind = "schema"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Extension(DbObject):
+    version: str
+    kind = "extension"
+
+    @property
+    def key(self) -> str:
+        return f"extension:{self.name}"
+
+    @property
+    def sql_target(self) -> str:
+        return f"EXTENSION {self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Enum(DbObject):
+    labels: tuple[str, ...]
+    kind = "type"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompositeType(DbObject):
+    attributes: tuple[tuple[str, str], ...]  # (quoted name, type incl. collation)
+    kind = "type"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainConstraint:
+    name: str
+    definition: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Domain(DbObject):
+    base_type: str
+    collation: str | None
+    not_null: bool
+    default: str | None
+    constraints: tuple[DomainConstraint, ...]
+    kind = "domain"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sequence(DbObject):
+    data_type: str
+    start: int
+    increment: int
+    minvalue: int
+    maxvalue: int
+    cache: int
+    cycle: bool
+    owned_by: str | None  # qualified table.column
+    kind = "sequence"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Identity:
+    always: bool
+    start: int
+    increment: int
+    minvalue: int
+    maxvalue: int
+    cache: int
+    cycle: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Column:
+    name: str
+    position: int
+    data_type: str
+    collation: str | None
+    not_null: bool
+    default: str | None
+    identity: Identity | None
+    generated: str | None  # the expression of a GENERATED ... STORED column
+    comment: str | None
+    local: bool = True  # False: inherited from a parent, not declared here
+
+
+@dataclass(frozen=True, kw_only=True)
+class Table(DbObject):
+    columns: tuple[Column, ...]
+    partitioned_by: str | None  # pg_get_partkeydef
+    partition_of: str | None  # parent of a partition
+    partition_bound: str | None
+    inherits: tuple[str, ...]
+    unlogged: bool
+    options: tuple[str, ...]
+    rls_enabled: bool
+    rls_forced: bool
+    kind = "table"
+
+    def column(self, name: str) -> Column | None:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class View(DbObject):
+    definition: str
+    materialized: bool
+    options: tuple[str, ...]
+    columns: tuple[str, ...]
+    column_comments: tuple[tuple[str, str], ...]
+    depends_on: frozenset[str] = field(default=frozenset())  # keys, incl. column:s.t.c
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return "materialized view" if self.materialized else "view"
+
+    @property
+    def key(self) -> str:
+        return f"view:{self.qualified}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Function(DbObject):
+    identity_args: str  # with names, for DROP / COMMENT / GRANT
+    arguments: str  # with defaults, to tell CREATE OR REPLACE from drop + create
+    result: str | None
+    is_procedure: bool
+    definition: str
+    signature: str  # name(argument types): the stable key
+    depends_on: frozenset[str] = field(default=frozenset())
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return "procedure" if self.is_procedure else "function"
+
+    @property
+    def key(self) -> str:
+        return f"function:{self.schema}.{self.signature}"
+
+    @property
+    def sql_target(self) -> str:
+        return f"{self.sql_kind} {self.qualified}({self.identity_args})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableChild(DbObject):
+    """An object that lives on a table: constraint, index, trigger, policy."""
+
+    table: str  # qualified table
+    definition: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.table}:{self.name}"
+
+    @property
+    def sql_target(self) -> str:
+        return f"{self.sql_kind} {self.name} ON {self.table}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Constraint(TableChild):
+    contype: str  # p u f c x
+    columns: tuple[str, ...] = ()
+    ref_table: str | None = None
+    ref_columns: tuple[str, ...] = ()
+    kind = "constraint"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Index(TableChild):
+    columns: tuple[str, ...] = ()
+    kind = "index"
+
+    @property
+    def key(self) -> str:
+        return f"index:{self.schema}.{self.name}"
+
+    @property
+    def sql_target(self) -> str:
+        return f"INDEX {self.schema}.{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trigger(TableChild):
+    function: str | None = None  # key of the trigger function
+    kind = "trigger"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy(TableChild):
+    kind = "policy"
+
+
+@dataclass(frozen=True)
+class SchemaModel:
+    """One database's schema, as read from its catalogs; maps are keyed by ``key``."""
+
+    schemas: dict[str, Schema]
+    extensions: dict[str, Extension]
+    types: dict[str, Enum | CompositeType]
+    domains: dict[str, Domain]
+    sequences: dict[str, Sequence]
+    tables: dict[str, Table]
+    views: dict[str, View]
+    functions: dict[str, Function]
+    constraints: dict[str, Constraint]
+    indexes: dict[str, Index]
+    triggers: dict[str, Trigger]
+    policies: dict[str, Policy]
+    server_version: int = 0
+
+    def object_count(self) -> int:
+        return sum(
+            len(group)
+            for group in (
+                self.schemas,
+                self.extensions,
+                self.types,
+                self.domains,
+                self.sequences,
+                self.tables,
+                self.views,
+                self.functions,
+                self.constraints,
+                self.indexes,
+                self.triggers,
+                self.policies,
+            )
+        )

@@ -1,0 +1,160 @@
+"""Turn two schema models into the ordered, hazard-labelled statements that converge them.
+
+``build_plan(source, target)`` returns the statements that make *target* look like
+*source*. Statements are emitted into phases (drops of dependants first, creates
+in dependency order, dependants recreated last); each carries one hazard label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from dbenv.diff.model import SchemaModel
+
+DATA_LOSS = "data loss"
+TABLE_REWRITE = "table rewrite"
+LONG_LOCK = "long lock"
+NO_HAZARD = "none"
+HAZARDS = (DATA_LOSS, TABLE_REWRITE, LONG_LOCK, NO_HAZARD)
+
+
+class Phase(IntEnum):
+    """Execution order; statements keep their emission order within a phase."""
+
+    DROP_TRIGGERS = 0
+    DROP_POLICIES = 1
+    DROP_VIEWS = 2
+    DROP_FOREIGN_KEYS = 3
+    DROP_CONSTRAINTS = 4
+    DROP_INDEXES = 5
+    DROP_REBUILT = 6
+    SCHEMAS = 7
+    EXTENSIONS = 8
+    TYPES = 9
+    DOMAINS = 10
+    FUNCTIONS = 11
+    SEQUENCES = 12
+    TABLES = 13
+    COLUMNS = 14
+    DROP_TABLES = 15
+    DROP_OBJECTS = 16
+    DROP_TYPES = 17
+    DROP_EXTENSIONS = 18
+    DROP_SCHEMAS = 19
+    CONSTRAINTS = 20
+    FOREIGN_KEYS = 21
+    INDEXES = 22
+    SEQUENCE_OWNERS = 23
+    LATE_FUNCTIONS = 24
+    VIEWS = 25
+    VIEW_INDEXES = 26
+    TRIGGERS = 27
+    ROW_SECURITY = 28
+    POLICIES = 29
+    COMMENTS = 30
+    GRANTS = 31
+    OWNERS = 32
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement of a plan, with what it touches and what it risks."""
+
+    sql: str
+    hazard: str
+    action: str  # create | drop | alter
+    target: str  # "table public.orders"
+    phase: int
+    transactional: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ordered statements that bring the target schema to the source's."""
+
+    statements: tuple[Statement, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.statements
+
+    @property
+    def destructive(self) -> tuple[Statement, ...]:
+        return tuple(s for s in self.statements if s.hazard == DATA_LOSS)
+
+    def hazards(self) -> dict[str, int]:
+        counts = dict.fromkeys(HAZARDS, 0)
+        for stmt in self.statements:
+            counts[stmt.hazard] += 1
+        return counts
+
+    def sql(self) -> str:
+        """The plan as one SQL script, each statement preceded by its hazard."""
+        lines = ["SET check_function_bodies = false;"]
+        for stmt in self.statements:
+            lines.append(f"-- {stmt.action} {stmt.target} [hazard: {stmt.hazard}]")
+            lines.append(f"{stmt.sql};")
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Builder:
+    """Collects statements while the per-kind planners walk both models."""
+
+    source: SchemaModel
+    target: SchemaModel
+    owners: bool = False
+    concurrently: bool = False
+    statements: list[Statement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)
+    """Keys of target objects this plan drops or changes in place (dependants rebuild)."""
+    recreated: set[str] = field(default_factory=set)
+    """Keys of objects dropped and created again: their children and metadata are redone."""
+    fresh_defaults: set[str] = field(default_factory=set)
+    """column:table.col keys whose default was dropped and must be set from the source."""
+
+    def add(
+        self,
+        phase: Phase,
+        sql: str,
+        *,
+        hazard: str = NO_HAZARD,
+        action: str = "alter",
+        target: str,
+        transactional: bool = True,
+    ) -> None:
+        self.statements.append(Statement(sql, hazard, action, target, int(phase), transactional))
+
+    def plan(self) -> Plan:
+        ordered = sorted(self.statements, key=lambda s: s.phase)
+        return Plan(tuple(ordered), tuple(self.notes))
+
+
+def build_plan(
+    source: SchemaModel,
+    target: SchemaModel,
+    *,
+    owners: bool = False,
+    concurrently: bool = False,
+) -> Plan:
+    """Statements that make ``target`` match ``source`` (``source`` is the desired state)."""
+    from dbenv.diff import plan_meta, plan_objects, plan_relations, plan_tables
+
+    builder = Builder(source, target, owners=owners, concurrently=concurrently)
+    plan_objects.plan_schemas(builder)
+    plan_objects.plan_extensions(builder)
+    plan_objects.plan_types(builder)
+    plan_objects.plan_domains(builder)
+    plan_objects.plan_sequences(builder)
+    plan_objects.plan_functions(builder)
+    plan_tables.plan_tables(builder)
+    plan_relations.plan_views(builder)
+    plan_relations.plan_constraints(builder)
+    plan_relations.plan_indexes(builder)
+    plan_relations.plan_triggers(builder)
+    plan_relations.plan_policies(builder)
+    plan_meta.plan_metadata(builder)
+    return builder.plan()

@@ -1,0 +1,113 @@
+"""Plan what every object carries besides its shape: row security, comments, grants, owners.
+
+An object this plan creates (or drops and creates again) starts with no comment,
+the default ACL for its kind and the applying role as owner, so for those the
+source's values are compared against that starting point, not the target's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from dbenv.diff.model import DbObject, Domain, Function, Grant, Table, View
+from dbenv.diff.plan import Builder, Phase
+from dbenv.diff.plan_objects import literal
+
+_PUBLIC_DEFAULTS = {
+    "function": frozenset({("PUBLIC", "EXECUTE", False)}),
+    "procedure": frozenset({("PUBLIC", "EXECUTE", False)}),
+    "type": frozenset({("PUBLIC", "USAGE", False)}),
+    "domain": frozenset({("PUBLIC", "USAGE", False)}),
+}
+
+
+def _objects(model_groups: Iterable[dict[str, DbObject]]) -> Iterator[DbObject]:
+    for group in model_groups:
+        yield from group.values()
+
+
+def _groups(b: Builder, *, source: bool) -> list[dict[str, DbObject]]:
+    m = b.source if source else b.target
+    return [
+        m.schemas, m.extensions, m.types, m.domains, m.sequences, m.tables,  # type: ignore[list-item]
+        m.views, m.functions, m.constraints, m.indexes, m.triggers, m.policies,  # type: ignore[list-item]
+    ]
+
+
+def plan_metadata(b: Builder) -> None:
+    fresh = b.recreated | {s.target for s in b.statements if s.action == "create"}
+    targets: dict[str, DbObject] = {}
+    for group in _groups(b, source=False):
+        targets.update(group)
+    for obj in _objects(_groups(b, source=True)):
+        old = None if obj.key in fresh else targets.get(obj.key)
+        _plan_comment(b, obj.sql_target, obj.key, obj.comment, old.comment if old else None)
+        _plan_sub_comments(b, obj, old, fresh)
+        if isinstance(obj, Table):
+            _plan_row_security(b, obj, old if isinstance(old, Table) else None)
+        if obj.key.startswith(("schema:", "type:", "domain:", "sequence:", "table:", "view:",
+                               "function:")):
+            default = _PUBLIC_DEFAULTS.get(obj.kind, frozenset())
+            _plan_grants(b, obj, old.acl if old else default)
+            if b.owners and obj.owner and (old is None or old.owner != obj.owner):
+                sql = f"ALTER {obj.sql_target} OWNER TO {obj.owner}"
+                b.add(Phase.OWNERS, sql, target=obj.key)
+
+
+def _plan_comment(b: Builder, target: str, key: str, new: str | None, old: str | None) -> None:
+    if new != old:
+        text = "NULL" if new is None else literal(new)
+        b.add(Phase.COMMENTS, f"COMMENT ON {target} IS {text}", target=key)
+
+
+def _plan_sub_comments(b: Builder, obj: DbObject, old: DbObject | None, fresh: set[str]) -> None:
+    if isinstance(obj, Table):
+        before = {c.name: c.comment for c in old.columns} if isinstance(old, Table) else {}
+        for col in obj.columns:
+            key = f"column:{obj.qualified}.{col.name}"
+            prior = None if key in fresh else before.get(col.name)
+            _plan_comment(b, f"COLUMN {obj.qualified}.{col.name}", key, col.comment, prior)
+    elif isinstance(obj, View):
+        before = dict(old.column_comments) if isinstance(old, View) else {}
+        after = dict(obj.column_comments)
+        for name in obj.columns:
+            target = f"COLUMN {obj.qualified}.{name}"
+            _plan_comment(b, target, obj.key, after.get(name), before.get(name))
+    elif isinstance(obj, Domain):
+        known = {c.name: c for c in old.constraints} if isinstance(old, Domain) else {}
+        for con in obj.constraints:
+            prior = known.get(con.name)
+            was = prior.comment if prior and prior.definition == con.definition else None
+            target = f"CONSTRAINT {con.name} ON DOMAIN {obj.qualified}"
+            _plan_comment(b, target, obj.key, con.comment, was)
+
+
+def _plan_row_security(b: Builder, new: Table, old: Table | None) -> None:
+    was_enabled, was_forced = (old.rls_enabled, old.rls_forced) if old else (False, False)
+    if new.rls_enabled != was_enabled:
+        word = "ENABLE" if new.rls_enabled else "DISABLE"
+        b.add(Phase.ROW_SECURITY, f"ALTER TABLE {new.qualified} {word} ROW LEVEL SECURITY",
+              target=new.key)
+    if new.rls_forced != was_forced:
+        word = "FORCE" if new.rls_forced else "NO FORCE"
+        b.add(Phase.ROW_SECURITY, f"ALTER TABLE {new.qualified} {word} ROW LEVEL SECURITY",
+              target=new.key)
+
+
+def _grant_target(obj: DbObject) -> str:
+    if isinstance(obj, Table | View):
+        return f"TABLE {obj.qualified}"
+    if isinstance(obj, Function):
+        return obj.sql_target
+    return f"{obj.sql_kind} {obj.qualified}"
+
+
+def _plan_grants(b: Builder, obj: DbObject, old: frozenset[Grant]) -> None:
+    target = _grant_target(obj)
+    for grantee, privilege, _ in sorted(old - obj.acl):
+        sql = f"REVOKE {privilege} ON {target} FROM {grantee}"
+        b.add(Phase.GRANTS, sql, target=obj.key)
+    for grantee, privilege, grantable in sorted(obj.acl - old):
+        option = " WITH GRANT OPTION" if grantable else ""
+        sql = f"GRANT {privilege} ON {target} TO {grantee}{option}"
+        b.add(Phase.GRANTS, sql, target=obj.key)

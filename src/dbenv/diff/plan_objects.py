@@ -1,0 +1,255 @@
+"""Plan the free-standing objects: schemas, extensions, types, domains, sequences, functions.
+
+Enum values are added in place when the target's labels keep their order inside
+the source's; otherwise the type is recreated (rename, create, convert the
+columns through text, drop the old one), which is also how a domain's base type
+changes.
+"""
+
+from __future__ import annotations
+
+from dbenv.diff.model import CompositeType, Domain, Enum, Function, Sequence
+from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, TABLE_REWRITE, Builder, Phase
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def requote(name: str, suffix: str) -> str:
+    """``name`` (maybe quoted) with ``suffix`` appended, quoted."""
+    raw = name[1:-1].replace('""', '"') if name.startswith('"') else name
+    return '"' + (raw + suffix).replace('"', '""') + '"'
+
+
+def plan_schemas(b: Builder) -> None:
+    for key, schema in b.source.schemas.items():
+        if key not in b.target.schemas:
+            b.add(Phase.SCHEMAS, f"CREATE SCHEMA {schema.name}", action="create", target=key)
+    for key, schema in b.target.schemas.items():
+        if key not in b.source.schemas:
+            b.add(Phase.DROP_SCHEMAS, f"DROP SCHEMA {schema.name}", action="drop", target=key)
+
+
+def plan_extensions(b: Builder) -> None:
+    for key, ext in b.source.extensions.items():
+        old = b.target.extensions.get(key)
+        if old is None:
+            sql = (
+                f"CREATE EXTENSION IF NOT EXISTS {ext.name} WITH SCHEMA {ext.schema} "
+                f"VERSION {literal(ext.version)}"
+            )
+            b.add(Phase.EXTENSIONS, sql, action="create", target=key)
+            continue
+        if old.schema != ext.schema:
+            sql = f"ALTER EXTENSION {ext.name} SET SCHEMA {ext.schema}"
+            b.add(Phase.EXTENSIONS, sql, target=key)
+        if old.version != ext.version:
+            sql = f"ALTER EXTENSION {ext.name} UPDATE TO {literal(ext.version)}"
+            b.add(Phase.EXTENSIONS, sql, target=key)
+    for key, ext in b.target.extensions.items():
+        if key not in b.source.extensions:
+            sql = f"DROP EXTENSION {ext.name}"
+            b.add(Phase.DROP_EXTENSIONS, sql, hazard=DATA_LOSS, action="drop", target=key)
+
+
+def _enum_sql(enum: Enum) -> str:
+    labels = ", ".join(literal(label) for label in enum.labels)
+    return f"CREATE TYPE {enum.qualified} AS ENUM ({labels})"
+
+
+def _composite_sql(comp: CompositeType) -> str:
+    attrs = ", ".join(f"{name} {dtype}" for name, dtype in comp.attributes)
+    return f"CREATE TYPE {comp.qualified} AS ({attrs})"
+
+
+def plan_types(b: Builder) -> None:
+    for key, new in b.source.types.items():
+        old = b.target.types.get(key)
+        create = _enum_sql(new) if isinstance(new, Enum) else _composite_sql(new)
+        if old is None:
+            b.add(Phase.TYPES, create, action="create", target=key)
+        elif isinstance(new, Enum) and isinstance(old, Enum):
+            _plan_enum(b, new, old)
+        elif isinstance(new, CompositeType) and isinstance(old, CompositeType):
+            _plan_composite(b, new, old)
+        else:
+            recreate_type(b, key, "TYPE", create, hazard=DATA_LOSS)
+    for key, old in b.target.types.items():
+        if key not in b.source.types:
+            b.broken.add(key)
+            b.add(Phase.DROP_TYPES, f"DROP TYPE {old.qualified}", action="drop", target=key)
+
+
+def _plan_enum(b: Builder, new: Enum, old: Enum) -> None:
+    if new.labels == old.labels:
+        return
+    kept = [label for label in new.labels if label in old.labels]
+    if kept == list(old.labels):
+        for i, label in enumerate(new.labels):
+            if label in old.labels:
+                continue
+            where = f"AFTER {literal(new.labels[i - 1])}" if i else f"BEFORE {literal(kept[0])}"
+            sql = f"ALTER TYPE {new.qualified} ADD VALUE {literal(label)} {where}"
+            b.add(Phase.TYPES, sql, target=new.key, transactional=False)
+        return
+    lost = set(old.labels) - set(new.labels)
+    hazard = DATA_LOSS if lost else TABLE_REWRITE
+    recreate_type(b, new.key, "TYPE", _enum_sql(new), hazard=hazard)
+
+
+def _plan_composite(b: Builder, new: CompositeType, old: CompositeType) -> None:
+    before, after = dict(old.attributes), dict(new.attributes)
+    for name in before.keys() - after.keys():
+        sql = f"ALTER TYPE {new.qualified} DROP ATTRIBUTE {name}"
+        b.add(Phase.TYPES, sql, hazard=DATA_LOSS, target=new.key)
+    for name, dtype in new.attributes:
+        if name not in before:
+            b.add(Phase.TYPES, f"ALTER TYPE {new.qualified} ADD ATTRIBUTE {name} {dtype}",
+                  target=new.key)
+        elif before[name] != dtype:
+            sql = f"ALTER TYPE {new.qualified} ALTER ATTRIBUTE {name} TYPE {dtype}"
+            b.add(Phase.TYPES, sql, target=new.key)
+    if [n for n, _ in new.attributes] != [n for n, _ in old.attributes if n in after]:
+        b.notes.append(f"attribute order of type {new.qualified} differs; no ALTER can change it")
+
+
+def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) -> None:
+    """Rename the target's type away, create the source's, convert columns, drop the old."""
+    obj = b.source.types.get(key) or b.source.domains.get(key)
+    assert obj is not None
+    old_name = f"{obj.schema}.{requote(obj.name, '__dbenv_old')}"
+    phase = Phase.DOMAINS if word == "DOMAIN" else Phase.TYPES
+    b.add(phase, f"ALTER {word} {obj.qualified} RENAME TO {requote(obj.name, '__dbenv_old')}",
+          target=key)
+    b.add(phase, create, action="create", target=key)
+    b.broken.add(key)
+    b.recreated.add(key)
+    for table in b.target.tables.values():
+        if table.partition_of:
+            continue
+        for col in table.columns:
+            array = col.data_type == obj.qualified + "[]"
+            if not col.local or (col.data_type != obj.qualified and not array):
+                continue
+            col_key = f"column:{table.qualified}.{col.name}"
+            if col.default is not None:
+                sql = f"ALTER TABLE {table.qualified} ALTER COLUMN {col.name} DROP DEFAULT"
+                b.add(phase, sql, target=col_key)
+                b.fresh_defaults.add(col_key)
+            via = "text[]" if array else "text"
+            sql = (
+                f"ALTER TABLE {table.qualified} ALTER COLUMN {col.name} TYPE {col.data_type} "
+                f"USING {col.name}::{via}::{col.data_type}"
+            )
+            b.add(phase, sql, hazard=hazard, target=col_key)
+            b.broken.add(col_key)
+    b.add(phase, f"DROP {word} {old_name}", action="drop", target=key)
+
+
+def _domain_sql(dom: Domain) -> str:
+    sql = f"CREATE DOMAIN {dom.qualified} AS {dom.base_type}"
+    if dom.collation:
+        sql += f" COLLATE {dom.collation}"
+    if dom.default is not None:
+        sql += f" DEFAULT {dom.default}"
+    if dom.not_null:
+        sql += " NOT NULL"
+    for con in dom.constraints:
+        sql += f" CONSTRAINT {con.name} {con.definition}"
+    return sql
+
+
+def plan_domains(b: Builder) -> None:
+    for key, new in b.source.domains.items():
+        old = b.target.domains.get(key)
+        if old is None:
+            b.add(Phase.DOMAINS, _domain_sql(new), action="create", target=key)
+        elif (old.base_type, old.collation) != (new.base_type, new.collation):
+            recreate_type(b, key, "DOMAIN", _domain_sql(new), hazard=TABLE_REWRITE)
+        else:
+            _alter_domain(b, new, old)
+    for key, old in b.target.domains.items():
+        if key not in b.source.domains:
+            b.broken.add(key)
+            b.add(Phase.DROP_TYPES, f"DROP DOMAIN {old.qualified}", action="drop", target=key)
+
+
+def _alter_domain(b: Builder, new: Domain, old: Domain) -> None:
+    name = new.qualified
+    if old.default != new.default:
+        change = "DROP DEFAULT" if new.default is None else f"SET DEFAULT {new.default}"
+        b.add(Phase.DOMAINS, f"ALTER DOMAIN {name} {change}", target=new.key)
+    if old.not_null != new.not_null:
+        change = "SET NOT NULL" if new.not_null else "DROP NOT NULL"
+        hazard = LONG_LOCK if new.not_null else "none"
+        b.add(Phase.DOMAINS, f"ALTER DOMAIN {name} {change}", hazard=hazard, target=new.key)
+    before = {c.name: c.definition for c in old.constraints}
+    after = {c.name: c.definition for c in new.constraints}
+    for cname, definition in before.items():
+        if after.get(cname) != definition:
+            b.add(Phase.DOMAINS, f"ALTER DOMAIN {name} DROP CONSTRAINT {cname}", target=new.key)
+    for cname, definition in after.items():
+        if before.get(cname) != definition:
+            hazard = "none" if "NOT VALID" in definition else LONG_LOCK
+            sql = f"ALTER DOMAIN {name} ADD CONSTRAINT {cname} {definition}"
+            b.add(Phase.DOMAINS, sql, hazard=hazard, target=new.key)
+
+
+def _sequence_options(seq: Sequence) -> str:
+    cycle = "CYCLE" if seq.cycle else "NO CYCLE"
+    return (
+        f"AS {seq.data_type} INCREMENT BY {seq.increment} MINVALUE {seq.minvalue} "
+        f"MAXVALUE {seq.maxvalue} START WITH {seq.start} CACHE {seq.cache} {cycle}"
+    )
+
+
+def plan_sequences(b: Builder) -> None:
+    for key, new in b.source.sequences.items():
+        old = b.target.sequences.get(key)
+        if old is None:
+            sql = f"CREATE SEQUENCE {new.qualified} {_sequence_options(new)}"
+            b.add(Phase.SEQUENCES, sql, action="create", target=key)
+        else:
+            if _sequence_options(old) != _sequence_options(new):
+                sql = f"ALTER SEQUENCE {new.qualified} {_sequence_options(new)}"
+                b.add(Phase.SEQUENCES, sql, target=key)
+            if old.owned_by and old.owned_by != new.owned_by:
+                # Detach first so dropping the old owning column cannot drop the sequence.
+                sql = f"ALTER SEQUENCE {new.qualified} OWNED BY NONE"
+                b.add(Phase.DROP_REBUILT, sql, target=key)
+        if new.owned_by and (old is None or old.owned_by != new.owned_by):
+            sql = f"ALTER SEQUENCE {new.qualified} OWNED BY {new.owned_by}"
+            b.add(Phase.SEQUENCE_OWNERS, sql, target=key)
+    for key, old in b.target.sequences.items():
+        if key not in b.source.sequences:
+            sql = f"DROP SEQUENCE IF EXISTS {old.qualified}"
+            b.add(Phase.DROP_OBJECTS, sql, hazard=DATA_LOSS, action="drop", target=key)
+
+
+def _late(fn: Function) -> bool:
+    """A function whose signature or body names a table or view is created after them."""
+    return any(d.startswith(("table:", "view:")) for d in fn.depends_on)
+
+
+def plan_functions(b: Builder) -> None:
+    for key, new in b.source.functions.items():
+        old = b.target.functions.get(key)
+        phase = Phase.LATE_FUNCTIONS if _late(new) else Phase.FUNCTIONS
+        if old is not None and old.definition == new.definition:
+            continue
+        if old is not None and (old.arguments, old.result, old.is_procedure) != (
+            new.arguments,
+            new.result,
+            new.is_procedure,
+        ):
+            sql = f"DROP {old.sql_target}"
+            b.add(Phase.DROP_REBUILT, sql, action="drop", target=key)
+            b.broken.add(key)
+            b.recreated.add(key)
+            old = None
+        b.add(phase, new.definition, action="create" if old is None else "alter", target=key)
+    for key, old in b.target.functions.items():
+        if key not in b.source.functions:
+            b.broken.add(key)
+            b.add(Phase.DROP_OBJECTS, f"DROP {old.sql_target}", action="drop", target=key)

@@ -1,0 +1,193 @@
+"""Plan what hangs off tables: constraints, indexes, views, triggers and policies.
+
+These are dropped before the changes they depend on and created after them.
+A dependant of something this plan breaks (a view over a retyped column, a
+foreign key to a changed primary key, a trigger on a recreated function) is
+dropped and created again even when its own definition did not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from dbenv.diff.model import Constraint, TableChild, View
+from dbenv.diff.plan import LONG_LOCK, NO_HAZARD, Builder, Phase
+
+
+def _gone(b: Builder, table: str) -> bool:
+    """True when the target's relation is dropped or recreated (its children go with it)."""
+    for key in (f"table:{table}", f"view:{table}"):
+        in_target = key in b.target.tables or key in b.target.views
+        in_source = key in b.source.tables or key in b.source.views
+        if in_target and (key in b.recreated or not in_source):
+            return True
+    return False
+
+
+def _plan_children(
+    b: Builder,
+    source: Mapping[str, TableChild],
+    target: Mapping[str, TableChild],
+    *,
+    rebuild: set[str],
+    drop: Callable[[TableChild], tuple[Phase, str]],
+    create: Callable[[TableChild], tuple[Phase, str, str, bool]],
+) -> None:
+    for key, old in target.items():
+        if _gone(b, old.table):
+            continue
+        new = source.get(key)
+        if new is None or new.definition != old.definition or key in rebuild:
+            phase, sql = drop(old)
+            b.add(phase, sql, action="drop", target=key)
+            b.recreated.add(key)
+    for key, new in source.items():
+        old = target.get(key)
+        if old is None or key in b.recreated or _gone(b, new.table):
+            phase, sql, hazard, transactional = create(new)
+            b.add(phase, sql, hazard=hazard, action="create", target=key,
+                  transactional=transactional)
+            b.recreated.add(key)
+
+
+def plan_constraints(b: Builder) -> None:
+    source, target = b.source.constraints, b.target.constraints
+    keyed: set[str | None] = set()
+    for key, old in target.items():
+        if old.contype in "pux" and (key not in source or source[key].definition != old.definition):
+            keyed.add(old.table)
+    for key, idx in b.target.indexes.items():
+        if "UNIQUE" in idx.definition and (
+            key not in b.source.indexes or b.source.indexes[key].definition != idx.definition
+        ):
+            keyed.add(idx.table)
+    rebuild = set()
+    for key, con in target.items():
+        if con.contype != "f":
+            continue
+        cols = {f"column:{con.table}.{c}" for c in con.columns}
+        cols |= {f"column:{con.ref_table}.{c}" for c in con.ref_columns}
+        if con.ref_table in keyed or cols & b.broken or _gone(b, con.ref_table or ""):
+            rebuild.add(key)
+        elif _gone(b, con.table) and f"table:{con.table}" not in b.source.tables:
+            # Drop foreign keys of dropped tables first, so tables drop in any order.
+            b.add(Phase.DROP_FOREIGN_KEYS, _drop_constraint(con)[1], action="drop", target=key)
+
+    def create(con: TableChild) -> tuple[Phase, str, str, bool]:
+        assert isinstance(con, Constraint)
+        phase = Phase.FOREIGN_KEYS if con.contype == "f" else Phase.CONSTRAINTS
+        hazard = NO_HAZARD if "NOT VALID" in con.definition else LONG_LOCK
+        sql = f"ALTER TABLE {con.table} ADD CONSTRAINT {con.name} {con.definition}"
+        return phase, sql, hazard, True
+
+    _plan_children(b, source, target, rebuild=rebuild, drop=_drop_constraint, create=create)
+
+
+def _drop_constraint(con: TableChild) -> tuple[Phase, str]:
+    assert isinstance(con, Constraint)
+    phase = Phase.DROP_FOREIGN_KEYS if con.contype == "f" else Phase.DROP_CONSTRAINTS
+    return phase, f"ALTER TABLE {con.table} DROP CONSTRAINT {con.name}"
+
+
+def plan_indexes(b: Builder) -> None:
+    def drop(idx: TableChild) -> tuple[Phase, str]:
+        return Phase.DROP_INDEXES, f"DROP INDEX {idx.schema}.{idx.name}"
+
+    def create(idx: TableChild) -> tuple[Phase, str, str, bool]:
+        on_view = f"view:{idx.table}" in b.source.views
+        phase = Phase.VIEW_INDEXES if on_view else Phase.INDEXES
+        existing = f"table:{idx.table}" in b.target.tables and not _gone(b, idx.table)
+        partitioned = b.source.tables.get(f"table:{idx.table}")
+        if b.concurrently and existing and not (partitioned and partitioned.partitioned_by):
+            sql = idx.definition.replace(" INDEX ", " INDEX CONCURRENTLY ", 1)
+            return phase, sql, NO_HAZARD, False
+        return phase, idx.definition, LONG_LOCK if existing else NO_HAZARD, True
+
+    _plan_children(b, b.source.indexes, b.target.indexes, rebuild=set(), drop=drop,
+                   create=create)
+
+
+def _view_shape(view: View) -> tuple[object, ...]:
+    return (view.definition, view.materialized, view.options, view.columns)
+
+
+def _ordered(views: Mapping[str, View], keys: set[str]) -> list[str]:
+    """``keys`` with every view after the views it depends on."""
+    done: list[str] = []
+    seen: set[str] = set()
+
+    def visit(key: str) -> None:
+        if key in seen:
+            return
+        seen.add(key)
+        for dep in sorted(views[key].depends_on):
+            if dep in keys:
+                visit(dep)
+        done.append(key)
+
+    for key in sorted(keys):
+        visit(key)
+    return done
+
+
+def view_sql(view: View) -> str:
+    options = f" WITH ({', '.join(view.options)})" if view.options else ""
+    body = view.definition.rstrip().rstrip(";")
+    if view.materialized:
+        return f"CREATE MATERIALIZED VIEW {view.qualified}{options} AS\n{body}\nWITH DATA"
+    return f"CREATE VIEW {view.qualified}{options} AS\n{body}"
+
+
+def plan_views(b: Builder) -> None:
+    source, target = b.source.views, b.target.views
+    rebuild = {k for k, v in target.items() if k not in source or _view_shape(source[k]) != _view_shape(v)}
+    grown = True
+    while grown:
+        grown = False
+        for key, view in target.items():
+            if key not in rebuild and view.depends_on & (b.broken | rebuild):
+                rebuild.add(key)
+                grown = True
+    for key in reversed(_ordered(target, rebuild)):
+        view = target[key]
+        b.add(Phase.DROP_VIEWS, f"DROP {view.sql_target}", action="drop", target=key)
+    b.broken.update(rebuild)
+    creates = {k for k in source if k not in target or k in rebuild}
+    for key in _ordered(source, creates):
+        view = source[key]
+        hazard = LONG_LOCK if view.materialized else NO_HAZARD
+        b.add(Phase.VIEWS, view_sql(view), hazard=hazard, action="create", target=key)
+        if key in target:
+            b.recreated.add(key)
+
+
+def plan_triggers(b: Builder) -> None:
+    rebuild = {
+        key for key, trg in b.target.triggers.items() if trg.function and trg.function in b.broken
+    }
+
+    def drop(trg: TableChild) -> tuple[Phase, str]:
+        return Phase.DROP_TRIGGERS, f"DROP TRIGGER {trg.name} ON {trg.table}"
+
+    def create(trg: TableChild) -> tuple[Phase, str, str, bool]:
+        return Phase.TRIGGERS, trg.definition, NO_HAZARD, True
+
+    _plan_children(b, b.source.triggers, b.target.triggers, rebuild=rebuild, drop=drop,
+                   create=create)
+
+
+def plan_policies(b: Builder) -> None:
+    rebuild = {
+        key
+        for key, pol in b.target.policies.items()
+        if any(k.startswith(f"column:{pol.table}.") for k in b.broken)
+    }
+
+    def drop(pol: TableChild) -> tuple[Phase, str]:
+        return Phase.DROP_POLICIES, f"DROP POLICY {pol.name} ON {pol.table}"
+
+    def create(pol: TableChild) -> tuple[Phase, str, str, bool]:
+        return Phase.POLICIES, pol.definition, NO_HAZARD, True
+
+    _plan_children(b, b.source.policies, b.target.policies, rebuild=rebuild, drop=drop,
+                   create=create)

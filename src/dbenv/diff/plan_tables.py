@@ -1,0 +1,292 @@
+"""Plan tables and their columns: create, drop, recreate, and every in-place ALTER.
+
+A table is recreated (data loss) only when no ALTER reaches the source's shape:
+a different partition key. Column order cannot be changed by ALTER; when the
+result's order differs from the source's, the plan carries a note saying so.
+"""
+
+from __future__ import annotations
+
+from dbenv.diff.model import Column, Identity, Table
+from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
+
+_VOLATILE = ("nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(")
+
+
+def identity_clause(ident: Identity) -> str:
+    kind = "ALWAYS" if ident.always else "BY DEFAULT"
+    return f"GENERATED {kind} AS IDENTITY ({_identity_options(ident)})"
+
+
+def _identity_options(ident: Identity) -> str:
+    cycle = "CYCLE" if ident.cycle else "NO CYCLE"
+    return (
+        f"START WITH {ident.start} INCREMENT BY {ident.increment} MINVALUE {ident.minvalue} "
+        f"MAXVALUE {ident.maxvalue} CACHE {ident.cache} {cycle}"
+    )
+
+
+def column_sql(col: Column) -> str:
+    sql = f"{col.name} {col.data_type}"
+    if col.collation:
+        sql += f" COLLATE {col.collation}"
+    if col.generated is not None:
+        sql += f" GENERATED ALWAYS AS ({col.generated}) STORED"
+    if col.default is not None:
+        sql += f" DEFAULT {col.default}"
+    if col.not_null:
+        sql += " NOT NULL"
+    if col.identity is not None:
+        sql += " " + identity_clause(col.identity)
+    return sql
+
+
+def create_table_sql(table: Table) -> str:
+    unlogged = "UNLOGGED " if table.unlogged else ""
+    if table.partition_of:
+        sql = f"CREATE {unlogged}TABLE {table.qualified} PARTITION OF {table.partition_of}"
+        sql += f" {table.partition_bound}"
+    else:
+        cols = ",\n    ".join(column_sql(c) for c in table.columns if c.local)
+        sql = f"CREATE {unlogged}TABLE {table.qualified} (\n    {cols}\n)"
+        if table.inherits:
+            sql += f" INHERITS ({', '.join(table.inherits)})"
+    if table.partitioned_by:
+        sql += f" PARTITION BY {table.partitioned_by}"
+    if table.options:
+        sql += f" WITH ({', '.join(table.options)})"
+    return sql
+
+
+def _depth(table: Table, tables: dict[str, Table]) -> int:
+    """How many parents (partition or inheritance) sit above ``table``."""
+    depth, seen = 0, {table.key}
+    parents = [table.partition_of, *table.inherits]
+    while parents:
+        parent = parents.pop()
+        key = f"table:{parent}" if parent else None
+        if key is None or key in seen or key not in tables:
+            continue
+        seen.add(key)
+        depth += 1
+        found = tables[key]
+        parents.extend([found.partition_of, *found.inherits])
+    return depth
+
+
+def _needs_recreate(new: Table, old: Table) -> bool:
+    return new.partitioned_by != old.partitioned_by
+
+
+def plan_tables(b: Builder) -> None:
+    source, target = b.source.tables, b.target.tables
+    for key, new in source.items():
+        old = target.get(key)
+        if old is not None and _needs_recreate(new, old):
+            b.recreated.add(key)
+    _spread_recreation(b)
+    for key in sorted(b.recreated & target.keys(), key=lambda k: -_depth(target[k], target)):
+        old = target[key]
+        for seq in b.target.sequences.values():
+            if seq.owned_by and seq.owned_by.startswith(old.qualified + "."):
+                sql = f"ALTER SEQUENCE {seq.qualified} OWNED BY NONE"
+                b.add(Phase.DROP_REBUILT, sql, target=seq.key)
+        b.add(Phase.DROP_REBUILT, f"DROP TABLE {old.qualified}", hazard=DATA_LOSS,
+              action="drop", target=key)
+        b.broken.add(key)
+        b.broken.update(f"column:{old.qualified}.{c.name}" for c in old.columns)
+    for key in sorted(source, key=lambda k: _depth(source[k], source)):
+        new = source[key]
+        old = target.get(key)
+        if old is None or key in b.recreated:
+            b.add(Phase.TABLES, create_table_sql(new), action="create", target=key)
+        else:
+            _alter_table(b, new, old)
+    for key in sorted(target.keys() - source.keys(), key=lambda k: -_depth(target[k], target)):
+        old = target[key]
+        b.broken.add(key)
+        b.add(Phase.DROP_TABLES, f"DROP TABLE {old.qualified}", hazard=DATA_LOSS,
+              action="drop", target=key)
+
+
+def _spread_recreation(b: Builder) -> None:
+    """Partitions and children of a recreated table go with it."""
+    changed = True
+    while changed:
+        changed = False
+        names = {b.target.tables[k].qualified for k in b.recreated if k in b.target.tables}
+        for key, old in b.target.tables.items():
+            parents = {old.partition_of, *old.inherits}
+            if key not in b.recreated and key in b.source.tables and parents & names:
+                b.recreated.add(key)
+                changed = True
+
+
+def _alter_table(b: Builder, new: Table, old: Table) -> None:
+    name = new.qualified
+    if new.unlogged != old.unlogged:
+        sql = f"ALTER TABLE {name} SET {'UNLOGGED' if new.unlogged else 'LOGGED'}"
+        b.add(Phase.COLUMNS, sql, hazard=TABLE_REWRITE, target=new.key)
+    _alter_options(b, new, old)
+    _alter_parents(b, new, old)
+    if not new.partition_of:
+        _alter_columns(b, new, old)
+
+
+def _alter_options(b: Builder, new: Table, old: Table) -> None:
+    before = dict(o.split("=", 1) for o in old.options)
+    after = dict(o.split("=", 1) for o in new.options)
+    reset = sorted(before.keys() - after.keys())
+    if reset:
+        b.add(Phase.COLUMNS, f"ALTER TABLE {new.qualified} RESET ({', '.join(reset)})",
+              target=new.key)
+    changed = [f"{k}={v}" for k, v in after.items() if before.get(k) != v]
+    if changed:
+        b.add(Phase.COLUMNS, f"ALTER TABLE {new.qualified} SET ({', '.join(changed)})",
+              target=new.key)
+
+
+def _alter_parents(b: Builder, new: Table, old: Table) -> None:
+    name = new.qualified
+    for parent in old.inherits:
+        if parent not in new.inherits:
+            b.add(Phase.COLUMNS, f"ALTER TABLE {name} NO INHERIT {parent}", target=new.key)
+    for parent in new.inherits:
+        if parent not in old.inherits:
+            b.add(Phase.COLUMNS, f"ALTER TABLE {name} INHERIT {parent}", hazard=LONG_LOCK,
+                  target=new.key)
+    if (old.partition_of, old.partition_bound) == (new.partition_of, new.partition_bound):
+        return
+    if old.partition_of:
+        sql = f"ALTER TABLE {old.partition_of} DETACH PARTITION {name}"
+        b.add(Phase.COLUMNS, sql, target=new.key)
+    if new.partition_of:
+        sql = f"ALTER TABLE {new.partition_of} ATTACH PARTITION {name} {new.partition_bound}"
+        b.add(Phase.COLUMNS, sql, hazard=LONG_LOCK, target=new.key)
+
+
+def _alter_columns(b: Builder, new: Table, old: Table) -> None:
+    name = new.qualified
+    before = {c.name: c for c in old.columns if c.local}
+    after = {c.name: c for c in new.columns if c.local}
+    inherited = {c.name for c in old.columns if not c.local}
+    moved: list[str] = []
+    for col in new.columns:
+        if col.name in inherited or not col.local:
+            continue
+        prior = before.get(col.name)
+        if prior is not None and prior.generated is not None and col.generated != prior.generated:
+            if col.generated is None:
+                sql = f"ALTER TABLE {name} ALTER COLUMN {col.name} DROP EXPRESSION"
+                b.add(Phase.COLUMNS, sql, target=f"column:{name}.{col.name}")
+                prior = _replace(prior, generated=None)
+            else:
+                _drop_column(b, name, prior, hazard=TABLE_REWRITE)
+                prior = None
+        elif prior is not None and col.generated is not None and prior.generated is None:
+            _drop_column(b, name, prior, hazard=DATA_LOSS)
+            prior = None
+        if prior is None:
+            _add_column(b, name, col)
+            moved.append(col.name)
+        else:
+            _alter_column(b, name, col, prior)
+    for col in old.columns:
+        if col.local and col.name not in after and col.name not in _all_names(new):
+            _drop_column(b, name, col, hazard=DATA_LOSS)
+    _note_order(b, new, old, moved)
+
+
+def _all_names(table: Table) -> set[str]:
+    return {c.name for c in table.columns}
+
+
+def _replace(col: Column, **changes: object) -> Column:
+    from dataclasses import replace
+
+    return replace(col, **changes)  # type: ignore[arg-type]
+
+
+def _add_column(b: Builder, table: str, col: Column) -> None:
+    volatile = col.generated is not None or col.identity is not None
+    volatile = volatile or any(v in (col.default or "") for v in _VOLATILE)
+    hazard = TABLE_REWRITE if volatile else NO_HAZARD
+    b.add(Phase.COLUMNS, f"ALTER TABLE {table} ADD COLUMN {column_sql(col)}", hazard=hazard,
+          action="create", target=f"column:{table}.{col.name}")
+
+
+def _drop_column(b: Builder, table: str, col: Column, *, hazard: str) -> None:
+    key = f"column:{table}.{col.name}"
+    b.broken.add(key)
+    b.add(Phase.COLUMNS, f"ALTER TABLE {table} DROP COLUMN {col.name}", hazard=hazard,
+          action="drop", target=key)
+
+
+def _using(col: Column, prior: Column) -> str:
+    # User types (schema-qualified) such as enums only cast to other types via text.
+    via = "::text" if "." in prior.data_type.split("[")[0] else ""
+    if via and prior.data_type.endswith("[]"):
+        via = "::text[]"
+    return f"{col.name}{via}::{col.data_type}"
+
+
+def _alter_column(b: Builder, table: str, col: Column, prior: Column) -> None:
+    key = f"column:{table}.{col.name}"
+    alter = f"ALTER TABLE {table} ALTER COLUMN {col.name}"
+    retype = (col.data_type, col.collation) != (prior.data_type, prior.collation)
+    default_gone = key in b.fresh_defaults
+    if prior.default is not None and (
+        (retype and prior.default is not None) or (col.identity and not prior.identity)
+    ):
+        b.add(Phase.COLUMNS, f"{alter} DROP DEFAULT", target=key)
+        default_gone = True
+    if prior.identity and not col.identity:
+        b.add(Phase.COLUMNS, f"{alter} DROP IDENTITY", target=key)
+    if retype:
+        b.broken.add(key)
+        collate = f" COLLATE {col.collation}" if col.collation else ""
+        if col.data_type == prior.data_type and not col.collation:
+            collate = ' COLLATE pg_catalog."default"'
+        sql = f"{alter} TYPE {col.data_type}{collate} USING {_using(col, prior)}"
+        b.add(Phase.COLUMNS, sql, hazard=TABLE_REWRITE, target=key)
+    if col.not_null != prior.not_null:
+        change, hazard = ("SET NOT NULL", LONG_LOCK) if col.not_null else ("DROP NOT NULL", "none")
+        b.add(Phase.COLUMNS, f"{alter} {change}", hazard=hazard, target=key)
+    current_default = None if default_gone else prior.default
+    if col.default != current_default:
+        change = "DROP DEFAULT" if col.default is None else f"SET DEFAULT {col.default}"
+        b.add(Phase.COLUMNS, f"{alter} {change}", target=key)
+    _alter_identity(b, alter, key, col.identity, prior.identity)
+
+
+def _alter_identity(
+    b: Builder, alter: str, key: str, new: Identity | None, old: Identity | None
+) -> None:
+    if new is None:
+        return
+    if old is None:
+        b.add(Phase.COLUMNS, f"{alter} ADD {identity_clause(new)}", target=key)
+        return
+    if new.always != old.always:
+        kind = "ALWAYS" if new.always else "BY DEFAULT"
+        b.add(Phase.COLUMNS, f"{alter} SET GENERATED {kind}", target=key)
+    if _identity_options(new) != _identity_options(old):
+        cycle = "CYCLE" if new.cycle else "NO CYCLE"
+        sql = (
+            f"{alter} SET INCREMENT BY {new.increment} SET MINVALUE {new.minvalue} "
+            f"SET MAXVALUE {new.maxvalue} SET START WITH {new.start} SET CACHE {new.cache} "
+            f"SET {cycle}"
+        )
+        b.add(Phase.COLUMNS, sql, target=key)
+
+
+def _note_order(b: Builder, new: Table, old: Table, moved: list[str]) -> None:
+    dropped = {c.name for c in old.columns} - _all_names(new)
+    result = [c.name for c in old.columns if c.name not in dropped and c.name not in moved]
+    result += moved
+    wanted = [c.name for c in new.columns]
+    if result != wanted:
+        b.notes.append(
+            f"column order of {new.qualified} will be ({', '.join(result)}) instead of "
+            f"({', '.join(wanted)}); no ALTER can reorder columns"
+        )

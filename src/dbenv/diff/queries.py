@@ -1,0 +1,196 @@
+"""The catalog queries introspection runs: one per object family, all user schemas at once.
+
+Names come back already quoted (``quote_ident``); expressions are rendered by the
+server (``pg_get_*def``) with an empty ``search_path`` so every name in them is
+schema-qualified. Objects that belong to an extension are left out.
+"""
+
+from __future__ import annotations
+
+USER_NAMESPACE = (
+    "{n}.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND {n}.nspname NOT LIKE 'pg\\_toast%' AND {n}.nspname NOT LIKE 'pg\\_temp\\_%'"
+)
+
+
+def user_ns(alias: str) -> str:
+    return USER_NAMESPACE.format(n=alias)
+
+
+def not_extension_member(catalog: str, oid: str) -> str:
+    return (
+        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = "
+        f"'{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+
+
+def acl(column: str, kind: str, owner: str) -> str:
+    """JSON list of [grantee, privilege, grantable], defaults made explicit, owner left out."""
+    return (
+        "(SELECT coalesce(json_agg(json_build_array(CASE WHEN x.grantee = 0 THEN 'PUBLIC' "
+        "ELSE quote_ident(pg_get_userbyid(x.grantee)) END, x.privilege_type, x.is_grantable)), "
+        f"'[]') FROM aclexplode(coalesce({column}, acldefault('{kind}', {owner}))) x "
+        f"WHERE x.grantee <> {owner})"
+    )
+
+
+SCHEMAS = f"""
+SELECT quote_ident(n.nspname), quote_ident(pg_get_userbyid(n.nspowner)),
+       obj_description(n.oid, 'pg_namespace'), {acl("n.nspacl", "n", "n.nspowner")}
+FROM pg_namespace n
+WHERE {user_ns("n")} AND {not_extension_member("pg_namespace", "n.oid")}
+"""
+
+EXTENSIONS = """
+SELECT quote_ident(e.extname), e.extversion, quote_ident(n.nspname),
+       obj_description(e.oid, 'pg_extension')
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+"""
+
+COLLATION_NAME = "quote_ident(cn.nspname) || '.' || quote_ident(co.collname)"
+
+TYPES = f"""
+SELECT t.oid, t.typtype, quote_ident(n.nspname), quote_ident(t.typname),
+       quote_ident(pg_get_userbyid(t.typowner)), obj_description(t.oid, 'pg_type'),
+       {acl("t.typacl", "T", "t.typowner")},
+       (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
+          FROM pg_enum e WHERE e.enumtypid = t.oid),
+       format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+       CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation
+            THEN {COLLATION_NAME} END,
+       (SELECT json_agg(json_build_array(quote_ident(a.attname),
+                 format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+          FROM pg_attribute a
+         WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped),
+       (SELECT json_agg(json_build_array(quote_ident(c.conname), pg_get_constraintdef(c.oid),
+                 obj_description(c.oid, 'pg_constraint')) ORDER BY c.conname)
+          FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c')
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+LEFT JOIN pg_collation co ON co.oid = t.typcollation
+LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+LEFT JOIN pg_class tc ON tc.oid = t.typrelid
+WHERE {user_ns("n")} AND {not_extension_member("pg_type", "t.oid")}
+  AND (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND tc.relkind = 'c'))
+"""
+
+SEQUENCES = f"""
+SELECT quote_ident(n.nspname), quote_ident(c.relname), quote_ident(pg_get_userbyid(c.relowner)),
+       obj_description(c.oid, 'pg_class'), {acl("c.relacl", "s", "c.relowner")},
+       format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
+       s.seqcache, s.seqcycle, d.refobjid, d.refobjsubid, d.deptype
+FROM pg_sequence s
+JOIN pg_class c ON c.oid = s.seqrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+     AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+WHERE {user_ns("n")} AND {not_extension_member("pg_class", "c.oid")}
+"""
+
+RELATIONS = f"""
+SELECT c.oid, c.relkind, quote_ident(n.nspname), quote_ident(c.relname),
+       quote_ident(pg_get_userbyid(c.relowner)), obj_description(c.oid, 'pg_class'),
+       {acl("c.relacl", "r", "c.relowner")}, c.relpersistence, c.reloptions,
+       c.relrowsecurity, c.relforcerowsecurity,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+       (SELECT array_agg(i.inhparent ORDER BY i.inhseqno) FROM pg_inherits i
+         WHERE i.inhrelid = c.oid),
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, c.reltype
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {user_ns("n")}
+  AND {not_extension_member("pg_class", "c.oid")}
+"""
+
+COLUMNS = f"""
+SELECT a.attrelid, quote_ident(a.attname), a.attnum, format_type(a.atttypid, a.atttypmod),
+       a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated, a.attidentity,
+       CASE WHEN a.attcollation <> t.typcollation THEN {COLLATION_NAME} END,
+       col_description(a.attrelid, a.attnum), a.attislocal
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+  AND {user_ns("n")}
+ORDER BY a.attrelid, a.attnum
+"""
+
+ATTNAMES = (
+    "(SELECT array_agg(quote_ident(a.attname) ORDER BY k.ord) FROM unnest({keys}) "
+    "WITH ORDINALITY k(num, ord) JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.num)"
+)
+
+CONSTRAINTS = f"""
+SELECT con.conrelid, quote_ident(con.conname), con.contype, pg_get_constraintdef(con.oid),
+       obj_description(con.oid, 'pg_constraint'),
+       {ATTNAMES.format(keys="con.conkey", rel="con.conrelid")},
+       con.confrelid,
+       {ATTNAMES.format(keys="con.confkey", rel="con.confrelid")}
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal AND con.conparentid = 0
+  AND {user_ns("n")}
+"""
+
+INDEXES = f"""
+SELECT i.indrelid, quote_ident(n.nspname), quote_ident(ic.relname),
+       pg_get_indexdef(i.indexrelid), obj_description(i.indexrelid, 'pg_class'),
+       {ATTNAMES.format(keys="i.indkey::int2[]", rel="i.indrelid")}
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm') AND NOT ic.relispartition AND {user_ns("n")}
+  AND {not_extension_member("pg_class", "ic.oid")}
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conindid = i.indexrelid
+                  AND x.conrelid = i.indrelid AND x.contype IN ('p', 'u', 'x'))
+"""
+
+FUNCTIONS = f"""
+SELECT p.oid, quote_ident(n.nspname), quote_ident(p.proname),
+       pg_get_function_identity_arguments(p.oid), pg_get_function_arguments(p.oid),
+       CASE WHEN p.prokind <> 'p' THEN pg_get_function_result(p.oid) END, p.prokind = 'p',
+       pg_get_functiondef(p.oid), quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
+       quote_ident(pg_get_userbyid(p.proowner)), obj_description(p.oid, 'pg_proc'),
+       {acl("p.proacl", "f", "p.proowner")}
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p', 'w') AND {user_ns("n")}
+  AND {not_extension_member("pg_proc", "p.oid")}
+"""
+
+TRIGGERS = """
+SELECT t.tgrelid, quote_ident(t.tgname), pg_get_triggerdef(t.oid),
+       obj_description(t.oid, 'pg_trigger'), t.tgfoid
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {ns}
+""".format(ns=user_ns("n"))
+
+POLICIES = """
+SELECT p.polrelid, quote_ident(p.polname), p.polpermissive, p.polcmd,
+       (SELECT array_agg(CASE WHEN r = 0 THEN 'PUBLIC'
+                              ELSE quote_ident(pg_get_userbyid(r)) END ORDER BY 1)
+          FROM unnest(p.polroles) r),
+       pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid),
+       obj_description(p.oid, 'pg_policy')
+FROM pg_policy p
+"""
+
+# What views, materialized views and functions depend on (for rebuilding dependants).
+DEPENDENCIES = """
+SELECT coalesce(r.ev_class, d.objid), d.classid = 'pg_proc'::regclass,
+       d.refclassid::regclass::text, d.refobjid, d.refobjsubid
+FROM pg_depend d
+LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+WHERE d.deptype = 'n'
+  AND (d.classid = 'pg_rewrite'::regclass OR d.classid = 'pg_proc'::regclass)
+  AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
+  AND d.refobjid >= 16384
+"""

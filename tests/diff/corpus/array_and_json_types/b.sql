@@ -1,0 +1,1 @@
+create table t (tags varchar(20)[], m json, pts int[], r int8range);

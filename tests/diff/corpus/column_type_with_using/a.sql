@@ -1,0 +1,1 @@
+create table t (n integer, b boolean, ts timestamptz);

@@ -1,0 +1,15 @@
+create schema s; comment on schema s is 'schema note';
+create type s.e as enum ('a'); comment on type s.e is 'enum note';
+create domain s.d as int constraint d_pos check (value > 0); comment on domain s.d is 'domain note';
+comment on constraint d_pos on domain s.d is 'domain check note';
+create sequence s.q; comment on sequence s.q is 'seq note';
+create table s.t (id int primary key, x int constraint x_chk check (x > 0)); comment on table s.t is 'it''s a table';
+comment on column s.t.id is 'the id'; comment on constraint x_chk on s.t is 'check note';
+comment on constraint t_pkey on s.t is 'pk note';
+create index t_x on s.t (x); comment on index s.t_x is 'index note';
+create view s.v as select id from s.t; comment on view s.v is 'view note'; comment on column s.v.id is 'view col';
+create materialized view s.mv as select id from s.t; comment on materialized view s.mv is 'mv note';
+create function s.f() returns int language sql as 'select 1'; comment on function s.f() is 'fn note';
+create function s.tf() returns trigger language plpgsql as $$ begin return new; end $$;
+create trigger trg before insert on s.t for each row execute function s.tf(); comment on trigger trg on s.t is 'trigger note';
+create policy pol on s.t using (true); comment on policy pol on s.t is 'policy note';

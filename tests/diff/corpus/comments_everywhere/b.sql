@@ -1,0 +1,13 @@
+create schema s; comment on schema s is 'old schema note';
+create type s.e as enum ('a');
+create domain s.d as int constraint d_pos check (value > 0);
+create sequence s.q; comment on sequence s.q is 'remove me';
+create table s.t (id int primary key, x int constraint x_chk check (x > 0)); comment on table s.t is 'old';
+comment on column s.t.x is 'drop this';
+create index t_x on s.t (x);
+create view s.v as select id from s.t;
+create materialized view s.mv as select id from s.t;
+create function s.f() returns int language sql as 'select 1';
+create function s.tf() returns trigger language plpgsql as $$ begin return new; end $$;
+create trigger trg before insert on s.t for each row execute function s.tf();
+create policy pol on s.t using (true);

@@ -1,0 +1,1 @@
+create domain code as varchar(10); create table t (c code);

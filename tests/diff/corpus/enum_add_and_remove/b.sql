@@ -1,0 +1,1 @@
+create type e as enum ('a','b','c'); create table t (x e default 'a');

@@ -1,0 +1,1 @@
+create type colour as enum ('red'); create table t (m text);

@@ -1,0 +1,3 @@
+create type status as enum ('new','active','closed');
+create table t (id int primary key, s status not null default 'new', hist status[]);
+create view v as select id, s from t;

@@ -1,0 +1,1 @@
+create extension if not exists pgcrypto; create extension if not exists citext; create table t (e citext);

@@ -1,0 +1,1 @@
+create table t (a int not null, b int, c int not null default 0);

@@ -1,0 +1,2 @@
+create table t (id int);
+grant select on t to public;

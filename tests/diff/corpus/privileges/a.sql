@@ -1,0 +1,10 @@
+create schema s;
+grant usage on schema s to @ROLE1@;
+create table s.t (id int);
+grant select, insert on s.t to @ROLE1@;
+grant select on s.t to @ROLE2@ with grant option;
+create sequence s.q; grant usage on sequence s.q to @ROLE1@;
+create function s.f() returns int language sql as 'select 1';
+revoke execute on function s.f() from public; grant execute on function s.f() to @ROLE2@;
+create view s.v as select * from s.t; grant select on s.v to @ROLE1@;
+create type s.e as enum ('x'); revoke usage on type s.e from public;

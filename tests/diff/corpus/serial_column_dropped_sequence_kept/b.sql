@@ -1,0 +1,2 @@
+create table t (id serial, other int);
+create sequence shared_seq;
