@@ -43,6 +43,8 @@ from dbenv.guard_checks import (
     CheckResult,
     Facts,
     check_override,
+    facts_from,
+    open_target,
     read_facts,
     run_checks,
 )
@@ -153,14 +155,39 @@ def destructive(
     if override is None:
         override = project.override_database
     args = dict(arguments or {})
-    admit(project, env, operation, override, args)
     started = time.monotonic()
-    with _advisory_lock(project, env, progress=progress, timeout=lock_timeout):
-        failing = admit(project, env, operation, override, args)
-        snapshot = _snapshot_if_needed(project, env, failing, override, progress)
+    with _advisory_lock(
+        project,
+        env,
+        progress=progress,
+        timeout=lock_timeout,
+        before_wait=lambda: admit(project, env, operation, override, args),
+    ) as lock_conn:
+        conn = open_target(
+            target_url(env),
+            lock_conn,
+            search_path=_search_path(env),
+            application_name=_app_name(project, env, operation),
+        )
+        try:
+            facts = facts_from(conn, project, env) if conn else Facts(_database_of(env), False)
+            results = run_checks(project, env, operation, facts)
+            if override is not None:
+                results.append(check_override(env, override, facts.database))
+            failing = admit(project, env, operation, override, args, results=results)
+            snapshot = _snapshot_if_needed(project, env, failing, override, progress)
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
         used = override if failing else None
         guarded = Guarded(
-            project, env, operation, _connect_target(project, env, operation), used, snapshot
+            project,
+            env,
+            operation,
+            conn or _connect_target(project, env, operation),
+            used,
+            snapshot,
         )
         guarded._saved = tuple(journal.read_entries(guarded.conn))
         try:
@@ -181,9 +208,15 @@ def admit(
     operation: str,
     override: str | None,
     args: Mapping[str, object],
+    *,
+    results: list[CheckResult] | None = None,
 ) -> list[CheckResult]:
-    """Raise the refusal for the first failing check; return the failing (overridden)."""
-    results = evaluate(project, env, operation, override=override)
+    """Raise the refusal for the first failing check; return the failing (overridden).
+
+    ``results``: checks already evaluated (else they are evaluated here).
+    """
+    if results is None:
+        results = evaluate(project, env, operation, override=override)
     failing = [r for r in results if not r.passed]
     refusal = next((r for r in failing if r.check == "override"), None)
     if refusal is None and failing and override is None:
@@ -232,9 +265,19 @@ def _snapshot_if_needed(
 
 @contextmanager
 def _advisory_lock(
-    project: Project, env: Environment, *, progress: Progress | None, timeout: float | None
-) -> Iterator[None]:
-    """A session-level advisory lock keyed by target database + scope."""
+    project: Project,
+    env: Environment,
+    *,
+    progress: Progress | None,
+    timeout: float | None,
+    before_wait: Callable[[], object],
+) -> Iterator[psycopg.Connection[Any]]:
+    """A session-level advisory lock keyed by target database + scope.
+
+    Held on a connection to the maintenance database, so the target may be
+    dropped and recreated under it; ``before_wait`` runs (the checks, so a
+    refusal is immediate) before waiting for another operation to finish.
+    """
     from psycopg import errors
 
     key = _lock_key(env)
@@ -244,6 +287,7 @@ def _advisory_lock(
     try:
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if not (row and row[0]):
+            before_wait()
             if progress:
                 progress(f"waiting for another dbenv operation on '{env.name}' to finish")
             if timeout is not None:
@@ -256,7 +300,7 @@ def _advisory_lock(
                     f" {timeout:g} s; nothing was changed.",
                     hint="Wait for it to finish (see dbenv status for connected clients).",
                 ) from None
-        yield
+        yield conn
     finally:
         conn.close()  # ends the session: releases the lock even after a failure
 
@@ -278,12 +322,15 @@ def _app_name(project: Project, env: Environment, component: str) -> str:
     return f"dbenv:{project.name}:{env.name}:{component}"
 
 
+def _search_path(env: Environment) -> str | None:
+    return env.schema if env.isolation == "schema" else None
+
+
 def _connect_target(project: Project, env: Environment, operation: str) -> psycopg.Connection[Any]:
-    schema = env.schema if env.isolation == "schema" else None
     return postgres.connect(
         target_url(env),
         autocommit=True,
-        search_path=schema,
+        search_path=_search_path(env),
         application_name=_app_name(project, env, operation),
     )
 

@@ -10,17 +10,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
-from dbenv.errors import DbenvError
+from dbenv.errors import ConnectionFailed, DbenvError
 from dbenv.stamp import Stamp, StampState, read_stamp, stamp_state
 
 if TYPE_CHECKING:
+    import psycopg
+
     from dbenv.config import Project
 
-__all__ = ["LABELLING", "CheckResult", "Facts", "check_override", "read_facts", "run_checks"]
+__all__ = [
+    "LABELLING",
+    "CheckResult",
+    "Facts",
+    "check_override",
+    "facts_from",
+    "open_target",
+    "read_facts",
+    "run_checks",
+]
 
 # operations that only create or label, never delete
 LABELLING = frozenset({"stamp", "provision"})
@@ -49,17 +60,45 @@ class Facts:
 
 def read_facts(project: Project, env: Environment, maintenance: str, target: str) -> Facts:
     """Existence, stamp state and relation count of the target's scope."""
-    database = postgres.url_parts(target).get("dbname", "")
-    with postgres.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
-    if row is None:
-        return Facts(database, exists=False)
+    conn = open_target(target, maintenance)
+    if conn is None:
+        return Facts(postgres.url_parts(target).get("dbname", ""), exists=False)
+    with conn:
+        return facts_from(conn, project, env)
+
+
+def open_target(
+    target: str, maintenance: str | psycopg.Connection[Any], **options: Any
+) -> psycopg.Connection[Any] | None:
+    """An autocommit connection to the target; None when its database does not exist."""
+    try:
+        return postgres.connect(target, autocommit=True, connect_timeout=5, **options)
+    except ConnectionFailed:
+        database = postgres.url_parts(target).get("dbname", "")
+        if isinstance(maintenance, str):
+            with postgres.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
+                exists = _database_exists(conn, database)
+        else:
+            exists = _database_exists(maintenance, database)
+        if exists:
+            raise
+        return None
+
+
+def _database_exists(conn: psycopg.Connection[Any], database: str) -> bool:
+    row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+    return row is not None
+
+
+def facts_from(conn: psycopg.Connection[Any], project: Project, env: Environment) -> Facts:
+    """The facts, read on an open connection to the target database."""
     schema = env.schema if env.isolation == "schema" else None
     prefix = env.prefix if env.isolation == "prefix" else None
-    with postgres.connect(target, autocommit=True, connect_timeout=5) as conn:
-        state = stamp_state(conn, project.name, env)
-        stamp = read_stamp(conn, env)
-        relations = len(postgres.user_relations(conn, schema=schema, prefix=prefix))
+    row = conn.execute("SELECT current_database()").fetchone()
+    database = str(row[0]) if row else ""
+    state = stamp_state(conn, project.name, env)
+    stamp = read_stamp(conn, env)
+    relations = len(postgres.user_relations(conn, schema=schema, prefix=prefix))
     return Facts(database, True, state, stamp, relations)
 
 
