@@ -1,7 +1,9 @@
 """CLI start-up: `dbenv config show` on examples/dashtam against a bare `python -c pass`.
 
-Both run as subprocesses of the same interpreter, interleaved (N runs each), so
-machine noise hits both alike; the ratio of the medians is the figure to watch.
+All run as subprocesses of the same interpreter, interleaved (N runs each), so
+machine noise hits them alike; the ratio of the medians is the figure to watch. A
+third peer, a one-option Typer app, shows how much of the cost is the CLI framework
+itself (Typer builds a pydantic adapter per parameter).
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "dashtam"
+TYPER_APP = (
+    "import typer\n"
+    "app = typer.Typer()\n"
+    "@app.command()\n"
+    "def main(name: str = 'x') -> None:\n"
+    "    print(name)\n"
+    "app()\n"
+)
 
 
 def _time(argv: list[str]) -> float:
@@ -30,19 +40,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=20, help="runs of each (default 20)")
     args = parser.parse_args()
-    bare = [sys.executable, "-c", "pass"]
-    dbenv = [sys.executable, "-m", "dbenv", "config", "show", "test"]
-    _time(dbenv)  # warm the file cache and .pyc files once
-    bare_times: list[float] = []
-    dbenv_times: list[float] = []
+    peers = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "minimal typer app": [sys.executable, "-c", TYPER_APP, "--name", "x"],
+        "dbenv config show test": [sys.executable, "-m", "dbenv", "config", "show", "test"],
+    }
+    times: dict[str, list[float]] = {label: [] for label in peers}
+    for argv in peers.values():
+        _time(argv)  # warm the file cache and .pyc files once
     for _ in range(args.n):
-        bare_times.append(_time(bare))
-        dbenv_times.append(_time(dbenv))
-    bare_ms = statistics.median(bare_times) * 1000
-    dbenv_ms = statistics.median(dbenv_times) * 1000
-    print(f"python -c pass            median {bare_ms:7.1f} ms  (N={args.n})")
-    print(f"dbenv config show test    median {dbenv_ms:7.1f} ms  (N={args.n})")
-    print(f"ratio dbenv / bare python {dbenv_ms / bare_ms:7.2f}x")
+        for label, argv in peers.items():
+            times[label].append(_time(argv))
+    medians = {label: statistics.median(values) * 1000 for label, values in times.items()}
+    for label, ms in medians.items():
+        print(f"{label:24} median {ms:7.1f} ms  (N={args.n})")
+    dbenv_ms = medians["dbenv config show test"]
+    print(f"ratio dbenv / bare python   {dbenv_ms / medians['python -c pass']:6.2f}x")
+    print(f"ratio dbenv / minimal typer {dbenv_ms / medians['minimal typer app']:6.2f}x")
 
 
 if __name__ == "__main__":

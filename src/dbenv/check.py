@@ -97,13 +97,10 @@ class CheckReport:
 
 
 def missing_variables(env: Environment) -> list[str]:
-    """The required variables an environment lacks (unset or empty)."""
-    missing = []
-    for key in env.required:
-        setting = env.variables.get(key)
-        if setting is None or setting.value in (None, ""):
-            missing.append(key)
-    return missing
+    """The required variables an environment lacks (the library's own definition)."""
+    import dbenv
+
+    return dbenv.missing_variables(env)
 
 
 def missing_variables_rule(
