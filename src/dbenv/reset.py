@@ -72,6 +72,7 @@ def reset(
 
     started = time.monotonic()
     source = None if data_only else load_schema_source(project, env)
+    protected = _redis_check(project, env)  # refuse before anything changed
     arguments = {"data_only": data_only, "source": source.spec if source else None}
     with destructive(
         project, env, "reset", override=override, arguments=arguments, progress=progress
@@ -83,7 +84,7 @@ def reset(
         else:
             result = _scoped_reset(project, env, source, guarded.conn, progress)
         guarded.record({"tables": len(result.tables), "emptied": len(result.emptied)})
-        flushed = _flush_redis(project, env, progress)
+        flushed = _flush_redis(env, protected, progress)
     return _with(result, redis_flushed=flushed, seconds=time.monotonic() - started)
 
 
@@ -289,12 +290,22 @@ def verify_tables(
     return tuple(sorted(graph.tables))
 
 
-def _flush_redis(project: Any, env: Environment, progress: Progress | None) -> bool:
+def _redis_check(project: Any, env: Environment) -> list[Environment]:
+    """The protected environments; refuses now if one shares the env's Redis db."""
+    if env.redis_url is None:
+        return []
+    from dbenv.backends import redis
+
+    protected = [e for e in project.environments() if not e.disposable and e.name != env.name]
+    redis.check_flush(env, protected)
+    return protected
+
+
+def _flush_redis(env: Environment, protected: list[Environment], progress: Progress | None) -> bool:
     if env.redis_url is None:
         return False
     from dbenv.backends import redis
 
-    protected = [e for e in project.environments() if not e.disposable and e.name != env.name]
     if progress:
         progress(f"flushing Redis of '{env.name}'")
     redis.flush(env, protected)

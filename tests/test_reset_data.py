@@ -1,0 +1,228 @@
+"""Data-only reset and reference rows, against a real server."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from dbenv.errors import GuardRefusal
+from dbenv.reset import reset
+from reset_support import count, drop_project_databases, make_project, tables_in
+
+CYCLES = """
+CREATE TABLE a (id serial PRIMARY KEY, b_id int);
+CREATE TABLE b (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a_id int REFERENCES a);
+ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;
+CREATE TABLE ruled (id int PRIMARY KEY);
+CREATE RULE keep_rows AS ON DELETE TO ruled DO INSTEAD NOTHING;
+CREATE TABLE countries (code text PRIMARY KEY, name text NOT NULL);
+INSERT INTO countries VALUES ('fr', 'France'), ('de', 'Germany');
+CREATE TABLE orders (id serial PRIMARY KEY, country text REFERENCES countries);
+CREATE TABLE untouched (id serial PRIMARY KEY);
+"""
+
+
+@pytest.fixture
+def made(tmp_path: Path, pg_server: Any) -> Any:
+    created: list[tuple[Any, str]] = []
+
+    def factory(**kwargs: Any) -> tuple[Any, str]:
+        project, database, dsn = make_project(tmp_path, pg_server, **kwargs)
+        created.append((project, database))
+        return project, dsn
+
+    yield factory
+    for project, database in created:
+        drop_project_databases(pg_server.dsn, project, database)
+
+
+def test_data_only_empties_just_the_dirty_tables_and_restarts_their_sequences(
+    made: Any,
+) -> None:
+    project, dsn = made()
+    env = project.environment("test")
+    reset(project, env)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('a'), ('b')")
+        conn.execute("INSERT INTO providers (user_id, name) VALUES (1, 'x')")
+        conn.execute("INSERT INTO provider_tokens (provider_id, token) VALUES (1, 't')")
+    result = reset(project, env, data_only=True)
+    assert result.method == "data"
+    assert sorted(t.split(".")[1] for t in result.emptied) == [
+        '"provider_tokens"',
+        '"providers"',
+        '"users"',
+    ]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("INSERT INTO users (email) VALUES ('c') RETURNING id").fetchone()
+        assert row == (1,)
+        conn.execute("INSERT INTO providers (user_id, name) VALUES (1, 'x')")
+        token = conn.execute(
+            "INSERT INTO provider_tokens (provider_id, token) VALUES (1, 't') RETURNING id"
+        ).fetchone()
+        assert token == (1,)  # the identity restarted too
+    again = reset(project, env, data_only=True)
+    assert len(again.emptied) == 3
+    assert reset(project, env, data_only=True).emptied == ()
+
+
+def test_a_sequence_moved_by_a_rolled_back_insert_is_restarted(made: Any) -> None:
+    project, dsn = made()
+    env = project.environment("test")
+    reset(project, env)
+    with psycopg.connect(dsn) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('gone')")
+        conn.rollback()
+    assert reset(project, env, data_only=True).emptied == ()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("INSERT INTO users (email) VALUES ('x') RETURNING id").fetchone() == (
+            1,
+        )
+
+
+def test_cycles_rules_and_reference_rows(made: Any, tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text(CYCLES)
+    project, dsn = made(source="sql:schema.sql")
+    env = project.environment("test")
+    reset(project, env)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO a (id) VALUES (1)")
+        conn.execute("INSERT INTO b (a_id) VALUES (1)")
+        conn.execute("UPDATE a SET b_id = 1")
+        conn.execute("INSERT INTO ruled VALUES (1)")
+        conn.execute("INSERT INTO countries VALUES ('it', 'Italy')")
+        conn.execute("UPDATE countries SET name = 'Deutschland' WHERE code = 'de'")
+        conn.execute("INSERT INTO orders (country) VALUES ('it')")
+    result = reset(project, env, data_only=True)
+    names = {t.split(".")[1].strip('"') for t in result.emptied}
+    assert names == {"a", "b", "ruled", "countries", "orders"}
+    for table in ("a", "b", "ruled", "orders", "untouched"):
+        assert count(dsn, table) == 0, table
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("SELECT code, name FROM countries ORDER BY code").fetchall()
+    assert rows == [("de", "Germany"), ("fr", "France")]
+
+
+def test_keep_leaves_a_table_alone(made: Any) -> None:
+    project, dsn = made()
+    env = project.environment("test")
+    reset(project, env)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (id, email) VALUES (1, 'a')")
+        conn.execute("INSERT INTO providers (user_id, name) VALUES (1, 'x')")
+    reset(project, env, data_only=True, keep=["users"])
+    assert count(dsn, "users") == 1 and count(dsn, "providers") == 0
+
+
+ALEMBIC_ENV = """
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=None)
+with context.begin_transaction():
+    context.run_migrations()
+"""
+
+MIGRATION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("plans", sa.Column("code", sa.String(10), primary_key=True))
+    op.execute("INSERT INTO plans VALUES ('free'), ('pro')")
+    op.create_table(
+        "accounts",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("plan", sa.String(10), sa.ForeignKey("plans.code")),
+    )
+
+
+def downgrade():
+    op.drop_table("accounts")
+    op.drop_table("plans")
+"""
+
+
+def write_alembic(root: Path) -> None:
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
+    (root / "migrations" / "env.py").write_text(textwrap.dedent(ALEMBIC_ENV))
+    (versions / "0001_init.py").write_text(textwrap.dedent(MIGRATION))
+
+
+def test_alembic_source_upgrades_head_and_data_reset_keeps_its_rows(
+    made: Any, tmp_path: Path
+) -> None:
+    write_alembic(tmp_path)
+    project, dsn = made(source="alembic:alembic.ini")
+    env = project.environment("test")
+    result = reset(project, env)
+    assert tables_in(dsn) == ["accounts", "alembic_version", "plans"]
+    assert result.template_built
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        conn.execute("INSERT INTO accounts VALUES (1, 'pro')")
+        conn.execute("DELETE FROM alembic_version")
+    reset(project, env, data_only=True)
+    assert count(dsn, "accounts") == 0 and count(dsn, "plans") == 2
+    assert count(dsn, "alembic_version") == 1
+    (tmp_path / "migrations" / "versions" / "0001_init.py").write_text(
+        textwrap.dedent(MIGRATION).replace("'pro'", "'pro'), ('team'")
+    )
+    rebuilt = reset(project, env)
+    assert rebuilt.template_built and rebuilt.fingerprint != result.fingerprint
+    assert count(dsn, "plans") == 3
+
+
+def test_reset_flushes_the_environments_redis_db(made: Any, redis_server: Any) -> None:
+    import redis
+
+    project, dsn = made(redis_url=redis_server.url, redis_db=13)
+    client = redis.Redis.from_url(redis_server.url, db=13)
+    try:
+        client.set("dbenv-reset-test", "1")
+        result = reset(project, project.environment("test"))
+        assert result.redis_flushed and client.get("dbenv-reset-test") is None
+    finally:
+        client.close()
+
+
+def test_reset_is_refused_before_anything_changes_when_redis_is_shared(
+    tmp_path: Path, pg_server: Any, redis_server: Any
+) -> None:
+    import redis
+
+    from lifecycle_support import load
+
+    project, database, dsn = make_project(
+        tmp_path, pg_server, redis_url=redis_server.url, redis_db=14
+    )
+    try:
+        toml = tmp_path / "dbenv.toml"
+        toml.write_text(
+            toml.read_text()
+            + f'\n[environments.production]\ndatabase_url = "{pg_server.dsn_for("prod_x")}"\n'
+            f'redis_url = "{redis_server.url}"\nredis_db = 14\n'
+        )
+        project = load(tmp_path)
+        client = redis.Redis.from_url(redis_server.url, db=14)
+        client.set("dbenv-prod-key", "1")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE precious (id int)")
+        with pytest.raises(GuardRefusal) as caught:
+            reset(project, project.environment("test"))
+        assert caught.value.check == "redis-shared"
+        assert client.get("dbenv-prod-key") == b"1" and tables_in(dsn) == ["precious"]
+        client.delete("dbenv-prod-key")
+        client.close()
+    finally:
+        drop_project_databases(pg_server.dsn, project, database)
