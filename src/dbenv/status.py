@@ -1,0 +1,236 @@
+"""Status: where every environment points and what is there, read-only.
+
+For each environment: tier, isolation, masked target, reachability and latency,
+stamp state, Alembic revision or a catalog fingerprint, table count, and the
+connected clients grouped by the environment their ``application_name`` declares
+(``dbenv:<project>:<env>[:<component>]``). A database whose clients declare
+different environments is flagged (seed 000: a backend on production and a
+frontend on test). Status never writes and never waits: its sessions are
+read-only with short lock and statement timeouts, and it takes no advisory lock.
+An unreachable or misconfigured environment is reported, not raised.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dbenv.backends import postgres
+from dbenv.config.model import Environment
+from dbenv.errors import DbenvError
+from dbenv.stamp import Stamp, read_stamp, stamp_state
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbenv.config import Project
+
+__all__ = ["EnvironmentStatus", "RedisStatus", "StatusReport", "parse_application_name", "status"]
+
+UNDECLARED = "(undeclared)"
+
+
+@dataclass(frozen=True)
+class RedisStatus:
+    target: str
+    reachable: bool
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    """One environment's row of ``dbenv status``."""
+
+    name: str
+    tier: str
+    isolation: str
+    target: str | None  # masked
+    reachable: bool = False
+    latency_ms: float | None = None
+    error: str | None = None
+    stamp_state: str | None = None
+    stamp: Stamp | None = None
+    alembic_revision: str | None = None
+    fingerprint: str | None = None
+    table_count: int | None = None
+    clients: dict[str, int] = field(default_factory=dict)  # declared environment -> count
+    components: dict[str, list[str]] = field(default_factory=dict)  # environment -> components
+    redis: RedisStatus | None = None
+
+    @property
+    def mixed(self) -> bool:
+        """Clients on this database declare more than one environment."""
+        return len([name for name in self.clients if name != UNDECLARED]) > 1
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    project: str
+    environments: tuple[EnvironmentStatus, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (every target already masked)."""
+        rows = []
+        for env in self.environments:
+            row = asdict(env)
+            row["mixed"] = env.mixed
+            if env.stamp is not None and env.stamp.created_at is not None:
+                row["stamp"]["created_at"] = env.stamp.created_at.isoformat()
+            rows.append(row)
+        return {"project": self.project, "environments": rows}
+
+
+def parse_application_name(text: str) -> tuple[str, str, str | None] | None:
+    """(project, environment, component) from ``dbenv:<project>:<env>[:<component>]``."""
+    parts = text.split(":")
+    if len(parts) < 3 or parts[0] != "dbenv" or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2], parts[3] if len(parts) > 3 and parts[3] else None
+
+
+def status(
+    project: Project, *, names: Sequence[str] | None = None, timeout: int = 3
+) -> StatusReport:
+    """The status of the named environments (default: all of them)."""
+    chosen = list(names) if names else list(project.environment_names)
+    return StatusReport(project.name, tuple(_one(project, n, timeout) for n in chosen))
+
+
+def _one(project: Project, name: str, timeout: int) -> EnvironmentStatus:
+    try:
+        env = project.environment(name)
+    except DbenvError as exc:
+        return EnvironmentStatus(name, "?", "?", None, error=exc.message)
+    target = env.database_url.masked if env.database_url else None
+    base = EnvironmentStatus(env.name, env.tier, env.isolation, target, redis=_redis(env))
+    if env.database_url is None:
+        return _replace(base, error="no database URL (is the local stack up? dbenv up)")
+    try:
+        return _inspect(project, env, base, timeout)
+    except DbenvError as exc:
+        return _replace(base, error=exc.message)
+
+
+def _replace(status: EnvironmentStatus, **changes: Any) -> EnvironmentStatus:
+    from dataclasses import replace
+
+    return replace(status, **changes)
+
+
+def _inspect(
+    project: Project, env: Environment, base: EnvironmentStatus, timeout: int
+) -> EnvironmentStatus:
+    from psycopg import Error
+
+    assert env.database_url is not None
+    options = "-c default_transaction_read_only=on -c lock_timeout=1000 -c statement_timeout=5000"
+    if env.isolation == "schema" and env.schema:
+        options += f" -c search_path={env.schema}"
+    conn = postgres.connect(
+        env.database_url,
+        autocommit=True,
+        connect_timeout=timeout,
+        application_name=f"dbenv:{project.name}:{env.name}:status",
+        options=options,
+    )
+    try:
+        started = time.perf_counter()
+        conn.execute("SELECT 1")
+        latency = round((time.perf_counter() - started) * 1000, 3)
+        clients, components = _clients(conn, project)
+        return _replace(
+            base,
+            reachable=True,
+            latency_ms=latency,
+            stamp_state=stamp_state(conn, project.name, env),
+            stamp=read_stamp(conn, env),
+            alembic_revision=_alembic_revision(conn, env),
+            fingerprint=_fingerprint(conn, env),
+            table_count=_table_count(conn, env),
+            clients=clients,
+            components=components,
+        )
+    except Error as exc:
+        return _replace(base, reachable=True, error=f"could not inspect: {type(exc).__name__}")
+    finally:
+        conn.close()
+
+
+def _scope(env: Environment) -> dict[str, str | None]:
+    return {
+        "schema": env.schema if env.isolation == "schema" else None,
+        "prefix": env.prefix if env.isolation == "prefix" else None,
+    }
+
+
+def _fingerprint(conn: psycopg.Connection[Any], env: Environment) -> str:
+    return postgres.catalog_fingerprint(conn, **_scope(env))
+
+
+def _table_count(conn: psycopg.Connection[Any], env: Environment) -> int:
+    scope = _scope(env)
+    row = conn.execute(
+        """
+        SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbenv')
+          AND n.nspname NOT LIKE 'pg\\_%%'
+          AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
+          AND (%(prefix)s::text IS NULL OR (n.nspname = current_schema()
+               AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
+        """,
+        scope,
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _alembic_revision(conn: psycopg.Connection[Any], env: Environment) -> str | None:
+    from psycopg import sql
+
+    table = env.table("alembic_version")
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{table}"',)).fetchone()
+    if not row or not row[0]:
+        return None
+    found = conn.execute(
+        sql.SQL("SELECT version_num FROM {} LIMIT 1").format(sql.Identifier(table))
+    ).fetchone()
+    return str(found[0]) if found else None
+
+
+def _clients(
+    conn: psycopg.Connection[Any], project: Project
+) -> tuple[dict[str, int], dict[str, list[str]]]:
+    rows = conn.execute(
+        "SELECT coalesce(application_name, '') FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND backend_type = 'client backend'"
+    ).fetchall()
+    clients: dict[str, int] = {}
+    components: dict[str, list[str]] = {}
+    for (name,) in rows:
+        parsed = parse_application_name(str(name))
+        if parsed is None:
+            key, component = UNDECLARED, None
+        else:
+            key = parsed[1] if parsed[0] == project.name else f"{parsed[0]}:{parsed[1]}"
+            component = parsed[2]
+        clients[key] = clients.get(key, 0) + 1
+        if component and component not in components.setdefault(key, []):
+            components[key].append(component)
+    return clients, components
+
+
+def _redis(env: Environment) -> RedisStatus | None:
+    if env.redis_url is None:
+        return None
+    from dbenv.backends import redis as redis_backend
+
+    target = env.redis_url.masked
+    try:
+        latency = redis_backend.ping(env.redis_url, env.redis_db, timeout=2)
+    except DbenvError as exc:
+        return RedisStatus(target, False, error=exc.message)
+    return RedisStatus(target, True, round(latency * 1000, 3))
