@@ -105,9 +105,23 @@ def test_init_twice_adds_nothing_to_gitignore(tmp_path: Path) -> None:
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     (tmp_path / "dbenv.toml").write_text("# mine\n")
     result = CliRunner().invoke(app, ["init", str(tmp_path)])
-    assert_bad_input(result, "already exists")
+    assert_bad_input(result, "already declares this project")
     assert (tmp_path / "dbenv.toml").read_text() == "# mine\n"
     assert not (tmp_path / ".env.example").exists()
+
+
+def test_init_refuses_when_pyproject_has_tool_dbenv(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.dbenv.project]\nname = "x"\n')
+    assert_bad_input(CliRunner().invoke(app, ["init", str(tmp_path)]), "pyproject.toml")
+    assert not (tmp_path / "dbenv.toml").exists()
+
+
+def test_envs_exits_2_when_an_environment_does_not_resolve(tmp_path: Path) -> None:
+    root = make_project(tmp_path, files={".env.test": "CALLBACK_PORT=1\n"})
+    result = invoke(root, "envs")
+    assert result.exit_code == 2
+    assert "development" in result.stdout  # the others are still listed
+    assert "test" in result.stderr and "Traceback" not in result.output
 
 
 # --- envs, config show, config get --------------------------------------------------

@@ -68,9 +68,12 @@ def init(root: Path, *, name: str | None = None) -> InitResult:
             f"{root} is not a directory.", hint="Run `dbenv init` inside your project."
         )
     target = root / "dbenv.toml"
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and "[tool.dbenv" in pyproject.read_text(encoding="utf-8"):
+        target = pyproject
     if target.exists():
         raise UsageError(
-            f"{target} already exists; dbenv init never overwrites a project file.",
+            f"{target} already declares this project; dbenv init never overwrites a project file.",
             hint="Edit it, or move it away first to start over.",
         )
     project_name = name or _project_name(root)
