@@ -186,7 +186,7 @@ def test_alembic_source_upgrades_head_and_data_reset_keeps_its_rows(
 def test_reset_flushes_the_environments_redis_db(made: Any, redis_server: Any) -> None:
     import redis
 
-    project, dsn = made(redis_url=redis_server.url, redis_db=13)
+    project, _ = made(redis_url=redis_server.url, redis_db=13)
     client = redis.Redis.from_url(redis_server.url, db=13)
     try:
         client.set("dbenv-reset-test", "1")
