@@ -17,10 +17,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from reset_support import drop_project_databases, make_project, tables_in
 
 from dbenv.reset import reset
 from dbenv.stamp import stamp_state
+from reset_support import drop_project_databases, make_project, tables_in
 
 CHILD = """
 import os, signal, sys
