@@ -48,7 +48,7 @@ from dbenv.guard_checks import (
     read_facts,
     run_checks,
 )
-from dbenv.stamp import scope_of, write_stamp
+from dbenv.stamp import Stamp, scope_of, write_stamp
 
 if TYPE_CHECKING:
     import psycopg
@@ -125,6 +125,10 @@ class Guarded:
         _stamp(self.project, self.env, self.conn)
         if not journal.read_entries(self.conn):
             journal.restore_entries(self.conn, self._saved)
+
+    def write_stamp(self) -> Stamp:
+        """(Re)write the stamp: as the role, or as the admin when the role may not."""
+        return _stamp(self.project, self.env, self.conn)
 
     def admin_connection(self) -> psycopg.Connection[Any]:
         """A new autocommit connection to the target database as the admin."""
@@ -335,15 +339,15 @@ def _connect_target(project: Project, env: Environment, operation: str) -> psyco
     )
 
 
-def _stamp(project: Project, env: Environment, conn: psycopg.Connection[Any]) -> None:
+def _stamp(project: Project, env: Environment, conn: psycopg.Connection[Any]) -> Stamp:
     try:
-        write_stamp(conn, project.name, env)
+        return write_stamp(conn, project.name, env)
     except OperationError:
         if env.admin_url is None:
             raise
         url = postgres.with_database(env.admin_url, _database_of(env))
         with postgres.connect(url, autocommit=True) as admin:
-            write_stamp(admin, project.name, env)
+            return write_stamp(admin, project.name, env)
 
 
 def _journal(

@@ -132,7 +132,7 @@ def check_tier(env: Environment, operation: str) -> CheckResult:
 def check_stamp(project: Project, env: Environment, operation: str, facts: Facts) -> CheckResult:
     db, labelling = facts.database, operation in LABELLING
     if not facts.exists:
-        if labelling:
+        if operation == "provision":
             return CheckResult("stamp", True, f"database '{db}' does not exist yet")
         return CheckResult(
             "stamp",

@@ -6,6 +6,7 @@ Each area adds one import line below; its module attaches commands to ``app``.
 from __future__ import annotations
 
 from dbenv.cli import config as _config  # noqa: F401  (init, envs, config, run, check)
+from dbenv.cli import lifecycle as _lifecycle  # noqa: F401  (provision, stamp, status, reset, seed, flush)
 from dbenv.cli import stack as _stack  # noqa: F401  (up, down, compose)
 from dbenv.cli.app import app
 
