@@ -156,6 +156,7 @@ class LocalStack:
         search_path: str | None = None,
         host_auth: str = "scram-sha-256",
         superuser: str = "postgres",
+        initdb_cache: Path | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
@@ -167,6 +168,7 @@ class LocalStack:
         self.search_path = search_path
         self.host_auth = host_auth
         self.superuser = superuser
+        self.initdb_cache = initdb_cache
         self._progress = progress
         self._notices: list[str] = []
 
@@ -317,12 +319,13 @@ class LocalStack:
         self.marker.write_text(
             json.dumps({"created_by": "dbenv", "data_dir": data_dir_ours, "cluster": True}) + "\n"
         )
-        self._say(f"initdb {cluster.pgdata} (PostgreSQL {cluster.bin.version})")
         try:
-            cluster.initdb(no_sync=self.disposable)
+            copied = cluster.initdb(no_sync=self.disposable, cache=self.initdb_cache)
         except BaseException:
             shutil.rmtree(cluster.pgdata, ignore_errors=True)  # ours: the marker says so
             raise
+        how = "copied a cached initdb" if copied else "initdb"
+        self._say(f"{how} into {cluster.pgdata} (PostgreSQL {cluster.bin.version})")
 
     def _start_postgres(self, cluster: PgCluster) -> tuple[int, int]:
         previous = read_state(self.data_dir)

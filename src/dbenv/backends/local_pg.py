@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -112,10 +113,53 @@ class PgCluster:
             return None, None, None
         return self.run_as.uid, self.run_as.gid, []
 
-    def initdb(self, *, no_sync: bool) -> None:
-        """Create the cluster: UTF8, trust on the unix socket, passwords on TCP."""
+    def initdb(self, *, no_sync: bool, cache: Path | None = None) -> bool:
+        """Create the cluster: UTF8, trust on the unix socket, passwords on TCP.
+
+        With ``cache``, a pristine cluster made by an earlier initdb of the same
+        binaries and options is copied instead (initdb is most of a cold start);
+        a fresh initdb fills the cache. True when the copy served.
+        """
         check_reachable(self.pgdata, self.run_as)
         self._own(self.pgdata, 0o700)
+        template = cache / self._template_key() if cache is not None else None
+        if template is not None and self._copy_template(template):
+            return True
+        self._run_initdb(no_sync=no_sync)
+        if template is not None:
+            with contextlib.suppress(OSError):
+                self._save_template(template)
+        return False
+
+    def _template_key(self) -> str:
+        import hashlib
+
+        options = f"{self.bin.bindir}|{self.bin.version}|{self.superuser}|{self.host_auth}|C|UTF8"
+        return f"pg{self.bin.version}-" + hashlib.sha1(options.encode()).hexdigest()[:12]
+
+    def _copy_template(self, template: Path) -> bool:
+        if not (template / "PG_VERSION").is_file():
+            return False
+        st = template.stat()
+        if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            return False  # not ours alone: never start a cluster someone else could plant
+        shutil.copytree(template, self.pgdata, symlinks=True, dirs_exist_ok=True)
+        if self.run_as is not None:
+            for path in (self.pgdata, *self.pgdata.rglob("*")):
+                os.lchown(path, self.run_as.uid, self.run_as.gid)
+        return True
+
+    def _save_template(self, template: Path) -> None:
+        template.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = template.with_name(f"{template.name}.{os.getpid()}.partial")
+        shutil.copytree(self.pgdata, partial, symlinks=True)
+        partial.chmod(0o700)
+        try:
+            partial.rename(template)  # atomic: a concurrent filler loses harmlessly
+        except OSError:
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def _run_initdb(self, *, no_sync: bool) -> None:
         cmd = [
             self.bin.tool("initdb"),
             "-D", str(self.pgdata),

@@ -7,7 +7,7 @@ every environment configured with ``server = "local"``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,7 @@ __all__ = [
     "UpResult",
     "compose",
     "down",
+    "initdb_cache",
     "local_environments",
     "stack_for",
     "up",
@@ -78,8 +79,19 @@ def stack_for(
         disposable=local.disposable,
         pg_bindir=Path(env_bindir) if env_bindir else local.pg_bindir,
         search_path=project.process_env.get("PATH"),
+        initdb_cache=initdb_cache(project.process_env),
         progress=progress,
     )
+
+
+def initdb_cache(process_env: Mapping[str, str]) -> Path | None:
+    """Where pristine clusters are kept for fast cold starts: $XDG_CACHE_HOME/dbenv/initdb."""
+    if process_env.get("DBENV_NO_INITDB_CACHE"):
+        return None
+    base = process_env.get("XDG_CACHE_HOME") or (
+        str(Path(process_env["HOME"]) / ".cache") if process_env.get("HOME") else None
+    )
+    return Path(base) / "dbenv" / "initdb" if base else None
 
 
 def local_environments(environments: Iterable[Environment]) -> list[tuple[Environment, str, str]]:
