@@ -336,3 +336,19 @@ def test_python_dash_m_dbenv(tmp_path: Path) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "1")
+
+
+def test_run_waits_for_the_child_through_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    root = make_project(tmp_path)
+    marker = tmp_path / "started"
+    child = f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(1); exit(4)"
+    dbenv = [sys.executable, "-m", "dbenv", "--project", str(root), "run", "development", "--"]
+    process = subprocess.Popen([*dbenv, sys.executable, "-c", child])
+    deadline = time.monotonic() + 20
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)  # to dbenv only: it must wait and pass 4 through
+    assert process.wait(timeout=20) == 4

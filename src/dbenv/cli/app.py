@@ -198,6 +198,9 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # Typer's own exits and usage errors (exit 2) keep their meaning
+        except KeyboardInterrupt:
+            err("dbenv: interrupted.")
+            raise typer.Exit(130) from None
         except DbenvError as error:
             _report(error, debug=get_state().debug)
             raise typer.Exit(error.exit_code) from None

@@ -336,6 +336,15 @@ def child_environment(
     return child
 
 
+def _wait(process: subprocess.Popen[bytes]) -> int:
+    """The child's exit status; Ctrl-C reaches the child too, so dbenv waits it out."""
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            continue
+
+
 def run(
     project: Project,
     name: str,
@@ -360,7 +369,7 @@ def run(
     inherited = project.process_env if base is None else base
     child = child_environment(env, inherited, revealer=revealer)
     try:
-        completed = subprocess.run(list(command), env=child, cwd=Path.cwd(), check=False)
+        process = subprocess.Popen(list(command), env=child)
     except FileNotFoundError:
         raise UsageError(
             f"command '{command[0]}' was not found.",
@@ -370,7 +379,7 @@ def run(
         raise UsageError(
             f"command '{command[0]}' is not executable.", hint="Check its permissions."
         ) from None
-    code = completed.returncode
+    code = _wait(process)
     exit_code = 128 - code if code < 0 else code  # killed by a signal: the shell's 128+N
     exported = tuple(sorted(set(child) - set(inherited) | set(env.variables)))
     return RunResult(env.name, tuple(command), exit_code, exported)
