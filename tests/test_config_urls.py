@@ -159,3 +159,29 @@ def test_local_state_file_corrupt(tmp_path: Path) -> None:
     (tmp_path / ".dbenv" / "state.json").write_text("{not json")
     with pytest.raises(ConfigError, match="state file"):
         project_at(tmp_path, LOCAL).environment("test")
+
+
+def test_url_from_a_reference_is_validated_on_reveal(tmp_path: Path) -> None:
+    toml = (
+        "[project]\nname = 'a'\n[environments.test]\n"
+        f"database_url = 'cmd:echo mysql://app:{PLAIN}@db/app'\n"
+        "[environments.ok]\n"
+        f"database_url = 'cmd:echo postgresql://app:{PLAIN}@db/app'\n"
+    )
+    project = project_at(tmp_path, toml)
+    url = project.environment("test").database_url
+    assert url is not None and url.masked == "****"
+    with pytest.raises(InvalidURL) as info:
+        url.reveal()
+    assert PLAIN not in str(info.value) and "mysql://app:****@db/app" in str(info.value)
+    ok = project.environment("ok").database_url
+    assert ok is not None and ok.reveal() == f"postgresql://app:{PLAIN}@db/app"
+
+
+def test_templated_port_is_coerced_and_checked(tmp_path: Path) -> None:
+    toml = "[project]\nname = 'a'\n[environments.test]\nhost = 'db'\nport = '${PG_PORT}'\n"
+    env = project_at(tmp_path, toml, process={"PG_PORT": "6543"}).environment("test")
+    assert env.settings["port"].value == 6543
+    with pytest.raises(ConfigError, match="must be an integer") as info:
+        project_at(tmp_path, toml, process={"PG_PORT": "sixty"}).environment("test")
+    assert info.value.line == 5
