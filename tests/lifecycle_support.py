@@ -36,9 +36,7 @@ def _toml_value(value: object) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_project(
-    root: Path, name: str, environments: Mapping[str, Mapping[str, object]]
-) -> Path:
+def write_project(root: Path, name: str, environments: Mapping[str, Mapping[str, object]]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     lines = ["[project]", f"name = {_toml_value(name)}", ""]
     for env_name, settings in environments.items():
@@ -61,7 +59,9 @@ def create_database(admin_dsn: str, name: str) -> None:
 
 def drop_database(admin_dsn: str, name: str) -> None:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def stamp_as(dsn: str, project: str, environment: str, *, tier: str = "disposable") -> None:

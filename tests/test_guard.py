@@ -39,8 +39,11 @@ class Site:
     prod_db: str
     dsn: dict[str, str]
 
-    def project(self, extra: dict[str, dict[str, object]] | None = None,
-                process_env: dict[str, str] | None = None) -> Project:
+    def project(
+        self,
+        extra: dict[str, dict[str, object]] | None = None,
+        process_env: dict[str, str] | None = None,
+    ) -> Project:
         envs: dict[str, dict[str, object]] = {
             "test": {"tier": "disposable", "database_url": self.dsn["test"]},
             "production": {"database_url": self.dsn["production"]},
@@ -83,8 +86,9 @@ def extra_database(site: Site, pg_server: object, label: str, *, rows: bool = Tr
     return dsn
 
 
-def refusal(project: Project, env_name: str, operation: str = "reset",
-            override: str | None = None) -> GuardRefusal:
+def refusal(
+    project: Project, env_name: str, operation: str = "reset", override: str | None = None
+) -> GuardRefusal:
     env = project.environment(env_name)
     before = database_state(env.database_url.reveal())  # type: ignore[union-attr]
     with pytest.raises(GuardRefusal) as caught:
@@ -163,8 +167,11 @@ def test_refuses_a_restored_copy_of_production(site: Site, pg_server: object) ->
 def test_refuses_a_template_clone_of_production(site: Site, pg_server: object) -> None:
     name = unique("g_clone_test")
     with psycopg.connect(site.admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(site.prod_db)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(site.prod_db)
+            )
+        )
     site.made.append(name)  # type: ignore[attr-defined]
     dsn = pg_server.dsn_for(name)  # type: ignore[attr-defined]
     error = refusal(site.project({"test": {"tier": "disposable", "database_url": dsn}}), "test")
@@ -185,8 +192,9 @@ def test_refuses_a_target_shared_with_a_protected_environment(site: Site) -> Non
     """Seed 003: staging on production's database, spelled differently, shares_with set."""
     stamp_as(site.dsn["production"], "app", "staging")  # even with staging's own stamp
     spelled = site.dsn["production"].replace("127.0.0.1", "localhost")
-    project = site.project({"staging": {"tier": "disposable", "database_url": spelled,
-                                        "shares_with": ["production"]}})
+    project = site.project(
+        {"staging": {"tier": "disposable", "database_url": spelled, "shares_with": ["production"]}}
+    )
     error = refusal(project, "staging")
     assert error.check == "shared" and "protected environment 'production'" in error.message
 
@@ -216,8 +224,9 @@ def test_the_right_override_snapshots_first_and_is_journaled(site: Site) -> None
     with guard.destructive(project, env, "reset") as guarded:
         assert guarded.snapshot is not None and Path(guarded.snapshot).is_file()
         guarded.conn.execute("DELETE FROM items")
-    listing = subprocess.run(["pg_restore", "--list", guarded.snapshot], capture_output=True,
-                             text=True, check=True).stdout
+    listing = subprocess.run(
+        ["pg_restore", "--list", guarded.snapshot], capture_output=True, text=True, check=True
+    ).stdout
     assert "TABLE DATA public items" in listing
     last = journal_rows(site.dsn["production"])[-1]
     assert last[2] == "ok" and last[3] == site.prod_db and last[4] == guarded.snapshot
@@ -233,8 +242,9 @@ def test_a_refusal_is_journaled_locally_not_in_the_database(site: Site) -> None:
 
 def test_a_failed_operation_is_journaled_and_reraised(site: Site) -> None:
     project = site.project()
-    with pytest.raises(RuntimeError), guard.destructive(
-        project, project.environment("test"), "seed"
+    with (
+        pytest.raises(RuntimeError),
+        guard.destructive(project, project.environment("test"), "seed"),
     ):
         raise RuntimeError("bad seed file")
     last = journal_rows(site.dsn["test"])[-1]
@@ -309,8 +319,9 @@ def test_database_recreated_restamps_and_keeps_the_journal(site: Site) -> None:
     with guard.destructive(project, env, "reset") as guarded:
         guarded.before_drop()
         with psycopg.connect(site.admin, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(
-                sql.Identifier(site.test_db)))
+            admin.execute(
+                sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(site.test_db))
+            )
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(site.test_db)))
         guarded.database_recreated()
     with psycopg.connect(site.dsn["test"]) as conn:

@@ -41,7 +41,12 @@ OVERRIDES = ("none", "right", "wrong")
 
 
 def expected_refusal(
-    operation: str, tier: str, state: str, pattern: str, shared: str, declared: str,
+    operation: str,
+    tier: str,
+    state: str,
+    pattern: str,
+    shared: str,
+    declared: str,
     override: str,
 ) -> str | None:
     """The check a cell must be refused by, or None when it must run."""
@@ -113,11 +118,18 @@ def test_guard_cell(
     database = dsn.rsplit("/", 1)[1]
     root: Path = tmp_path_factory.mktemp("cell")
     production = dsn if shared == "shared" else dsn.rsplit("/", 1)[0] + "/gm_production_elsewhere"
-    write_project(root, "app", {
-        "test": {"tier": tier, "database_url": dsn,
-                 "guard_pattern": "test" if pattern == "match" else "^nomatch$"},
-        "production": {"database_url": production},
-    })
+    write_project(
+        root,
+        "app",
+        {
+            "test": {
+                "tier": tier,
+                "database_url": dsn,
+                "guard_pattern": "test" if pattern == "match" else "^nomatch$",
+            },
+            "production": {"database_url": production},
+        },
+    )
     project = load(root, {"APP_ENV": "test" if declared == "agree" else "production"})
     env = project.environment("test")
     given = {"none": None, "right": database, "wrong": f"not_{database}"}[override]
@@ -143,8 +155,10 @@ def test_guard_cell(
     assert len(rows) == journal_before + 1
     last = rows[-1]
     assert (last[0], last[1], last[2]) == (operation, "test", "ok")
-    overridden = override == "right" and expected_refusal(
-        operation, tier, state, pattern, shared, declared, "none") is not None
+    overridden = (
+        override == "right"
+        and expected_refusal(operation, tier, state, pattern, shared, declared, "none") is not None
+    )
     assert (last[3] == database) is overridden
     assert (last[4] is not None) is overridden
     if overridden:

@@ -95,6 +95,8 @@ def _has_table(conn: psycopg.Connection[Any], name: str) -> bool:
 
 def ensure_schema(conn: psycopg.Connection[Any]) -> None:
     """Create ``dbenv`` and its stamp table when missing."""
+    if _has_table(conn, "dbenv.stamp"):
+        return  # CREATE ... IF NOT EXISTS would still need the CREATE privilege
     with conn.transaction():
         for statement in filter(str.strip, _DDL.split(";")):
             conn.execute(statement)
@@ -154,8 +156,8 @@ def write_stamp(conn: psycopg.Connection[Any], project: str, env: Environment) -
     version = _dbenv_version()
     scope = scope_of(env)
     project_key, env_key = _marker_names(scope)
-    ensure_schema(conn)
     try:
+        ensure_schema(conn)
         with conn.transaction():
             row = conn.execute(
                 """

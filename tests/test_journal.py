@@ -1,0 +1,51 @@
+"""The journal: rows in dbenv.journal, the local file for refusals, carried over a drop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from dbenv import journal
+
+
+def entry(outcome: journal.Outcome = "ok", **extra: object) -> journal.JournalEntry:
+    return journal.JournalEntry("reset", "app", "test", outcome, **extra)  # type: ignore[arg-type]
+
+
+def test_rows_round_trip_with_arguments_and_counts(scratch_db: str) -> None:
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        journal.write_entry(
+            conn, entry(rows={"users": 3}, arguments={"files": ["a.json"]}, duration_ms=1.5)
+        )
+        journal.write_entry(conn, entry("failed", detail="boom"))
+        rows = journal.read_entries(conn)
+    assert [r.outcome for r in rows] == ["ok", "failed"]
+    assert rows[0].rows == {"users": 3} and rows[0].arguments == {"files": ["a.json"]}
+    assert rows[0].pid > 0 and rows[1].detail == "boom"
+
+
+def test_reading_a_database_without_a_journal_gives_nothing(scratch_db: str) -> None:
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        assert journal.read_entries(conn) == []
+        row = conn.execute("SELECT to_regnamespace('dbenv')").fetchone()
+        assert row is not None and row[0] is None  # reading created nothing
+
+
+def test_saved_rows_can_be_restored_into_a_new_database(scratch_db: str) -> None:
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        journal.write_entry(conn, entry())
+        saved = journal.read_entries(conn)
+        conn.execute("DROP SCHEMA dbenv CASCADE")
+        journal.restore_entries(conn, saved)
+        again = journal.read_entries(conn)
+    assert [(r.operation, r.at) for r in again] == [(r.operation, r.at) for r in saved]
+
+
+def test_refusals_go_to_the_local_journal(tmp_path: Path) -> None:
+    path = journal.write_local(tmp_path, entry("refused", detail="tier: protected"))
+    journal.write_local(tmp_path, entry("refused", detail="stamp: copy"))
+    assert path == tmp_path / ".dbenv" / "journal.jsonl"
+    found = journal.read_local(tmp_path)
+    assert [e["detail"] for e in found] == ["tier: protected", "stamp: copy"]
+    assert journal.read_local(tmp_path / "elsewhere") == []
