@@ -11,6 +11,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+
+from dbenv import guard, journal
+from dbenv.config import Project
+from dbenv.errors import GuardRefusal, OperationError
+from dbenv.stamp import stamp_state
 from lifecycle_support import (
     create_database,
     database_state,
@@ -21,12 +27,6 @@ from lifecycle_support import (
     unique,
     write_project,
 )
-from psycopg import sql
-
-from dbenv import guard, journal
-from dbenv.config import Project
-from dbenv.errors import GuardRefusal, OperationError
-from dbenv.stamp import stamp_state
 
 
 @dataclass
@@ -91,9 +91,11 @@ def refusal(
 ) -> GuardRefusal:
     env = project.environment(env_name)
     before = database_state(env.database_url.reveal())  # type: ignore[union-attr]
-    with pytest.raises(GuardRefusal) as caught:
-        with guard.destructive(project, env, operation, override=override):
-            pytest.fail("the body of a refused operation ran")
+    with (
+        pytest.raises(GuardRefusal) as caught,
+        guard.destructive(project, env, operation, override=override),
+    ):
+        pytest.fail("the body of a refused operation ran")
     assert database_state(env.database_url.reveal()) == before  # type: ignore[union-attr]
     assert caught.value.exit_code == 3
     assert caught.value.hint

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from dbenv import guard
+from dbenv.errors import GuardRefusal
 from lifecycle_support import (
     create_database,
     database_state,
@@ -27,9 +30,6 @@ from lifecycle_support import (
     unique,
     write_project,
 )
-
-from dbenv import guard
-from dbenv.errors import GuardRefusal
 
 STATES = ("ok", "absent", "empty", "other-environment", "other-project", "copy")
 OPERATIONS = ("reset", "stamp")
@@ -138,9 +138,11 @@ def test_guard_cell(
     journal_before = len(journal_rows(dsn))
 
     if refusal is not None:
-        with pytest.raises(GuardRefusal) as caught:
-            with guard.destructive(project, env, operation, override=given):
-                pytest.fail("the body of a refused operation ran")
+        with (
+            pytest.raises(GuardRefusal) as caught,
+            guard.destructive(project, env, operation, override=given),
+        ):
+            pytest.fail("the body of a refused operation ran")
         assert caught.value.check == refusal
         assert caught.value.exit_code == 3
         assert database_state(dsn) == before

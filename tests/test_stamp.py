@@ -6,12 +6,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from lifecycle_support import create_database, drop_database, unique
 from psycopg import sql
 
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError
 from dbenv.stamp import read_marker, read_stamp, scope_of, stamp_state, write_stamp
+from lifecycle_support import create_database, drop_database, unique
 
 
 def env(name: str = "test", **settings: object) -> Environment:
