@@ -106,3 +106,11 @@ def test_missing_required_variable_leaves_setting_unresolved_and_is_listed(
         dbenv.load("staging", project=tmp_path, process_env={})
     assert info.value.missing == ["STAGING_PW", "SECRET_KEY"]
     assert "STAGING_PW, SECRET_KEY" in str(info.value)
+
+
+def test_single_quoted_env_value_is_literal(tmp_path: Path) -> None:
+    files = {".env": "A='p$$w${rd}'\nB=\"x${A}\"\n"}
+    variables = project_at(tmp_path, HEAD + "[environments.test]\n", files=files)
+    values = variables.environment("test").variables
+    assert values["A"].value == "p$$w${rd}"
+    assert values["B"].value == "xp$$w${rd}"

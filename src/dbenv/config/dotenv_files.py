@@ -1,18 +1,23 @@
 """Reading ``.env`` files with line numbers, through python-dotenv's parser.
 
-Values are taken literally here: ``${VAR}`` interpolation and secret references
-are resolved later, across all layers. A missing file is skipped (callers learn
-which files were read); a malformed line is an ``EnvFileError`` naming file:line.
+Values are kept as written here: ``${VAR}`` interpolation and secret references
+are resolved later, across all layers (single-quoted values are never
+interpolated). A missing file is skipped (callers learn which files were read);
+a malformed line is an ``EnvFileError`` naming file:line.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from dbenv.config.model import Origin
 from dbenv.errors import EnvFileError
+
+# KEY='value': single quotes keep the value literal (no ${VAR}, no $$), as in shells
+_SINGLE_QUOTED = re.compile(r"^\s*(?:export\s+)?[^=\s]+\s*=\s*'")
 
 
 @dataclass(frozen=True)
@@ -54,5 +59,6 @@ def read_env_file(path: Path, *, label: str | None = None) -> dict[str, RawValue
             )
         if binding.key is None or binding.value is None:
             continue
-        values[binding.key] = RawValue(binding.value, Origin("dotenv", name, line))
+        literal = _SINGLE_QUOTED.match(binding.original.string) is not None
+        values[binding.key] = RawValue(binding.value, Origin("dotenv", name, line), literal)
     return values

@@ -59,6 +59,21 @@ class Project:
         """The reserved ``[sync]`` table (sync profiles), unvalidated."""
         return dict(self.source.data.get("sync", {}))
 
+    def reference(self, text: str, *, key: tuple[str, ...]) -> Secret | None:
+        """A lazy ``Secret`` for a reference (``env:``/``file:``/``cmd:``) read at ``key``.
+
+        For values of reserved tables, e.g. the sync masking salt; None if not a reference.
+        """
+        line = self.source.lines.line_of(key)
+        origin = Origin("project", self.label(self.path), line)
+        return reference_secret(
+            text,
+            origin=origin,
+            root=self.root,
+            timeout=self.secret_timeout,
+            lookup=self.process_env.get,
+        )
+
     @property
     def diff(self) -> Mapping[str, Any]:
         """The reserved ``[diff]`` table, unvalidated."""
