@@ -35,7 +35,10 @@ class ProjectSource:
 
 
 def _has_dbenv_table(path: Path) -> bool:
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
     return re.search(r"^\s*\[\s*tool\s*\.\s*dbenv\b", text, re.M) is not None
 
 

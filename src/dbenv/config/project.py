@@ -29,7 +29,7 @@ DEFAULT_SELECTORS = ("APP_ENV", "ENVIRONMENT")
 OVERRIDE_VARIABLE = "DBENV_I_MEAN_IT"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Project:
     """A validated project file plus the process environment it is read against."""
 
