@@ -191,3 +191,14 @@ def test_parts_build_the_database_url(tmp_path: Path) -> None:
         "password",
     ]
     assert env.settings["port"].origin.kind == "default"
+
+
+def test_schema_source_env_form_is_not_a_secret_reference(tmp_path: Path) -> None:
+    toml = '[project]\nname = "app"\n[environments.staging]\n[environments.test]\n'
+    files = {".env": "DBENV_TEST_SCHEMA_SOURCE=env:staging\n"}
+    env = project_at(tmp_path, toml, files=files).environment("test")
+    assert env.schema_source == "env:staging"
+    assert env.variables["DBENV_TEST_SCHEMA_SOURCE"].value == "env:staging"
+    assert env.exports()["DBENV_TEST_SCHEMA_SOURCE"] == "env:staging"
+    toml += 'schema_source = "env:staging"\n'
+    assert project_at(tmp_path, toml).environment("test").schema_source == "env:staging"

@@ -111,7 +111,14 @@ class Resolver:
             raise _error(raw.origin, f"interpolation cycle {chain}.", "Break the cycle.")
         self._stack.append(name)
         try:
-            resolved = self.expand(raw.text, raw.origin, key=name, literal=raw.literal)
+            resolved = self.expand(
+                raw.text,
+                raw.origin,
+                key=name,
+                literal=raw.literal,
+                # DBENV_TEST_SCHEMA_SOURCE=env:staging names an environment, not a secret
+                references=not (name.startswith("DBENV_") and name.endswith("_SCHEMA_SOURCE")),
+            )
         finally:
             self._stack.pop()
         self._done[name] = resolved
