@@ -138,3 +138,80 @@ def catalog_fingerprint(
     ).fetchall()
     digest = hashlib.sha256(repr(rows).encode()).hexdigest()
     return digest[:12]
+
+
+# --- sync helpers (COPY streaming between two connections): additive ----------------
+
+
+def copy_stream(
+    source: psycopg.Connection[Any],
+    target: psycopg.Connection[Any],
+    copy_out: str,
+    copy_in: str,
+    *,
+    on_chunk: Any = None,
+) -> tuple[int, int]:
+    """Stream ``COPY ... TO STDOUT`` on ``source`` into ``COPY ... FROM STDIN`` on ``target``.
+
+    Nothing is held beyond psycopg's bounded write queue (a writer thread sends
+    while this one reads). ``on_chunk(bytes_so_far)`` is called now and then.
+    Returns (rows written, bytes moved).
+    """
+    from psycopg.copy import QueuedLibpqWriter
+
+    moved = 0
+    reported = 0
+    with (
+        source.cursor() as out_cur,
+        target.cursor() as in_cur,
+    ):
+        with out_cur.copy(copy_out.encode()) as out:
+            with in_cur.copy(copy_in.encode(), writer=QueuedLibpqWriter(in_cur)) as into:
+                for data in out:
+                    into.write(data)
+                    moved += len(data)
+                    if on_chunk is not None and moved - reported >= 1 << 20:
+                        reported = moved
+                        on_chunk(moved)
+        rows = in_cur.rowcount
+    if on_chunk is not None:
+        on_chunk(moved)
+    return max(rows, 0), moved
+
+
+def error_message(exc: BaseException) -> str | None:
+    """The server's primary message when ``exc`` is a psycopg error, else None."""
+    import psycopg
+
+    if not isinstance(exc, psycopg.Error):
+        return None
+    diag = getattr(exc, "diag", None)
+    primary = diag.message_primary if diag is not None else None
+    return (primary or str(exc) or type(exc).__name__).strip()
+
+
+async def connect_async(
+    url: Secret | str,
+    *,
+    application_name: str | None = None,
+    autocommit: bool = False,
+    search_path: str | None = None,
+    connect_timeout: int = 10,
+) -> psycopg.AsyncConnection[Any]:
+    """The asyncio twin of ``connect`` (pytest plugin's ``async_db``); masked failures."""
+    import psycopg
+
+    plain = _plain(url)
+    options: dict[str, Any] = {"connect_timeout": connect_timeout}
+    if application_name:
+        options["application_name"] = application_name[:63]
+    if search_path:
+        options["options"] = f"-c search_path={search_path}"
+    try:
+        return await psycopg.AsyncConnection.connect(plain, autocommit=autocommit, **options)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise ConnectionFailed(
+            f"could not connect to {mask_url(plain)}: {reason.replace(plain, mask_url(plain))}",
+            hint="Check that the server is running and the URL is right (dbenv status).",
+        ) from None

@@ -1,0 +1,190 @@
+"""Database-side steps of the plugin's session: seeded templates, worker clones, reuse keys.
+
+- A *seeded template* is the schema template (``dbenv.template``) cloned once
+  more with the environment's seed files loaded and captured as reference rows,
+  so every test sees the seed data and a data-only reset restores it.
+- A *worker clone* (``<database>_gw0``) is made under a staging name, given the
+  configured database's owner, settings and grants, stamped, and renamed into
+  place: a run killed mid-clone leaves only a staging name the next run drops.
+- The *reuse key* (template fingerprint + seed digest) is kept in
+  ``dbenv.pytest_state``, one row per isolation scope; a database whose key
+  matches is reused after a data-only reset instead of cloned again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbenv.backends import postgres
+from dbenv.config.model import Environment
+from dbenv.pytest_plugin.names import suffixed, worker_database
+
+if TYPE_CHECKING:
+    import psycopg
+
+_STATE_DDL = """
+CREATE SCHEMA IF NOT EXISTS dbenv;
+CREATE TABLE IF NOT EXISTS dbenv.pytest_state (scope text PRIMARY KEY, key text NOT NULL)
+"""
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def seed_digest(paths: Iterable[Path]) -> str:
+    """A short hash of the seed files' names and contents ('' without seed files)."""
+    paths = list(paths)
+    if not paths:
+        return ""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+    return digest.hexdigest()[:8]
+
+
+def read_key(conn: psycopg.Connection[Any], env: Environment) -> str | None:
+    """The reuse key recorded for ``env``'s scope in the connected database."""
+    from dbenv.datareset import scope_key
+
+    found = conn.execute("SELECT to_regclass('dbenv.pytest_state') IS NOT NULL").fetchone()
+    if not found or not found[0]:
+        return None
+    row = conn.execute(
+        "SELECT key FROM dbenv.pytest_state WHERE scope = %s", [scope_key(env)]
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def write_key(conn: psycopg.Connection[Any], env: Environment, key: str) -> None:
+    from dbenv.datareset import scope_key
+
+    with conn.transaction():
+        conn.execute(_STATE_DDL)
+        conn.execute(
+            "INSERT INTO dbenv.pytest_state VALUES (%s, %s) "
+            "ON CONFLICT (scope) DO UPDATE SET key = excluded.key",
+            [scope_key(env), key],
+        )
+
+
+def exists(maint: psycopg.Connection[Any], database: str) -> bool:
+    row = maint.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+    return row is not None
+
+
+def seeded_template(project: Any, env: Environment, template: str, digest: str) -> str:
+    """The template with the seed files loaded (built once per template and seed digest)."""
+    from dbenv.datareset import capture_reference
+    from dbenv.guard import target_url
+    from dbenv.seed import read_files, seed_rows
+    from dbenv.template import _locked, _terminate, connect_maintenance
+
+    name = f"{template}_s{digest}"
+    with connect_maintenance(env, project, "template") as maint, _locked(maint, name):
+        if exists(maint, name):
+            return name
+        staging = name + "_b"
+        maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
+        owner = maint.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [template]
+        ).fetchone()
+        _terminate(maint, template)
+        owned = f" OWNER {ident(owner[0])}" if owner else ""
+        maint.execute(f"CREATE DATABASE {ident(staging)} TEMPLATE {ident(template)}{owned}")
+        try:
+            url = postgres.with_database(target_url(env), staging)
+            conn = postgres.connect(url, search_path=_search_path(env))
+            with conn, conn.transaction():
+                seed_rows(conn, env, read_files(env.seed_files))
+                capture_reference(conn, env)
+        except BaseException:
+            maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
+            raise
+        maint.execute(f"ALTER DATABASE {ident(staging)} RENAME TO {ident(name)}")
+    return name
+
+
+def drop_templates(maint: psycopg.Connection[Any], template: str) -> None:
+    """Drop a template and its seeded variants (``--dbenv-recreate``)."""
+    rows = maint.execute(
+        "SELECT datname FROM pg_database WHERE datname = %s OR left(datname, %s) = %s",
+        [template, len(template) + 2, template + "_s"],
+    ).fetchall()
+    for (name,) in rows:
+        maint.execute(f"DROP DATABASE IF EXISTS {ident(name)} WITH (FORCE)")
+
+
+def clone_worker(
+    maint: psycopg.Connection[Any],
+    project: Any,
+    configured: Environment,
+    worker_env: Environment,
+    *,
+    template: str,
+    database: str,
+    key: str,
+) -> None:
+    """Replace ``database`` with a stamped copy of ``template`` shaped like the configured db."""
+    from psycopg import sql
+
+    from dbenv.guard import maintenance_url
+    from dbenv.stamp import write_stamp
+    from dbenv.template import _carried, _terminate
+
+    base = postgres.url_parts(configured.database_url or "").get("dbname", "")
+    staging = suffixed(database, "new")
+    maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
+    owner, settings, grants = _carried(maint, base)
+    _terminate(maint, template)
+    owned = f" OWNER {ident(owner)}" if owner else ""
+    maint.execute(f"CREATE DATABASE {ident(staging)} TEMPLATE {ident(template)}{owned}")
+    try:
+        for setting in settings:
+            name, _, value = setting.partition("=")
+            maint.execute(
+                sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                    sql.Identifier(staging), sql.SQL(name), sql.Literal(value)
+                )
+            )
+        for privilege, grantee in grants:
+            maint.execute(
+                sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                    sql.SQL(privilege),
+                    sql.Identifier(staging),
+                    sql.SQL("PUBLIC") if grantee is None else sql.Identifier(grantee),
+                )
+            )
+        url = postgres.with_database(maintenance_url(configured), staging)
+        with postgres.connect(url, autocommit=True) as conn:
+            write_stamp(conn, project.name, worker_env)
+            write_key(conn, worker_env, key)
+    except BaseException:
+        maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
+        raise
+    maint.execute(f"DROP DATABASE IF EXISTS {ident(database)} WITH (FORCE)")
+    maint.execute(f"ALTER DATABASE {ident(staging)} RENAME TO {ident(database)}")
+
+
+def drop_other_workers(maint: psycopg.Connection[Any], base: str, count: int) -> list[str]:
+    """Drop worker clones (and staging copies) a killed or wider earlier run left behind."""
+    names = {worker_database(base, f"gw{n}") for n in range(count, 64)}
+    names |= {suffixed(name, "new") for name in names}
+    rows = maint.execute(
+        "SELECT datname FROM pg_database WHERE datname = ANY(%s)", [sorted(names)]
+    ).fetchall()
+    dropped = []
+    for (name,) in rows:
+        with contextlib.suppress(Exception):  # in use by a concurrent run: leave it
+            maint.execute(f"DROP DATABASE IF EXISTS {ident(name)}")
+            dropped.append(str(name))
+    return dropped
+
+
+def _search_path(env: Environment) -> str | None:
+    return env.schema if env.isolation == "schema" else None

@@ -1,0 +1,372 @@
+"""The plugin's session: resolve the test environment, pass the guard, prepare its database.
+
+``TestDatabases`` does, once per environment and per process (each xdist worker
+is a process): load the project, start the local stack when the environment
+lives on it, pass the guard on the configured environment (provisioning it when
+its database is missing or empty and unstamped — never a protected one, never
+one the process's ``APP_ENV`` says is not the target), build or reuse the
+template, and give this worker its database. Nothing happens until a fixture
+asks: a session that uses none of them never touches a server.
+
+It must never: prepare a protected environment, drop a database not named and
+stamped as this environment's worker clone, or show a password in a message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbenv.backends import postgres
+from dbenv.config.masking import mask_url
+from dbenv.config.model import Environment, SecretURL
+from dbenv.errors import DbenvError, GuardRefusal
+from dbenv.pytest_plugin import databases
+from dbenv.pytest_plugin.names import failed_copy, worker_database, worker_number
+from dbenv.pytest_plugin.options import PluginOptions
+
+if TYPE_CHECKING:
+    import psycopg
+    from sqlalchemy.engine import Engine
+
+    from dbenv.config import Project
+    from dbenv.datareset import DataResetPlan
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """Which xdist worker this process is (``id`` None without xdist)."""
+
+    id: str | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """A prepared test database (or schema / prefix) the fixtures use."""
+
+    env: Environment  # this worker's: its URL, schema or prefix is the clone's
+    configured: Environment  # as dbenv.toml describes it
+    database: str
+    key: str
+    reused: bool
+    seconds: float
+    template: str | None = None  # the schema template (database isolation)
+
+
+def derive(env: Environment, worker: WorkerInfo) -> Environment:
+    """The environment a worker uses: its own database, schema or prefix, and Redis db."""
+    if worker.id is None or env.database_url is None:
+        return env
+    changes: dict[str, Any] = {}
+    if env.isolation == "database":
+        plain = env.database_url.reveal()
+        base = postgres.url_parts(plain).get("dbname", "")
+        url = postgres.with_database(plain, worker_database(base, worker.id))
+        changes["database_url"] = SecretURL(url, masked=mask_url(url))
+    elif env.isolation == "schema" and env.schema:
+        changes["schema"] = worker_database(env.schema, worker.id)
+    elif env.isolation == "prefix" and env.prefix:
+        changes["prefix"] = f"{env.prefix}{worker.id}_"
+    if env.redis_url is not None:
+        from dbenv.backends.redis import place_of
+
+        place = place_of(env)
+        changes["redis_db"] = (place[2] if place else 0) + worker_number(worker.id)
+    return replace(env, **changes)
+
+
+@dataclass
+class TestDatabases:
+    """Prepared targets of this process, their connections, and what to clean up."""
+
+    options: PluginOptions
+    rootdir: Path
+    worker: WorkerInfo = field(default_factory=WorkerInfo)
+    progress: Progress | None = None
+    kept: list[str] = field(default_factory=list)
+    _project: Project | None = None
+    _targets: dict[str, Target] = field(default_factory=dict)
+    _failures: dict[str, DbenvError] = field(default_factory=dict)
+    _conns: dict[str, psycopg.Connection[Any]] = field(default_factory=dict)
+    _engines: dict[str, Engine] = field(default_factory=dict)
+    _plans: dict[str, DataResetPlan] = field(default_factory=dict)
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    # -- resolving ------------------------------------------------------------------
+    def project(self) -> Project:
+        if self._project is None:
+            from dbenv.config import load_project
+
+            self._project = load_project(project=self.options.project, cwd=self.rootdir)
+        return self._project
+
+    def target(self, name: str | None = None) -> Target:
+        """The prepared target of environment ``name`` (default: the session's)."""
+        name = name or self.options.environment
+        if name in self._failures:
+            raise self._failures[name]
+        if name not in self._targets:
+            try:
+                self._targets[name] = self._prepare(name)
+            except DbenvError as error:
+                self._failures[name] = error
+                raise
+        return self._targets[name]
+
+    def _prepare(self, name: str) -> Target:
+        started = time.monotonic()
+        project = self.project()
+        configured = project.environment(name)
+        if configured.server == "local":
+            project, configured = self._local_stack(project, name)
+        env = derive(configured, self.worker)
+        template = None
+        if configured.isolation == "database":
+            database, key, reused, template = self._prepare_database(project, configured, env)
+        else:
+            database, key, reused = self._prepare_scoped(project, configured, env)
+        seconds = time.monotonic() - started
+        return Target(env, configured, database, key, reused, seconds, template)
+
+    def _local_stack(self, project: Project, name: str) -> tuple[Project, Environment]:
+        from dbenv.commands.stack import stack_for, up
+
+        if not stack_for(project).status().running:
+            self._say(f"starting the local stack for '{name}'")
+            up(project)
+            self._project = replace(project, _cache={})
+        project = self.project()
+        return project, project.environment(name)
+
+    def _say(self, text: str) -> None:
+        if self.progress:
+            self.progress(text)
+
+    # -- the guard --------------------------------------------------------------------
+    def _admit(self, project: Project, env: Environment) -> None:
+        """Raise the guard's refusal unless ``env`` may be reset; provision it if new."""
+        from dbenv.guard import admit, evaluate, maintenance_url, target_url
+        from dbenv.guard_checks import read_facts, run_checks
+
+        facts = read_facts(project, env, maintenance_url(env), target_url(env))
+        results = run_checks(project, env, "reset", facts)
+        failing = [r.check for r in results if not r.passed]
+        fresh = not facts.exists or (facts.state == "absent" and facts.relations == 0)
+        if failing == ["stamp"] and fresh:
+            from dbenv.provision import provision
+
+            self._say(f"provisioning '{env.name}'")
+            provision(project, env)
+            results = evaluate(project, env, "reset")
+        admit(project, env, "reset", None, {"by": "pytest"}, results=results)
+
+    # -- database isolation -----------------------------------------------------------
+    def _template_and_key(self, project: Project, env: Environment) -> tuple[str, str, str]:
+        from dbenv.sources import load_schema_source
+        from dbenv.template import connect_maintenance, ensure_template, template_name
+
+        source = load_schema_source(project, env)
+        if self.options.recreate and self.worker.id is None:
+            from dbenv.sources import fingerprint
+
+            name = template_name(project.name, fingerprint(project, env, source))
+            with connect_maintenance(env, project, "template") as maint:
+                databases.drop_templates(maint, name)
+        template = ensure_template(project, env, source, progress=self.progress)
+        digest = databases.seed_digest(env.seed_files)
+        if not digest:
+            return template.name, template.name, template.fingerprint
+        seeded = databases.seeded_template(project, env, template.name, digest)
+        return template.name, seeded, f"{template.fingerprint}:{digest}"
+
+    def _prepare_database(
+        self, project: Project, configured: Environment, env: Environment
+    ) -> tuple[str, str, bool, str]:
+        from dbenv.guard import destructive
+        from dbenv.template import Template, clone_into, connect_maintenance
+
+        self._admit(project, configured)
+        schema_template, template, key = self._template_and_key(project, configured)
+        database = postgres.url_parts(env.database_url or "").get("dbname", "")
+        reuse = self.options.reuse and not self.options.recreate
+        if self.worker.id is not None:
+            reused = self._prepare_worker(project, configured, env, template, key)
+            return database, key, reused, schema_template
+        with destructive(project, env, "reset", arguments={"by": "pytest"}) as guarded:
+            if reuse and databases.read_key(guarded.conn, env) == key:
+                self._empty_on(guarded.conn, env)
+                return database, key, True, schema_template
+            guarded.before_drop()
+            with connect_maintenance(env, project, "pytest") as maint:
+                clone_into(  # only the template's name is used
+                    maint,
+                    Template(template, key, "", ()),
+                    database,
+                    prepare=lambda fresh: self._label(project, env, fresh, key),
+                )
+            guarded.database_recreated()
+        return database, key, False, schema_template
+
+    def _label(self, project: Project, env: Environment, database: str, key: str) -> None:
+        from dbenv.guard import maintenance_url
+        from dbenv.stamp import write_stamp
+
+        url = postgres.with_database(maintenance_url(env), database)
+        with postgres.connect(url, autocommit=True) as conn:
+            write_stamp(conn, project.name, env)
+            databases.write_key(conn, env, key)
+
+    def _prepare_worker(
+        self, project: Project, configured: Environment, env: Environment, template: str, key: str
+    ) -> bool:
+        from dbenv.stamp import stamp_state
+        from dbenv.template import connect_maintenance
+
+        base = postgres.url_parts(configured.database_url or "").get("dbname", "")
+        database = postgres.url_parts(env.database_url or "").get("dbname", "")
+        with connect_maintenance(configured, project, "pytest") as maint:
+            databases.drop_other_workers(maint, base, self.worker.count)
+            if databases.exists(maint, database):
+                with self._connect(env, autocommit=True) as conn:
+                    state = stamp_state(conn, project.name, env)
+                    if state != "ok":
+                        raise GuardRefusal(
+                            f"refused to replace '{database}': it exists but is not stamped as "
+                            f"{project.name}/{env.name}'s worker database (stamp: {state}).",
+                            check="stamp",
+                            hint=f"Drop or rename '{database}' yourself if it is disposable.",
+                        )
+                    reuse = self.options.reuse and not self.options.recreate
+                    if reuse and databases.read_key(conn, env) == key:
+                        self._empty_on(conn, env)
+                        return True
+            databases.clone_worker(
+                maint, project, configured, env, template=template, database=database, key=key
+            )
+        return False
+
+    # -- schema and prefix isolation --------------------------------------------------
+    def _prepare_scoped(
+        self, project: Project, configured: Environment, env: Environment
+    ) -> tuple[str, str, bool]:
+        from dbenv.reset import reset
+        from dbenv.sources import fingerprint
+
+        self._admit(project, configured)
+        if env is not configured:
+            self._admit(project, env)
+        digest = databases.seed_digest(env.seed_files)
+        key = fingerprint(project, env) + (f":{digest}" if digest else "")
+        database = postgres.url_parts(env.database_url or "").get("dbname", "")
+        with self._connect(env, autocommit=True) as conn:
+            current = databases.read_key(conn, env)
+        if self.options.reuse and not self.options.recreate and current == key:
+            reset(project, env, data_only=True)
+            return database, key, True
+        reset(project, env, progress=self.progress)
+        with self._connect(env, autocommit=True) as conn:
+            if digest:
+                from dbenv.datareset import capture_reference
+                from dbenv.seed import read_files, seed_rows
+
+                with conn.transaction():
+                    seed_rows(conn, env, read_files(env.seed_files))
+                    capture_reference(conn, env)
+            databases.write_key(conn, env, key)
+        return database, key, False
+
+    # -- what the fixtures use --------------------------------------------------------
+    def _connect(self, env: Environment, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+        from dbenv.guard import target_url
+        from dbenv.sqlalchemy import application_name
+
+        return postgres.connect(
+            target_url(env),
+            autocommit=autocommit,
+            search_path=env.schema if env.isolation == "schema" else None,
+            application_name=application_name(env, "pytest"),
+        )
+
+    def connection(self, target: Target) -> psycopg.Connection[Any]:
+        """This process's connection to ``target`` (reopened if a test closed it)."""
+        name = target.configured.name
+        conn = self._conns.get(name)
+        if conn is None or conn.closed or conn.broken:
+            conn = self._conns[name] = self._connect(target.env)
+        elif conn.info.transaction_status != 0:
+            conn.rollback()
+        return conn
+
+    def engine(self, target: Target) -> Engine:
+        """A SQLAlchemy engine (psycopg) on ``target``, one per process."""
+        name = target.configured.name
+        if name not in self._engines:
+            from dbenv.sqlalchemy import create_engine
+
+            self._engines[name] = create_engine(target.env, component="pytest")
+        return self._engines[name]
+
+    def _empty_on(self, conn: psycopg.Connection[Any], env: Environment) -> tuple[str, ...]:
+        from dbenv.datareset import plan, run
+
+        key = env.name
+        with conn.transaction():
+            if key not in self._plans:
+                self._plans[key] = plan(conn, env)
+            return run(conn, self._plans[key])
+
+    def empty(self, target: Target) -> tuple[str, ...]:
+        """Empty the tables a committing test filled (seed rows are put back)."""
+        return self._empty_on(self.connection(target), target.env)
+
+    def keep(self, target: Target, nodeid: str) -> str | None:
+        """Copy ``target``'s database (holding a failed test's rows) aside; its name."""
+        if target.env.isolation != "database":
+            return None
+        from dbenv.template import _terminate, connect_maintenance
+
+        self._release(target.configured.name)
+        copy = failed_copy(target.database, nodeid)
+        with connect_maintenance(target.configured, self.project(), "pytest") as maint:
+            maint.execute(f"DROP DATABASE IF EXISTS {databases.ident(copy)} WITH (FORCE)")
+            _terminate(maint, target.database)
+            maint.execute(
+                f"CREATE DATABASE {databases.ident(copy)} "
+                f"TEMPLATE {databases.ident(target.database)}"
+            )
+        self.kept.append(copy)
+        return copy
+
+    def _release(self, name: str) -> None:
+        conn = self._conns.pop(name, None)
+        if conn is not None and not conn.closed:
+            conn.close()
+        engine = self._engines.get(name)
+        if engine is not None:
+            engine.dispose()
+
+    def finish(self) -> None:
+        """End of session: close connections; without reuse drop what this worker made."""
+        for name in list(self._conns) + list(self._engines):
+            self._release(name)
+        self._engines.clear()
+        if self.options.reuse:
+            return
+        from dbenv.template import connect_maintenance
+
+        for target in self._targets.values():
+            if target.template is None:
+                continue
+            with connect_maintenance(target.configured, self.project(), "pytest") as maint:
+                if self.worker.id is not None:
+                    maint.execute(
+                        f"DROP DATABASE IF EXISTS {databases.ident(target.database)} WITH (FORCE)"
+                    )
+                databases.drop_templates(maint, target.template)
