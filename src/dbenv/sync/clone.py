@@ -1,0 +1,314 @@
+"""``clone``: replace the target database by a copy of the whole source database.
+
+Two ways, chosen per run:
+
+- *template*: both on one server, nothing else connected to the source and no
+  masking needed — ``CREATE DATABASE ... TEMPLATE`` (``STRATEGY FILE_COPY`` for
+  large sources, where a checkpoint and a file copy beat WAL-logging every block;
+  ``WAL_LOG`` for small ones, which avoids the checkpoint);
+- *logical*: otherwise — the source's pre-data schema via pg_dump/pg_restore, the
+  rows streamed with COPY from one ``REPEATABLE READ`` snapshot with masking in the
+  source query, then indexes and constraints (post-data) built once at the end.
+
+Masking is required as for sync (protected source, disposable target), so such a
+clone is always logical. The target goes through the guard and is re-stamped as
+the target environment afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dbenv.backends import postgres
+from dbenv.errors import GuardRefusal, UsageError
+from dbenv.sync import copy, load
+from dbenv.sync.catalog import SKIP_SCHEMAS, read_tables
+from dbenv.sync.dump import CloneResult, binary, recreate_database, restore_archive, run_tool
+from dbenv.sync.masking import SALT_SETTING, MaskedColumn, unmasked_personal
+from dbenv.sync.profiles import Profile, load_settings
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbenv.config import Project
+    from dbenv.config.model import Environment
+
+Say = Callable[[str], None]
+FILE_COPY_ABOVE = 512 * 1024 * 1024  # bytes: past this a file copy beats WAL_LOG
+
+
+def _url(env: Environment) -> str:
+    if env.database_url is None:
+        raise UsageError(
+            f"environment '{env.name}' has no database URL.",
+            hint="Set database_url (or its parts) for it in dbenv.toml.",
+        )
+    if env.isolation != "database":
+        raise UsageError(
+            f"clone copies whole databases; '{env.name}' uses {env.isolation} isolation.",
+            hint="Use dbenv sync with a profile for schema or prefix environments.",
+        )
+    return env.database_url.reveal()
+
+
+def _same_server(a: str, b: str) -> bool:
+    pa, pb = postgres.url_parts(a), postgres.url_parts(b)
+    return all(pa.get(k, "") == pb.get(k, "") for k in ("host", "port"))
+
+
+def _mask_profile(project: Project, source: str, target: str) -> Profile | None:
+    fitting = [
+        p
+        for p in load_settings(project).profiles.values()
+        if (p.source, p.target) == (source, target)
+    ]
+    return fitting[0] if fitting else None
+
+
+def clone(
+    project: Project,
+    source: Environment,
+    target: Environment,
+    *,
+    method: str = "auto",
+    no_mask: bool = False,
+    override: str | None = None,
+    progress: Say | None = None,
+) -> CloneResult:
+    """Replace ``target``'s database by a copy of ``source``'s (see the module doc)."""
+    from dbenv import guard
+    from dbenv.sync.engine import masking_required
+
+    started = time.monotonic()
+    if method not in ("auto", "template", "logical"):
+        raise UsageError(
+            f"--method must be auto, template or logical, not '{method}'.",
+            hint="e.g. --method logical.",
+        )
+    src_url, dst_url = _url(source), _url(target)
+    src_db = postgres.url_parts(src_url).get("dbname", "")
+    dst_db = postgres.url_parts(dst_url).get("dbname", "")
+    if source.name == target.name or (_same_server(src_url, dst_url) and src_db == dst_db):
+        raise UsageError(
+            f"source '{source.name}' and target '{target.name}' are the same database.",
+            hint="Clone into another environment.",
+        )
+    masked = masking_required(source, target) and not no_mask
+    if (
+        no_mask
+        and masking_required(source, target)
+        and (override or project.override_database) != dst_db
+    ):
+        raise GuardRefusal(
+            f"refused to clone {source.name} -> {target.name} unmasked: data flows from a protected"
+            " environment into a disposable one.",
+            check="masking",
+            hint=f"--no-mask needs the override naming the target: --i-mean-it={dst_db}.",
+        )
+    with postgres.connect(src_url, autocommit=True) as probe:
+        size_row = probe.execute("SELECT pg_database_size(current_database())").fetchone()
+        size = int(size_row[0]) if size_row else 0
+        others = _other_sessions(probe, src_db)
+    template_ok = _same_server(src_url, dst_url) and others == 0 and not masked
+    if method == "template" and not template_ok:
+        why = (
+            "masking is required"
+            if masked
+            else (
+                f"{others} other session(s) are connected to '{src_db}'"
+                if others
+                else "the databases are on different servers"
+            )
+        )
+        raise UsageError(
+            f"a template clone is not possible: {why}.", hint="Use --method logical (or auto)."
+        )
+    use_template = template_ok and method != "logical"
+    profile = _mask_profile(project, source.name, target.name) if masked else None
+    arguments = {
+        "source": source.name,
+        "method": "template" if use_template else "logical",
+        "masked": masked,
+    }
+    with guard.destructive(project, target, "clone", override=override, arguments=arguments) as g:
+        with postgres.connect(guard.maintenance_url(target), autocommit=True) as maint:
+            g.before_drop()
+            if use_template:
+                strategy = "FILE_COPY" if size > FILE_COPY_ABOVE else "WAL_LOG"
+                if progress:
+                    progress(f"cloning {src_db} into {dst_db} (template, STRATEGY {strategy})")
+                _template_clone(maint, src_db, dst_db, strategy)
+                g.database_recreated()
+                g.record({"bytes": size})
+                return CloneResult(
+                    source.name,
+                    target.name,
+                    "template",
+                    strategy,
+                    False,
+                    0,
+                    0,
+                    size,
+                    time.monotonic() - started,
+                )
+            recreate_database(maint, dst_db)
+        g.database_recreated()
+        tables, rows, moved = _logical(project, src_url, dst_url, profile, masked, progress)
+        g.record({"tables": tables, "rows": rows})
+    return CloneResult(
+        source.name,
+        target.name,
+        "logical",
+        None,
+        masked,
+        tables,
+        rows,
+        moved,
+        time.monotonic() - started,
+    )
+
+
+def _other_sessions(conn: psycopg.Connection[Any], database: str) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        (database,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _template_clone(
+    maint: psycopg.Connection[Any], source: str, target: str, strategy: str
+) -> None:
+    from dbenv.errors import OperationError
+
+    def ident(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    row = maint.execute(
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (target,)
+    ).fetchone()
+    me = maint.execute("SELECT current_user").fetchone()
+    owner = f" OWNER {ident(str(row[0]))}" if row and me and row[0] != me[0] else ""
+    maint.execute(f"DROP DATABASE IF EXISTS {ident(target)} WITH (FORCE)".encode())
+    try:
+        maint.execute(
+            f"CREATE DATABASE {ident(target)} TEMPLATE {ident(source)} STRATEGY {strategy}{owner}".encode()
+        )
+    except Exception as exc:
+        reason = postgres.error_message(exc)
+        if reason is None:
+            raise
+        maint.execute(f"CREATE DATABASE {ident(target)}{owner}".encode())
+        raise OperationError(
+            f"the template clone of '{source}' failed: {reason}; '{target}' was left empty.",
+            hint="Retry with --method logical, or stop what connects to the source.",
+        ) from None
+
+
+def _logical(
+    project: Project,
+    src_url: str,
+    dst_url: str,
+    profile: Profile | None,
+    masked: bool,
+    progress: Say | None,
+) -> tuple[int, int, int]:
+    """Pre-data, COPY every table from one snapshot (masked), post-data; returns counts."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="dbenv-clone-") as tmp:
+        schema = Path(tmp) / "schema.dump"
+        run_tool(
+            [binary("pg_dump"), "-Fc", "--schema-only", "-N", "dbenv", "-f", str(schema)],
+            src_url,
+            what="reading the source schema",
+        )
+        if progress:
+            progress("creating tables (pre-data)")
+        restore_archive(schema, dst_url, jobs=1, section="pre-data")
+        src = postgres.connect(src_url, autocommit=True, application_name="dbenv:clone:source")
+        try:
+            src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            src.execute(copy.SESSION)
+            tables = {k: t for k, t in read_tables(src).items() if k[0] not in SKIP_SCHEMAS}
+            columns = _columns(tables, profile, masked)
+            if masked:
+                _require_rules(tables, columns, profile)
+                _set_salt(project, src, columns)
+            rows = moved = 0
+            with postgres.connect(dst_url, autocommit=True) as dst:
+                dst.execute(copy.SESSION)
+                for key, info in sorted(tables.items()):
+                    if progress:
+                        progress(f"copying {info.label}")
+                    r, b = copy.copy_table(
+                        src, dst, info, copy.source_query(info, columns[key], None)
+                    )
+                    rows, moved = rows + r, moved + b
+                load.set_sequences(dst, load.read_sequences(src, list(tables.values())))
+        finally:
+            src.close()
+        if progress:
+            progress("building indexes and constraints (post-data)")
+        restore_archive(schema, dst_url, jobs=2, section="post-data")
+    return len(tables), rows, moved
+
+
+def _columns(
+    tables: dict[tuple[str, str], Any], profile: Profile | None, masked: bool
+) -> dict[tuple[str, str], list[MaskedColumn]]:
+    return {
+        key: [
+            MaskedColumn(
+                c.name,
+                c.data_type,
+                c.not_null,
+                c.unique,
+                profile.rule(key[0], key[1], c.name) if (profile and masked) else None,
+            )
+            for c in info.columns
+        ]
+        for key, info in tables.items()
+    }
+
+
+def _require_rules(
+    tables: dict[tuple[str, str], Any],
+    columns: dict[tuple[str, str], list[MaskedColumn]],
+    profile: Profile | None,
+) -> None:
+    missing = unmasked_personal([(tables[k].label, cols) for k, cols in columns.items()])
+    if missing:
+        where = (
+            f"[sync.profiles.{profile.name}.mask]"
+            if profile
+            else "a [sync.profiles.NAME] for this source and target"
+        )
+        raise GuardRefusal(
+            f"refused to clone: columns look personal and have no masking rule: {', '.join(missing)}.",
+            check="masking",
+            hint=f'Add rules in {where} (e.g. "public.clients.email" = "email"; "keep" when not personal).',
+        )
+
+
+def _set_salt(
+    project: Project,
+    src: psycopg.Connection[Any],
+    columns: dict[tuple[str, str], list[MaskedColumn]],
+) -> None:
+    if not any(
+        c.rule and c.rule.kind not in ("keep", "null", "fixed")
+        for cols in columns.values()
+        for c in cols
+    ):
+        return
+    salt = load_settings(project).salt
+    if salt is None:
+        raise UsageError(
+            "masking rules need a salt, and [sync] names none.",
+            hint='Add salt = "env:DBENV_MASK_SALT" under [sync] and set that variable.',
+        )
+    src.execute("SELECT set_config(%s, %s, false)", (SALT_SETTING, salt.reveal()))

@@ -1,0 +1,235 @@
+"""``dump`` and ``restore``: pg_dump / pg_restore run the way dbenv wants them run.
+
+Passwords reach the tools through ``PGPASSWORD`` in their environment, never the
+command line, a file or an error message. A dump is custom format (``-Fc``), or a
+directory dumped in parallel (``-Fd -j N``) for large databases; it keeps the
+source's ``dbenv`` schema so a copy stays recognisable as one. A restore goes
+through the guard, replaces the target database (dropped and created again with
+its owner), restores in parallel without the dump's ``dbenv`` schema, and the
+guard re-stamps the result as the *target* environment — never the source.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbenv.backends import postgres
+from dbenv.config.masking import scrub
+from dbenv.errors import BinariesNotFound, OperationError, UsageError
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbenv.config import Project
+    from dbenv.config.model import Environment
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DumpResult:
+    environment: str
+    path: str
+    format: str  # custom | directory
+    schema_only: bool
+    bytes: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    environment: str
+    path: str
+    database: str
+    jobs: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CloneResult:
+    source: str
+    target: str
+    method: str  # template | logical
+    strategy: str | None  # FILE_COPY | WAL_LOG (template) or None
+    masked: bool
+    tables: int
+    rows: int
+    bytes: int
+    seconds: float
+
+
+def binary(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise BinariesNotFound(
+            f"{name} was not found on PATH.",
+            hint="Install the PostgreSQL client (apt-get install postgresql-client).",
+        )
+    return found
+
+
+def tool_command(url: str) -> tuple[str, dict[str, str]]:
+    """A password-free conninfo for ``-d`` and the child's environment with PGPASSWORD."""
+    parts = postgres.url_parts(url)
+    password = parts.pop("password", "")
+    conninfo = " ".join(f"{k}='{_quote(v)}'" for k, v in parts.items())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    if password:
+        env["PGPASSWORD"] = password
+    return conninfo, env
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def run_tool(args: Sequence[str], url: str, *, what: str) -> None:
+    """Run pg_dump/pg_restore against ``url``; a failure is one masked sentence."""
+    conninfo, env = tool_command(url)
+    full = [*args, "--no-password", "-d", conninfo]
+    done = subprocess.run(full, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        password = postgres.url_parts(url).get("password", "")
+        lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "error" in ln.lower()] or lines
+        reason = scrub(errors[0] if errors else f"exit status {done.returncode}", [password])
+        raise OperationError(
+            f"{what} failed: {reason}.", hint="Run again with --debug for details."
+        )
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size if path.exists() else 0
+
+
+def _database(env: Environment) -> tuple[str, str]:
+    if env.database_url is None:
+        raise UsageError(
+            f"environment '{env.name}' has no database URL.",
+            hint="Set database_url (or its parts) for it in dbenv.toml.",
+        )
+    url = env.database_url.reveal()
+    return url, postgres.url_parts(url).get("dbname", "")
+
+
+def dump(
+    project: Project,
+    env: Environment,
+    *,
+    output: Path | None = None,
+    schema_only: bool = False,
+    jobs: int = 1,
+    progress: Say | None = None,
+) -> DumpResult:
+    """pg_dump ``env`` to ``output`` (default ``<env>-<db>-<UTC>.dump`` in the project root)."""
+    started = time.monotonic()
+    url, database = _database(env)
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {jobs}.", hint="e.g. -j 4.")
+    fmt = "directory" if jobs > 1 else "custom"
+    if output is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        suffix = "" if fmt == "directory" else ".dump"
+        output = project.root / f"{env.name}-{database}-{stamp}{suffix}"
+    if output.exists() and (fmt == "directory" or output.is_dir()):
+        raise UsageError(
+            f"{output} already exists.",
+            hint="Name a new path with -o (a directory dump needs one).",
+        )
+    if not output.parent.is_dir():
+        raise UsageError(
+            f"the folder {output.parent} does not exist.", hint="Create it, or choose another -o."
+        )
+    args = [binary("pg_dump"), "-f", str(output)]
+    args += ["-Fd", "-j", str(jobs)] if fmt == "directory" else ["-Fc"]
+    if schema_only:
+        args.append("--schema-only")
+    if progress:
+        progress(f"dumping {env.name} ({database}) to {output}")
+    run_tool(args, url, what=f"dumping '{env.name}'")
+    return DumpResult(
+        env.name, str(output), fmt, schema_only, _size(output), time.monotonic() - started
+    )
+
+
+def restore(
+    project: Project,
+    path: Path,
+    env: Environment,
+    *,
+    jobs: int = 2,
+    override: str | None = None,
+    progress: Say | None = None,
+) -> RestoreResult:
+    """Replace ``env``'s database by the dump at ``path`` (guarded), re-stamped as ``env``."""
+    from dbenv import guard
+
+    started = time.monotonic()
+    if not path.exists():
+        raise UsageError(
+            f"no dump at {path}.", hint="Give the file (or directory) dbenv dump wrote."
+        )
+    _check_archive(path)
+    url, database = _database(env)
+    arguments = {"file": str(path), "jobs": jobs}
+    with guard.destructive(project, env, "restore", override=override, arguments=arguments) as g:
+        with postgres.connect(guard.maintenance_url(env), autocommit=True) as maint:
+            g.before_drop()
+            if progress:
+                progress(f"recreating {database}")
+            recreate_database(maint, database)
+        if progress:
+            progress(f"restoring {path.name} into {database} ({jobs} jobs)")
+        try:
+            restore_archive(path, url, jobs=jobs)
+        finally:
+            g.database_recreated()
+    return RestoreResult(env.name, str(path), database, jobs, time.monotonic() - started)
+
+
+def restore_archive(path: Path, url: str, *, jobs: int, section: str | None = None) -> None:
+    """pg_restore without owners or the dump's own ``dbenv`` schema."""
+    args = [binary("pg_restore"), "--no-owner", "-N", "dbenv", "-j", str(max(jobs, 1))]
+    if section:
+        args.append(f"--section={section}")
+    run_tool([*args, str(path)], url, what=f"restoring {path.name}")
+
+
+def _check_archive(path: Path) -> None:
+    if path.is_dir():
+        if not (path / "toc.dat").exists():
+            raise UsageError(
+                f"{path} is not a pg_dump directory dump (no toc.dat).",
+                hint="Give the path dbenv dump wrote.",
+            )
+        return
+    with path.open("rb") as handle:
+        if handle.read(5) != b"PGDMP":
+            raise UsageError(
+                f"{path} is not a pg_dump custom-format file.",
+                hint="dbenv restore reads what dbenv dump (pg_dump -Fc) writes; load plain SQL with psql.",
+            )
+
+
+def recreate_database(maint: psycopg.Connection[Any], database: str) -> None:
+    """Drop ``database`` (disconnecting its clients) and create it again with its owner."""
+    row = maint.execute(
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (database,)
+    ).fetchone()
+    ident = '"' + database.replace('"', '""') + '"'
+    maint.execute(f"DROP DATABASE IF EXISTS {ident} WITH (FORCE)".encode())
+    owner = ""
+    me = maint.execute("SELECT current_user").fetchone()
+    if row is not None and me is not None and row[0] != me[0]:
+        owner = ' OWNER "' + str(row[0]).replace('"', '""') + '"'
+    maint.execute(f"CREATE DATABASE {ident}{owner}".encode())

@@ -1,0 +1,441 @@
+"""One sync run: plan from the source snapshot, then replace the target in one transaction.
+
+The source is read inside a single ``REPEATABLE READ READ ONLY`` transaction, so
+every table (and the checksums) come from one moment. The target goes through
+the guard; within its connection one transaction holds the structure step, the
+emptying of exactly the mirrored tables, the COPY streams, index and foreign-key
+rebuilds, sequence values and the verification. Any failure — a checksum that
+differs, a foreign key that does not hold, a killed client, a lost connection —
+rolls it all back: readers see the old rows or the new, never half.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dbenv.backends import postgres
+from dbenv.errors import GuardRefusal, OperationError, UsageError
+from dbenv.sync import copy, load, subset
+from dbenv.sync.catalog import SKIP_SCHEMAS, TableInfo, read_tables
+from dbenv.sync.masking import SALT_SETTING, MaskedColumn, unmasked_personal
+from dbenv.sync.profiles import Policy, Profile
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbenv.config import Project
+    from dbenv.config.model import Environment, Secret
+    from dbenv.diff.plan import Plan
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    """Progress: ``phase`` is structure | start | copy | done | verify | commit."""
+
+    phase: str
+    table: str = ""
+    bytes: int = 0
+    total_bytes: int = 0
+    rows: int = 0
+
+
+Progress = Callable[[SyncEvent], None]
+
+
+@dataclass(frozen=True)
+class TableResult:
+    table: str
+    policy: Policy
+    rows: int = 0
+    bytes: int = 0
+    checksum: str = ""
+    verified: bool = False
+    binary: bool = True
+    masked: tuple[str, ...] = ()
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
+class StructureStep:
+    sql: str
+    hazard: str
+    action: str
+    target: str
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    source: str
+    target: str
+    profile: str
+    dry_run: bool
+    tables: tuple[TableResult, ...]
+    structure: tuple[StructureStep, ...] = ()
+    sequences: Mapping[str, int] = field(default_factory=dict)
+    masking: bool = False
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    @property
+    def bytes(self) -> int:
+        return sum(t.bytes for t in self.tables)
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    allow_destructive: bool = False
+    no_mask: bool = False
+    override: str | None = None
+    progress: Progress | None = None
+
+
+@dataclass
+class _Selection:
+    mirror: list[TableInfo]
+    structure: list[TableInfo]
+    columns: dict[tuple[str, str], list[MaskedColumn]]
+    conditions: dict[tuple[str, str], str]
+
+
+def _url(env: Environment) -> str:
+    if env.database_url is None:
+        raise UsageError(
+            f"environment '{env.name}' has no database URL.",
+            hint="Set database_url (or its parts) for it in dbenv.toml.",
+        )
+    if env.isolation != "database":
+        raise UsageError(
+            f"sync copies whole tables between databases; '{env.name}' uses {env.isolation}"
+            " isolation.",
+            hint='Sync between environments with isolation = "database".',
+        )
+    return env.database_url.reveal()
+
+
+def _same_database(a: str, b: str) -> bool:
+    pa, pb = postgres.url_parts(a), postgres.url_parts(b)
+    keys = ("host", "port", "dbname")
+    return all(pa.get(k, "") == pb.get(k, "") for k in keys)
+
+
+def masking_required(source: Environment, target: Environment) -> bool:
+    """Data from a protected environment into a disposable one must be masked."""
+    return source.tier == "protected" and target.disposable
+
+
+def select(
+    profile: Profile, tables: Mapping[tuple[str, str], TableInfo], *, masks: bool
+) -> _Selection:
+    """Which tables each policy takes, their columns with rules, and subset conditions."""
+    mirror, structure = [], []
+    for key, info in sorted(tables.items()):
+        if key[0] in SKIP_SCHEMAS:
+            continue
+        policy = profile.policy(*key)
+        if policy == "mirror":
+            mirror.append(info)
+        elif policy == "structure":
+            structure.append(info)
+    columns = {
+        info.key: [
+            MaskedColumn(
+                c.name,
+                c.data_type,
+                c.not_null,
+                c.unique,
+                profile.rule(info.schema, info.name, c.name) if masks else None,
+            )
+            for c in info.columns
+        ]
+        for info in mirror
+    }
+    chosen = {info.key: info for info in mirror}
+    return _Selection(mirror, structure, columns, subset.conditions(chosen, profile.where))
+
+
+def _check_masking(
+    project: Project, source: Environment, target: Environment, chosen: _Selection, options: Options
+) -> None:
+    if not masking_required(source, target):
+        return
+    target_db = postgres.url_parts(_url(target)).get("dbname", "")
+    if options.no_mask:
+        override = options.override or project.override_database
+        if override != target_db:
+            raise GuardRefusal(
+                f"refused to sync {source.name} -> {target.name} unmasked: data flows from a"
+                f" protected environment into a disposable one.",
+                check="masking",
+                hint=f"--no-mask needs the override naming the target: --i-mean-it={target_db}.",
+            )
+        return
+    missing = unmasked_personal([(t.label, chosen.columns[t.key]) for t in chosen.mirror])
+    if missing:
+        raise GuardRefusal(
+            f"refused to sync {source.name} -> {target.name}: mirrored columns look personal"
+            f" and have no masking rule: {', '.join(missing)}.",
+            check="masking",
+            hint='Add rules under [sync.profiles.NAME.mask] (e.g. "public.clients.email" ='
+            ' "email"; "keep" for a column that is not personal).',
+        )
+
+
+def _open_source(url: str, salt: Secret | None, needs_salt: bool) -> psycopg.Connection[Any]:
+    conn = postgres.connect(url, autocommit=True, application_name="dbenv:sync:source")
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    conn.execute(copy.SESSION)
+    if needs_salt:
+        if salt is None:
+            conn.close()
+            raise UsageError(
+                "masking rules need a salt, and [sync] names none.",
+                hint='Add salt = "env:DBENV_MASK_SALT" under [sync] and set that variable.',
+            )
+        conn.execute("SELECT set_config(%s, %s, false)", (SALT_SETTING, salt.reveal()))
+    return conn
+
+
+def _needs_salt(chosen: _Selection) -> bool:
+    kinds = {"email", "name", "phone", "hash"}
+    for cols in chosen.columns.values():
+        for col in cols:
+            if col.rule is not None and (
+                col.rule.kind in kinds or "{salt}" in (col.rule.argument or "")
+            ):
+                return True
+    return False
+
+
+def run(
+    project: Project,
+    source: Environment,
+    target: Environment,
+    profile: Profile,
+    salt: Secret | None,
+    options: Options,
+) -> SyncResult:
+    """Sync ``profile``'s tables from ``source`` into ``target`` (see the module doc)."""
+    from dbenv import guard
+
+    started = time.monotonic()
+    source_url, target_url = _url(source), _url(target)
+    if source.name == target.name or _same_database(source_url, target_url):
+        raise UsageError(
+            f"source '{source.name}' and target '{target.name}' are the same database.",
+            hint="Sync between two different databases.",
+        )
+    with postgres.connect(source_url, autocommit=True) as probe:
+        tables = read_tables(probe)
+    masks = not options.no_mask
+    chosen = select(profile, tables, masks=masks)
+    if not chosen.mirror and not chosen.structure:
+        raise UsageError(
+            f"sync profile '{profile.name}' selects no table of '{source.name}'.",
+            hint="Check its mirror/structure patterns (schema.table, e.g. public.prompts).",
+        )
+    _check_masking(project, source, target, chosen, options)
+    arguments = {
+        "source": source.name,
+        "profile": profile.name,
+        "mirror": [t.label for t in chosen.mirror],
+        "structure": [t.label for t in chosen.structure],
+        "masked": masks and any(c.rule for cols in chosen.columns.values() for c in cols),
+    }
+    src = _open_source(source_url, salt, _needs_salt(chosen))
+    try:
+        if options.dry_run:
+            guard.admit(
+                project, target, "sync", options.override or project.override_database, arguments
+            )
+            return _dry_run(src, target_url, source, target, profile, chosen, started)
+        with guard.destructive(
+            project, target, "sync", override=options.override, arguments=arguments
+        ) as guarded:
+            try:
+                result = _replace(src, guarded.conn, source, target, profile, chosen, options)
+            except Exception as exc:
+                reason = postgres.error_message(exc)
+                if reason is None:
+                    raise
+                raise OperationError(
+                    f"sync into '{target.name}' failed: {reason}; the target was left as it was.",
+                    hint="Fix the cause and run it again (--debug shows the statement).",
+                ) from exc
+            guarded.record({t.table: t.rows for t in result.tables if t.policy == "mirror"})
+    finally:
+        src.close()
+    from dataclasses import replace
+
+    return replace(result, seconds=time.monotonic() - started)
+
+
+def _selector(chosen: _Selection) -> Callable[[str, str], bool]:
+    keys = {t.key for t in chosen.mirror} | {t.key for t in chosen.structure}
+    return lambda schema, name: (schema, name) in keys
+
+
+def _steps(plan: Plan) -> tuple[StructureStep, ...]:
+    return tuple(StructureStep(s.sql, s.hazard, s.action, s.target) for s in plan.statements)
+
+
+def _dry_run(
+    src: psycopg.Connection[Any],
+    target_url: str,
+    source: Environment,
+    target: Environment,
+    profile: Profile,
+    chosen: _Selection,
+    started: float,
+) -> SyncResult:
+    from dbenv.sync.structure import structure_plan
+
+    with postgres.connect(target_url, autocommit=True) as tgt:
+        plan = structure_plan(src, tgt, _selector(chosen))
+    return SyncResult(
+        source.name,
+        target.name,
+        profile.name,
+        True,
+        _planned(chosen),
+        _steps(plan),
+        masking=any(c.rule for cols in chosen.columns.values() for c in cols),
+        seconds=time.monotonic() - started,
+    )
+
+
+def _planned(chosen: _Selection) -> tuple[TableResult, ...]:
+    results = [
+        TableResult(
+            t.label,
+            "mirror",
+            bytes=t.size,
+            binary=t.binary,
+            masked=tuple(
+                f"{c.name}:{c.rule}"
+                for c in chosen.columns[t.key]
+                if c.rule and c.rule.kind != "keep"
+            ),
+            condition=chosen.conditions.get(t.key),
+        )
+        for t in chosen.mirror
+    ]
+    results += [TableResult(t.label, "structure") for t in chosen.structure]
+    return tuple(results)
+
+
+def _replace(
+    src: psycopg.Connection[Any],
+    conn: psycopg.Connection[Any],
+    source: Environment,
+    target: Environment,
+    profile: Profile,
+    chosen: _Selection,
+    options: Options,
+) -> SyncResult:
+    from dbenv.diff.apply import apply_plan
+    from dbenv.sync.structure import structure_plan
+
+    emit = options.progress or (lambda event: None)
+    plan = structure_plan(src, conn, _selector(chosen))
+    if plan.destructive and not options.allow_destructive:
+        listed = "; ".join(f"{s.action} {s.target}" for s in plan.destructive[:5])
+        raise GuardRefusal(
+            f"refused to sync into '{target.name}': the structure step would lose data ({listed}).",
+            check="destructive-structure",
+            hint="Review it with --dry-run, then pass --allow-destructive.",
+        )
+    emit(SyncEvent("structure", rows=len(plan.statements)))
+    if any(not s.transactional for s in plan.statements):
+        apply_plan(conn, plan)  # e.g. ALTER TYPE ... ADD VALUE cannot share the transaction
+        plan_in_tx: tuple[Any, ...] = ()
+    else:
+        plan_in_tx = plan.statements
+    conn.autocommit = True
+    with conn.transaction():
+        conn.execute(copy.SESSION)
+        conn.execute("SET LOCAL check_function_bodies = false")
+        for stmt in plan_in_tx:
+            conn.execute(stmt.sql.encode())
+        tables = _load(src, conn, chosen, emit)
+        sequences = load.set_sequences(conn, load.read_sequences(src, chosen.mirror))
+        emit(SyncEvent("commit"))
+    results = tables + [TableResult(t.label, "structure") for t in chosen.structure]
+    return SyncResult(
+        source.name,
+        target.name,
+        profile.name,
+        False,
+        tuple(results),
+        _steps(plan),
+        sequences,
+        masking=any(c.rule for cols in chosen.columns.values() for c in cols),
+    )
+
+
+def _load(
+    src: psycopg.Connection[Any], conn: psycopg.Connection[Any], chosen: _Selection, emit: Progress
+) -> list[TableResult]:
+    deferred = load.prepare(conn, chosen.mirror)
+    results = []
+    for info in chosen.mirror:
+        query = copy.source_query(info, chosen.columns[info.key], chosen.conditions.get(info.key))
+        emit(SyncEvent("start", info.label, total_bytes=info.size))
+        rows, moved = copy.copy_table(
+            src,
+            conn,
+            info,
+            query,
+            on_bytes=lambda n, label=info.label, size=info.size: emit(
+                SyncEvent("copy", label, bytes=n, total_bytes=size)
+            ),
+        )
+        emit(SyncEvent("done", info.label, bytes=moved, total_bytes=info.size, rows=rows))
+        results.append((info, query, rows, moved))
+    load.finish(conn, deferred)
+    return [
+        _verify(src, conn, chosen, info, query, rows, moved, emit)
+        for info, query, rows, moved in results
+    ]
+
+
+def _verify(
+    src: psycopg.Connection[Any],
+    conn: psycopg.Connection[Any],
+    chosen: _Selection,
+    info: TableInfo,
+    query: str,
+    rows: int,
+    moved: int,
+    emit: Progress,
+) -> TableResult:
+    emit(SyncEvent("verify", info.label, rows=rows))
+    want = copy.checksum(src, query)
+    got = copy.checksum(conn, copy.target_query(info))
+    if want != got:
+        raise OperationError(
+            f"{info.label} does not match the source after the copy (source {want.rows} rows,"
+            f" target {got.rows}; checksums {want.digest} / {got.digest}); the target was left"
+            " as it was.",
+            hint="Run the sync again; if it repeats, report it with --debug output.",
+        )
+    masked = tuple(
+        f"{c.name}:{c.rule}" for c in chosen.columns[info.key] if c.rule and c.rule.kind != "keep"
+    )
+    return TableResult(
+        info.label,
+        "mirror",
+        got.rows,
+        moved,
+        got.digest,
+        True,
+        info.binary,
+        masked,
+        chosen.conditions.get(info.key),
+    )
