@@ -29,14 +29,21 @@ def find_pg_dump() -> str:
     pytest.skip("pg_dump not found")
 
 
-def normalised_dump(dsn: str) -> list[str]:
-    """``pg_dump --schema-only`` as a sorted list of statements, column lines sorted."""
-    out = subprocess.run(
-        [find_pg_dump(), "--schema-only", dsn],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def normalised_dumps(*dsns: str) -> list[list[str]]:
+    """``pg_dump --schema-only`` of each DSN (run side by side), normalised."""
+    procs = [
+        subprocess.Popen(
+            [find_pg_dump(), "--schema-only", dsn], stdout=subprocess.PIPE, text=True
+        )
+        for dsn in dsns
+    ]
+    outs = [proc.communicate()[0] for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), "pg_dump failed"
+    return [_normalise(out) for out in outs]
+
+
+def _normalise(out: str) -> list[str]:
+    """A dump as a sorted list of statements, with CREATE TABLE column lines sorted."""
     lines = [
         line
         for line in out.splitlines()

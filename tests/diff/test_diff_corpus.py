@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from dumpcheck import CORPUS, corpus_cases, normalised_dump
+from dumpcheck import CORPUS, corpus_cases, normalised_dumps
 
 from dbenv.diff.apply import apply_plan
 from dbenv.diff.introspect import introspect
@@ -31,4 +31,5 @@ def test_corpus_case_converges(case: str, make_db: Callable[[str], str]) -> None
 
     again = build_plan(_model(a_url), _model(b_url))
     assert again.empty, f"{case}: re-diff not empty:\n{again.sql()}"
-    assert normalised_dump(a_url) == normalised_dump(b_url)
+    dump_a, dump_b = normalised_dumps(a_url, b_url)
+    assert dump_a == dump_b

@@ -117,6 +117,7 @@ class _Reader:
             start, inc, lo, hi, cache, cycle, ref, refsub, deptype = row[6:]
             if deptype == "i":
                 identities[(ref, refsub)] = Identity(
+                    sequence=f"{schema}.{name}",
                     always=False,
                     start=start,
                     increment=inc,
@@ -190,6 +191,7 @@ def _column(row: Row, identities: dict[tuple[int, int], Identity]) -> Column:
     ident = identities.get((relid, num)) if identity else None
     if ident is not None:
         ident = Identity(
+            sequence=ident.sequence,
             always=identity == "a",
             start=ident.start,
             increment=ident.increment,

@@ -108,6 +108,7 @@ class Sequence(DbObject):
 
 @dataclass(frozen=True, kw_only=True)
 class Identity:
+    sequence: str  # qualified name of the identity's sequence
     always: bool
     start: int
     increment: int

@@ -9,7 +9,7 @@ changes.
 from __future__ import annotations
 
 from dbenv.diff.model import CompositeType, Domain, Enum, Function, Sequence
-from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, TABLE_REWRITE, Builder, Phase
+from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 
 
 def literal(text: str) -> str:
@@ -99,18 +99,19 @@ def _plan_enum(b: Builder, new: Enum, old: Enum) -> None:
 
 
 def _plan_composite(b: Builder, new: CompositeType, old: CompositeType) -> None:
+    # ALTER ATTRIBUTE ... TYPE is refused while a column uses the type: drop and add instead.
     before, after = dict(old.attributes), dict(new.attributes)
-    for name in before.keys() - after.keys():
-        sql = f"ALTER TYPE {new.qualified} DROP ATTRIBUTE {name}"
-        b.add(Phase.TYPES, sql, hazard=DATA_LOSS, target=new.key)
+    kept = [n for n, t in old.attributes if after.get(n) == t]
+    for name in before:
+        if name not in kept:
+            sql = f"ALTER TYPE {new.qualified} DROP ATTRIBUTE {name}"
+            b.add(Phase.TYPES, sql, hazard=DATA_LOSS, target=new.key)
     for name, dtype in new.attributes:
-        if name not in before:
-            b.add(Phase.TYPES, f"ALTER TYPE {new.qualified} ADD ATTRIBUTE {name} {dtype}",
-                  target=new.key)
-        elif before[name] != dtype:
-            sql = f"ALTER TYPE {new.qualified} ALTER ATTRIBUTE {name} TYPE {dtype}"
+        if name not in kept:
+            sql = f"ALTER TYPE {new.qualified} ADD ATTRIBUTE {name} {dtype}"
             b.add(Phase.TYPES, sql, target=new.key)
-    if [n for n, _ in new.attributes] != [n for n, _ in old.attributes if n in after]:
+    result = kept + [n for n, _ in new.attributes if n not in kept]
+    if result != [n for n, _ in new.attributes]:
         b.notes.append(f"attribute order of type {new.qualified} differs; no ALTER can change it")
 
 
@@ -212,8 +213,7 @@ def plan_sequences(b: Builder) -> None:
             b.add(Phase.SEQUENCES, sql, action="create", target=key)
         else:
             if _sequence_options(old) != _sequence_options(new):
-                sql = f"ALTER SEQUENCE {new.qualified} {_sequence_options(new)}"
-                b.add(Phase.SEQUENCES, sql, target=key)
+                _alter_sequence(b, new, old)
             if old.owned_by and old.owned_by != new.owned_by:
                 # Detach first so dropping the old owning column cannot drop the sequence.
                 sql = f"ALTER SEQUENCE {new.qualified} OWNED BY NONE"
@@ -221,10 +221,26 @@ def plan_sequences(b: Builder) -> None:
         if new.owned_by and (old is None or old.owned_by != new.owned_by):
             sql = f"ALTER SEQUENCE {new.qualified} OWNED BY {new.owned_by}"
             b.add(Phase.SEQUENCE_OWNERS, sql, target=key)
+    identities = {
+        col.identity.sequence
+        for table in b.source.tables.values()
+        for col in table.columns
+        if col.identity is not None
+    }
     for key, old in b.target.sequences.items():
-        if key not in b.source.sequences:
+        if key not in b.source.sequences and old.qualified not in identities:
             sql = f"DROP SEQUENCE IF EXISTS {old.qualified}"
             b.add(Phase.DROP_OBJECTS, sql, hazard=DATA_LOSS, action="drop", target=key)
+
+
+def _alter_sequence(b: Builder, new: Sequence, old: Sequence) -> None:
+    sql = f"ALTER SEQUENCE {new.qualified} {_sequence_options(new)}"
+    hazard = NO_HAZARD
+    if new.minvalue > old.minvalue or new.maxvalue < old.maxvalue:
+        # The current value may fall outside narrowed bounds; restarting can repeat values.
+        sql += " RESTART"
+        hazard = DATA_LOSS
+    b.add(Phase.SEQUENCES, sql, hazard=hazard, target=new.key)
 
 
 def _late(fn: Function) -> bool:

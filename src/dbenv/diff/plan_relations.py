@@ -67,11 +67,11 @@ def plan_constraints(b: Builder) -> None:
             continue
         cols = {f"column:{con.table}.{c}" for c in con.columns}
         cols |= {f"column:{con.ref_table}.{c}" for c in con.ref_columns}
-        if con.ref_table in keyed or cols & b.broken or _gone(b, con.ref_table or ""):
-            rebuild.add(key)
-        elif _gone(b, con.table) and f"table:{con.table}" not in b.source.tables:
+        if _gone(b, con.table) and f"table:{con.table}" not in b.source.tables:
             # Drop foreign keys of dropped tables first, so tables drop in any order.
             b.add(Phase.DROP_FOREIGN_KEYS, _drop_constraint(con)[1], action="drop", target=key)
+        elif con.ref_table in keyed or cols & b.broken or _gone(b, con.ref_table or ""):
+            rebuild.add(key)
 
     def create(con: TableChild) -> tuple[Phase, str, str, bool]:
         assert isinstance(con, Constraint)

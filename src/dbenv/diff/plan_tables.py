@@ -21,7 +21,7 @@ def identity_clause(ident: Identity) -> str:
 def _identity_options(ident: Identity) -> str:
     cycle = "CYCLE" if ident.cycle else "NO CYCLE"
     return (
-        f"START WITH {ident.start} INCREMENT BY {ident.increment} MINVALUE {ident.minvalue} "
+        f"SEQUENCE NAME {ident.sequence} START WITH {ident.start} INCREMENT BY {ident.increment} MINVALUE {ident.minvalue} "
         f"MAXVALUE {ident.maxvalue} CACHE {ident.cache} {cycle}"
     )
 
@@ -75,7 +75,9 @@ def _depth(table: Table, tables: dict[str, Table]) -> int:
 
 
 def _needs_recreate(new: Table, old: Table) -> bool:
-    return new.partitioned_by != old.partitioned_by
+    # A new parent's columns would stay local if added by ALTER: recreate to inherit them.
+    new_parent = bool(set(new.inherits) - set(old.inherits))
+    return new.partitioned_by != old.partitioned_by or new_parent
 
 
 def plan_tables(b: Builder) -> None:
@@ -224,7 +226,8 @@ def _drop_column(b: Builder, table: str, col: Column, *, hazard: str) -> None:
 
 def _using(col: Column, prior: Column) -> str:
     # User types (schema-qualified) such as enums only cast to other types via text.
-    via = "::text" if "." in prior.data_type.split("[")[0] else ""
+    base = prior.data_type.split("[")[0]
+    via = "::text" if "." in base or base.endswith("range") else ""
     if via and prior.data_type.endswith("[]"):
         via = "::text[]"
     return f"{col.name}{via}::{col.data_type}"
@@ -265,12 +268,17 @@ def _alter_identity(
     if new is None:
         return
     if old is None:
+        taken = b.target.sequences.get(f"sequence:{new.sequence}")
+        if taken is not None and taken.key not in b.source.sequences:
+            # A serial's sequence often has the name the identity's wants: free it first.
+            sql = f"DROP SEQUENCE IF EXISTS {taken.qualified}"
+            b.add(Phase.COLUMNS, sql, hazard=DATA_LOSS, action="drop", target=taken.key)
         b.add(Phase.COLUMNS, f"{alter} ADD {identity_clause(new)}", target=key)
         return
     if new.always != old.always:
         kind = "ALWAYS" if new.always else "BY DEFAULT"
         b.add(Phase.COLUMNS, f"{alter} SET GENERATED {kind}", target=key)
-    if _identity_options(new) != _identity_options(old):
+    if _identity_options(new).split(" START")[1] != _identity_options(old).split(" START")[1]:
         cycle = "CYCLE" if new.cycle else "NO CYCLE"
         sql = (
             f"{alter} SET INCREMENT BY {new.increment} SET MINVALUE {new.minvalue} "
