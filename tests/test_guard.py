@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -54,31 +55,31 @@ class Site:
 
 
 @pytest.fixture
-def site(pg_server: object, tmp_path: Path) -> Iterator[Site]:
-    admin = pg_server.dsn  # type: ignore[attr-defined]
+def site(pg_server: Any, tmp_path: Path) -> Iterator[Site]:
+    admin = pg_server.dsn
     test_db, prod_db = unique("g_test"), unique("g_prod")
     made: list[str] = []
     dsn = {}
     for env, name in (("test", test_db), ("production", prod_db)):
         create_database(admin, name)
         made.append(name)
-        dsn[env] = pg_server.dsn_for(name)  # type: ignore[attr-defined]
+        dsn[env] = pg_server.dsn_for(name)
         with psycopg.connect(dsn[env], autocommit=True) as conn:
             conn.execute("CREATE TABLE items (id int PRIMARY KEY)")
             conn.execute("INSERT INTO items SELECT generate_series(1, 5)")
         stamp_as(dsn[env], "app", env, tier="disposable" if env == "test" else "protected")
     result = Site(tmp_path, admin, test_db, prod_db, dsn)
-    result.made = made  # type: ignore[attr-defined]
+    result.made = made
     yield result
     for name in made:
         drop_database(admin, name)
 
 
-def extra_database(site: Site, pg_server: object, label: str, *, rows: bool = True) -> str:
+def extra_database(site: Site, pg_server: Any, label: str, *, rows: bool = True) -> str:
     name = unique(f"g_{label}_test")
     create_database(site.admin, name)
-    site.made.append(name)  # type: ignore[attr-defined]
-    dsn: str = pg_server.dsn_for(name)  # type: ignore[attr-defined]
+    site.made.append(name)
+    dsn: str = pg_server.dsn_for(name)
     if rows:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("CREATE TABLE items (id int PRIMARY KEY)")
@@ -121,16 +122,14 @@ def test_refuses_a_protected_environment(site: Site) -> None:
     assert "'production' is protected" in error.message and "disposable" in (error.hint or "")
 
 
-def test_refuses_an_unstamped_non_empty_database(site: Site, pg_server: object) -> None:
+def test_refuses_an_unstamped_non_empty_database(site: Site, pg_server: Any) -> None:
     dsn = extra_database(site, pg_server, "unstamped")
     error = refusal(site.project({"test": {"tier": "disposable", "database_url": dsn}}), "test")
     assert error.check == "stamp"
     assert "carries no dbenv stamp" in error.message and "dbenv stamp test" in (error.hint or "")
 
 
-def test_unstamped_empty_database_may_be_stamped_but_not_reset(
-    site: Site, pg_server: object
-) -> None:
+def test_unstamped_empty_database_may_be_stamped_but_not_reset(site: Site, pg_server: Any) -> None:
     dsn = extra_database(site, pg_server, "empty", rows=False)
     project = site.project({"test": {"tier": "disposable", "database_url": dsn}})
     assert refusal(project, "test").check == "stamp"
@@ -138,21 +137,21 @@ def test_unstamped_empty_database_may_be_stamped_but_not_reset(
         pass
 
 
-def test_refuses_another_environments_database(site: Site, pg_server: object) -> None:
+def test_refuses_another_environments_database(site: Site, pg_server: Any) -> None:
     dsn = extra_database(site, pg_server, "dev")
     stamp_as(dsn, "app", "development")
     error = refusal(site.project({"test": {"tier": "disposable", "database_url": dsn}}), "test")
     assert error.check == "stamp" and "another environment: app/development" in error.message
 
 
-def test_refuses_another_projects_database(site: Site, pg_server: object) -> None:
+def test_refuses_another_projects_database(site: Site, pg_server: Any) -> None:
     dsn = extra_database(site, pg_server, "otherproj")
     stamp_as(dsn, "billing", "test")
     error = refusal(site.project({"test": {"tier": "disposable", "database_url": dsn}}), "test")
     assert error.check == "stamp" and "another project: billing/test" in error.message
 
 
-def test_refuses_a_restored_copy_of_production(site: Site, pg_server: object) -> None:
+def test_refuses_a_restored_copy_of_production(site: Site, pg_server: Any) -> None:
     """pg_dump carries the stamp table, not the database-level marker."""
     dsn = extra_database(site, pg_server, "restored", rows=False)
     dump = site.root / "prod.dump"
@@ -166,7 +165,7 @@ def test_refuses_a_restored_copy_of_production(site: Site, pg_server: object) ->
     assert "--i-mean-it=" in (error.hint or "")
 
 
-def test_refuses_a_template_clone_of_production(site: Site, pg_server: object) -> None:
+def test_refuses_a_template_clone_of_production(site: Site, pg_server: Any) -> None:
     name = unique("g_clone_test")
     with psycopg.connect(site.admin, autocommit=True) as conn:
         conn.execute(
@@ -174,17 +173,17 @@ def test_refuses_a_template_clone_of_production(site: Site, pg_server: object) -
                 sql.Identifier(name), sql.Identifier(site.prod_db)
             )
         )
-    site.made.append(name)  # type: ignore[attr-defined]
-    dsn = pg_server.dsn_for(name)  # type: ignore[attr-defined]
+    site.made.append(name)
+    dsn = pg_server.dsn_for(name)
     error = refusal(site.project({"test": {"tier": "disposable", "database_url": dsn}}), "test")
     assert error.check == "stamp" and "copy" in error.message
 
 
-def test_refuses_a_database_name_not_matching_the_pattern(site: Site, pg_server: object) -> None:
+def test_refuses_a_database_name_not_matching_the_pattern(site: Site, pg_server: Any) -> None:
     name = unique("g_scratch")  # no "test" in it
     create_database(site.admin, name)
-    site.made.append(name)  # type: ignore[attr-defined]
-    dsn = pg_server.dsn_for(name)  # type: ignore[attr-defined]
+    site.made.append(name)
+    dsn = pg_server.dsn_for(name)
     stamp_as(dsn, "app", "test")
     error = refusal(site.project({"test": {"tier": "disposable", "database_url": dsn}}), "test")
     assert error.check == "pattern" and "does not match guard pattern 'test'" in error.message
@@ -253,7 +252,7 @@ def test_a_failed_operation_is_journaled_and_reraised(site: Site) -> None:
     assert last[:3] == ("seed", "test", "failed") and "bad seed file" in last[6]
 
 
-def test_refusal_messages_never_show_the_password(site: Site, pg_server: object) -> None:
+def test_refusal_messages_never_show_the_password(site: Site, pg_server: Any) -> None:
     url = site.dsn["production"].replace("postgres@", "postgres:Sup3rSecretPw@")
     project = site.project({"production": {"database_url": url}})
     error = refusal(project, "production")

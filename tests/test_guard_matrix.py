@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -72,13 +73,13 @@ def expected_refusal(
 
 
 @pytest.fixture(scope="module")
-def databases(pg_server: object) -> Iterator[dict[str, str]]:
+def databases(pg_server: Any) -> Iterator[dict[str, str]]:
     """One database per stamp state, named so that 'test' matches."""
-    admin = pg_server.dsn  # type: ignore[attr-defined]
+    admin = pg_server.dsn
     names = {state: unique(f"gm_{state.replace('-', '_')}_test") for state in STATES}
     for state, name in names.items():
         create_database(admin, name)
-        dsn = pg_server.dsn_for(name)  # type: ignore[attr-defined]
+        dsn = pg_server.dsn_for(name)
         if state != "empty":
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute("CREATE TABLE app_rows (id int PRIMARY KEY, note text)")
@@ -92,7 +93,7 @@ def databases(pg_server: object) -> Iterator[dict[str, str]]:
         elif state == "copy":
             stamp_as(dsn, "app", "production", tier="protected")
             drop_marker(dsn)
-    yield {state: pg_server.dsn_for(name) for state, name in names.items()}  # type: ignore[attr-defined]
+    yield {state: pg_server.dsn_for(name) for state, name in names.items()}
     for name in names.values():
         drop_database(admin, name)
 

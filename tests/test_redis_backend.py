@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -34,8 +35,8 @@ def env(
 
 
 @pytest.fixture
-def client(redis_server: object) -> Iterator[dict[int, redis.Redis]]:
-    clients = {i: redis.Redis.from_url(redis_server.url, db=i) for i in (10, 11, 12)}  # type: ignore[attr-defined]
+def client(redis_server: Any) -> Iterator[dict[int, redis.Redis]]:
+    clients = {i: redis.Redis.from_url(redis_server.url, db=i) for i in (10, 11, 12)}
     for c in clients.values():
         c.flushdb()
     yield clients
@@ -44,8 +45,8 @@ def client(redis_server: object) -> Iterator[dict[int, redis.Redis]]:
         c.close()
 
 
-def test_ping_measures_latency(redis_server: object) -> None:
-    assert 0 < backend.ping(redis_server.url, 10) < 5  # type: ignore[attr-defined]
+def test_ping_measures_latency(redis_server: Any) -> None:
+    assert 0 < backend.ping(redis_server.url, 10) < 5
 
 
 def test_unreachable_redis_fails_clearly_and_masked() -> None:
@@ -55,31 +56,31 @@ def test_unreachable_redis_fails_clearly_and_masked() -> None:
 
 
 def test_flush_clears_only_the_environments_db(
-    redis_server: object, client: dict[int, redis.Redis]
+    redis_server: Any, client: dict[int, redis.Redis]
 ) -> None:
     client[10].set("dev-key", "1")
     client[11].set("test-key", "1")
-    result = backend.flush(env("test", redis_server.url, 11), [])  # type: ignore[attr-defined]
+    result = backend.flush(env("test", redis_server.url, 11), [])
     assert (result.db, result.prefix) == (11, None)
     assert client[11].dbsize() == 0 and client[10].get("dev-key") == b"1"
 
 
 def test_flush_with_a_prefix_deletes_only_its_keys(
-    redis_server: object, client: dict[int, redis.Redis]
+    redis_server: Any, client: dict[int, redis.Redis]
 ) -> None:
     for i in range(2500):
         client[12].set(f"te*st:{i}", "x")
     client[12].set("tempo:1", "keep")
     client[12].set("prod:1", "keep")
-    target = env("test", redis_server.url, 12, prefix="te*st:")  # type: ignore[attr-defined]
+    target = env("test", redis_server.url, 12, prefix="te*st:")
     assert backend.flush(target, []).keys_removed == 2500
     assert sorted(client[12].keys()) == [b"prod:1", b"tempo:1"]
 
 
 def test_flush_is_refused_when_a_protected_environment_shares_the_db(
-    redis_server: object, client: dict[int, redis.Redis]
+    redis_server: Any, client: dict[int, redis.Redis]
 ) -> None:
-    url = redis_server.url  # type: ignore[attr-defined]
+    url = redis_server.url
     client[11].set("prod-session", "1")
     spelled = url.replace("127.0.0.1", "localhost")
     production = env("production", spelled + "/11", None, tier="protected")
@@ -90,9 +91,9 @@ def test_flush_is_refused_when_a_protected_environment_shares_the_db(
 
 
 def test_distinct_prefixes_on_one_db_may_flush_overlapping_may_not(
-    redis_server: object, client: dict[int, redis.Redis]
+    redis_server: Any, client: dict[int, redis.Redis]
 ) -> None:
-    url = redis_server.url  # type: ignore[attr-defined]
+    url = redis_server.url
     client[12].set("prod:1", "1")
     client[12].set("test:1", "1")
     production = env("production", url, 12, tier="protected", prefix="prod:")
@@ -112,9 +113,9 @@ def test_an_environment_without_redis_is_bad_input() -> None:
 
 
 def test_cli_flush_ok_refused_and_bad_input(
-    redis_server: object, client: dict[int, redis.Redis], tmp_path: Path
+    redis_server: Any, client: dict[int, redis.Redis], tmp_path: Path
 ) -> None:
-    url = redis_server.url  # type: ignore[attr-defined]
+    url = redis_server.url
     write_project(
         tmp_path,
         "app",

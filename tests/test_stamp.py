@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -59,25 +60,23 @@ def test_a_missing_or_different_marker_means_a_copy(scratch_db: str) -> None:
         assert stamp_state(conn, "app", env("test")) == "copy"  # a copy is never 'test' either
 
 
-def test_a_template_clone_carries_the_table_not_the_marker(
-    scratch_db: str, pg_server: object
-) -> None:
+def test_a_template_clone_carries_the_table_not_the_marker(scratch_db: str, pg_server: Any) -> None:
     with psycopg.connect(scratch_db, autocommit=True) as conn:
         write_stamp(conn, "app", env("production"))
     source = scratch_db.rsplit("/", 1)[1]
     clone = unique("stamp_clone")
-    with psycopg.connect(pg_server.dsn, autocommit=True) as admin:  # type: ignore[attr-defined]
+    with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
         admin.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                 sql.Identifier(clone), sql.Identifier(source)
             )
         )
     try:
-        with psycopg.connect(pg_server.dsn_for(clone)) as conn:  # type: ignore[attr-defined]
+        with psycopg.connect(pg_server.dsn_for(clone)) as conn:
             assert read_stamp(conn, env("production")) is not None
             assert stamp_state(conn, "app", env("production")) == "copy"
     finally:
-        drop_database(pg_server.dsn, clone)  # type: ignore[attr-defined]
+        drop_database(pg_server.dsn, clone)
 
 
 def test_schema_and_prefix_scopes_are_stamped_independently(scratch_db: str) -> None:
@@ -96,7 +95,7 @@ def test_schema_and_prefix_scopes_are_stamped_independently(scratch_db: str) -> 
 
 
 def test_a_role_that_does_not_own_the_database_cannot_stamp(
-    scratch_db: str, pg_server: object
+    scratch_db: str, pg_server: Any
 ) -> None:
     role = unique("stamp_role")
     with psycopg.connect(scratch_db, autocommit=True) as admin:
@@ -110,14 +109,14 @@ def test_a_role_that_does_not_own_the_database_cannot_stamp(
         )
     db = scratch_db.rsplit("/", 1)[1]
     try:
-        with psycopg.connect(pg_server.dsn_for(db, user=role), autocommit=True) as conn:  # type: ignore[attr-defined]
+        with psycopg.connect(pg_server.dsn_for(db, user=role), autocommit=True) as conn:
             with pytest.raises(OperationError) as caught:
                 write_stamp(conn, "app", env("development"))
             assert "admin_url" in (caught.value.hint or "")
             stamp = read_stamp(conn, env())
             assert stamp is not None and stamp.environment == "test"  # rolled back
     finally:
-        with psycopg.connect(pg_server.dsn, autocommit=True) as admin:  # type: ignore[attr-defined]
+        with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db)))
-            create_database(pg_server.dsn, db)  # type: ignore[attr-defined]
+            create_database(pg_server.dsn, db)
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
