@@ -32,6 +32,7 @@ import pytest
 from dbenv.backends.local import LocalStack
 from dbenv.backends.local_host import free_port
 from dbenv.backends.local_redis import RedisProcess, find_redis_server
+from dbenv.commands.stack import initdb_cache
 from dbenv.errors import BinariesNotFound
 
 
@@ -93,7 +94,8 @@ def pg_server() -> Iterator[PgServer]:
         )
         return
     root = _scratch_dir("dbenv-test-pg-")
-    stack = LocalStack(root / "stack", redis=False, host_auth="trust")
+    cache = initdb_cache(os.environ)
+    stack = LocalStack(root / "stack", redis=False, host_auth="trust", initdb_cache=cache)
     try:
         status = stack.start()
     except BinariesNotFound as error:

@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -58,6 +59,24 @@ def base() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+# One real initdb for the module: later cold starts copy it (as `dbenv up` does from
+# $XDG_CACHE_HOME/dbenv/initdb). The CLI tests point XDG_CACHE_HOME here too.
+CACHE_HOME = Path(tempfile.mkdtemp(prefix="dbenv-test-cache-"))
+CACHE = CACHE_HOME / "dbenv" / "initdb"
+CLI_ENV = {"XDG_CACHE_HOME": str(CACHE_HOME)}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_cache() -> Iterator[None]:
+    yield
+    shutil.rmtree(CACHE_HOME, ignore_errors=True)
+
+
+def new_stack(data_dir: Path, **options: Any) -> LocalStack:
+    """A stack whose cold start copies the module's cached initdb (one real initdb)."""
+    return LocalStack(data_dir, initdb_cache=CACHE, **options)
+
+
 def gone(pid: int) -> bool:
     """Asserted by pid: the process no longer exists (or is a reaped zombie)."""
     return not pid_alive(pid)
@@ -94,13 +113,13 @@ def test_up_up_down_leaves_no_process(base: Path) -> None:
 
 
 def test_up_creates_local_environments_databases_idempotently(base: Path) -> None:
-    project = load_project(project=make_project(base / "app"), process_env={})
+    project = load_project(project=make_project(base / "app"), process_env=CLI_ENV)
     result = up(project, no_redis=True)
     assert [(d.environment, d.database, d.created) for d in result.databases] == [
         ("development", "demo_development", True),
         ("test", "demo_test", True),
     ]
-    fresh = load_project(project=base / "app", process_env={})
+    fresh = load_project(project=base / "app", process_env=CLI_ENV)
     url = fresh.environment("test").database_url
     assert url is not None
     with psycopg.connect(url.reveal()) as conn:
@@ -117,7 +136,7 @@ def test_up_creates_local_environments_databases_idempotently(base: Path) -> Non
 
 
 def test_kill_9_of_the_postmaster_then_up_recovers(base: Path) -> None:
-    stack = LocalStack(base / "data", redis=False)
+    stack = new_stack(base / "data", redis=False)
     pid = pids(stack.start())[0]
     os.kill(pid, signal.SIGKILL)
     assert stack.stop().stopped == ()  # nothing to stop: it died
@@ -133,7 +152,7 @@ def test_kill_9_of_the_postmaster_then_up_recovers(base: Path) -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only meaningful when the tests run as root")
 def test_as_root_the_server_runs_as_an_unprivileged_user(base: Path) -> None:
-    stack = LocalStack(base / "data", redis=False)
+    stack = new_stack(base / "data", redis=False)
     pid = pids(stack.start())[0]
     uid = int(
         next(
@@ -151,15 +170,38 @@ def test_unreachable_data_dir_names_the_path_and_the_fix(base: Path) -> None:
     private = base / "private"
     private.mkdir(mode=0o700)
     with pytest.raises(ServerStartError) as caught:
-        LocalStack(private / "data", redis=False).start()
+        new_stack(private / "data", redis=False).start()
     message = str(caught.value)
     assert str(private) in message and "chmod o+x" in message
     assert private.stat().st_mode & 0o777 == 0o700  # never loosened
 
 
+def test_initdb_cache_is_filled_once_then_copied(base: Path) -> None:
+    cache = base / "cache"
+    said: list[str] = []
+    for name in ("one", "two"):
+        LocalStack(base / name, redis=False, initdb_cache=cache, progress=said.append).start()
+    assert said[0].startswith("initdb into") and any(
+        line.startswith("copied a cached initdb") for line in said[1:]
+    )
+    with psycopg.connect(LocalStack(base / "two").urls().postgres) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_cached_initdb_others_could_write_is_not_used(base: Path) -> None:
+    cache = base / "cache"
+    LocalStack(base / "one", redis=False, initdb_cache=cache).start()
+    template = next(cache.iterdir())
+    template.chmod(0o777)
+    said: list[str] = []
+    LocalStack(base / "two", redis=False, initdb_cache=cache, progress=said.append).start()
+    assert any(line.startswith("initdb into") for line in said)
+    assert not any(line.startswith("copied") for line in said)
+
+
 def test_two_projects_side_by_side(base: Path) -> None:
-    one = LocalStack(base / "one" / ".dbenv", redis=False)
-    two = LocalStack(base / "two" / ".dbenv", redis=False)
+    one = new_stack(base / "one" / ".dbenv", redis=False)
+    two = new_stack(base / "two" / ".dbenv", redis=False)
     a, b = one.start(), two.start()
     assert a.state and b.state and a.state.postgres and b.state.postgres
     assert a.state.postgres.port != b.state.postgres.port
@@ -175,13 +217,13 @@ def test_a_taken_port_picks_another_and_says_which(base: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        status = LocalStack(base / "data", port=port, redis=False).start()
+        status = new_stack(base / "data", port=port, redis=False).start()
     assert status.state and status.state.postgres and status.state.postgres.port != port
     assert any(f"port {port} is taken" in note for note in status.notices)
 
 
 def test_data_dir_of_another_major_version_is_refused_and_kept(base: Path) -> None:
-    stack = LocalStack(base / "data", redis=False)
+    stack = new_stack(base / "data", redis=False)
     stack.start()
     stack.stop()
     version_file = base / "data" / "postgres" / "PG_VERSION"
@@ -194,7 +236,7 @@ def test_data_dir_of_another_major_version_is_refused_and_kept(base: Path) -> No
 
 
 def test_purge_only_with_the_marker(base: Path) -> None:
-    stack = LocalStack(base / "data", redis=False)
+    stack = new_stack(base / "data", redis=False)
     stack.start()
     marker = base / "data" / MARKER
     saved = marker.read_text()
@@ -211,7 +253,7 @@ def test_a_data_dir_that_existed_is_never_purged(base: Path) -> None:
     mine = base / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
-    stack = LocalStack(mine, redis=False)
+    stack = new_stack(mine, redis=False)
     stack.start()
     with pytest.raises(GuardRefusal):
         stack.purge()
@@ -222,13 +264,13 @@ def test_binaries_not_found_lists_every_place(base: Path, monkeypatch: pytest.Mo
     empty = base / "empty"
     empty.mkdir()
     with pytest.raises(BinariesNotFound) as caught:
-        LocalStack(base / "data", pg_bindir=empty).start()
+        new_stack(base / "data", pg_bindir=empty).start()
     assert str(empty) in str(caught.value) and "apt-get install postgresql" in str(caught.value)
     # a machine without installed packages: PATH empty, no /usr/lib/postgresql/*/bin
     monkeypatch.setattr("dbenv.backends.local_host.DEBIAN_ROOT", base / "no-debian")
     monkeypatch.setattr("dbenv.backends.local_host.SOURCE_BINDIR", base / "no-source")
     with pytest.raises(BinariesNotFound) as caught:
-        LocalStack(base / "data", search_path=str(empty)).start()
+        new_stack(base / "data", search_path=str(empty)).start()
     message = str(caught.value)
     for place in ("DBENV_PG_BINDIR", "PATH", str(base / "no-debian"), str(base / "no-source")):
         assert place in message
@@ -237,7 +279,7 @@ def test_binaries_not_found_lists_every_place(base: Path, monkeypatch: pytest.Mo
 
 
 def test_a_server_that_fails_to_start_reports_its_log(base: Path) -> None:
-    stack = LocalStack(base / "data", redis=False)
+    stack = new_stack(base / "data", redis=False)
     stack.start()
     stack.stop()
     with (base / "data" / "postgres" / "postgresql.conf").open("a") as conf:
@@ -260,7 +302,7 @@ def test_interrupted_up_leaves_nothing_running(base: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr(LocalStack, "_ensure_postgres", then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        LocalStack(base / "data", redis=False).start()
+        new_stack(base / "data", redis=False).start()
     assert started and gone(started[0])
     assert read_state(base / "data") is None
 
@@ -275,14 +317,14 @@ def test_test_optimisations_only_on_a_disposable_cluster_dbenv_created(base: Pat
         return str(value[0])
 
     data = base / "data"
-    assert fsync(LocalStack(data, redis=False)) == "off"
-    assert fsync(LocalStack(data, redis=False, disposable=False)) == "on"
+    assert fsync(new_stack(data, redis=False)) == "off"
+    assert fsync(new_stack(data, redis=False, disposable=False)) == "on"
     (data / MARKER).unlink()  # no proof dbenv created the cluster
-    assert fsync(LocalStack(data, redis=False)) == "on"
+    assert fsync(new_stack(data, redis=False)) == "on"
 
 
 def test_tcp_needs_a_password_the_socket_does_not(base: Path) -> None:
-    status = LocalStack(base / "data", redis=False).start()
+    status = new_stack(base / "data", redis=False).start()
     assert status.state and status.state.postgres
     port = status.state.postgres.port
     with pytest.raises(psycopg.OperationalError, match="password"):
@@ -294,7 +336,7 @@ def test_tcp_needs_a_password_the_socket_does_not(base: Path) -> None:
 
 def test_a_long_data_dir_gets_a_short_socket_dir(base: Path) -> None:
     deep = base / ("d" * 60) / ("e" * 60)
-    stack = LocalStack(deep, redis=False)
+    stack = new_stack(deep, redis=False)
     status = stack.start()
     assert status.state and status.state.postgres
     socket_dir = status.state.postgres.socket_dir
@@ -304,7 +346,7 @@ def test_a_long_data_dir_gets_a_short_socket_dir(base: Path) -> None:
 
 
 def test_redis_starts_without_persistence_and_stops(base: Path) -> None:
-    stack = LocalStack(base / "data")
+    stack = new_stack(base / "data")
     status = stack.start()
     if status.state is None or status.state.redis is None:
         pytest.skip("no redis-server on this machine")
@@ -322,7 +364,7 @@ def test_redis_starts_without_persistence_and_stops(base: Path) -> None:
 def test_no_redis_binary_is_a_notice_not_an_error(base: Path) -> None:
     empty = base / "empty-path"
     empty.mkdir()
-    status = LocalStack(base / "data", search_path=str(empty)).start()
+    status = new_stack(base / "data", search_path=str(empty)).start()
     assert status.state and status.state.redis is None and status.state.postgres
     assert any("redis-server not found" in note for note in status.notices)
 
@@ -340,7 +382,7 @@ def test_external_server_starts_and_stops_nothing(pg_server: object) -> None:
 def test_connect_error_of_a_stopped_stack_is_clear(base: Path) -> None:
     from dbenv.backends.postgres import connect
 
-    stack = LocalStack(base / "data", redis=False)
+    stack = new_stack(base / "data", redis=False)
     stack.start()
     url = stack.urls().postgres
     stack.stop()
@@ -356,10 +398,10 @@ runner = CliRunner()
 
 def test_cli_up_up_down(base: Path) -> None:
     root = make_project(base / "app")
-    first = runner.invoke(app, ["--project", str(root), "up", "--no-redis"])
+    first = runner.invoke(app, ["--project", str(root), "up", "--no-redis"], env=CLI_ENV)
     assert first.exit_code == 0, first.output
     assert "demo_test" in first.output
-    second = runner.invoke(app, ["--project", str(root), "up", "--json", "--no-redis"])
+    second = runner.invoke(app, ["--project", str(root), "up", "--json", "--no-redis"], env=CLI_ENV)
     assert second.exit_code == 0
     data = json.loads(second.stdout)
     assert data["started"] == [] and data["state"]["postgres"]["pid"]

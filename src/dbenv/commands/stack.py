@@ -1,8 +1,8 @@
 """``dbenv up`` / ``dbenv down`` / ``dbenv compose``: the local stack, as commands.
 
 Each function takes resolved objects and returns a result; nothing here prints.
-``up`` starts the stack (idempotently), then creates the role and database of
-every environment configured with ``server = "local"``.
+``up`` starts the stack (idempotently), then provisions (``dbenv.provision``: role,
+database, grants, extensions, stamp) every environment with ``server = "local"``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbenv.backends.local import LocalStack, StackStatus, pg_socket_url
+from dbenv.backends.local import LocalStack, StackStatus
 from dbenv.config.local_state import local_database_name
 from dbenv.config.model import Environment
 
@@ -120,47 +120,16 @@ def _setting(env: Environment, key: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _provision(project: Project, *, progress: Progress | None) -> tuple[LocalDatabase, ...]:
+    """Provision (role, database, grants, extensions, stamp) every local environment."""
+    from dbenv.provision import provision
 
-
-def _create_databases(
-    status: StackStatus, environments: Iterable[Environment], *, progress: Progress | None
-) -> tuple[LocalDatabase, ...]:
-    """A minimal provision step: role, database (owned by it), extensions."""
-    from dbenv.backends.postgres import connect
-
-    assert status.state is not None and status.state.postgres is not None
-    pg = status.state.postgres
-    made: list[LocalDatabase] = []
-    with connect(pg_socket_url(pg), autocommit=True, application_name="dbenv up") as conn:
-        for env, database, user in local_environments(environments):
-            role_exists = conn.execute(
-                "SELECT 1 FROM pg_roles WHERE rolname = %s", [user]
-            ).fetchone()
-            if not role_exists:
-                conn.execute(f"CREATE ROLE {_ident(user)} LOGIN")
-            db_exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [database]
-            ).fetchone()
-            if not db_exists:
-                conn.execute(f"CREATE DATABASE {_ident(database)} OWNER {_ident(user)}")
-                if progress:
-                    progress(f"created database {database} (owner {user}) for {env.name}")
-            _extensions_and_settings(pg_socket_url(pg, database), env, database)
-            made.append(LocalDatabase(env.name, database, user, created=not db_exists))
+    made = []
+    for env, _, _ in local_environments(project.environments()):
+        result = provision(project, env, progress=progress)
+        created = any(change.startswith("created database") for change in result.changes)
+        made.append(LocalDatabase(env.name, result.database, result.role, created=created))
     return tuple(made)
-
-
-def _extensions_and_settings(url: str, env: Environment, database: str) -> None:
-    from dbenv.backends.postgres import connect
-
-    with connect(url, autocommit=True, application_name="dbenv up") as conn:
-        for name in env.extensions:
-            conn.execute(f"CREATE EXTENSION IF NOT EXISTS {_ident(name)}")
-        if env.disposable:
-            # seed 001's test optimisation, per database (fsync & co. are cluster-wide)
-            conn.execute(f"ALTER DATABASE {_ident(database)} SET synchronous_commit = off")
 
 
 def up(
@@ -173,8 +142,7 @@ def up(
     status = stack_for(project, no_redis=no_redis, progress=progress).start()
     # Resolve the environments afresh: their URLs point at the state just written.
     fresh = replace(project, _cache={})
-    environments = [fresh.environment(name) for name in fresh.environment_names]
-    return UpResult(status, _create_databases(status, environments, progress=progress))
+    return UpResult(status, _provision(fresh, progress=progress))
 
 
 def down(project: Project, *, purge: bool = False) -> DownResult:
