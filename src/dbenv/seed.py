@@ -160,8 +160,8 @@ def seed_rows(
     """Write ``data`` through ``conn`` (inside the caller's transaction); rows changed per table."""
     graph = load_graph(conn, env)
     targets = _resolve(graph, env, data)
-    order = [t for t in graph.parents_first() if t in targets]
-    late = _cycle_columns(graph, set(order))
+    order = _seed_order(graph, targets)
+    late = _cycle_columns(graph, targets, order)
     conn.execute("SET CONSTRAINTS ALL DEFERRED")
     changed: dict[str, int] = {}
     for number, table in enumerate(order):
@@ -241,25 +241,75 @@ def _check_duplicates(target: _Target) -> None:
         seen[value] = index
 
 
-def _cycle_columns(graph: TableGraph, seeded: set[str]) -> dict[str, set[str]]:
-    """Non-deferrable FK columns closing a cycle between seeded tables: filled in later."""
+def _seed_order(graph: TableGraph, targets: Mapping[str, _Target]) -> list[str]:
+    """Parents first; inside a cycle, a table whose FK must hold at insert comes later.
+
+    Within each run of cyclic tables, the edges that must hold at insert time (not
+    deferrable, a NOT NULL column) are sorted topologically; the other edges of the
+    cycle are then satisfied by deferral or by filling the column in afterwards.
+    """
+    order = [t for t in graph.parents_first() if t in targets]
     cyclic = graph.cyclic()
-    position = {t: i for i, t in enumerate(graph.parents_first())}
+    strict = {
+        (fk.child, fk.parent)
+        for fk in graph.foreign_keys
+        if fk.child != fk.parent
+        and not fk.deferrable
+        and fk.child in cyclic
+        and any((c := graph.tables[fk.child].column(n)) and c.not_null for n in fk.columns)
+    }
+    result: list[str] = []
+    i = 0
+    while i < len(order):
+        if order[i] not in cyclic:
+            result.append(order[i])
+            i += 1
+            continue
+        remaining = []
+        while i < len(order) and order[i] in cyclic:
+            remaining.append(order[i])
+            i += 1
+        while remaining:
+            pick = next(
+                (t for t in remaining if not any((t, p) in strict for p in remaining if p != t)),
+                remaining[0],  # a cycle of strict edges: _cycle_columns says why it fails
+            )
+            result.append(pick)
+            remaining.remove(pick)
+    return result
+
+
+def _cycle_columns(
+    graph: TableGraph, targets: Mapping[str, _Target], order: list[str]
+) -> dict[str, set[str]]:
+    """Non-deferrable FK columns no single insert order satisfies: filled in afterwards.
+
+    That is an FK closing a cycle between seeded tables, and a self-reference of a
+    table whose rows go in as several statements (rows naming different columns).
+    """
+    cyclic = graph.cyclic()
+    position = {t: i for i, t in enumerate(order)}
     late: dict[str, set[str]] = {}
     for fk in graph.foreign_keys:
-        if fk.deferrable or fk.child == fk.parent or fk.child not in seeded:
+        if fk.deferrable or fk.child not in targets or fk.parent not in targets:
             continue
-        if fk.child in cyclic and fk.parent in cyclic and position[fk.parent] > position[fk.child]:
-            info = graph.tables[fk.child]
-            for name in fk.columns:
-                column = info.column(name)
-                if column is not None and column.not_null:
-                    raise OperationError(
-                        f"cannot seed the foreign-key cycle through {fk.child}.{name}: the "
-                        "column is NOT NULL and the constraint is not deferrable.",
-                        hint=f"Make {fk.name} DEFERRABLE, or the column nullable.",
-                    )
-            late.setdefault(fk.child, set()).update(fk.columns)
+        if fk.child == fk.parent:
+            closing = len(_groups(targets[fk.child])) > 1
+        else:
+            closing = fk.child in cyclic and fk.parent in cyclic
+            closing = closing and position[fk.parent] > position[fk.child]
+        if not closing:
+            continue
+        info = graph.tables[fk.child]
+        for name in fk.columns:
+            column = info.column(name)
+            if column is not None and column.not_null:
+                raise OperationError(
+                    f"cannot seed the foreign-key cycle through {fk.child}.{name}: the "
+                    "column is NOT NULL and the constraint is not deferrable.",
+                    hint=f"Make {fk.name} DEFERRABLE, or the column nullable.",
+                )
+        late.setdefault(fk.child, set()).update(fk.columns)
     return late
 
 
@@ -397,14 +447,23 @@ def _fill_late(conn: psycopg.Connection[Any], target: _Target, columns: set[str]
         raise OperationError(
             f"cannot seed the cycle through {info.qualified}: it has no primary key."
         )
-    for g, (group, _) in enumerate(_groups(target)):
+    from psycopg import Error
+
+    for g, (group, indexes) in enumerate(_groups(target)):
         wanted = [c for c in group if c in columns]
         if not wanted or not set(key) <= set(group):
             continue
         temp = quote(f"_dbenv_seed_{target.number}_{g}")
         sets = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in wanted)
         on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in key)
-        conn.execute(f"UPDATE {info.qualified} t SET {sets} FROM {temp} s WHERE {on}")
+        differs = " OR ".join(f"t.{quote(c)} IS DISTINCT FROM s.{quote(c)}" for c in wanted)
+        try:
+            with conn.transaction():
+                conn.execute(
+                    f"UPDATE {info.qualified} t SET {sets} FROM {temp} s WHERE {on} AND ({differs})"
+                )
+        except Error as exc:
+            raise _row_error(target, exc, indexes) from None
 
 
 def _groups(target: _Target) -> list[tuple[tuple[str, ...], list[int]]]:
