@@ -107,7 +107,7 @@ def test_sequences_and_identities_move_past_the_largest_id(seeded_project: Any) 
 def test_default_files_come_from_seed_files(tmp_path: Path, pg_server: Any) -> None:
     (tmp_path / "seeds").mkdir()
     (tmp_path / "seeds" / "users.json").write_text(json.dumps({"users": USERS["users"]}))
-    project, database, dsn = make_project(tmp_path, pg_server, seed_files=["seeds/users.json"])
+    project, database, _ = make_project(tmp_path, pg_server, seed_files=["seeds/users.json"])
     try:
         env = project.environment("test")
         reset(project, env)
