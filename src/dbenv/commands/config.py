@@ -60,7 +60,13 @@ class InitResult:
 
 def init(root: Path, *, name: str | None = None) -> InitResult:
     """Write dbenv.toml, .env.example and .gitignore entries; never overwrite dbenv.toml."""
-    from dbenv.commands.init_template import ENV_EXAMPLE, GITIGNORE_LINES, project_file
+    from dbenv.commands.init_template import (
+        ENV_EXAMPLE,
+        GITIGNORE_LINES,
+        extend_gitignore,
+        project_file,
+        project_name,
+    )
 
     root = root.resolve()
     if not root.is_dir():
@@ -76,8 +82,8 @@ def init(root: Path, *, name: str | None = None) -> InitResult:
             f"{target} already declares this project; dbenv init never overwrites a project file.",
             hint="Edit it, or move it away first to start over.",
         )
-    project_name = name or _project_name(root)
-    target.write_text(project_file(project_name), encoding="utf-8")
+    chosen = name or project_name(root)
+    target.write_text(project_file(chosen), encoding="utf-8")
     written, skipped = [target], []
     example = root / ".env.example"
     if example.exists():
@@ -85,26 +91,8 @@ def init(root: Path, *, name: str | None = None) -> InitResult:
     else:
         example.write_text(ENV_EXAMPLE, encoding="utf-8")
         written.append(example)
-    added = _extend_gitignore(root / ".gitignore", GITIGNORE_LINES)
+    added = extend_gitignore(root / ".gitignore", GITIGNORE_LINES)
     return InitResult(root, tuple(written), tuple(skipped), added)
-
-
-def _project_name(root: Path) -> str:
-    cleaned = "".join(c if c.isalnum() else "_" for c in root.name.lower()).strip("_")
-    return cleaned or "app"
-
-
-def _extend_gitignore(path: Path, lines: Sequence[str]) -> tuple[str, ...]:
-    existing = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    present = {line.strip() for line in existing}
-    missing = [line for line in lines if line not in present]
-    if missing:
-        text = "\n".join(existing)
-        if text and not text.endswith("\n"):
-            text += "\n"
-        header = "# dbenv: env files hold credentials; keep them out of git\n"
-        path.write_text(text + header + "\n".join(missing) + "\n", encoding="utf-8")
-    return tuple(missing)
 
 
 # --- envs -------------------------------------------------------------------------

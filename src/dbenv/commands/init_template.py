@@ -1,11 +1,16 @@
 """What ``dbenv init`` writes: a project file with the five usual environments.
 
+Also the two small file edits init makes (naming the project, extending .gitignore).
+
 The file must load as written (a test checks it), declare local and test as
 disposable, and keep every password out of it: staging and production take theirs
 from secret references.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 GITIGNORE_LINES = (".env*", "!.env.example", ".dbenv/")
 
@@ -67,3 +72,23 @@ password = "env:PRODUCTION_DB_PASSWORD"
 def project_file(name: str) -> str:
     """The text of a new ``dbenv.toml`` for a project called ``name``."""
     return _TEMPLATE.format(name=name)
+
+
+def project_name(root: Path) -> str:
+    """A project name from the directory name: lower case, word characters only."""
+    cleaned = "".join(c if c.isalnum() else "_" for c in root.name.lower()).strip("_")
+    return cleaned or "app"
+
+
+def extend_gitignore(path: Path, lines: Sequence[str]) -> tuple[str, ...]:
+    """Append the lines .gitignore lacks (under a comment); return those added."""
+    existing = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    present = {line.strip() for line in existing}
+    missing = [line for line in lines if line not in present]
+    if missing:
+        text = "\n".join(existing)
+        if text and not text.endswith("\n"):
+            text += "\n"
+        header = "# dbenv: env files hold credentials; keep them out of git\n"
+        path.write_text(text + header + "\n".join(missing) + "\n", encoding="utf-8")
+    return tuple(missing)
