@@ -338,3 +338,13 @@ def test_clean_project_has_no_findings(tmp_path: Path) -> None:
     report = run_check(root)
     assert report.findings == ()
     assert report.files_scanned == 2
+
+
+def test_the_dashtam_example_has_no_errors(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "dashtam"
+    root = tmp_path / "dashtam"
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns(".env", ".env.*", ".dbenv"))
+    subprocess.run([str(root / "prepare-demo")], check=True, capture_output=True)
+    report = run_check(root, scan=[root])
+    assert report.errors == (), [f.message for f in report.errors]
+    assert {f.environment for f in report.warnings} <= {"staging", "production"}
