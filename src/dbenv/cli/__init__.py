@@ -6,8 +6,10 @@ Each area adds one import line below; its module attaches commands to ``app``.
 from __future__ import annotations
 
 from dbenv.cli import config as _config  # noqa: F401  (init, envs, config, run, check)
+from dbenv.cli import diff as _diff  # noqa: F401  (diff)
 from dbenv.cli import lifecycle as _lifecycle  # noqa: F401  (provision, stamp, status, reset, seed, flush)
 from dbenv.cli import stack as _stack  # noqa: F401  (up, down, compose)
+from dbenv.cli import sync as _sync  # noqa: F401  (sync, dump, restore, clone)
 from dbenv.cli.app import app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,261 @@
+"""CLI for moving data between environments: ``sync``, ``dump``, ``restore``, ``clone``.
+
+Each command parses, calls its ``dbenv.commands.sync`` function and renders the
+result: a Rich progress bar per table (rows and bytes) on stderr while it runs,
+a summary on stdout, ``--json`` for scripts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from dbenv.cli.app import app, err, err_console, get_project, handle_errors, out, print_json
+
+if TYPE_CHECKING:
+    from dbenv.commands.sync import SyncEvent, SyncResult
+
+__all__ = ["clone_command", "dump_command", "restore_command", "sync_command"]
+
+IMeanIt = Annotated[
+    str | None,
+    typer.Option("--i-mean-it", help="Override a guard refusal by naming the target database."),
+]
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+class _Bars:
+    """A Rich progress bar per table, fed by the sync's progress events."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[rows]}"),
+            TimeElapsedColumn(),
+            console=err_console(),
+            transient=False,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, event: SyncEvent) -> None:
+        if event.phase == "structure":
+            if event.rows:
+                self.progress.console.print(f"structure: {event.rows} statement(s)")
+            return
+        if event.phase == "start":
+            self.tasks[event.table] = self.progress.add_task(
+                event.table, total=max(event.total_bytes, 1), rows=""
+            )
+        task = self.tasks.get(event.table)
+        if task is None:
+            return
+        if event.phase == "copy":
+            self.progress.update(
+                task, completed=event.bytes, total=max(event.total_bytes, event.bytes, 1)
+            )
+        elif event.phase == "done":
+            self.progress.update(
+                task, completed=event.bytes, total=max(event.bytes, 1), rows=f"{event.rows} rows"
+            )
+        elif event.phase == "verify":
+            self.progress.update(task, rows=f"{event.rows} rows, verifying")
+
+
+def _render_sync(result: SyncResult) -> None:
+    verb = "would sync" if result.dry_run else "synced"
+    out(f"{verb} {result.source} -> {result.target} (profile {result.profile})")
+    for step in result.structure:
+        out(f"  structure: {step.action} {step.target} [hazard: {step.hazard}]")
+    for table in result.tables:
+        if table.policy == "structure":
+            out(f"  {table.table}: structure only")
+            continue
+        extra = []
+        if table.masked:
+            extra.append("masked " + ", ".join(table.masked))
+        if table.condition:
+            extra.append("subset")
+        note = f" ({'; '.join(extra)})" if extra else ""
+        if result.dry_run:
+            out(f"  {table.table}: mirror, about {_size(table.bytes)}{note}")
+        else:
+            check = "checksum ok" if table.verified else "not verified"
+            out(f"  {table.table}: {table.rows} rows, {_size(table.bytes)}, {check}{note}")
+    if not result.dry_run:
+        for seq, value in result.sequences.items():
+            out(f"  sequence {seq} set to {value}")
+        out(f"{result.rows} rows, {_size(result.bytes)} in {result.seconds:.2f} s")
+
+
+@app.command("sync")
+@handle_errors
+def sync_command(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The environment to read from.")],
+    target: Annotated[str, typer.Argument(help="The environment to replace tables in.")],
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="A [sync.profiles.NAME].")
+    ] = None,
+    tables: Annotated[
+        list[str] | None,
+        typer.Option("--tables", help="Only these schema.table patterns (repeatable)."),
+    ] = None,
+    structure_only: Annotated[
+        list[str] | None,
+        typer.Option("--structure-only", help="Copy only the structure of these (repeatable)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
+    ] = False,
+    allow_destructive: Annotated[
+        bool, typer.Option("--allow-destructive", help="Run structure steps that lose data.")
+    ] = False,
+    no_mask: Annotated[
+        bool, typer.Option("--no-mask", help="Copy personal data unmasked (needs --i-mean-it).")
+    ] = False,
+    i_mean_it: IMeanIt = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Copy tables from SOURCE to TARGET: structure first, then rows, in one transaction."""
+    from dbenv.commands.sync import result_json, sync
+
+    project = get_project(ctx)
+    bars = None if json or dry_run else _Bars()
+    kwargs: dict[str, Any] = {
+        "profile": profile,
+        "tables": tuple(tables or ()),
+        "structure_only": tuple(structure_only or ()),
+        "dry_run": dry_run,
+        "allow_destructive": allow_destructive,
+        "no_mask": no_mask,
+        "override": i_mean_it,
+        "progress": bars,
+    }
+    src, dst = project.environment(source), project.environment(target)
+    if bars is None:
+        result = sync(project, src, dst, **kwargs)
+    else:
+        with bars.progress:
+            result = sync(project, src, dst, **kwargs)
+    if json:
+        print_json(result_json(result))
+    else:
+        _render_sync(result)
+
+
+@app.command("dump")
+@handle_errors
+def dump_command(
+    ctx: typer.Context,
+    env: Annotated[str, typer.Argument(help="The environment to dump.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="The file (or directory with -j).")
+    ] = None,
+    schema_only: Annotated[bool, typer.Option("--schema-only", help="Structure only.")] = False,
+    jobs: Annotated[
+        int, typer.Option("-j", "--jobs", help="Parallel jobs (> 1: directory format).")
+    ] = 1,
+    json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Dump ENV's database with pg_dump (custom format; -j N: parallel directory format)."""
+    from dbenv.commands.sync import dump, result_json
+
+    project = get_project(ctx)
+    result = dump(
+        project,
+        project.environment(env),
+        output=output,
+        schema_only=schema_only,
+        jobs=jobs,
+        progress=None if json else err,
+    )
+    if json:
+        print_json(result_json(result))
+    else:
+        out(
+            f"dumped {result.environment} to {result.path} ({result.format}, {_size(result.bytes)}, {result.seconds:.2f} s)"
+        )
+
+
+@app.command("restore")
+@handle_errors
+def restore_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A file or directory dbenv dump wrote.")],
+    env: Annotated[str, typer.Argument(help="The environment whose database it replaces.")],
+    jobs: Annotated[int, typer.Option("-j", "--jobs", help="Parallel pg_restore jobs.")] = 2,
+    i_mean_it: IMeanIt = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Replace ENV's database by a dump (guarded), stamped as ENV so it is never the source."""
+    from dbenv.commands.sync import restore, result_json
+
+    project = get_project(ctx)
+    result = restore(
+        project,
+        file,
+        project.environment(env),
+        jobs=jobs,
+        override=i_mean_it,
+        progress=None if json else err,
+    )
+    if json:
+        print_json(result_json(result))
+    else:
+        out(
+            f"restored {file} into {result.environment} ({result.database}) in {result.seconds:.2f} s; stamped as {result.environment}"
+        )
+
+
+@app.command("clone")
+@handle_errors
+def clone_command(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The environment to copy.")],
+    target: Annotated[str, typer.Argument(help="The environment whose database it replaces.")],
+    method: Annotated[str, typer.Option("--method", help="auto | template | logical.")] = "auto",
+    no_mask: Annotated[
+        bool, typer.Option("--no-mask", help="Copy personal data unmasked (needs --i-mean-it).")
+    ] = False,
+    i_mean_it: IMeanIt = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Replace TARGET's database by a copy of SOURCE's (template when possible; masked when required)."""
+    from dbenv.commands.sync import clone, result_json
+
+    project = get_project(ctx)
+    result = clone(
+        project,
+        project.environment(source),
+        project.environment(target),
+        method=method,
+        no_mask=no_mask,
+        override=i_mean_it,
+        progress=None if json else err,
+    )
+    if json:
+        print_json(result_json(result))
+        return
+    how = f"template, STRATEGY {result.strategy}" if result.method == "template" else "logical"
+    masked = ", masked" if result.masked else ""
+    out(f"cloned {result.source} -> {result.target} ({how}{masked}) in {result.seconds:.2f} s")
