@@ -32,9 +32,7 @@ def find_pg_dump() -> str:
 def normalised_dumps(*dsns: str) -> list[list[str]]:
     """``pg_dump --schema-only`` of each DSN (run side by side), normalised."""
     procs = [
-        subprocess.Popen(
-            [find_pg_dump(), "--schema-only", dsn], stdout=subprocess.PIPE, text=True
-        )
+        subprocess.Popen([find_pg_dump(), "--schema-only", dsn], stdout=subprocess.PIPE, text=True)
         for dsn in dsns
     ]
     outs = [proc.communicate()[0] for proc in procs]

@@ -55,7 +55,7 @@ class _Reader:
         self.attnames: dict[tuple[int, int], str] = {}
 
     def rows(self, sql: str) -> list[Row]:
-        return self.conn.execute(sql).fetchall()  # type: ignore[arg-type]
+        return self.conn.execute(sql.encode()).fetchall()
 
     def schemas(self) -> dict[str, Schema]:
         out = {}

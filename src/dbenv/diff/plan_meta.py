@@ -7,7 +7,7 @@ source's values are compared against that starting point, not the target's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from dbenv.diff.model import DbObject, Domain, Function, Grant, Table, View
 from dbenv.diff.plan import Builder, Phase
@@ -21,16 +21,26 @@ _PUBLIC_DEFAULTS = {
 }
 
 
-def _objects(model_groups: Iterable[dict[str, DbObject]]) -> Iterator[DbObject]:
+def _objects(model_groups: Iterable[Mapping[str, DbObject]]) -> Iterator[DbObject]:
     for group in model_groups:
         yield from group.values()
 
 
-def _groups(b: Builder, *, source: bool) -> list[dict[str, DbObject]]:
+def _groups(b: Builder, *, source: bool) -> list[Mapping[str, DbObject]]:
     m = b.source if source else b.target
     return [
-        m.schemas, m.extensions, m.types, m.domains, m.sequences, m.tables,  # type: ignore[list-item]
-        m.views, m.functions, m.constraints, m.indexes, m.triggers, m.policies,  # type: ignore[list-item]
+        m.schemas,
+        m.extensions,
+        m.types,
+        m.domains,
+        m.sequences,
+        m.tables,
+        m.views,
+        m.functions,
+        m.constraints,
+        m.indexes,
+        m.triggers,
+        m.policies,
     ]
 
 
@@ -45,8 +55,9 @@ def plan_metadata(b: Builder) -> None:
         _plan_sub_comments(b, obj, old, fresh)
         if isinstance(obj, Table):
             _plan_row_security(b, obj, old if isinstance(old, Table) else None)
-        if obj.key.startswith(("schema:", "type:", "domain:", "sequence:", "table:", "view:",
-                               "function:")):
+        if obj.key.startswith(
+            ("schema:", "type:", "domain:", "sequence:", "table:", "view:", "function:")
+        ):
             default = _PUBLIC_DEFAULTS.get(obj.kind, frozenset())
             _plan_grants(b, obj, old.acl if old else default)
             if b.owners and obj.owner and (old is None or old.owner != obj.owner):
@@ -76,8 +87,8 @@ def _plan_sub_comments(b: Builder, obj: DbObject, old: DbObject | None, fresh: s
     elif isinstance(obj, Domain):
         known = {c.name: c for c in old.constraints} if isinstance(old, Domain) else {}
         for con in obj.constraints:
-            prior = known.get(con.name)
-            was = prior.comment if prior and prior.definition == con.definition else None
+            match = known.get(con.name)
+            was = match.comment if match and match.definition == con.definition else None
             target = f"CONSTRAINT {con.name} ON DOMAIN {obj.qualified}"
             _plan_comment(b, target, obj.key, con.comment, was)
 
@@ -86,12 +97,18 @@ def _plan_row_security(b: Builder, new: Table, old: Table | None) -> None:
     was_enabled, was_forced = (old.rls_enabled, old.rls_forced) if old else (False, False)
     if new.rls_enabled != was_enabled:
         word = "ENABLE" if new.rls_enabled else "DISABLE"
-        b.add(Phase.ROW_SECURITY, f"ALTER TABLE {new.qualified} {word} ROW LEVEL SECURITY",
-              target=new.key)
+        b.add(
+            Phase.ROW_SECURITY,
+            f"ALTER TABLE {new.qualified} {word} ROW LEVEL SECURITY",
+            target=new.key,
+        )
     if new.rls_forced != was_forced:
         word = "FORCE" if new.rls_forced else "NO FORCE"
-        b.add(Phase.ROW_SECURITY, f"ALTER TABLE {new.qualified} {word} ROW LEVEL SECURITY",
-              target=new.key)
+        b.add(
+            Phase.ROW_SECURITY,
+            f"ALTER TABLE {new.qualified} {word} ROW LEVEL SECURITY",
+            target=new.key,
+        )
 
 
 def _grant_target(obj: DbObject) -> str:

@@ -121,8 +121,11 @@ def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) 
     assert obj is not None
     old_name = f"{obj.schema}.{requote(obj.name, '__dbenv_old')}"
     phase = Phase.DOMAINS if word == "DOMAIN" else Phase.TYPES
-    b.add(phase, f"ALTER {word} {obj.qualified} RENAME TO {requote(obj.name, '__dbenv_old')}",
-          target=key)
+    b.add(
+        phase,
+        f"ALTER {word} {obj.qualified} RENAME TO {requote(obj.name, '__dbenv_old')}",
+        target=key,
+    )
     b.add(phase, create, action="create", target=key)
     b.broken.add(key)
     b.recreated.add(key)

@@ -36,17 +36,17 @@ def _plan_children(
     for key, old in target.items():
         if _gone(b, old.table):
             continue
-        new = source.get(key)
-        if new is None or new.definition != old.definition or key in rebuild:
+        wanted = source.get(key)
+        if wanted is None or wanted.definition != old.definition or key in rebuild:
             phase, sql = drop(old)
             b.add(phase, sql, action="drop", target=key)
             b.recreated.add(key)
     for key, new in source.items():
-        old = target.get(key)
-        if old is None or key in b.recreated or _gone(b, new.table):
+        if key not in target or key in b.recreated or _gone(b, new.table):
             phase, sql, hazard, transactional = create(new)
-            b.add(phase, sql, hazard=hazard, action="create", target=key,
-                  transactional=transactional)
+            b.add(
+                phase, sql, hazard=hazard, action="create", target=key, transactional=transactional
+            )
             b.recreated.add(key)
 
 
@@ -103,8 +103,7 @@ def plan_indexes(b: Builder) -> None:
             return phase, sql, NO_HAZARD, False
         return phase, idx.definition, LONG_LOCK if existing else NO_HAZARD, True
 
-    _plan_children(b, b.source.indexes, b.target.indexes, rebuild=set(), drop=drop,
-                   create=create)
+    _plan_children(b, b.source.indexes, b.target.indexes, rebuild=set(), drop=drop, create=create)
 
 
 def _view_shape(view: View) -> tuple[object, ...]:
@@ -140,7 +139,9 @@ def view_sql(view: View) -> str:
 
 def plan_views(b: Builder) -> None:
     source, target = b.source.views, b.target.views
-    rebuild = {k for k, v in target.items() if k not in source or _view_shape(source[k]) != _view_shape(v)}
+    rebuild = {
+        k for k, v in target.items() if k not in source or _view_shape(source[k]) != _view_shape(v)
+    }
     grown = True
     while grown:
         grown = False
@@ -172,8 +173,9 @@ def plan_triggers(b: Builder) -> None:
     def create(trg: TableChild) -> tuple[Phase, str, str, bool]:
         return Phase.TRIGGERS, trg.definition, NO_HAZARD, True
 
-    _plan_children(b, b.source.triggers, b.target.triggers, rebuild=rebuild, drop=drop,
-                   create=create)
+    _plan_children(
+        b, b.source.triggers, b.target.triggers, rebuild=rebuild, drop=drop, create=create
+    )
 
 
 def plan_policies(b: Builder) -> None:
@@ -189,5 +191,6 @@ def plan_policies(b: Builder) -> None:
     def create(pol: TableChild) -> tuple[Phase, str, str, bool]:
         return Phase.POLICIES, pol.definition, NO_HAZARD, True
 
-    _plan_children(b, b.source.policies, b.target.policies, rebuild=rebuild, drop=drop,
-                   create=create)
+    _plan_children(
+        b, b.source.policies, b.target.policies, rebuild=rebuild, drop=drop, create=create
+    )

@@ -21,7 +21,8 @@ def identity_clause(ident: Identity) -> str:
 def _identity_options(ident: Identity) -> str:
     cycle = "CYCLE" if ident.cycle else "NO CYCLE"
     return (
-        f"SEQUENCE NAME {ident.sequence} START WITH {ident.start} INCREMENT BY {ident.increment} MINVALUE {ident.minvalue} "
+        f"SEQUENCE NAME {ident.sequence} START WITH {ident.start} "
+        f"INCREMENT BY {ident.increment} MINVALUE {ident.minvalue} "
         f"MAXVALUE {ident.maxvalue} CACHE {ident.cache} {cycle}"
     )
 
@@ -93,8 +94,13 @@ def plan_tables(b: Builder) -> None:
             if seq.owned_by and seq.owned_by.startswith(old.qualified + "."):
                 sql = f"ALTER SEQUENCE {seq.qualified} OWNED BY NONE"
                 b.add(Phase.DROP_REBUILT, sql, target=seq.key)
-        b.add(Phase.DROP_REBUILT, f"DROP TABLE {old.qualified}", hazard=DATA_LOSS,
-              action="drop", target=key)
+        b.add(
+            Phase.DROP_REBUILT,
+            f"DROP TABLE {old.qualified}",
+            hazard=DATA_LOSS,
+            action="drop",
+            target=key,
+        )
         b.broken.add(key)
         b.broken.update(f"column:{old.qualified}.{c.name}" for c in old.columns)
     for key in sorted(source, key=lambda k: _depth(source[k], source)):
@@ -107,8 +113,13 @@ def plan_tables(b: Builder) -> None:
     for key in sorted(target.keys() - source.keys(), key=lambda k: -_depth(target[k], target)):
         old = target[key]
         b.broken.add(key)
-        b.add(Phase.DROP_TABLES, f"DROP TABLE {old.qualified}", hazard=DATA_LOSS,
-              action="drop", target=key)
+        b.add(
+            Phase.DROP_TABLES,
+            f"DROP TABLE {old.qualified}",
+            hazard=DATA_LOSS,
+            action="drop",
+            target=key,
+        )
 
 
 def _spread_recreation(b: Builder) -> None:
@@ -140,12 +151,14 @@ def _alter_options(b: Builder, new: Table, old: Table) -> None:
     after = dict(o.split("=", 1) for o in new.options)
     reset = sorted(before.keys() - after.keys())
     if reset:
-        b.add(Phase.COLUMNS, f"ALTER TABLE {new.qualified} RESET ({', '.join(reset)})",
-              target=new.key)
+        b.add(
+            Phase.COLUMNS, f"ALTER TABLE {new.qualified} RESET ({', '.join(reset)})", target=new.key
+        )
     changed = [f"{k}={v}" for k, v in after.items() if before.get(k) != v]
     if changed:
-        b.add(Phase.COLUMNS, f"ALTER TABLE {new.qualified} SET ({', '.join(changed)})",
-              target=new.key)
+        b.add(
+            Phase.COLUMNS, f"ALTER TABLE {new.qualified} SET ({', '.join(changed)})", target=new.key
+        )
 
 
 def _alter_parents(b: Builder, new: Table, old: Table) -> None:
@@ -155,8 +168,12 @@ def _alter_parents(b: Builder, new: Table, old: Table) -> None:
             b.add(Phase.COLUMNS, f"ALTER TABLE {name} NO INHERIT {parent}", target=new.key)
     for parent in new.inherits:
         if parent not in old.inherits:
-            b.add(Phase.COLUMNS, f"ALTER TABLE {name} INHERIT {parent}", hazard=LONG_LOCK,
-                  target=new.key)
+            b.add(
+                Phase.COLUMNS,
+                f"ALTER TABLE {name} INHERIT {parent}",
+                hazard=LONG_LOCK,
+                target=new.key,
+            )
     if (old.partition_of, old.partition_bound) == (new.partition_of, new.partition_bound):
         return
     if old.partition_of:
@@ -213,15 +230,25 @@ def _add_column(b: Builder, table: str, col: Column) -> None:
     volatile = col.generated is not None or col.identity is not None
     volatile = volatile or any(v in (col.default or "") for v in _VOLATILE)
     hazard = TABLE_REWRITE if volatile else NO_HAZARD
-    b.add(Phase.COLUMNS, f"ALTER TABLE {table} ADD COLUMN {column_sql(col)}", hazard=hazard,
-          action="create", target=f"column:{table}.{col.name}")
+    b.add(
+        Phase.COLUMNS,
+        f"ALTER TABLE {table} ADD COLUMN {column_sql(col)}",
+        hazard=hazard,
+        action="create",
+        target=f"column:{table}.{col.name}",
+    )
 
 
 def _drop_column(b: Builder, table: str, col: Column, *, hazard: str) -> None:
     key = f"column:{table}.{col.name}"
     b.broken.add(key)
-    b.add(Phase.COLUMNS, f"ALTER TABLE {table} DROP COLUMN {col.name}", hazard=hazard,
-          action="drop", target=key)
+    b.add(
+        Phase.COLUMNS,
+        f"ALTER TABLE {table} DROP COLUMN {col.name}",
+        hazard=hazard,
+        action="drop",
+        target=key,
+    )
 
 
 def _using(col: Column, prior: Column) -> str:

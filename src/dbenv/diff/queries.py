@@ -156,7 +156,8 @@ FUNCTIONS = f"""
 SELECT p.oid, quote_ident(n.nspname), quote_ident(p.proname),
        pg_get_function_identity_arguments(p.oid), pg_get_function_arguments(p.oid),
        CASE WHEN p.prokind <> 'p' THEN pg_get_function_result(p.oid) END, p.prokind = 'p',
-       pg_get_functiondef(p.oid), quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
+       pg_get_functiondef(p.oid),
+       quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
        quote_ident(pg_get_userbyid(p.proowner)), obj_description(p.oid, 'pg_proc'),
        {acl("p.proacl", "f", "p.proowner")}
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

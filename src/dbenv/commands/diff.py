@@ -1,0 +1,139 @@
+"""``dbenv diff``: compare two schemas, and optionally apply the plan to the target.
+
+``diff_schemas`` reads both sides and plans; ``apply_diff`` runs a plan on the
+target, through the guard when the target is an environment, and only with
+``--i-mean-it=<database>`` when it is a bare URL. Statements that lose data are
+refused unless ``allow_destructive``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbenv.diff.plan import Plan, build_plan
+from dbenv.diff.sources import Side, filter_model, read_side, resolve_side
+from dbenv.errors import GuardRefusal, UsageError
+
+if TYPE_CHECKING:
+    from dbenv.config import Project
+    from dbenv.config.model import Secret
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """What ``dbenv diff`` found: the plan bringing ``target`` to ``source``."""
+
+    source: Side
+    target: Side
+    plan: Plan
+    applied: int | None = None  # statements run, when --apply
+
+    @property
+    def drift(self) -> bool:
+        return not self.plan.empty
+
+
+def _scratch_server(
+    source: Side, target: Side, scratch_url: Secret | str | None
+) -> Secret | str | None:
+    if scratch_url is not None:
+        return scratch_url
+    for side in (target, source):
+        if side.source is None and side.admin_url is not None:
+            return side.admin_url
+    return None
+
+
+def diff_schemas(
+    source: str,
+    target: str,
+    *,
+    project: Callable[[], Project] | None = None,
+    root: Path | None = None,
+    schemas: tuple[str, ...] = (),
+    exclude_schemas: tuple[str, ...] = (),
+    scratch_url: Secret | str | None = None,
+    owners: bool = False,
+    concurrently: bool = False,
+    progress: Progress | None = None,
+) -> DiffResult:
+    """Plan the statements that make ``target``'s schema match ``source``'s."""
+    src = resolve_side(source, project=project, root=root)
+    dst = resolve_side(target, project=project, root=root)
+    server = _scratch_server(src, dst, scratch_url)
+    models = []
+    for side in (src, dst):
+        if progress:
+            progress(f"reading {side.label}")
+        model = read_side(side, scratch_url=server, progress=progress)
+        models.append(filter_model(model, schemas=schemas, exclude=exclude_schemas))
+    plan = build_plan(models[0], models[1], owners=owners, concurrently=concurrently)
+    return DiffResult(src, dst, plan)
+
+
+def _refuse_data_loss(plan: Plan, allow_destructive: bool) -> None:
+    lossy = plan.destructive
+    if lossy and not allow_destructive:
+        names = ", ".join(sorted({s.target for s in lossy})[:5])
+        raise GuardRefusal(
+            f"the plan has {len(lossy)} statement(s) that lose data ({names}); "
+            "nothing was applied.",
+            check="destructive-statements",
+            hint="Review them with --sql, then pass --allow-destructive to apply them.",
+        )
+
+
+def apply_diff(
+    result: DiffResult,
+    *,
+    project: Project | None = None,
+    allow_destructive: bool = False,
+    override: str | None = None,
+    progress: Progress | None = None,
+) -> DiffResult:
+    """Run ``result.plan`` on its target (guarded); returns the result with ``applied``."""
+    from dbenv.diff.apply import apply_plan
+
+    target = result.target
+    if target.source is not None:
+        raise UsageError(
+            f"cannot apply to {target.spec}: it is a schema source, not a database.",
+            hint="Make the TARGET an environment name or a URL.",
+        )
+    _refuse_data_loss(result.plan, allow_destructive)
+    if result.plan.empty:
+        return DiffResult(result.source, target, result.plan, 0)
+    say = (lambda s: progress(f"{s.action} {s.target}")) if progress else None
+    if target.env is not None and project is not None:
+        from dbenv import guard
+
+        with guard.destructive(project, target.env, "diff-apply", override=override) as g:
+            if g.conn.info.transaction_status != 0:
+                g.conn.commit()
+            count = apply_plan(g.conn, result.plan, progress=say)
+            g.record(count)
+        return DiffResult(result.source, target, result.plan, count)
+    return DiffResult(result.source, target, result.plan, _apply_to_url(result, override, say))
+
+
+def _apply_to_url(result: DiffResult, override: str | None, say: object) -> int:
+    """A bare URL has no environment for the guard: demand its database name instead."""
+    from dbenv.backends import postgres
+    from dbenv.diff.apply import apply_plan
+
+    assert result.target.url is not None
+    database = postgres.url_parts(result.target.url).get("dbname", "")
+    if override != database:
+        raise GuardRefusal(
+            f"applying to the URL {result.target.label} needs --i-mean-it={database}; "
+            "nothing was applied.",
+            check="override",
+            hint="Pass --i-mean-it with the target database's name, or use an environment name.",
+        )
+    with postgres.connect(result.target.url, autocommit=True, application_name="dbenv diff") as c:
+        return apply_plan(c, result.plan, progress=say)  # type: ignore[arg-type]

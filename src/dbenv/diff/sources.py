@@ -1,0 +1,227 @@
+"""Resolve each side of a diff (environment, URL or schema source) and read its schema.
+
+A schema source (``sqlalchemy:module:attr``, ``alembic:path/alembic.ini``,
+``sql:file.sql``) is materialised in a uniquely named scratch database on a
+disposable server, introspected, and dropped again, whatever happens.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbenv.config.masking import mask_url
+from dbenv.config.model import Environment, Secret
+from dbenv.diff.model import SchemaModel
+from dbenv.errors import ConfigError, OperationError, UsageError
+
+if TYPE_CHECKING:
+    from dbenv.config import Project
+    from dbenv.sources import SchemaSource
+
+SOURCE_KINDS = ("sqlalchemy:", "sqlmodel:", "alembic:", "sql:")
+SIDE_FORMS = (
+    "Give an environment name, a postgresql:// URL, or a schema source "
+    "(sqlalchemy:module:attr, alembic:path/alembic.ini, sql:file.sql)."
+)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a diff, resolved: where its schema comes from."""
+
+    spec: str
+    kind: str  # environment | url | schema source kind
+    url: Secret | str | None = None
+    env: Environment | None = None
+    source: SchemaSource | None = None
+    root: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return mask_url(self.spec) if self.kind == "url" else self.spec
+
+    @property
+    def admin_url(self) -> Secret | str | None:
+        """A URL on this side's server that may create databases."""
+        if self.env is not None and self.env.admin_url is not None:
+            return self.env.admin_url
+        return self.url
+
+
+def resolve_side(
+    spec: str, *, project: Callable[[], Project] | None, root: Path | None = None
+) -> Side:
+    """Classify ``spec``; an environment name needs ``project`` to load the project file."""
+    spec = spec.strip()
+    if not spec:
+        raise UsageError("a diff side is empty.", hint=SIDE_FORMS)
+    if spec.startswith(("postgresql://", "postgres://")):
+        return Side(spec, "url", url=spec)
+    if spec.startswith(SOURCE_KINDS):
+        from dbenv.sources import parse_source
+
+        base = root or _project_root(project)
+        parsed = parse_source(spec, environment="diff", root=base)
+        return Side(spec, parsed.kind, source=parsed, root=base)
+    if spec.startswith("env:"):
+        spec = spec[4:]
+    if project is None:
+        raise UsageError(
+            f"'{spec}' is not a URL or schema source, and no project is loaded.", hint=SIDE_FORMS
+        )
+    env = project().environment(spec)
+    if env.database_url is None:
+        raise ConfigError(
+            f"environment '{spec}' has no database_url to compare.",
+            hint=f"Set database_url under [environments.{spec}] (dbenv config show).",
+        )
+    return Side(spec, "environment", url=env.database_url, env=env)
+
+
+def _project_root(project: Callable[[], Project] | None) -> Path:
+    from dbenv.errors import ProjectNotFound
+
+    try:
+        return project().root if project else Path.cwd()
+    except ProjectNotFound:
+        return Path.cwd()
+
+
+def read_side(
+    side: Side,
+    *,
+    scratch_url: Secret | str | None,
+    progress: Callable[[str], None] | None = None,
+) -> SchemaModel:
+    """Introspect a side; a schema source is built in a scratch database first."""
+    from dbenv.backends import postgres
+    from dbenv.diff.introspect import introspect
+
+    if side.source is None:
+        assert side.url is not None
+        with postgres.connect(side.url, application_name="dbenv diff") as conn:
+            return introspect(conn)
+    if scratch_url is None:
+        raise UsageError(
+            f"{side.spec} must be built in a scratch database, and no server was given for it.",
+            hint="Pass --scratch-url postgresql://admin@host/postgres (a disposable server).",
+        )
+    with scratch_database(scratch_url) as url:
+        if progress:
+            progress(f"building {side.spec} in a scratch database")
+        _build(side.source, url, root=side.root or Path.cwd())
+        with postgres.connect(url, application_name="dbenv diff") as conn:
+            return introspect(conn)
+
+
+@contextmanager
+def scratch_database(server_url: Secret | str) -> Iterator[str]:
+    """Create a uniquely named database on ``server_url``'s server; drop it on exit."""
+    from dbenv.backends import postgres
+
+    name = f"dbenv_diff_scratch_{uuid.uuid4().hex[:12]}"
+    admin = postgres.with_database(server_url, "postgres")
+    with postgres.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        yield postgres.with_database(server_url, name)
+    finally:
+        with postgres.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def _build(source: SchemaSource, url: str, *, root: Path) -> None:
+    from dbenv.backends import postgres
+
+    if source.kind == "alembic":
+        _alembic_upgrade(source, url)
+        return
+    with postgres.connect(url, autocommit=True) as conn:
+        try:
+            if source.kind == "sql":
+                assert source.path is not None
+                conn.execute(source.path.read_bytes())
+            else:
+                from dbenv.sources import load_metadata
+                from dbenv.sqlalchemy import ddl_statements
+
+                for statement in ddl_statements(load_metadata(source, root)):
+                    conn.execute(statement.encode())
+        except Exception as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise OperationError(
+                f"building {source.spec} in a scratch database failed: {reason}.",
+                hint="Load the same schema into an empty database by hand to see the full error.",
+            ) from None
+
+
+def _alembic_upgrade(source: SchemaSource, url: str) -> None:
+    import io
+
+    import sqlalchemy
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy.pool import NullPool
+
+    from dbenv.sqlalchemy import sqlalchemy_url
+
+    assert source.path is not None
+    sa_url = sqlalchemy_url(url)
+    config = Config(str(source.path), stdout=io.StringIO())
+    config.set_main_option("sqlalchemy.url", sa_url.replace("%", "%%"))
+    location = config.get_main_option("script_location") or "alembic"
+    if not Path(location).is_absolute() and "%(here)s" not in location:
+        config.set_main_option("script_location", str(source.path.parent / location))
+    engine = sqlalchemy.create_engine(sa_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OperationError(
+            f"alembic upgrade head failed for {source.spec}: {first}.",
+            hint="Run the migration by hand to see the full error (alembic upgrade head).",
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def filter_model(
+    model: SchemaModel, *, schemas: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+) -> SchemaModel:
+    """Only objects in ``schemas`` (all when empty) and not in ``exclude``."""
+    if not schemas and not exclude:
+        return model
+
+    def keep(schema: str) -> bool:
+        raw = schema.strip('"')
+        if raw in exclude:
+            return False
+        return not schemas or raw in schemas or raw == "pg_catalog"
+
+    def pick(group: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in group.items() if keep(v.schema or v.name)}
+
+    return SchemaModel(
+        schemas=pick(model.schemas),
+        extensions=pick(model.extensions),
+        types=pick(model.types),
+        domains=pick(model.domains),
+        sequences=pick(model.sequences),
+        tables=pick(model.tables),
+        views=pick(model.views),
+        functions=pick(model.functions),
+        constraints=pick(model.constraints),
+        indexes=pick(model.indexes),
+        triggers=pick(model.triggers),
+        policies=pick(model.policies),
+        server_version=model.server_version,
+    )
