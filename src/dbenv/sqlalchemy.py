@@ -115,12 +115,11 @@ def prefixed_metadata(metadata: MetaData, prefix: str) -> MetaData:
         new = table.to_metadata(copy, name=prefix + table.name)
         for fk in new.foreign_keys:
             _retarget(fk, _prefixed_colspec(fk._get_colspec(), prefix, originals))
-        for constraint in new.constraints:
-            if isinstance(constraint.name, str) and new.name not in constraint.name:
-                constraint.name = _renamed(constraint.name, prefix)
-        for index in new.indexes:
-            if isinstance(index.name, str) and new.name not in index.name:
-                index.name = _renamed(index.name, prefix)
+        items: list[Any] = [*new.constraints, *new.indexes]
+        for item in items:
+            if isinstance(item.name, str) and not item.name.startswith(prefix):
+                # a convention may already have rebuilt it from the new table name
+                item.name = _renamed(item.name.replace(new.name, table.name), prefix)
         for column in new.columns:
             _prefix_column_objects(column, prefix, copy, sequences)
     return copy
