@@ -127,6 +127,12 @@ def clone(
         )
     use_template = template_ok and method != "logical"
     profile = _mask_profile(project, source.name, target.name) if masked else None
+    if masked:  # refuse before the guard: a refusal changes nothing
+        with postgres.connect(src_url, autocommit=True) as probe:
+            tables = {k: t for k, t in read_tables(probe).items() if k[0] not in SKIP_SCHEMAS}
+            columns = _columns(tables, profile, masked)
+            _require_rules(tables, columns, profile)
+            _set_salt(project, probe, columns)
     arguments = {
         "source": source.name,
         "method": "template" if use_template else "logical",

@@ -1,0 +1,92 @@
+"""dump and restore: a round trip that lands as the target environment, never the source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from dbenv.commands import sync as commands
+from dbenv.config.model import Environment
+from dbenv.errors import GuardRefusal, UsageError
+from dbenv.stamp import stamp_state
+from lifecycle_support import journal_rows
+from sync_support import Scenario, make_scenario, query, table_state
+
+
+@pytest.fixture
+def scenario(pg_server: Any, tmp_path: Path) -> Iterator[Scenario]:
+    yield from make_scenario(pg_server.dsn_for, pg_server.dsn, tmp_path / "contentgen")
+
+
+def test_dump_restore_round_trip_is_stamped_as_the_target(scenario: Scenario, tmp_path: Path) -> None:
+    project = scenario.project()
+    prod, test = project.environment("production"), project.environment("test")
+    dumped = commands.dump(project, prod, output=tmp_path / "prod.dump")
+    assert dumped.format == "custom" and dumped.bytes > 0
+    assert (tmp_path / "prod.dump").read_bytes()[:5] == b"PGDMP"
+    result = commands.restore(project, tmp_path / "prod.dump", test)
+    assert result.database == scenario.names[1]
+    assert table_state(scenario.test) == table_state(scenario.production)
+    with psycopg.connect(scenario.test, autocommit=True) as conn:
+        assert stamp_state(conn, "contentgen", test) == "ok"
+    rows = [r for r in journal_rows(scenario.test) if r[0] == "restore"]
+    assert rows and rows[-1][2] == "ok"
+
+
+def test_parallel_directory_dump_and_schema_only(scenario: Scenario, tmp_path: Path) -> None:
+    project = scenario.project()
+    prod, test = project.environment("production"), project.environment("test")
+    dumped = commands.dump(project, prod, output=tmp_path / "prod.d", jobs=2)
+    assert dumped.format == "directory" and (tmp_path / "prod.d" / "toc.dat").exists()
+    commands.restore(project, tmp_path / "prod.d", test, jobs=2)
+    assert query(scenario.test, "SELECT count(*) FROM prompts") == [(200,)]
+    schema = commands.dump(project, prod, output=tmp_path / "schema.dump", schema_only=True)
+    assert schema.schema_only
+    commands.restore(project, tmp_path / "schema.dump", test)
+    assert query(scenario.test, "SELECT count(*) FROM prompts") == [(0,)]
+
+
+def test_restore_into_protected_environment_is_refused(scenario: Scenario, tmp_path: Path) -> None:
+    project = scenario.project()
+    dump = commands.dump(project, project.environment("test"), output=tmp_path / "t.dump")
+    before = table_state(scenario.production)
+    with pytest.raises(GuardRefusal) as caught:
+        commands.restore(project, Path(dump.path), project.environment("production"))
+    assert caught.value.exit_code == 3
+    assert table_state(scenario.production) == before
+
+
+def test_bad_inputs_change_nothing(scenario: Scenario, tmp_path: Path) -> None:
+    project = scenario.project()
+    test = project.environment("test")
+    before = table_state(scenario.test)
+    with pytest.raises(UsageError, match="no dump at"):
+        commands.restore(project, tmp_path / "missing.dump", test)
+    plain = tmp_path / "plain.sql"
+    plain.write_text("SELECT 1;", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a pg_dump custom-format file"):
+        commands.restore(project, plain, test)
+    with pytest.raises(UsageError, match="does not exist"):
+        commands.dump(project, test, output=tmp_path / "nowhere" / "x.dump")
+    assert table_state(scenario.test) == before
+
+
+def test_tool_errors_never_show_the_password(tmp_path: Path) -> None:
+    from dbenv.config.model import SecretURL
+    from dbenv.errors import OperationError
+
+    env = Environment(
+        name="test", project="p", root=tmp_path, tier="disposable",
+        database_url=SecretURL("postgresql://u:hunter2secret@127.0.0.1:1/nodb"),
+    )
+
+    class FakeProject:
+        root = tmp_path
+
+    with pytest.raises(OperationError) as caught:
+        commands.dump(FakeProject(), env, output=tmp_path / "x.dump")  # type: ignore[arg-type]
+    assert "hunter2secret" not in str(caught.value)
