@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dbenv.config import Project
     from dbenv.sources import SchemaSource
 
+BOOKKEEPING_SCHEMA = "dbenv"
 SOURCE_KINDS = ("sqlalchemy:", "sqlmodel:", "alembic:", "sql:")
 SIDE_FORMS = (
     "Give an environment name, a postgresql:// URL, or a schema source "
@@ -197,9 +198,11 @@ def _alembic_upgrade(source: SchemaSource, url: str) -> None:
 def filter_model(
     model: SchemaModel, *, schemas: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
 ) -> SchemaModel:
-    """Only objects in ``schemas`` (all when empty) and not in ``exclude``."""
-    if not schemas and not exclude:
-        return model
+    """Only objects in ``schemas`` (all when empty) and not in ``exclude``.
+
+    dbenv's own bookkeeping schema (stamp, journal) is never part of a diff.
+    """
+    exclude = (*exclude, BOOKKEEPING_SCHEMA)
 
     def keep(schema: str) -> bool:
         raw = schema.strip('"')

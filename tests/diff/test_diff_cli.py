@@ -1,0 +1,225 @@
+"""``dbenv diff`` end to end: exit codes, output forms, refusals, sources, the guarded apply."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner, Result
+
+from dbenv.cli import app
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "drift"
+TABLE_A = "create table t (id int primary key, name text not null, tags text[]);"
+TABLE_B = "create table t (id int primary key, name varchar(10), old text);"
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def tables(url: str) -> dict[str, list[str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'public' order by table_name, ordinal_position"
+        ).fetchall()
+    out: dict[str, list[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, []).append(column)
+    return out
+
+
+def test_exit_code_is_zero_without_drift(make_db: Callable[[str], str]) -> None:
+    a, b = make_db(TABLE_A), make_db(TABLE_A)
+    result = invoke("diff", a, b, "--exit-code")
+    assert result.exit_code == 0, result.output
+    assert "No drift" in result.stdout
+
+
+def test_exit_code_is_one_on_drift_and_report_groups_by_object(
+    make_db: Callable[[str], str],
+) -> None:
+    a, b = make_db(TABLE_A), make_db(TABLE_B)
+    result = invoke("diff", a, b, "--exit-code")
+    assert result.exit_code == 1
+    assert "table public.t" in result.stdout
+    assert "DROP COLUMN old  [data loss]" in result.stdout
+    assert "--allow-destructive" in result.stdout
+    assert invoke("diff", a, b).exit_code == 0  # drift alone is not a failure
+
+
+def test_json_and_sql_outputs(make_db: Callable[[str], str]) -> None:
+    a, b = make_db(TABLE_A), make_db(TABLE_B)
+    data = json.loads(invoke("diff", a, b, "--json").stdout)
+    assert data["drift"] is True
+    assert data["hazards"]["data loss"] == 1
+    assert {s["hazard"] for s in data["statements"]} <= {
+        "data loss",
+        "table rewrite",
+        "long lock",
+        "none",
+    }
+    script = invoke("diff", a, b, "--sql").stdout
+    assert "ALTER TABLE public.t DROP COLUMN old;" in script
+    assert "[hazard: data loss]" in script
+
+
+def test_password_never_printed(make_db: Callable[[str], str]) -> None:
+    a, b = make_db(TABLE_A), make_db(TABLE_B)
+    secret = "pw-" + uuid.uuid4().hex
+    with_pw = b.replace("postgres@", f"postgres:{secret}@")
+    result = invoke("diff", a, with_pw)
+    assert result.exit_code == 0, result.output
+    assert secret not in result.output
+    refused = invoke("diff", a, with_pw, "--apply")
+    assert refused.exit_code == 3 and secret not in refused.output
+
+
+def test_bad_side_is_one_sentence_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("diff", "sql:missing.sql", "postgresql://x@127.0.0.1/none")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.output
+
+
+def test_schema_source_needs_a_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.sql").write_text(TABLE_A)
+    (tmp_path / "b.sql").write_text(TABLE_B)
+    result = invoke("diff", "sql:a.sql", "sql:b.sql")
+    assert result.exit_code == 2
+    assert "--scratch-url" in result.stderr
+
+
+def test_sql_source_built_in_scratch_database(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_db: Callable[[str], str],
+    pg_server: object,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "schema.sql").write_text(TABLE_A)
+    b = make_db(TABLE_B)
+    result = invoke("diff", "sql:schema.sql", b, "--exit-code")
+    assert result.exit_code == 1
+    assert "tags" in result.stdout
+    with psycopg.connect(pg_server.dsn) as conn:  # type: ignore[attr-defined]
+        left = conn.execute(
+            "select count(*) from pg_database where datname like 'dbenv_diff_scratch_%' "
+            "and datname not in (select datname from pg_stat_activity where datname is not null)"
+        ).fetchone()
+    assert left == (0,)
+
+
+def test_apply_to_url_needs_override_and_changes_nothing(make_db: Callable[[str], str]) -> None:
+    a, b = make_db(TABLE_A), make_db("create table t (id int primary key);")
+    before = tables(b)
+    result = invoke("diff", a, b, "--apply")
+    assert result.exit_code == 3
+    assert "--i-mean-it=" in result.stderr
+    assert tables(b) == before
+
+
+def test_apply_refuses_data_loss_without_flag(make_db: Callable[[str], str]) -> None:
+    a, b = make_db(TABLE_A), make_db(TABLE_B)
+    db = b.rsplit("/", 1)[1]
+    before = tables(b)
+    result = invoke("diff", a, b, "--apply", f"--i-mean-it={db}")
+    assert result.exit_code == 3
+    assert "lose data" in result.stderr
+    assert tables(b) == before
+
+
+def test_apply_with_override_and_allow_destructive_converges(
+    make_db: Callable[[str], str],
+) -> None:
+    a, b = make_db(TABLE_A), make_db(TABLE_B)
+    db = b.rsplit("/", 1)[1]
+    result = invoke("diff", a, b, "--apply", f"--i-mean-it={db}", "--allow-destructive")
+    assert result.exit_code == 0, result.output
+    assert "Applied" in result.stdout
+    assert invoke("diff", a, b, "--exit-code").exit_code == 0
+
+
+def test_schema_filters(make_db: Callable[[str], str]) -> None:
+    a = make_db("create schema keep; create table keep.t (id int); create schema skip;")
+    b = make_db("create schema keep; create schema skip; create table skip.x (id int);")
+    only = json.loads(invoke("diff", a, b, "--json", "--schema", "keep").stdout)
+    assert [s["object"] for s in only["statements"]] == ["table:keep.t"]
+    excluded = json.loads(invoke("diff", a, b, "--json", "--exclude-schema", "keep").stdout)
+    assert all("skip" in s["object"] for s in excluded["statements"])
+
+
+@pytest.fixture
+def drift_project(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_db: Callable[[str], str],
+    pg_server: object,
+) -> tuple[Path, str]:
+    """The example project, its test database loaded with drifted.sql."""
+    root = tmp_path / "drift"
+    shutil.copytree(EXAMPLE, root)
+    url = make_db((EXAMPLE / "drifted.sql").read_text())
+    monkeypatch.setenv("DRIFT_TEST_URL", url)
+    monkeypatch.setenv("DRIFT_ADMIN_URL", pg_server.dsn)  # type: ignore[attr-defined]
+    for name in ("APP_ENV", "ENVIRONMENT", "DBENV_I_MEAN_IT"):
+        monkeypatch.delenv(name, raising=False)
+    return root, url
+
+
+def test_models_vs_test_environment_reports_drift(drift_project: tuple[Path, str]) -> None:
+    root, _ = drift_project
+    result = invoke(
+        "--project", str(root), "diff", "sqlalchemy:models:Base.metadata", "test", "--exit-code"
+    )
+    assert result.exit_code == 1, result.output
+    assert "ADD VALUE 'cancelled'" in result.stdout
+    assert "ON DELETE CASCADE" in result.stdout
+    assert "DROP COLUMN legacy_code  [data loss]" in result.stdout
+
+
+def test_apply_to_environment_goes_through_the_guard(drift_project: tuple[Path, str]) -> None:
+    root, _ = drift_project
+    result = invoke(
+        "--project",
+        str(root),
+        "diff",
+        "sqlalchemy:models:Base.metadata",
+        "test",
+        "--apply",
+        "--allow-destructive",
+    )
+    # The drifted database carries no stamp for project 'drift': the guard refuses.
+    assert result.exit_code == 3, result.output
+    again = invoke(
+        "--project", str(root), "diff", "sqlalchemy:models:Base.metadata", "test", "--exit-code"
+    )
+    assert again.exit_code == 1
+
+
+def test_apply_to_stamped_disposable_environment_converges(
+    drift_project: tuple[Path, str],
+) -> None:
+    from dbenv.config.model import Environment
+    from dbenv.stamp import write_stamp
+
+    root, url = drift_project
+    with (root / "dbenv.toml").open("a") as toml:
+        toml.write('guard_pattern = "^dbenv_diff_"\n')  # the fixture's database names
+    env = Environment(name="test", project="drift", root=root, tier="disposable")  # type: ignore[arg-type]
+    with psycopg.connect(url, autocommit=True) as conn:
+        write_stamp(conn, "drift", env)
+    args = ("--project", str(root), "diff", "sqlalchemy:models:Base.metadata", "test")
+    refused = invoke(*args, "--apply")
+    assert refused.exit_code == 3 and "lose data" in refused.stderr
+    result = invoke(*args, "--apply", "--allow-destructive")
+    assert result.exit_code == 0, result.output
+    assert invoke(*args, "--exit-code").exit_code == 0
+    assert "legacy_code" not in tables(url)["customers"]
