@@ -102,6 +102,7 @@ def make_project(
         + extra
     )
     (root / "models.py").write_text(MODELS)
+    (root / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     if seeds:
         (root / "seeds").mkdir()
         (root / "seeds" / "users.json").write_text('{"users": [{"id": 1, "name": "seeded"}]}')

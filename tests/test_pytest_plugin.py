@@ -58,6 +58,181 @@ def test_a_row_from_one_test_is_invisible_in_the_next(
     pytester: pytest.Pytester, project: PluginProject
 ) -> None:
     pytester.makepyfile(test_isolation=ISOLATION)
-    result = pytester.runpytest(*PLUGIN, "-p", "no:randomly")
+    result = pytester.runpytest(*PLUGIN)
     result.assert_outcomes(passed=4)
     assert project.query(project.test_database, "SELECT count(*) FROM users") == [(0,)]
+
+
+REUSE = """
+def test_prepared(dbenv_databases, db, request):
+    target = dbenv_databases.target()
+    print(f"REUSED={target.reused} DB={db.execute('SELECT current_database()').fetchone()[0]}")
+    db.execute("INSERT INTO users (name) VALUES ('x')")
+"""
+
+
+def test_the_database_is_reused_across_runs_and_rebuilt_when_the_schema_changes(
+    pytester: pytest.Pytester, project: PluginProject
+) -> None:
+    pytester.makepyfile(test_reuse=REUSE)
+    first = pytester.runpytest(*PLUGIN, "-s")
+    first.assert_outcomes(passed=1)
+    first.stdout.fnmatch_lines([f"*REUSED=False DB={project.test_database}*"])
+    second = pytester.runpytest(*PLUGIN, "-s")
+    second.stdout.fnmatch_lines(["*REUSED=True*"])
+    templates = [d for d in project.databases() if d.startswith("dbenv_tpl_")]
+    assert len(templates) == 1
+
+    models = project.root / "models.py"
+    models.write_text(models.read_text() + "\n    body: Mapped[str] = mapped_column(String(10))\n")
+    pytester.makepyfile(
+        test_changed="""
+def test_new_column(db):
+    db.execute("INSERT INTO users (name) VALUES ('y')")
+    db.execute("INSERT INTO posts (user_id, title, body) SELECT id, 't', 'b' FROM users")
+"""
+    )
+    third = pytester.runpytest(*PLUGIN, "-s")
+    third.assert_outcomes(passed=2)
+    third.stdout.fnmatch_lines(["*REUSED=False*"])
+    new_templates = [d for d in project.databases() if d.startswith("dbenv_tpl_")]
+    assert new_templates != templates
+
+
+def test_recreate_clones_again_even_when_reusable(
+    pytester: pytest.Pytester, project: PluginProject
+) -> None:
+    pytester.makepyfile(test_reuse=REUSE)
+    pytester.runpytest(*PLUGIN).assert_outcomes(passed=1)
+    again = pytester.runpytest(*PLUGIN, "-s", "--dbenv-recreate")
+    again.stdout.fnmatch_lines(["*REUSED=False*"])
+
+
+def test_reuse_off_by_ini_key(pytester: pytest.Pytester, project: PluginProject) -> None:
+    ini = project.root / "pytest.ini"
+    ini.write_text(ini.read_text() + "dbenv_reuse = false\n")
+    pytester.makepyfile(test_reuse=REUSE)
+    pytester.runpytest(*PLUGIN).assert_outcomes(passed=1)
+    assert not [d for d in project.databases() if d.startswith("dbenv_tpl_")]
+    again = pytester.runpytest(*PLUGIN, "-s")
+    again.stdout.fnmatch_lines(["*REUSED=False*"])
+
+
+XDIST = """
+import pytest
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_each_worker_has_its_own_database(db, n):
+    name = db.execute("SELECT current_database()").fetchone()[0]
+    assert name.rsplit("_", 1)[-1] in ("gw0", "gw1"), name
+    db.execute("INSERT INTO users (name) VALUES ('same')")  # unique: would block across workers
+    assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 1
+"""
+
+
+def test_xdist_gives_each_worker_a_clone(pytester: pytest.Pytester, project: PluginProject) -> None:
+    pytester.makepyfile(test_xdist=XDIST)
+    result = pytester.runpytest_subprocess(*PLUGIN, "-n", "2")
+    result.assert_outcomes(passed=6)
+    workers = {f"{project.test_database}_gw0", f"{project.test_database}_gw1"}
+    assert workers <= set(project.databases())  # reused: kept for the next run
+    for name in workers:
+        assert project.query(name, "SELECT count(*) FROM users") == [(0,)]
+
+    # a narrower run cleans the clone a wider (or killed) run left behind
+    narrow = pytester.runpytest_subprocess(*PLUGIN, "-n", "1")
+    narrow.assert_outcomes(passed=6)
+    assert f"{project.test_database}_gw1" not in project.databases()
+
+    pytester.runpytest_subprocess(*PLUGIN, "-n", "1", "--dbenv-no-reuse").assert_outcomes(passed=6)
+    assert f"{project.test_database}_gw0" not in project.databases()
+
+
+def test_refuses_a_protected_environment_with_one_sentence(
+    pytester: pytest.Pytester, project: PluginProject
+) -> None:
+    pytester.makepyfile(test_refused="def test_x(db):\n    pass\n")
+    result = pytester.runpytest(*PLUGIN, "--dbenv-env", "production")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*dbenv: refused to reset 'production': check 'tier' failed*"])
+    assert "Traceback" not in result.stdout.str()
+    assert f"{project.tag}_prod" not in project.databases()
+
+
+def test_refuses_when_the_process_declares_another_environment(
+    pytester: pytest.Pytester, project: PluginProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    pytester.makepyfile(test_refused="def test_x(db):\n    pass\n\ndef test_y(db):\n    pass\n")
+    result = pytester.runpytest(*PLUGIN)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*check 'declared' failed*APP_ENV=production*"])
+    assert "Traceback" not in result.stdout.str()
+    assert project.test_database not in project.databases()
+
+
+def test_an_unreachable_server_reports_its_message(
+    pytester: pytest.Pytester, project: PluginProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "DBENV_TEST_DATABASE_URL", "postgresql://app:s3cret-pw@127.0.0.1:1/app_test"
+    )
+    pytester.makepyfile(test_down="def test_x(db):\n    pass\n")
+    result = pytester.runpytest(*PLUGIN)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*dbenv: could not connect to postgresql://app:****@127.0.0.1:1*"])
+    text = result.stdout.str()
+    assert "s3cret-pw" not in text and "Traceback" not in text
+
+
+MARKER = """
+import pytest
+import psycopg
+
+
+@pytest.mark.dbenv(transaction=False)
+def test_commits_for_real(db, dbenv_url):
+    db.execute("INSERT INTO users (name) VALUES ('committed')")
+    db.commit()
+    with psycopg.connect(dbenv_url) as other:  # another connection sees it
+        assert other.execute("SELECT count(*) FROM users").fetchone()[0] == 2
+
+
+def test_afterwards_only_the_seed_is_left(db):
+    assert db.execute("SELECT name FROM users").fetchall() == [("seeded",)]
+"""
+
+
+def test_marker_commits_and_the_dirty_tables_are_emptied_seed_kept(
+    pytester: pytest.Pytester, pg_server: PgServer
+) -> None:
+    made = make_project(pytester.path, pg_server.dsn_for, pg_server.dsn, seeds=True)
+    try:
+        pytester.makepyfile(test_marker=MARKER)
+        pytester.runpytest(*PLUGIN, "-p", "no:randomly").assert_outcomes(passed=2)
+        assert made.query(made.test_database, "SELECT name FROM users") == [("seeded",)]
+    finally:
+        drop_project_databases(made)
+
+
+def test_seed_data_is_in_the_template_and_every_test_sees_it(
+    pytester: pytest.Pytester, pg_server: PgServer
+) -> None:
+    made = make_project(pytester.path, pg_server.dsn_for, pg_server.dsn, seeds=True)
+    try:
+        pytester.makepyfile(
+            test_seed="""
+def test_one(db):
+    assert db.execute("SELECT name FROM users").fetchall() == [("seeded",)]
+    db.execute("DELETE FROM users")
+
+def test_two(db):
+    assert db.execute("SELECT name FROM users").fetchall() == [("seeded",)]
+"""
+        )
+        pytester.runpytest(*PLUGIN).assert_outcomes(passed=2)
+        seeded = [d for d in made.databases() if d.startswith("dbenv_tpl_") and "_s" in d[-12:]]
+        assert seeded and made.query(seeded[0], "SELECT name FROM users") == [("seeded",)]
+    finally:
+        drop_project_databases(made)

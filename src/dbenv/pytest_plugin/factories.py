@@ -54,12 +54,15 @@ CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 @contextlib.contextmanager
 def reported(config: pytest.Config) -> Iterator[None]:
     """A dbenv error becomes a failure showing its message only."""
+    message = None
     try:
         yield
     except DbenvError as error:
         if config.getoption("fulltrace", False):
             raise
-        pytest.fail(f"dbenv: {error}", pytrace=False)
+        message = f"dbenv: {error}"
+    if message is not None:  # outside the except: no "during handling" chain shown
+        pytest.fail(message, pytrace=False)
 
 
 def _target(request: pytest.FixtureRequest, manager: TestDatabases, env: str | None) -> Target:

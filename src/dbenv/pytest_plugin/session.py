@@ -151,7 +151,17 @@ class TestDatabases:
 
     # -- the guard --------------------------------------------------------------------
     def _admit(self, project: Project, env: Environment) -> None:
-        """Raise the guard's refusal unless ``env`` may be reset; provision it if new."""
+        """Raise the guard's refusal unless ``env`` may be reset; provision it if new.
+
+        xdist workers start together: one provisions while the others wait.
+        """
+        from dbenv.template import _locked, connect_maintenance
+
+        maint = connect_maintenance(env, project, "pytest")
+        with maint, _locked(maint, f"dbenv-pytest:{project.name}:{env.name}"):
+            self._admit_locked(project, env)
+
+    def _admit_locked(self, project: Project, env: Environment) -> None:
         from dbenv.guard import admit, evaluate, maintenance_url, target_url
         from dbenv.guard_checks import read_facts, run_checks
 
@@ -165,6 +175,8 @@ class TestDatabases:
             self._say(f"provisioning '{env.name}'")
             provision(project, env)
             results = evaluate(project, env, "reset")
+        if fresh:  # provisioning would fix the stamp: name the check that would not
+            results.sort(key=lambda r: r.check == "stamp")
         admit(project, env, "reset", None, {"by": "pytest"}, results=results)
 
     # -- database isolation -----------------------------------------------------------
