@@ -102,7 +102,10 @@ def test_failed_statement_rolls_back_its_transaction(make_db: Callable[[str], st
 
     from dbenv.errors import OperationError
 
-    with psycopg.connect(b_url) as conn, pytest.raises(OperationError, match="column:public.t.n"):
+    with (
+        psycopg.connect(b_url) as conn,
+        pytest.raises(OperationError, match=r"column:public\.t\.n"),
+    ):
         apply_plan(conn, plan)
     with psycopg.connect(b_url) as conn:
         cols = conn.execute(
