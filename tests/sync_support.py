@@ -47,7 +47,8 @@ CREATE TABLE project_acme.documents (
 
 PRODUCTION_DATA = """
 INSERT INTO clients (name, email, phone)
-SELECT 'Client Person ' || g, 'person' || g || '@realmail.example', '+44 20 7946 ' || lpad(g::text, 4, '0')
+SELECT 'Client Person ' || g, 'person' || g || '@realmail.example',
+       '+44 20 7946 ' || lpad(g::text, 4, '0')
 FROM generate_series(1, 40) g;
 INSERT INTO projects (client_id, name, slug) SELECT g, 'Project ' || g, 'p-' || g
 FROM generate_series(1, 40) g;

@@ -14,12 +14,15 @@ from dbenv.errors import GuardRefusal, UsageError
 from dbenv.stamp import stamp_state
 from sync_support import PROFILE, Scenario, make_scenario, query, table_state
 
-CLONE_RULES = PROFILE + """"public.clients.name" = "name"
+CLONE_RULES = (
+    PROFILE
+    + """"public.clients.name" = "name"
 "public.clients.email" = "email"
 "public.clients.phone" = "phone"
 "public.projects.name" = "keep"
 "public.llm_usage.ip" = "null"
 """
+)
 
 
 @pytest.fixture
@@ -58,7 +61,9 @@ def test_connected_source_falls_back_to_logical(scenario: Scenario) -> None:
     indexes = query(scenario.test, "SELECT indexname FROM pg_indexes WHERE tablename = 'prompts'")
     assert ("prompts_model_idx",) in indexes
     fks = query(scenario.test, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")
-    assert fks == query(scenario.production, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")
+    assert fks == query(
+        scenario.production, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
+    )
     assert query(scenario.test, "SELECT nextval('clients_id_seq')") == [(41,)]
     _stamped_as_test(scenario)
 
@@ -77,7 +82,9 @@ def test_masked_clone_is_logical_and_leaks_nothing(scenario: Scenario) -> None:
         for (value,) in query(scenario.production, f"SELECT {column} FROM clients"):
             assert value not in text
     assert query(scenario.test, "SELECT count(*) FROM llm_usage WHERE ip IS NOT NULL") == [(0,)]
-    joined = query(scenario.test, "SELECT count(*) FROM projects p JOIN clients c ON c.id = p.client_id")
+    joined = query(
+        scenario.test, "SELECT count(*) FROM projects p JOIN clients c ON c.id = p.client_id"
+    )
     assert joined == [(40,)]
 
 

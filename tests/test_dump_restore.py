@@ -22,7 +22,9 @@ def scenario(pg_server: Any, tmp_path: Path) -> Iterator[Scenario]:
     yield from make_scenario(pg_server.dsn_for, pg_server.dsn, tmp_path / "contentgen")
 
 
-def test_dump_restore_round_trip_is_stamped_as_the_target(scenario: Scenario, tmp_path: Path) -> None:
+def test_dump_restore_round_trip_is_stamped_as_the_target(
+    scenario: Scenario, tmp_path: Path
+) -> None:
     project = scenario.project()
     prod, test = project.environment("production"), project.environment("test")
     dumped = commands.dump(project, prod, output=tmp_path / "prod.dump")
@@ -80,7 +82,10 @@ def test_tool_errors_never_show_the_password(tmp_path: Path) -> None:
     from dbenv.errors import OperationError
 
     env = Environment(
-        name="test", project="p", root=tmp_path, tier="disposable",
+        name="test",
+        project="p",
+        root=tmp_path,
+        tier="disposable",
         database_url=SecretURL("postgresql://u:hunter2secret@127.0.0.1:1/nodb"),
     )
 

@@ -101,7 +101,9 @@ def test_sequences_and_identity_follow_the_source(scenario: Scenario) -> None:
     assert result.sequences["public.prompts_id_seq"] == 200
     assert query(scenario.test, "SELECT nextval('prompts_id_seq')") == [(201,)]
     seq = "pg_get_serial_sequence('object_models', 'id')"
-    assert query(scenario.test, f"SELECT last_value FROM {query(scenario.test, f'SELECT {seq}')[0][0]}") == [(30,)]
+    assert query(
+        scenario.test, f"SELECT last_value FROM {query(scenario.test, f'SELECT {seq}')[0][0]}"
+    ) == [(30,)]
 
 
 def test_checksums_match_and_journal_row_written(scenario: Scenario) -> None:
@@ -131,8 +133,11 @@ def test_dry_run_changes_nothing(scenario: Scenario) -> None:
     result = run(scenario, dry_run=True)
     assert result.dry_run and any("clients" in s.target for s in result.structure)
     assert table_state(scenario.test) == before
-    assert query(scenario.test, "SELECT count(*) FROM information_schema.columns"
-                 " WHERE table_name = 'clients' AND column_name = 'region'") == [(0,)]
+    assert query(
+        scenario.test,
+        "SELECT count(*) FROM information_schema.columns"
+        " WHERE table_name = 'clients' AND column_name = 'region'",
+    ) == [(0,)]
 
 
 def test_sync_into_protected_environment_is_refused(scenario: Scenario) -> None:
@@ -175,8 +180,10 @@ def test_destructive_structure_step_needs_allow_destructive(scenario: Scenario) 
     assert "--allow-destructive" in str(caught.value)
     assert table_state(scenario.test) == before
     run(scenario, allow_destructive=True)
-    columns = query(scenario.test, "SELECT column_name FROM information_schema.columns"
-                    " WHERE table_name = 'object_models'")
+    columns = query(
+        scenario.test,
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'object_models'",
+    )
     assert ("test_only",) not in columns
 
 

@@ -106,7 +106,9 @@ def test_lost_connection_mid_copy_leaves_target_unchanged(scenario: Scenario) ->
 
     with pytest.raises(DbenvError) as caught:
         commands.sync(
-            project, project.environment("production"), project.environment("test"),
+            project,
+            project.environment("production"),
+            project.environment("test"),
             progress=progress,
         )
     assert caught.value.exit_code == 1

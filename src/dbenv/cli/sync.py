@@ -57,7 +57,13 @@ class _Bars:
         )
         self.tasks: dict[str, Any] = {}
 
+    def stop(self) -> None:
+        if self.progress.live.is_started:
+            self.progress.stop()
+
     def __call__(self, event: SyncEvent) -> None:
+        if not self.progress.live.is_started:
+            self.progress.start()  # only once work begins: a refusal prints no empty bar
         if event.phase == "structure":
             if event.rows:
                 self.progress.console.print(f"structure: {event.rows} statement(s)")
@@ -152,11 +158,11 @@ def sync_command(
         "progress": bars,
     }
     src, dst = project.environment(source), project.environment(target)
-    if bars is None:
+    try:
         result = sync(project, src, dst, **kwargs)
-    else:
-        with bars.progress:
-            result = sync(project, src, dst, **kwargs)
+    finally:
+        if bars is not None:
+            bars.stop()
     if json:
         print_json(result_json(result))
     else:
@@ -193,7 +199,8 @@ def dump_command(
         print_json(result_json(result))
     else:
         out(
-            f"dumped {result.environment} to {result.path} ({result.format}, {_size(result.bytes)}, {result.seconds:.2f} s)"
+            f"dumped {result.environment} to {result.path} ({result.format},"
+            f" {_size(result.bytes)}, {result.seconds:.2f} s)"
         )
 
 
@@ -223,7 +230,8 @@ def restore_command(
         print_json(result_json(result))
     else:
         out(
-            f"restored {file} into {result.environment} ({result.database}) in {result.seconds:.2f} s; stamped as {result.environment}"
+            f"restored {file} into {result.environment} ({result.database}) in"
+            f" {result.seconds:.2f} s; stamped as {result.environment}"
         )
 
 
@@ -240,7 +248,7 @@ def clone_command(
     i_mean_it: IMeanIt = None,
     json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Replace TARGET's database by a copy of SOURCE's (template when possible; masked when required)."""
+    """Replace TARGET's database by a copy of SOURCE's (template if possible, masked if due)."""
     from dbenv.commands.sync import clone, result_json
 
     project = get_project(ctx)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.config.model import Environment
 from dbenv.sync.dump import CloneResult, DumpResult, RestoreResult
-from dbenv.sync.engine import Options, Progress, SyncEvent, SyncResult
+from dbenv.sync.results import Options, Progress, SyncEvent, SyncResult
 
 if TYPE_CHECKING:
     from dbenv.config import Project
@@ -48,7 +48,8 @@ def sync(
 ) -> SyncResult:
     """``dbenv sync SOURCE TARGET [--profile NAME] [--tables ...] [--structure-only ...]``."""
     from dbenv.sync import engine
-    from dbenv.sync.profiles import choose_profile, load_settings, restrict
+    from dbenv.sync.choose import choose_profile, restrict
+    from dbenv.sync.profiles import load_settings
 
     settings = load_settings(project)
     chosen = choose_profile(settings, source.name, target.name, name=profile, tables=tuple(tables))

@@ -127,12 +127,8 @@ def clone(
         )
     use_template = template_ok and method != "logical"
     profile = _mask_profile(project, source.name, target.name) if masked else None
-    if masked:  # refuse before the guard: a refusal changes nothing
-        with postgres.connect(src_url, autocommit=True) as probe:
-            tables = {k: t for k, t in read_tables(probe).items() if k[0] not in SKIP_SCHEMAS}
-            columns = _columns(tables, profile, masked)
-            _require_rules(tables, columns, profile)
-            _set_salt(project, probe, columns)
+    if masked:
+        _precheck_masking(project, src_url, profile)
     arguments = {
         "source": source.name,
         "method": "template" if use_template else "logical",
@@ -161,19 +157,28 @@ def clone(
                 )
             recreate_database(maint, dst_db)
         g.database_recreated()
-        tables, rows, moved = _logical(project, src_url, dst_url, profile, masked, progress)
-        g.record({"tables": tables, "rows": rows})
+        count, rows, moved = _logical(project, src_url, dst_url, profile, masked, progress)
+        g.record({"tables": count, "rows": rows})
     return CloneResult(
         source.name,
         target.name,
         "logical",
         None,
         masked,
-        tables,
+        count,
         rows,
         moved,
         time.monotonic() - started,
     )
+
+
+def _precheck_masking(project: Project, src_url: str, profile: Profile | None) -> None:
+    """Refuse unmasked personal columns (and a missing salt) before the guard: nothing changes."""
+    with postgres.connect(src_url, autocommit=True) as probe:
+        tables = {k: t for k, t in read_tables(probe).items() if k[0] not in SKIP_SCHEMAS}
+        columns = _columns(tables, profile, True)
+        _require_rules(tables, columns, profile)
+        _set_salt(project, probe, columns)
 
 
 def _other_sessions(conn: psycopg.Connection[Any], database: str) -> int:
@@ -200,7 +205,8 @@ def _template_clone(
     maint.execute(f"DROP DATABASE IF EXISTS {ident(target)} WITH (FORCE)".encode())
     try:
         maint.execute(
-            f"CREATE DATABASE {ident(target)} TEMPLATE {ident(source)} STRATEGY {strategy}{owner}".encode()
+            f"CREATE DATABASE {ident(target)} TEMPLATE {ident(source)}"
+            f" STRATEGY {strategy}{owner}".encode()
         )
     except Exception as exc:
         reason = postgres.error_message(exc)
@@ -294,9 +300,11 @@ def _require_rules(
             else "a [sync.profiles.NAME] for this source and target"
         )
         raise GuardRefusal(
-            f"refused to clone: columns look personal and have no masking rule: {', '.join(missing)}.",
+            "refused to clone: columns look personal and have no masking rule:"
+            f" {', '.join(missing)}.",
             check="masking",
-            hint=f'Add rules in {where} (e.g. "public.clients.email" = "email"; "keep" when not personal).',
+            hint=f'Add rules in {where} (e.g. "public.clients.email" = "email";'
+            ' "keep" when not personal).',
         )
 
 

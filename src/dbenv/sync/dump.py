@@ -217,7 +217,8 @@ def _check_archive(path: Path) -> None:
         if handle.read(5) != b"PGDMP":
             raise UsageError(
                 f"{path} is not a pg_dump custom-format file.",
-                hint="dbenv restore reads what dbenv dump (pg_dump -Fc) writes; load plain SQL with psql.",
+                hint="dbenv restore reads what dbenv dump (pg_dump -Fc) writes; load plain SQL"
+                " with psql.",
             )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
@@ -21,7 +21,15 @@ from dbenv.errors import GuardRefusal, OperationError, UsageError
 from dbenv.sync import copy, load, subset
 from dbenv.sync.catalog import SKIP_SCHEMAS, TableInfo, read_tables
 from dbenv.sync.masking import SALT_SETTING, MaskedColumn, unmasked_personal
-from dbenv.sync.profiles import Policy, Profile
+from dbenv.sync.profiles import Profile
+from dbenv.sync.results import (
+    Options,
+    Progress,
+    StructureStep,
+    SyncEvent,
+    SyncResult,
+    TableResult,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -29,71 +37,6 @@ if TYPE_CHECKING:
     from dbenv.config import Project
     from dbenv.config.model import Environment, Secret
     from dbenv.diff.plan import Plan
-
-
-@dataclass(frozen=True)
-class SyncEvent:
-    """Progress: ``phase`` is structure | start | copy | done | verify | commit."""
-
-    phase: str
-    table: str = ""
-    bytes: int = 0
-    total_bytes: int = 0
-    rows: int = 0
-
-
-Progress = Callable[[SyncEvent], None]
-
-
-@dataclass(frozen=True)
-class TableResult:
-    table: str
-    policy: Policy
-    rows: int = 0
-    bytes: int = 0
-    checksum: str = ""
-    verified: bool = False
-    binary: bool = True
-    masked: tuple[str, ...] = ()
-    condition: str | None = None
-
-
-@dataclass(frozen=True)
-class StructureStep:
-    sql: str
-    hazard: str
-    action: str
-    target: str
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    source: str
-    target: str
-    profile: str
-    dry_run: bool
-    tables: tuple[TableResult, ...]
-    structure: tuple[StructureStep, ...] = ()
-    sequences: Mapping[str, int] = field(default_factory=dict)
-    masking: bool = False
-    seconds: float = 0.0
-
-    @property
-    def rows(self) -> int:
-        return sum(t.rows for t in self.tables)
-
-    @property
-    def bytes(self) -> int:
-        return sum(t.bytes for t in self.tables)
-
-
-@dataclass(frozen=True)
-class Options:
-    dry_run: bool = False
-    allow_destructive: bool = False
-    no_mask: bool = False
-    override: str | None = None
-    progress: Progress | None = None
 
 
 @dataclass
@@ -392,9 +335,7 @@ def _load(
             conn,
             info,
             query,
-            on_bytes=lambda n, label=info.label, size=info.size: emit(
-                SyncEvent("copy", label, bytes=n, total_bytes=size)
-            ),
+            on_bytes=_reporter(emit, info),
         )
         emit(SyncEvent("done", info.label, bytes=moved, total_bytes=info.size, rows=rows))
         results.append((info, query, rows, moved))
@@ -403,6 +344,13 @@ def _load(
         _verify(src, conn, chosen, info, query, rows, moved, emit)
         for info, query, rows, moved in results
     ]
+
+
+def _reporter(emit: Progress, info: TableInfo) -> Callable[[int], None]:
+    def report(moved: int) -> None:
+        emit(SyncEvent("copy", info.label, bytes=moved, total_bytes=info.size))
+
+    return report
 
 
 def _verify(

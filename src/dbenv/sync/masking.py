@@ -33,8 +33,60 @@ _PERSONAL = re.compile(
     re.VERBOSE,
 )
 
-_FIRST = ["Avery", "Blake", "Casey", "Dana", "Emery", "Finley", "Gray", "Harper", "Indigo", "Jules", "Kai", "Lane", "Morgan", "Noel", "Oakley", "Parker", "Quinn", "Reese", "Sage", "Tatum", "Uma", "Vale", "Wren", "Xen", "Yael", "Zion"]
-_LAST = ["Ashdown", "Birchwood", "Coldwell", "Dunmore", "Eastbrook", "Fairhurst", "Glenmoor", "Hollins", "Ivesdale", "Jarrow", "Kingsley", "Larkspur", "Merriweather", "Northcott", "Oldfield", "Pembrook", "Quarrington", "Redfern", "Stonebridge", "Thistlewood", "Underhill", "Vantage", "Whitlock", "Yarborough"]
+_FIRST = [
+    "Avery",
+    "Blake",
+    "Casey",
+    "Dana",
+    "Emery",
+    "Finley",
+    "Gray",
+    "Harper",
+    "Indigo",
+    "Jules",
+    "Kai",
+    "Lane",
+    "Morgan",
+    "Noel",
+    "Oakley",
+    "Parker",
+    "Quinn",
+    "Reese",
+    "Sage",
+    "Tatum",
+    "Uma",
+    "Vale",
+    "Wren",
+    "Xen",
+    "Yael",
+    "Zion",
+]
+_LAST = [
+    "Ashdown",
+    "Birchwood",
+    "Coldwell",
+    "Dunmore",
+    "Eastbrook",
+    "Fairhurst",
+    "Glenmoor",
+    "Hollins",
+    "Ivesdale",
+    "Jarrow",
+    "Kingsley",
+    "Larkspur",
+    "Merriweather",
+    "Northcott",
+    "Oldfield",
+    "Pembrook",
+    "Quarrington",
+    "Redfern",
+    "Stonebridge",
+    "Thistlewood",
+    "Underhill",
+    "Vantage",
+    "Whitlock",
+    "Yarborough",
+]
 
 
 def looks_personal(column: str) -> bool:
@@ -100,7 +152,8 @@ def _mask_body(rule: MaskRule, ref: str, column: MaskedColumn, table: str) -> st
         return f"{first} || ' ' || {last}{suffix}"
     if rule.kind == "phone":
         if column.unique:
-            number = f"lpad((('x' || substr({digest}, 1, 13))::bit(52)::bigint % 1000000000000)::text, 12, '0')"
+            wide = f"('x' || substr({digest}, 1, 13))::bit(52)::bigint % 1000000000000"
+            number = f"lpad(({wide})::text, 12, '0')"
             return f"'+555' || {number}"
         number = f"lpad((('x' || substr({digest}, 1, 7))::bit(28)::int % 10000000)::text, 7, '0')"
         return f"'+1-555-' || {number}"
@@ -110,7 +163,7 @@ def _mask_body(rule: MaskRule, ref: str, column: MaskedColumn, table: str) -> st
         if column.not_null:
             raise UsageError(
                 f"masking rule 'null' for {where} cannot apply: the column is NOT NULL.",
-                hint='Use another rule (e.g. "hash" or "fixed:VALUE") for it in [sync.profiles.*.mask].',
+                hint='Use another rule for it (e.g. "hash" or "fixed:VALUE").',
             )
         return "NULL"
     if rule.kind == "fixed":
@@ -128,7 +181,7 @@ def _mask_body(rule: MaskRule, ref: str, column: MaskedColumn, table: str) -> st
 
 def unmasked_personal(columns: list[tuple[str, list[MaskedColumn]]]) -> list[str]:
     """``schema.table.column`` of every personal-looking column without a rule."""
-    found = []
+    found: list[str] = []
     for table, cols in columns:
         found.extend(f"{table}.{c.name}" for c in cols if c.rule is None and looks_personal(c.name))
     return found

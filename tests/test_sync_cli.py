@@ -1,0 +1,101 @@
+"""The sync/dump/restore/clone commands: exit codes, one-sentence errors, no secrets shown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from dbenv.cli import app
+from sync_support import PROFILE, SALT, Scenario, make_scenario, query, table_state
+
+
+@pytest.fixture
+def scenario(pg_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scenario]:
+    for name in ("APP_ENV", "ENVIRONMENT", "DBENV_I_MEAN_IT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DBENV_MASK_SALT", SALT)
+    yield from make_scenario(pg_server.dsn_for, pg_server.dsn, tmp_path / "contentgen")
+
+
+def invoke(scenario: Scenario, *args: str) -> Result:
+    return CliRunner().invoke(app, ["--project", str(scenario.root), *args])
+
+
+def assert_clean(result: Result) -> None:
+    assert "Traceback" not in result.output
+    assert SALT not in result.output
+
+
+def test_sync_prints_a_summary(scenario: Scenario) -> None:
+    result = invoke(scenario, "sync", "production", "test")
+    assert result.exit_code == 0, result.output
+    assert_clean(result)
+    assert "public.prompts: 200 rows" in result.stdout and "checksum ok" in result.stdout
+    assert "public.clients: structure only" in result.stdout
+    assert "masked owner_email:email" in result.stdout
+
+
+def test_sync_json_and_dry_run(scenario: Scenario) -> None:
+    before = table_state(scenario.test)
+    result = invoke(scenario, "sync", "production", "test", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["dry_run"] is True and data["profile"] == "reference"
+    assert table_state(scenario.test) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (("sync", "production", "nowhere"), 2, "unknown environment 'nowhere'"),
+        (("sync", "production", "test", "--profile", "nope"), 2, "no sync profile named 'nope'"),
+        (("sync", "production", "test", "--tables", "a.b.c"), 2, "not a 'schema.table' pattern"),
+        (("sync", "production", "test", "--no-mask"), 3, "--i-mean-it="),
+        (
+            ("sync", "test", "production", "--tables", "public.prompts"),
+            3,
+            "refused to sync 'production'",
+        ),
+        (("restore", "missing.dump", "test"), 2, "no dump at"),
+        (("clone", "production", "test", "--method", "rsync"), 2, "--method must be"),
+    ],
+)
+def test_bad_input_and_refusals(
+    scenario: Scenario, args: tuple[str, ...], code: int, needle: str
+) -> None:
+    before = table_state(scenario.test), table_state(scenario.production)
+    result = invoke(scenario, *args)
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith("dbenv: ") and needle in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert_clean(result)
+    assert (table_state(scenario.test), table_state(scenario.production)) == before
+
+
+def test_personal_columns_refusal_names_them(scenario: Scenario) -> None:
+    scenario.write(PROFILE.replace('"project_*.documents.author_email" = "hash"\n', ""))
+    result = invoke(scenario, "sync", "production", "test")
+    assert result.exit_code == 3
+    assert "project_acme.documents.author_email" in result.stderr
+
+
+def test_dump_restore_and_clone_commands(scenario: Scenario, tmp_path: Path) -> None:
+    dump = tmp_path / "p.dump"
+    result = invoke(scenario, "dump", "production", "-o", str(dump))
+    assert result.exit_code == 0, result.output
+    assert dump.exists()
+    result = invoke(scenario, "restore", str(dump), "test")
+    assert result.exit_code == 0, result.output
+    assert "stamped as test" in result.stdout
+    assert query(scenario.test, "SELECT count(*) FROM clients") == [(40,)]
+    result = invoke(
+        scenario, "clone", "production", "test", "--no-mask", "--i-mean-it", scenario.names[1]
+    )
+    assert result.exit_code == 0, result.output
+    assert "template" in result.stdout
+    assert_clean(result)
