@@ -14,6 +14,12 @@ from pathlib import Path
 
 import psycopg
 
+# Imported once here, before any in-process pytester run: those runs restore
+# sys.modules afterwards, and SQLAlchemy's compiled extensions do not survive being
+# imported a second time in one process.
+import sqlalchemy.ext.asyncio
+import sqlalchemy.orm  # noqa: F401
+
 MODELS = """
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from pytest_plugin_support import PluginProject, drop_project_databases, make_project
 
-from conftest import PgServer
+from conftest import PgServer, RedisServer
 
 PLUGIN = ("-p", "dbenv")
 
@@ -140,13 +140,11 @@ def test_xdist_gives_each_worker_a_clone(pytester: pytest.Pytester, project: Plu
     for name in workers:
         assert project.query(name, "SELECT count(*) FROM users") == [(0,)]
 
-    # a narrower run cleans the clone a wider (or killed) run left behind
-    narrow = pytester.runpytest_subprocess(*PLUGIN, "-n", "1")
+    # a narrower run cleans the clone a wider (or killed) run left behind; without
+    # reuse its own clone is dropped at the end too
+    narrow = pytester.runpytest_subprocess(*PLUGIN, "-n", "1", "--dbenv-no-reuse")
     narrow.assert_outcomes(passed=6)
-    assert f"{project.test_database}_gw1" not in project.databases()
-
-    pytester.runpytest_subprocess(*PLUGIN, "-n", "1", "--dbenv-no-reuse").assert_outcomes(passed=6)
-    assert f"{project.test_database}_gw0" not in project.databases()
+    assert not workers & set(project.databases())
 
 
 def test_refuses_a_protected_environment_with_one_sentence(
@@ -175,9 +173,7 @@ def test_refuses_when_the_process_declares_another_environment(
 def test_an_unreachable_server_reports_its_message(
     pytester: pytest.Pytester, project: PluginProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(
-        "DBENV_TEST_DATABASE_URL", "postgresql://app:s3cret-pw@127.0.0.1:1/app_test"
-    )
+    monkeypatch.setenv("DBENV_TEST_DATABASE_URL", "postgresql://app:s3cret-pw@127.0.0.1:1/app_test")
     pytester.makepyfile(test_down="def test_x(db):\n    pass\n")
     result = pytester.runpytest(*PLUGIN)
     result.assert_outcomes(errors=1)
@@ -236,3 +232,182 @@ def test_two(db):
         assert seeded and made.query(seeded[0], "SELECT name FROM users") == [("seeded",)]
     finally:
         drop_project_databases(made)
+
+
+REDIS = """
+def test_sets_a_key(dbenv_redis):
+    dbenv_redis.set("k", "v")
+    assert dbenv_redis.get("k") == b"v"
+
+
+def test_the_key_is_gone(dbenv_redis):
+    assert dbenv_redis.get("k") is None
+    assert dbenv_redis.connection_pool.connection_kwargs["db"] == 5
+"""
+
+
+def test_redis_db_is_flushed_after_each_test(
+    pytester: pytest.Pytester, pg_server: PgServer, redis_server: RedisServer
+) -> None:
+    made = make_project(pytester.path, pg_server.dsn_for, pg_server.dsn, redis_url=redis_server.url)
+    try:
+        pytester.makepyfile(test_redis=REDIS)
+        pytester.runpytest(*PLUGIN, "-p", "no:randomly").assert_outcomes(passed=2)
+    finally:
+        drop_project_databases(made)
+
+
+def test_redis_flush_refused_when_a_protected_environment_shares_the_db(
+    pytester: pytest.Pytester, pg_server: PgServer, redis_server: RedisServer
+) -> None:
+    shared = f'redis_url = "{redis_server.url}"\nredis_db = 5\n'
+    made = make_project(
+        pytester.path, pg_server.dsn_for, pg_server.dsn, redis_url=redis_server.url, extra=shared
+    )
+    try:
+        pytester.makepyfile(test_redis="def test_x(dbenv_redis):\n    pass\n")
+        result = pytester.runpytest(*PLUGIN)
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(["*dbenv: refused to flush 'test': check 'redis-shared'*"])
+    finally:
+        drop_project_databases(made)
+
+
+ASYNC = """
+import pytest
+from sqlalchemy import func, select
+from models import User
+
+
+@pytest.mark.asyncio
+async def test_async_db_insert(async_db):
+    await async_db.execute("INSERT INTO users (name) VALUES ('a')")
+    cur = await async_db.execute("SELECT count(*) FROM users")
+    assert (await cur.fetchone())[0] == 1
+
+
+@pytest.mark.asyncio
+async def test_async_session_commit(async_sa_session):
+    async_sa_session.add(User(name="b"))
+    await async_sa_session.commit()
+    assert await async_sa_session.scalar(select(func.count()).select_from(User)) == 1
+
+
+@pytest.mark.asyncio
+async def test_nothing_left(async_sa_session, async_db):
+    assert await async_sa_session.scalar(select(func.count()).select_from(User)) == 0
+    cur = await async_db.execute("SELECT count(*) FROM users")
+    assert (await cur.fetchone())[0] == 0
+
+
+@pytest.mark.asyncio
+async def test_driver(async_sa_session):
+    print("DRIVER=" + async_sa_session.bind.dialect.driver)
+"""
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_async_fixtures_roll_back(
+    pytester: pytest.Pytester, project: PluginProject, driver: str
+) -> None:
+    pytester.makepyfile(test_async=ASYNC)
+    result = pytester.runpytest(*PLUGIN, "-p", "no:randomly", "-s", "--dbenv-async-driver", driver)
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines([f"*DRIVER={driver}*"])
+
+
+KEEP = """
+def test_fails_with_a_row(db):
+    db.execute("INSERT INTO users (name) VALUES ('evidence')")
+    assert False
+
+
+def test_next_is_clean(db):
+    assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+"""
+
+
+def test_keep_failed_keeps_a_copy_and_names_it(
+    pytester: pytest.Pytester, project: PluginProject
+) -> None:
+    pytester.makepyfile(test_keep=KEEP)
+    result = pytester.runpytest(*PLUGIN, "-p", "no:randomly", "--dbenv-keep-failed")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*dbenv: databases kept for failed tests*", f"*test_fails_with_a_row: {project.tag}*"]
+    )
+    kept = [d for d in project.databases() if "_failed_" in d]
+    assert len(kept) == 1
+    assert project.query(kept[0], "SELECT name FROM users") == [("evidence",)]
+    assert project.query(project.test_database, "SELECT count(*) FROM users") == [(0,)]
+
+
+SCOPED = """
+import pytest
+from sqlalchemy import func, select, text
+
+
+def test_insert(db, dbenv_env):
+    table = dbenv_env.table("users")
+    db.execute(f"INSERT INTO {table} (name) VALUES ('a')")
+    assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 1
+
+
+def test_invisible(sa_session, dbenv_env):
+    table = dbenv_env.table("users")
+    assert sa_session.scalar(text(f"SELECT count(*) FROM {table}")) == 0
+
+
+@pytest.mark.dbenv(transaction=False)
+def test_commit(db, dbenv_env):
+    db.execute(f"INSERT INTO {dbenv_env.table('users')} (name) VALUES ('c')")
+    db.commit()
+
+
+def test_emptied(db, dbenv_env):
+    assert db.execute(f"SELECT count(*) FROM {dbenv_env.table('users')}").fetchone()[0] == 0
+"""
+
+
+@pytest.mark.parametrize("isolation", ["schema", "prefix"])
+def test_schema_and_prefix_isolation_through_the_same_fixtures(
+    pytester: pytest.Pytester, pg_server: PgServer, isolation: str
+) -> None:
+    made = make_project(pytester.path, pg_server.dsn_for, pg_server.dsn, isolation=isolation)
+    try:
+        pytester.makepyfile(test_scoped=SCOPED)
+        pytester.runpytest(*PLUGIN, "-p", "no:randomly").assert_outcomes(passed=4)
+        again = pytester.runpytest(*PLUGIN, "-p", "no:randomly")
+        again.assert_outcomes(passed=4)
+        table = "test.users" if isolation == "schema" else "test_users"
+        assert made.query(made.test_database, f"SELECT count(*) FROM {table}") == [(0,)]
+    finally:
+        drop_project_databases(made)
+
+
+INERT = """
+import sys
+
+
+def test_no_driver_loaded():
+    loaded = [m for m in ("psycopg", "sqlalchemy", "redis", "asyncpg") if m in sys.modules]
+    assert loaded == []
+"""
+
+
+def test_inert_when_no_fixture_is_used(pytester: pytest.Pytester, project: PluginProject) -> None:
+    pytester.makepyfile(test_inert=INERT)
+    result = pytester.runpytest_subprocess(*PLUGIN, "-p", "no:pytest_postgresql")
+    result.assert_outcomes(passed=1)
+    assert project.databases() == []
+
+
+def test_turned_off(pytester: pytest.Pytester, project: PluginProject) -> None:
+    pytester.makepyfile(test_off="def test_x(db):\n    pass\n")
+    skipped = pytester.runpytest(*PLUGIN, "--dbenv-disable", "-rs")
+    skipped.assert_outcomes(skipped=1)
+    skipped.stdout.fnmatch_lines(["*the dbenv plugin is turned off*"])
+    removed = pytester.runpytest("-p", "no:dbenv")
+    removed.assert_outcomes(errors=1)
+    removed.stdout.fnmatch_lines(["*fixture 'db' not found*"])
+    assert project.databases() == []
