@@ -10,7 +10,8 @@ settings (the stamp marker lives there).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +79,18 @@ def drop_marker(dsn: str) -> None:
         conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(sql.Identifier(db)))
 
 
-def database_state(dsn: str) -> dict[str, Any]:
+@contextmanager
+def _connection(target: str | psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
+    if isinstance(target, str):
+        with psycopg.connect(target, autocommit=True) as conn:
+            yield conn
+    else:
+        yield target
+
+
+def database_state(dsn: str | psycopg.Connection[Any]) -> dict[str, Any]:
     """Catalog, row counts and database-level settings: equal means nothing changed."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with _connection(dsn) as conn:
         relations = conn.execute(
             """
             SELECT n.nspname, c.relname, c.relkind::text,
@@ -108,8 +118,8 @@ def database_state(dsn: str) -> dict[str, Any]:
     return {"relations": relations, "counts": counts, "settings": settings, "schemas": schemas}
 
 
-def journal_rows(dsn: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
+def journal_rows(dsn: str | psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    with _connection(dsn) as conn:
         exists = conn.execute("SELECT to_regclass('dbenv.journal') IS NOT NULL").fetchone()
         if not exists or not exists[0]:
             return []

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from dbenv import guard
+from dbenv.config import Project
 from dbenv.errors import GuardRefusal
 from lifecycle_support import (
     create_database,
@@ -101,11 +102,54 @@ def databases(pg_server: Any) -> Iterator[dict[str, str]]:
 CELLS = list(itertools.product(OPERATIONS, TIERS, STATES, PATTERNS, SHARED, DECLARED, OVERRIDES))
 
 
+@pytest.fixture(scope="module")
+def observers(databases: dict[str, str]) -> Iterator[dict[str, psycopg.Connection[Any]]]:
+    """One connection per database for the before/after comparisons."""
+    conns = {state: psycopg.connect(dsn, autocommit=True) for state, dsn in databases.items()}
+    yield conns
+    for conn in conns.values():
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], Project]:
+    """Projects by (state, tier, pattern, shared, declared), written and loaded once each."""
+    return {}
+
+
+def project_for(
+    projects: dict[tuple[str, ...], Project],
+    tmp: pytest.TempPathFactory,
+    dsn: str,
+    key: tuple[str, str, str, str, str],
+) -> Project:
+    if key not in projects:
+        _, tier, pattern, shared, declared = key
+        root = tmp.mktemp("cell")
+        elsewhere = dsn.rsplit("/", 1)[0] + "/gm_production_elsewhere"
+        write_project(
+            root,
+            "app",
+            {
+                "test": {
+                    "tier": tier,
+                    "database_url": dsn,
+                    "guard_pattern": "test" if pattern == "match" else "^nomatch$",
+                },
+                "production": {"database_url": dsn if shared == "shared" else elsewhere},
+            },
+        )
+        projects[key] = load(root, {"APP_ENV": "test" if declared == "agree" else "production"})
+    return projects[key]
+
+
 @pytest.mark.parametrize(
     ("operation", "tier", "state", "pattern", "shared", "declared", "override"), CELLS
 )
 def test_guard_cell(
     databases: dict[str, str],
+    observers: dict[str, psycopg.Connection[Any]],
+    projects: dict[tuple[str, ...], Project],
     tmp_path_factory: pytest.TempPathFactory,
     operation: str,
     tier: str,
@@ -116,27 +160,15 @@ def test_guard_cell(
     override: str,
 ) -> None:
     dsn = databases[state]
+    observer = observers[state]
     database = dsn.rsplit("/", 1)[1]
-    root: Path = tmp_path_factory.mktemp("cell")
-    production = dsn if shared == "shared" else dsn.rsplit("/", 1)[0] + "/gm_production_elsewhere"
-    write_project(
-        root,
-        "app",
-        {
-            "test": {
-                "tier": tier,
-                "database_url": dsn,
-                "guard_pattern": "test" if pattern == "match" else "^nomatch$",
-            },
-            "production": {"database_url": production},
-        },
-    )
-    project = load(root, {"APP_ENV": "test" if declared == "agree" else "production"})
+    key = (state, tier, pattern, shared, declared)
+    project = project_for(projects, tmp_path_factory, dsn, key)
     env = project.environment("test")
     given = {"none": None, "right": database, "wrong": f"not_{database}"}[override]
     refusal = expected_refusal(operation, tier, state, pattern, shared, declared, override)
-    before = database_state(dsn)
-    journal_before = len(journal_rows(dsn))
+    before = database_state(observer)
+    journal_before = len(journal_rows(observer))
 
     if refusal is not None:
         with (
@@ -146,7 +178,7 @@ def test_guard_cell(
             pytest.fail("the body of a refused operation ran")
         assert caught.value.check == refusal
         assert caught.value.exit_code == 3
-        assert database_state(dsn) == before
+        assert database_state(observer) == before
         return
 
     ran = []
@@ -154,7 +186,7 @@ def test_guard_cell(
         guarded.conn.execute("SELECT 1")
         ran.append(True)
     assert ran == [True]
-    rows = journal_rows(dsn)
+    rows = journal_rows(observer)
     assert len(rows) == journal_before + 1
     last = rows[-1]
     assert (last[0], last[1], last[2]) == (operation, "test", "ok")
@@ -166,5 +198,5 @@ def test_guard_cell(
     assert (last[4] is not None) is overridden
     if overridden:
         assert Path(last[4]).is_file()
-    after = database_state(dsn)
+    after = database_state(observer)
     assert after["counts"].get("public.app_rows") == before["counts"].get("public.app_rows")

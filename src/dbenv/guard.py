@@ -114,17 +114,23 @@ class Guarded:
         self._rows = rows
 
     def before_drop(self) -> None:
-        """Close the target connection so the database can be dropped."""
-        if not self.conn.closed:
-            self.conn.close()
+        """Save the journal, then close the target connection so it can be dropped."""
+        if self.conn.closed:
+            return
+        if not self._saved:
+            try:
+                self._saved = tuple(journal.read_entries(self.conn))
+            except Exception:
+                self._saved = ()  # a broken connection: nothing left to carry over
+        self.conn.close()
 
     def database_recreated(self) -> None:
         """After a drop + create: reconnect, re-stamp, put the journal back."""
         self.before_drop()
         self.conn = _connect_target(self.project, self.env, self.operation)
         _stamp(self.project, self.env, self.conn)
-        if not journal.read_entries(self.conn):
-            journal.restore_entries(self.conn, self._saved)
+        present = {_entry_key(e) for e in journal.read_entries(self.conn)}
+        journal.restore_entries(self.conn, [e for e in self._saved if _entry_key(e) not in present])
 
     def write_stamp(self) -> Stamp:
         """(Re)write the stamp: as the role, or as the admin when the role may not."""
@@ -193,7 +199,6 @@ def destructive(
             used,
             snapshot,
         )
-        guarded._saved = tuple(journal.read_entries(guarded.conn))
         try:
             yield guarded
         except BaseException as exc:
@@ -203,7 +208,7 @@ def destructive(
             if not guarded.conn.closed and guarded.conn.info.transaction_status != 0:
                 guarded.conn.rollback()
         _journal(guarded, args, started, "ok")
-        guarded.before_drop()
+        guarded.conn.close()
 
 
 def admit(
@@ -324,6 +329,10 @@ def _database_of(env: Environment) -> str:
 
 def _app_name(project: Project, env: Environment, component: str) -> str:
     return f"dbenv:{project.name}:{env.name}:{component}"
+
+
+def _entry_key(entry: journal.JournalEntry) -> tuple[object, ...]:
+    return entry.at, entry.operation, entry.environment, entry.pid
 
 
 def _search_path(env: Environment) -> str | None:
