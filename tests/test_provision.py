@@ -172,9 +172,9 @@ def test_provision_of_a_protected_environment_never_changes_what_exists(
 def test_schema_and_prefix_modes_share_one_database(
     pg_server: Any, cleanup: Cleanup, tmp_path: Path
 ) -> None:
-    db, role = unique("prov_shared_test"), unique("prov_role")
+    db, role, late = unique("prov_shared_test"), unique("prov_role"), unique("prov_late")
     cleanup.databases.append(db)
-    cleanup.roles.append(role)
+    cleanup.roles.extend([role, late])
     write_project(
         tmp_path,
         "app",
@@ -193,11 +193,20 @@ def test_schema_and_prefix_modes_share_one_database(
                 "database_url": pg_server.dsn_for(db),
                 "guard_pattern": "test",
             },
+            "e2e": {  # a new role on a database that already exists
+                "tier": "disposable",
+                "isolation": "schema",
+                "schema": "test_e2e",
+                "database_url": pg_server.dsn_for(db, user=late, password="l4te-pw"),
+                "admin_url": pg_server.dsn,
+            },
         },
     )
     project = load(tmp_path)
     assert provision(project, project.environment("test")).complete
     assert provision(project, project.environment("qa")).complete
+    late_result = provision(project, project.environment("e2e"))
+    assert late_result.complete and f"created role {late}" in late_result.changes
     owner = scalar(
         pg_server.dsn_for(db),
         "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'test_app'",
@@ -205,7 +214,7 @@ def test_schema_and_prefix_modes_share_one_database(
     assert owner == role
     with psycopg.connect(pg_server.dsn_for(db)) as conn:
         scopes = [r[0] for r in conn.execute("SELECT scope FROM dbenv.stamp ORDER BY 1")]
-    assert scopes == ["prefix:test_", "schema:test_app"]
+    assert scopes == ["prefix:test_", "schema:test_app", "schema:test_e2e"]
 
 
 def test_provision_refused_on_a_shared_target_creates_nothing(

@@ -31,6 +31,7 @@ from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError
 from dbenv.guard import admit, maintenance_url, target_url
+from dbenv.guard_checks import check_override, read_facts, run_checks
 from dbenv.stamp import Stamp, read_stamp, stamp_state, write_stamp
 
 if TYPE_CHECKING:
@@ -114,15 +115,18 @@ def provision(
         parts.get("dbname", ""),
         progress=progress,
     )
-    admit(
-        project,
-        env,
-        "provision",
-        override if override is not None else project.override_database,
-        {"database": work.database},
+    # read the target as the admin: the role itself may not exist yet
+    maintenance = maintenance_url(env)
+    admin_target = postgres.with_database(maintenance, work.database)
+    override = override if override is not None else project.override_database
+    results = run_checks(
+        project, env, "provision", read_facts(project, env, maintenance, admin_target)
     )
+    if override is not None:
+        results.append(check_override(env, override, work.database))
+    admit(project, env, "provision", override, {"database": work.database}, results=results)
     with postgres.connect(
-        maintenance_url(env),
+        maintenance,
         autocommit=True,
         application_name=f"dbenv:{project.name}:{env.name}:provision",
     ) as admin:
