@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from pytest_plugin_support import PluginProject, drop_project_databases, make_project
 
 from conftest import PgServer, RedisServer
+from pytest_plugin_support import PluginProject, drop_project_databases, make_project
 
 PLUGIN = ("-p", "dbenv")
 

@@ -1,0 +1,1 @@
+"""A tiny accounts application: the code under test of the zero-conftest example."""
