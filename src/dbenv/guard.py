@@ -16,9 +16,14 @@ The only way past a failing check is an override naming the target database
 (``--i-mean-it=<db>`` / ``DBENV_I_MEAN_IT``): a safety snapshot is taken first
 and the override is journaled. A wrong name is itself a refusal.
 
-``stamp`` and ``provision`` only label or create; they skip the tier check (a
-protected environment must be stampable so its copies are recognisable) and may
-stamp an absent stamp — a disposable environment only on an empty database.
+``stamp`` and ``provision`` only create or label, so they skip the tier check (a
+protected environment must be stampable: that is what makes its copies
+recognisable). Their stamp check passes on a matching stamp, on an unstamped empty
+database, and on an unstamped non-empty *protected* one (labelling it protected can
+only make it safer); a disposable environment's unstamped non-empty database, a
+database stamped for another environment or project, and a copy all need the
+override: re-labelling them is exactly the mistake the stamp exists to catch.
+``provision`` may also target a database that does not exist yet; ``stamp`` may not.
 
 A refusal changes nothing in the target: it is journaled locally
 (``.dbenv/journal.jsonl``). Operations that run hold a session-level advisory lock
@@ -244,8 +249,8 @@ def admit(
             scope=scope_of(env),
             arguments=args,
             detail=f"{refusal.check}: {refusal.found}",
-            os_user=_os_user(),
-            host=_host(),
+            os_user=journal.os_user(),
+            host=journal.host_name(),
         ),
     )
     raise GuardRefusal(
@@ -373,8 +378,8 @@ def _journal(
         environment=guarded.env.name,
         outcome=outcome,
         scope=scope_of(guarded.env),
-        os_user=_os_user(),
-        host=_host(),
+        os_user=journal.os_user(),
+        host=journal.host_name(),
         arguments=args,
         rows=guarded._rows,
         duration_ms=round((time.monotonic() - started) * 1000, 3),
@@ -394,21 +399,6 @@ def _journal(
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return re.sub(r"://([^:/@\s]+):[^@\s]+@", r"://\1:****@", text)[:500]
-
-
-def _os_user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
-
-
-def _host() -> str:
-    import socket
-
-    return socket.gethostname()
 
 
 __all__ += ["Facts"]

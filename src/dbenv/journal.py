@@ -167,5 +167,22 @@ def read_local(root: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def os_user() -> str:
+    """The operating-system user running dbenv (for the journal's "who")."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def host_name() -> str:
+    """The machine dbenv runs on (for the journal's "from where")."""
+    import socket
+
+    return socket.gethostname()
+
+
 def _jsonable(value: object) -> Any:
     return json.loads(json.dumps(value, default=str))
