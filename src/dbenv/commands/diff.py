@@ -20,6 +20,7 @@ from dbenv.errors import GuardRefusal, UsageError
 if TYPE_CHECKING:
     from dbenv.config import Project
     from dbenv.config.model import Secret
+    from dbenv.diff.model import SchemaModel
 
 Progress = Callable[[str], None]
 
@@ -66,13 +67,18 @@ def diff_schemas(
     src = resolve_side(source, project=project, root=root)
     dst = resolve_side(target, project=project, root=root)
     server = _scratch_server(src, dst, scratch_url)
-    models = []
-    for side in (src, dst):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(side: Side) -> SchemaModel:
         if progress:
             progress(f"reading {side.label}")
         model = read_side(side, scratch_url=server, progress=progress)
-        models.append(filter_model(model, schemas=schemas, exclude=exclude_schemas))
-    plan = build_plan(models[0], models[1], owners=owners, concurrently=concurrently)
+        return filter_model(model, schemas=schemas, exclude=exclude_schemas)
+
+    # The two servers (or databases) answer their catalog queries side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        wanted, current = pool.map(read, (src, dst))
+    plan = build_plan(wanted, current, owners=owners, concurrently=concurrently)
     return DiffResult(src, dst, plan)
 
 

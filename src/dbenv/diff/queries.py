@@ -148,8 +148,8 @@ JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm') AND NOT ic.relispartition AND {user_ns("n")}
   AND {not_extension_member("pg_class", "ic.oid")}
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conindid = i.indexrelid
-                  AND x.conrelid = i.indrelid AND x.contype IN ('p', 'u', 'x'))
+  AND i.indexrelid NOT IN (SELECT x.conindid FROM pg_constraint x
+                           WHERE x.contype IN ('p', 'u', 'x') AND x.conrelid <> 0)
 """
 
 FUNCTIONS = f"""
