@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,25 @@ dbenv.reset.reset(project, project.environment("test"))
 """
 
 
+def leftovers(admin_dsn: str, database: str, project: str) -> list[str]:
+    """Half-built templates or swap copies still there (the old copy drops in the
+    background: give it a few seconds)."""
+    found: list[str] = []
+    for _ in range(50):
+        with psycopg.connect(admin_dsn) as conn:
+            names = [r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()]
+        found = [
+            n
+            for n in names
+            if n.endswith(("_build", "_dbenv_new", "_dbenv_old"))
+            and (n.startswith(database[:40]) or project in n)
+        ]
+        if not found:
+            break
+        time.sleep(0.2)
+    return found
+
+
 @pytest.mark.parametrize("where", ["build", "swap"])
 def test_reset_recovers_after_kill_9(tmp_path: Path, pg_server: Any, where: str) -> None:
     project, database, dsn = make_project(tmp_path, pg_server)
@@ -64,13 +84,6 @@ def test_reset_recovers_after_kill_9(tmp_path: Path, pg_server: Any, where: str)
         result = reset(project, env)
         assert tables_in(dsn) == ["provider_tokens", "providers", "users"]
         assert result.tables
-        with psycopg.connect(pg_server.dsn) as conn:
-            names = [r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()]
-        assert not [
-            n
-            for n in names
-            if n.endswith(("_build", "_dbenv_new", "_dbenv_old"))
-            and (n.startswith(database[:40]) or project.name in n)
-        ]
+        assert not leftovers(pg_server.dsn, database, project.name)
     finally:
         drop_project_databases(pg_server.dsn, project, database)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError
-from dbenv.tablegraph import TableGraph, load_graph, quote
+from dbenv.tablegraph import TableGraph, load_graph, load_tables, quote
 
 if TYPE_CHECKING:
     import psycopg
@@ -48,13 +48,15 @@ class Reference:
 
 @dataclass(frozen=True)
 class DataResetPlan:
-    """What a data-only reset looks at, computed once from the catalog."""
+    """The environment's tables and sequences, read once from the catalog."""
 
-    graph: TableGraph
-    tables: tuple[str, ...]  # index in the check query -> table, parents first
-    sequences: tuple[tuple[str, str], ...]  # index -> (table, sequence) of non-reference tables
+    env: Environment
+    tables: tuple[str, ...]  # qualified names
+    oids: tuple[int, ...]  # their oids, same order
+    always: frozenset[str]  # partitioned tables (no storage of their own): always probed
+    sequences: tuple[str, ...]  # owned sequences of non-reference tables
+    sequence_oids: tuple[int, ...]
     references: Mapping[str, Reference]
-    check_sql: str
 
 
 def scope_key(env: Environment) -> str:
@@ -81,11 +83,7 @@ def capture_reference(conn: psycopg.Connection[Any], env: Environment) -> tuple[
             conn.execute(f"DROP TABLE IF EXISTS {copy}")
     if not graph.tables:
         return ()
-    probe = " UNION ALL ".join(
-        f"SELECT {i} WHERE EXISTS (SELECT 1 FROM {t})" for i, t in enumerate(graph.tables)
-    )
-    names = list(graph.tables)
-    filled = [names[row[0]] for row in conn.execute(probe).fetchall()]
+    filled = _holding_rows(conn, list(graph.tables))
     if not filled:
         return ()
     conn.execute(_REFERENCE_MAP)
@@ -107,6 +105,22 @@ def capture_reference(conn: psycopg.Connection[Any], env: Environment) -> tuple[
     return tuple(filled)
 
 
+def _holding_rows(conn: psycopg.Connection[Any], tables: list[str]) -> list[str]:
+    """Which of ``tables`` hold rows: file size first, EXISTS only where it is not 0."""
+    sized = conn.execute(
+        "SELECT i FROM unnest(%s::regclass[]) WITH ORDINALITY u(r, i) "
+        "WHERE pg_relation_size(r) > 0 OR (SELECT relkind FROM pg_class WHERE oid = r) = 'p'",
+        [tables],
+    ).fetchall()
+    candidates = [tables[r[0] - 1] for r in sized]
+    if not candidates:
+        return []
+    probe = " UNION ALL ".join(
+        f"SELECT {i} WHERE EXISTS (SELECT 1 FROM {t})" for i, t in enumerate(candidates)
+    )
+    return [candidates[r[0]] for r in conn.execute(probe).fetchall()]
+
+
 def _references(conn: psycopg.Connection[Any], env: Environment) -> dict[str, Reference]:
     exists = conn.execute("SELECT to_regclass('dbenv.reference') IS NOT NULL").fetchone()
     if not exists or not exists[0]:
@@ -120,20 +134,105 @@ def _references(conn: psycopg.Connection[Any], env: Environment) -> dict[str, Re
     }
 
 
+_SCOPE_TABLES = """
+SELECT c.oid, format('%%I.%%I', n.nspname, c.relname), c.relkind = 'p',
+       ARRAY(SELECT d.objid FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = c.oid AND d.deptype IN ('a', 'i') AND s.relkind = 'S'
+             ORDER BY d.objid),
+       c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {scope}
+ORDER BY 2
+"""
+
+# Step 1, cheap and prepared: a table whose file is empty has no rows (the common
+# case after a template clone); a sequence never called has not moved.
+_PROBE = """
+SELECT false, i FROM unnest(%s::oid[]) WITH ORDINALITY u(r, i)
+WHERE pg_relation_size(r) > 0
+UNION ALL
+SELECT true, i FROM unnest(%s::oid[]) WITH ORDINALITY u(r, i)
+WHERE pg_sequence_last_value(r) IS NOT NULL
+"""
+
+
 def plan(
     conn: psycopg.Connection[Any], env: Environment, *, keep: Iterable[str] = ()
 ) -> DataResetPlan:
-    """Build the check query for ``env``'s tables (``keep``: tables left alone)."""
-    graph = load_graph(conn, env)
-    references = {k: v for k, v in _references(conn, env).items() if k in graph.tables}
-    kept = {t for t in graph.tables if graph.tables[t].name in set(keep) or t in set(keep)}
-    tables = tuple(t for t in graph.parents_first() if t not in kept)
-    sequences = tuple(
-        (t, seq) for t in tables if t not in references for seq, _ in graph.tables[t].sequences
+    """Read the scope's tables and owned sequences (``keep``: tables left alone)."""
+    from dbenv.tablegraph import scope_condition
+
+    scope, params = scope_condition(env)
+    rows = conn.execute(_SCOPE_TABLES.format(scope=scope), params).fetchall()
+    kept = set(keep)
+    rows = [r for r in rows if r[1] not in kept and r[4] not in kept and _q(r[1]) not in kept]
+    references = {k: v for k, v in _references(conn, env).items() if k in {_q(r[1]) for r in rows}}
+    sequence_oids = [oid for r in rows if _q(r[1]) not in references for oid in r[3]]
+    names = (
+        dict(
+            conn.execute(
+                "SELECT oid, format('%%I.%%I', relnamespace::regnamespace, relname) FROM pg_class "
+                "WHERE oid = ANY(%s)",
+                [sequence_oids],
+            ).fetchall()
+        )
+        if sequence_oids
+        else {}
     )
+    return DataResetPlan(
+        env=env,
+        tables=tuple(_q(r[1]) for r in rows),
+        oids=tuple(r[0] for r in rows),
+        always=frozenset(_q(r[1]) for r in rows if r[2]),
+        sequences=tuple(names[o] for o in sequence_oids),
+        sequence_oids=tuple(sequence_oids),
+        references=references,
+    )
+
+
+def _q(formatted: str) -> str:
+    """``format('%I.%I')`` output as tablegraph's always-quoted ``"schema"."name"``."""
+    schema, _, name = _split_identifier(formatted)
+    return f"{quote(schema)}.{quote(name)}"
+
+
+def _split_identifier(text: str) -> tuple[str, str, str]:
+    parts: list[str] = []
+    current, quoted, i = "", False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            if quoted and i + 1 < len(text) and text[i + 1] == '"':
+                current += '"'
+                i += 1
+            else:
+                quoted = not quoted
+        elif ch == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+        i += 1
+    parts.append(current)
+    return parts[0], ".", parts[-1]
+
+
+def find_dirty(conn: psycopg.Connection[Any], plan: DataResetPlan) -> tuple[list[str], list[str]]:
+    """(tables holding rows or differing from their reference, sequences that moved)."""
+    probe = conn.execute(_PROBE, [list(plan.oids), list(plan.sequence_oids)], prepare=True)
+    candidates: list[str] = sorted(plan.always | set(plan.references))
+    moved: list[str] = []
+    for is_sequence, index in probe.fetchall():
+        if is_sequence:
+            moved.append(plan.sequences[index - 1])
+        elif plan.tables[index - 1] not in candidates:
+            candidates.append(plan.tables[index - 1])
+    if not candidates:
+        return [], moved
     parts = []
-    for i, table in enumerate(tables):
-        ref = references.get(table)
+    for i, table in enumerate(candidates):
+        ref = plan.references.get(table)
         if ref is None:
             parts.append(f"SELECT {i} WHERE EXISTS (SELECT 1 FROM {table})")
         else:
@@ -142,65 +241,73 @@ def plan(
                 for seq, (v, c) in ref.sequences.items()
             ]
             parts.append(f"SELECT {i} WHERE " + " OR ".join(checks))
-    offset = len(tables)
-    for j, (_table, seq) in enumerate(sequences):
-        parts.append(f"SELECT {offset + j} FROM {seq} WHERE is_called")
-    check_sql = " UNION ALL ".join(parts) if parts else "SELECT 0 WHERE false"
-    return DataResetPlan(graph, tables, sequences, references, check_sql)
+    found = conn.execute(" UNION ALL ".join(parts)).fetchall()
+    return [candidates[r[0]] for r in found], moved
 
 
 def run(conn: psycopg.Connection[Any], plan: DataResetPlan) -> tuple[str, ...]:
-    """Empty what the plan's check finds dirty; returns the tables emptied or restored.
+    """Empty what is dirty; returns the tables emptied or restored (caller's transaction).
 
-    Runs in the caller's transaction; loops while DELETE triggers dirty more tables.
+    Loops while DELETE triggers dirty more tables.
     """
     emptied: list[str] = []
     for _ in range(5):
-        found = [r[0] for r in conn.execute(plan.check_sql, prepare=True).fetchall()]
-        if not found:
+        dirty, moved = find_dirty(conn, plan)
+        if not dirty and not moved:
             break
-        n = len(plan.tables)
-        dirty = [plan.tables[i] for i in found if i < n]
-        moved = [plan.sequences[i - n][1] for i in found if i >= n]
-        statements = _statements(plan, dirty, moved)
+        graph = _dirty_graph(conn, plan, dirty) if dirty else None
+        statements = _statements(plan, graph, dirty, moved)
         conn.execute("; ".join(statements))
         emptied.extend(t for t in dirty if t not in emptied)
-        if not any(plan.graph.tables[t].delete_triggers for t in dirty):
+        if graph is None or not any(graph.tables[t].delete_triggers for t in dirty):
             break
     return tuple(emptied)
 
 
-def _statements(plan: DataResetPlan, dirty: list[str], moved: list[str]) -> list[str]:
-    graph = plan.graph
-    refs = [t for t in dirty if t in plan.references]
-    plain = [t for t in dirty if t not in plan.references]
-    special = {t for t in plain if t in graph.cyclic() or graph.tables[t].delete_rule}
+def _dirty_graph(
+    conn: psycopg.Connection[Any], plan: DataResetPlan, dirty: list[str]
+) -> TableGraph:
+    """Keys, rules and triggers of just the dirty tables — the whole scope's graph
+    when a cycle, a DELETE rule or a reference table needs the referencing closure."""
+    graph = load_tables(conn, dirty)
+    simple = not any(t in plan.references or graph.tables[t].delete_rule for t in dirty)
+    if simple and not graph.cyclic():
+        return graph
+    return load_graph(conn, plan.env)
+
+
+def _statements(
+    plan: DataResetPlan, graph: TableGraph | None, dirty: list[str], moved: list[str]
+) -> list[str]:
     statements: list[str] = []
-    truncate: set[str] = set()
-    if special:
-        truncate = graph.referencing(special)
-        outside = [fk.child for fk in graph.outside_references if fk.parent in truncate]
-        if outside:
-            raise OperationError(
-                f"cannot empty {', '.join(sorted(special))}: {outside[0]} outside this "
-                "environment references it.",
-                hint="Remove that foreign key, or reset the whole database.",
-            )
-        truncate -= set(refs)
-        statements.append(f"TRUNCATE {', '.join(sorted(truncate))} RESTART IDENTITY")
-    children_first = [t for t in reversed(graph.parents_first()) if t in set(plain) - truncate]
-    statements += [f"DELETE FROM {t}" for t in children_first]
+    if graph is not None:
+        refs = [t for t in dirty if t in plan.references]
+        plain = [t for t in dirty if t not in plan.references]
+        special = {t for t in plain if t in graph.cyclic() or graph.tables[t].delete_rule}
+        truncate: set[str] = set()
+        if special:
+            truncate = graph.referencing(special) - set(refs)
+            outside = [fk.child for fk in graph.outside_references if fk.parent in truncate]
+            if outside:
+                raise OperationError(
+                    f"cannot empty {', '.join(sorted(special))}: {outside[0]} outside this "
+                    "environment references it.",
+                    hint="Remove that foreign key, or reset the whole database.",
+                )
+            statements.append(f"TRUNCATE {', '.join(sorted(truncate))} RESTART IDENTITY")
+        rest = set(plain) - truncate
+        statements += [f"DELETE FROM {t}" for t in reversed(graph.parents_first()) if t in rest]
+        statements += _restore(plan, graph, refs)
     statements += [f"ALTER SEQUENCE {seq} RESTART" for seq in sorted(set(moved))]
-    statements += _restore(plan, refs)
-    return statements
+    return statements or ["SELECT 1"]
 
 
-def _restore(plan: DataResetPlan, refs: list[str]) -> list[str]:
+def _restore(plan: DataResetPlan, graph: TableGraph, refs: list[str]) -> list[str]:
     """Put reference tables back: delete children first, insert parents first."""
     if not refs:
         return []
-    closure = plan.graph.referencing(refs) & set(plan.references)
-    order = [t for t in plan.graph.parents_first() if t in closure]
+    closure = graph.referencing(refs) & set(plan.references)
+    order = [t for t in graph.parents_first() if t in closure]
     statements = [f"DELETE FROM {t}" for t in reversed(order)]
     for table in order:
         ref = plan.references[table]

@@ -100,7 +100,7 @@ def _data_only(
     with conn.transaction():
         plan = datareset.plan(conn, env, keep=keep)
         emptied = datareset.run(conn, plan)
-    return ResetResult(env.name, "data", plan.graph.parents_first(), emptied)
+    return ResetResult(env.name, "data", plan.tables, emptied)
 
 
 def _database_reset(

@@ -182,23 +182,29 @@ def expected_tables(source: SchemaSource, env: Environment) -> tuple[str, ...] |
 
 def fingerprint(project: Any, env: Environment, source: SchemaSource | None = None) -> str:
     """A hash of what the source builds for ``env``, plus the configured extensions."""
-    source = source or load_schema_source(project, env)
+    return render(project, env, source or load_schema_source(project, env))[0]
+
+
+def render(project: Any, env: Environment, source: SchemaSource) -> tuple[str, str | None]:
+    """(fingerprint, the SQL script that builds it); Alembic has no script (it migrates)."""
     digest = hashlib.sha256(f"v{FINGERPRINT_VERSION}|{source.kind}|".encode())
     digest.update(("ext:" + ",".join(sorted(env.extensions)) + "|").encode())
+    script: str | None = None
     if source.kind == "sqlalchemy":
         from dbenv.sqlalchemy import ddl_statements
 
-        for statement in ddl_statements(physical_metadata(source, env)):
-            digest.update(statement.encode() + b";\n")
+        script = ";\n".join(ddl_statements(physical_metadata(source, env)))
     elif source.kind == "sql":
         assert source.path is not None
-        digest.update(source.path.read_bytes())
+        script = source.path.read_text(encoding="utf-8")
     elif source.kind == "alembic":
         for path in _alembic_files(source):
             digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
     else:
-        digest.update(_dump_other(project, source).encode())
-    return digest.hexdigest()
+        script = _dump_other(project, source)
+    if script is not None:
+        digest.update(script.encode())
+    return digest.hexdigest(), script
 
 
 def _alembic_config(source: SchemaSource, url: str | None = None) -> Any:
@@ -300,35 +306,28 @@ def build(
     conn: psycopg.Connection[Any],
     *,
     url: str,
+    script: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> None:
     """Build the source's schema through ``conn`` (a transaction the caller commits).
 
-    Alembic runs in its own connection on ``url`` after ``conn`` commits, since
-    it manages its own transaction.
+    ``script``: what ``render`` returned, to skip rendering twice. The script goes
+    to the server in one round trip. Alembic runs in its own connection on ``url``
+    after ``conn`` commits, since it manages its own transaction.
     """
     say = progress or (lambda _msg: None)
     for extension in env.extensions:
         conn.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
-    if source.kind == "sqlalchemy":
-        from dbenv.sqlalchemy import ddl_statements
-
-        statements = ddl_statements(physical_metadata(source, env))
-        say(f"creating {len(statements)} objects from {source.spec}")
-        for statement in statements:
-            conn.execute(statement)
-    elif source.kind == "sql":
-        assert source.path is not None
-        say(f"running {source.path.name}")
-        conn.execute(source.path.read_text())
-    elif source.kind == "env":
-        say(f"copying the structure of '{source.other}'")
-        conn.execute(_dump_other(project, source))
-    else:
-        if not conn.autocommit:
-            conn.commit()  # alembic runs in its own connection and must see the extensions
-        say("alembic upgrade head")
-        _alembic_upgrade(source, env, url)
+    if source.kind != "alembic":
+        script = script if script is not None else render(project, env, source)[1]
+        say(f"building the schema from {source.spec}")
+        if script and script.strip():
+            conn.execute(script)
+        return
+    if not conn.autocommit:
+        conn.commit()  # alembic runs in its own connection and must see the extensions
+    say("alembic upgrade head")
+    _alembic_upgrade(source, env, url)
 
 
 def _alembic_upgrade(source: SchemaSource, env: Environment, url: str) -> None:

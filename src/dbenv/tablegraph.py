@@ -153,6 +153,15 @@ WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
 def load_graph(conn: psycopg.Connection[Any], env: Environment) -> TableGraph:
     """Read the environment's tables, keys and sequences from the catalog."""
     scope, params = scope_condition(env)
+    return _load(conn, scope, params)
+
+
+def load_tables(conn: psycopg.Connection[Any], tables: Iterable[str]) -> TableGraph:
+    """The same for just ``tables`` (qualified names); FKs from others are outside."""
+    return _load(conn, "c.oid = ANY(%s::regclass[])", [list(tables)])
+
+
+def _load(conn: psycopg.Connection[Any], scope: str, params: list[Any]) -> TableGraph:
     rows = conn.execute(_TABLES.format(scope=scope), params).fetchall()
     oids = [r[0] for r in rows]
     names = {r[0]: f"{quote(r[1])}.{quote(r[2])}" for r in rows}

@@ -26,7 +26,7 @@ from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.datareset import capture_reference
 from dbenv.errors import OperationError
-from dbenv.sources import SchemaSource, build, fingerprint, load_schema_source
+from dbenv.sources import SchemaSource, build, load_schema_source, render
 from dbenv.tablegraph import load_graph
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def ensure_template(
 ) -> Template:
     """The template for the environment's current schema source, built if missing."""
     source = source or load_schema_source(project, env)
-    fp = fingerprint(project, env, source)
+    fp, script = render(project, env, source)
     name = template_name(project.name, fp)
     with connect_maintenance(env, project, "template") as conn, _locked(conn, name):
         found = read_template(conn, name)
@@ -129,7 +129,7 @@ def ensure_template(
             return found
         if progress:
             progress(f"building template {name} from {source.spec}")
-        template = _build(project, env, source, conn, name, fp)
+        template = _build(project, env, source, conn, name, fp, script)
         _drop_stale(conn, project.name, source.spec, keep=name)
         return template
 
@@ -141,6 +141,7 @@ def _build(
     maint: psycopg.Connection[Any],
     name: str,
     fp: str,
+    script: str | None,
 ) -> Template:
     from psycopg import Error
 
@@ -155,7 +156,7 @@ def _build(
     url = postgres.with_database(target_url(env), staging)
     try:
         with postgres.connect(url, application_name=f"dbenv:{project.name}:{env.name}:build") as c:
-            build(project, env, source, c, url=url)
+            build(project, env, source, c, url=url, script=script)
             c.commit()
             reference = capture_reference(c, env)
             tables = tuple(load_graph(c, env).tables)
@@ -252,7 +253,25 @@ def clone_into(
     if prepare is not None:
         prepare(fresh)
     _swap(maint, target, fresh, old)
-    maint.execute(f"DROP DATABASE IF EXISTS {ident(old)} WITH (FORCE)")
+    _drop_in_background(maint, old)
+
+
+def _drop_in_background(maint: psycopg.Connection[Any], name: str) -> None:
+    """Drop the swapped-out database without waiting for it.
+
+    DROP DATABASE makes the server checkpoint, which can take longer than the whole
+    clone. The statement goes out on a connection of its own that is then closed:
+    the server finishes a statement it has started before it notices the client
+    left. Should it not, the next clone drops the leftover first.
+    """
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    dsn = make_conninfo(maint.info.dsn, password=maint.info.password)
+    conn = psycopg.connect(dsn, autocommit=True)
+    conn.pgconn.send_query(f"DROP DATABASE IF EXISTS {ident(name)} WITH (FORCE)".encode())
+    conn.pgconn.flush()
+    conn.close()
 
 
 def _carried(
