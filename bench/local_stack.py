@@ -2,8 +2,10 @@
 
 Measured in one run, interleaved round by round so machine noise hits all alike:
 
-- dbenv cold up: initdb + start PostgreSQL and Redis + create the dev and test
-  databases (library call ``dbenv.commands.stack.up`` on a fresh project);
+- dbenv cold up: initdb + start PostgreSQL and Redis + provision the dev and test
+  databases (library call ``dbenv.commands.stack.up`` on a fresh project), once
+  with a real initdb and once copying the cached pristine initdb (the default
+  after the first cold start on a machine);
 - dbenv warm up: the same on the existing data directory (after ``down``);
 - dbenv down: fast shutdown of both servers, waited for;
 - pytest-postgresql: ``PostgreSQLExecutor.start()`` (what its ``postgresql_proc``
@@ -61,9 +63,15 @@ def dbenv_round(times: dict[str, list[float]]) -> None:
 
     root = _scratch()
     try:
+        (root / "cold").mkdir()
+        (root / "cold" / "dbenv.toml").write_text(PROJECT)
+        no_cache = {**os.environ, "DBENV_NO_INITDB_CACHE": "1"}
+        cold = load_project(project=root / "cold", process_env=no_cache)
+        times["dbenv cold up (initdb)"].append(_timed(lambda: up(cold)))
+        down(cold, purge=True)
         (root / "dbenv.toml").write_text(PROJECT)
         project = load_project(project=root, process_env=dict(os.environ))
-        times["dbenv cold up"].append(_timed(lambda: up(project)))
+        times["dbenv cold up (cached initdb)"].append(_timed(lambda: up(project)))
         times["dbenv down"].append(_timed(lambda: down(project)))
         times["dbenv warm up"].append(_timed(lambda: up(project)))
         cli = [sys.executable, "-m", "dbenv", "--project", str(root), "up"]
@@ -141,7 +149,8 @@ def main() -> None:
         child(args.child[0], int(args.child[1]))
         return
     labels = [
-        "dbenv cold up",
+        "dbenv cold up (initdb)",
+        "dbenv cold up (cached initdb)",
         "dbenv warm up",
         "dbenv down",
         "dbenv up (CLI, warm)",
@@ -154,10 +163,10 @@ def main() -> None:
         peer_round(times)
     medians = {label: statistics.median(values) for label, values in times.items()}
     for label in labels:
-        print(f"{label:26} median {medians[label] * 1000:7.0f} ms  (N={args.n})")
+        print(f"{label:30} median {medians[label] * 1000:7.0f} ms  (N={args.n})")
     peer = medians["pytest-postgresql start"]
-    print(f"ratio cold up / pytest-postgresql start  {medians['dbenv cold up'] / peer:5.2f}x")
-    print(f"ratio warm up / pytest-postgresql start  {medians['dbenv warm up'] / peer:5.2f}x")
+    for label in ("dbenv cold up (initdb)", "dbenv cold up (cached initdb)", "dbenv warm up"):
+        print(f"ratio {label} / pytest-postgresql start  {medians[label] / peer:5.2f}x")
     stop = medians["pytest-postgresql stop"]
     print(f"ratio down / pytest-postgresql stop      {medians['dbenv down'] / stop:5.2f}x")
 

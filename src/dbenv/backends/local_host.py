@@ -12,6 +12,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -33,6 +34,7 @@ __all__ = [
     "pid_alive",
     "port_free",
     "resolve_run_as",
+    "stop_all",
     "wait_exit",
     "wait_gone",
 ]
@@ -223,6 +225,22 @@ def wait_exit(pid: int, timeout: float) -> bool:
         return False
     CHILDREN.pop(pid, None)
     return True
+
+
+StopTarget = tuple[int, signal.Signals, signal.Signals]  # pid, polite signal, last resort
+
+
+def stop_all(targets: list[StopTarget], *, timeout: float = 30) -> None:
+    """Signal every process at once, then wait for all; escalate the stragglers."""
+    for pid, polite, _ in targets:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, polite)
+    deadline = time.monotonic() + timeout
+    for pid, _, last_resort in targets:
+        if not wait_exit(pid, max(0.0, deadline - time.monotonic())):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, last_resort)
+            wait_exit(pid, 10)
 
 
 def log_tail(path: Path, lines: int = 12) -> str:

@@ -21,10 +21,11 @@ from dbenv.backends.local_host import (
     POLL,
     PgBinaries,
     RunAs,
+    StopTarget,
     check_reachable,
     log_tail,
     pid_alive,
-    wait_exit,
+    stop_all,
 )
 from dbenv.errors import ServerStartError
 
@@ -329,15 +330,15 @@ class PgCluster:
                 proc.wait()
         CHILDREN.pop(proc.pid, None)
 
-    def stop(self, *, timeout: float = 30) -> int | None:
-        """Fast shutdown (SIGINT) and wait until the postmaster is gone; its pid, if any."""
+    def stop_target(self) -> StopTarget | None:
+        """Fast shutdown is SIGINT; SIGQUIT (immediate) when it takes too long."""
         pid = self.running_pid()
-        if pid is None:
+        return (pid, signal.SIGINT, signal.SIGQUIT) if pid is not None else None
+
+    def stop(self, *, timeout: float = 30) -> int | None:
+        """Fast shutdown and wait until the postmaster is gone; its pid, if any."""
+        target = self.stop_target()
+        if target is None:
             return None
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGINT)
-        if not wait_exit(pid, timeout):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGQUIT)  # immediate shutdown
-            wait_exit(pid, 10)
-        return pid
+        stop_all([target], timeout=timeout)
+        return target[0]

@@ -15,7 +15,14 @@ import subprocess
 import time
 from pathlib import Path
 
-from dbenv.backends.local_host import CHILDREN, POLL, log_tail, pid_alive, wait_exit
+from dbenv.backends.local_host import (
+    CHILDREN,
+    POLL,
+    StopTarget,
+    log_tail,
+    pid_alive,
+    stop_all,
+)
 from dbenv.backends.local_pg import PortTaken
 from dbenv.errors import ServerStartError
 
@@ -150,17 +157,17 @@ class RedisProcess:
         return "unknown"
 
     def _kill(self, pid: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        if not wait_exit(pid, 10):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            wait_exit(pid, 5)
+        stop_all([(pid, signal.SIGTERM, signal.SIGKILL)], timeout=10)
+
+    def stop_target(self) -> StopTarget | None:
+        """SIGTERM (nothing is saved: persistence is off); SIGKILL when it hangs."""
+        pid = self.running_pid()
+        self.pid_file.unlink(missing_ok=True)
+        return (pid, signal.SIGTERM, signal.SIGKILL) if pid is not None else None
 
     def stop(self) -> int | None:
-        """SIGTERM (nothing is saved: persistence is off) and wait; its pid, if any."""
-        pid = self.running_pid()
-        if pid is not None:
-            self._kill(pid)
-        self.pid_file.unlink(missing_ok=True)
-        return pid
+        """Stop and wait until it is gone; its pid, if any."""
+        target = self.stop_target()
+        if target is not None:
+            stop_all([target], timeout=10)
+        return target[0] if target else None

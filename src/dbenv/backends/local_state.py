@@ -1,0 +1,114 @@
+"""What the local stack reports: ``state.json`` and the status of a ``Server``.
+
+``state.json`` holds no password (the unix socket is trusted; TCP needs one), and
+``config/local_state.py`` reads it for environments with ``server = "local"``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+from urllib.parse import quote
+
+__all__ = [
+    "STATE",
+    "PgState",
+    "RedisState",
+    "Server",
+    "ServerURLs",
+    "StackState",
+    "StackStatus",
+    "pg_socket_url",
+    "read_state",
+]
+
+STATE = "state.json"
+
+
+@dataclass(frozen=True)
+class PgState:
+    port: int
+    socket_dir: str
+    superuser: str
+    pid: int
+    version: str
+    data_dir: str  # the cluster (PGDATA)
+    bindir: str
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class RedisState:
+    port: int
+    pid: int
+    version: str
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class StackState:
+    """What ``state.json`` holds. No password: the unix socket is trusted."""
+
+    postgres: PgState | None
+    redis: RedisState | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> StackState:
+        data = json.loads(text)
+        pg, redis = data.get("postgres"), data.get("redis")
+        return cls(PgState(**pg) if pg else None, RedisState(**redis) if redis else None)
+
+
+def read_state(data_dir: Path) -> StackState | None:
+    """The state ``dbenv up`` wrote in ``data_dir``, or None."""
+    try:
+        return StackState.from_json((data_dir / STATE).read_text())
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class ServerURLs:
+    """Superuser URLs of the servers (no password: socket trust or the given DSN)."""
+
+    postgres: str
+    redis: str | None = None
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    """What ``start``/``stop``/``status`` found and did."""
+
+    kind: Literal["local", "external"]
+    running: bool
+    state: StackState | None = None
+    urls: ServerURLs | None = None
+    created: bool = False  # this call ran initdb
+    started: tuple[str, ...] = ()  # servers this call started ("postgres", "redis")
+    stopped: tuple[int, ...] = ()  # pids this call stopped
+    notices: tuple[str, ...] = field(default=())
+
+
+class Server(Protocol):
+    """A PostgreSQL (+ Redis) server the suite or a command can use."""
+
+    def start(self) -> StackStatus: ...
+
+    def stop(self) -> StackStatus: ...
+
+    def status(self) -> StackStatus: ...
+
+    def urls(self) -> ServerURLs: ...
+
+
+def pg_socket_url(state: PgState, database: str = "postgres", user: str | None = None) -> str:
+    """A libpq URL over the stack's unix socket."""
+    user = quote(user or state.superuser, safe="")
+    return (
+        f"postgresql://{user}@/{quote(database, safe='')}?host={state.socket_dir}&port={state.port}"
+    )
