@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,30 @@ def test_provision_refused_on_a_shared_target_creates_nothing(
     assert scalar(pg_server.dsn, "SELECT 1 FROM pg_database WHERE datname = %s", (db,)) is None
     assert scalar(pg_server.dsn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)) is None
     assert database_state(pg_server.dsn) == before
+
+
+def test_cli_provision_then_stamp_and_bad_input(
+    pg_server: Any, cleanup: Cleanup, tmp_path: Path
+) -> None:
+    db, role = unique("prov_cli_test"), unique("prov_cli")
+    cleanup.databases.append(db)
+    cleanup.roles.append(role)
+    url = pg_server.dsn_for(db, user=role, password="Cli-Secret-7")
+    write_project(
+        tmp_path,
+        "app",
+        {"test": {"tier": "disposable", "database_url": url, "admin_url": pg_server.dsn}},
+    )
+    run = CliRunner().invoke
+    base = ["--project", str(tmp_path)]
+    early = run(app, [*base, "stamp", "test"])
+    assert early.exit_code == 3 and "dbenv provision test" in early.output
+    first = run(app, [*base, "provision", "test"])
+    assert first.exit_code == 0, first.output
+    assert f"created database {db}" in first.output and "Cli-Secret-7" not in first.output
+    again = run(app, [*base, "provision", "test", "--json"])
+    assert again.exit_code == 0 and json.loads(again.output)["changes"] == []
+    restamp = run(app, [*base, "stamp", "test"])
+    assert restamp.exit_code == 0 and "(was: ok)" in restamp.output
+    unknown = run(app, [*base, "provision", "tets"])
+    assert unknown.exit_code == 2 and "Did you mean 'test'?" in unknown.output
