@@ -42,6 +42,15 @@ def test_invisible_next(db):
     assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 0
 
 
+def test_commit_on_the_connection(db):
+    db.execute("INSERT INTO users (name) VALUES ('committed')")
+    db.commit()
+
+
+def test_commit_was_emptied(db):
+    assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+
+
 def test_commit_through_session(sa_session):
     sa_session.add(User(name="b"))
     sa_session.commit()
@@ -59,7 +68,7 @@ def test_a_row_from_one_test_is_invisible_in_the_next(
 ) -> None:
     pytester.makepyfile(test_isolation=ISOLATION)
     result = pytester.runpytest(*PLUGIN)
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=6)
     assert project.query(project.test_database, "SELECT count(*) FROM users") == [(0,)]
 
 

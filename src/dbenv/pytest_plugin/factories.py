@@ -128,24 +128,20 @@ def db(env: str | None = None) -> Any:
         request: pytest.FixtureRequest, dbenv_databases: TestDatabases
     ) -> Iterator[psycopg.Connection[Any]]:
         target = _target(request, dbenv_databases, env)
-        with reported(request.config):
-            conn = dbenv_databases.connection(target)
         if not _transactional(request):
+            with reported(request.config):
+                conn = dbenv_databases.connection(target)
             _dirty(request, dbenv_databases, target)
             yield conn
             if not conn.closed and not conn.broken:
                 conn.rollback()
             return
-        block = conn.transaction(force_rollback=True)
-        transaction = block.__enter__()
-        try:
-            yield conn
-        finally:
-            if _keep(request, dbenv_databases):
-                transaction.force_rollback = False
-                _dirty(request, dbenv_databases, target)
-            with contextlib.suppress(Exception):  # closed or broken by the test
-                block.__exit__(None, None, None)
+        with reported(request.config):
+            conn = dbenv_databases.begin_test(target)
+        yield conn
+        # commit() in the test ended the transaction: its rows are emptied afterwards
+        if dbenv_databases.end_test(target, keep=_keep(request, dbenv_databases)):
+            _dirty(request, dbenv_databases, target)
 
     return fixture
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from dbenv.datareset import DataResetPlan
 
 Progress = Callable[[str], None]
+_IDLE, _INTRANS = 0, 2  # psycopg.pq.TransactionStatus, without importing psycopg
 
 
 @dataclass(frozen=True)
@@ -307,14 +308,49 @@ class TestDatabases:
         )
 
     def connection(self, target: Target) -> psycopg.Connection[Any]:
-        """This process's connection to ``target`` (reopened if a test closed it)."""
+        """This process's connection to ``target``, idle (reopened if a test closed it)."""
+        conn = self._open(target)
+        if conn.info.transaction_status != _IDLE:
+            conn.rollback()
+        return conn
+
+    def _open(self, target: Target) -> psycopg.Connection[Any]:
         name = target.configured.name
         conn = self._conns.get(name)
         if conn is None or conn.closed or conn.broken:
             conn = self._conns[name] = self._connect(target.env)
-        elif conn.info.transaction_status != 0:
-            conn.rollback()
         return conn
+
+    def begin_test(self, target: Target) -> psycopg.Connection[Any]:
+        """The connection inside a transaction for one test.
+
+        The previous test's teardown already began it (``end_test``), so a test
+        costs no round trip here — what keeps the fixture under a millisecond.
+        """
+        conn = self._open(target)
+        if conn.info.transaction_status != _INTRANS:
+            if conn.info.transaction_status != _IDLE:
+                conn.rollback()
+            conn.execute("SELECT 1")  # psycopg opens the transaction first
+        return conn
+
+    def end_test(self, target: Target, *, keep: bool = False) -> bool:
+        """Roll the test's transaction back (commit it when ``keep``) and begin the next.
+
+        Returns whether the test may have committed rows: it ended the transaction
+        itself (``commit()``), or ``keep`` committed them on purpose.
+        """
+        conn = self._conns.get(target.configured.name)
+        if conn is None or conn.closed or conn.broken:
+            return True
+        ended = conn.info.transaction_status == _IDLE
+        if keep and conn.info.transaction_status == _INTRANS:
+            conn.execute("COMMIT; BEGIN")
+            return True
+        if ended:
+            return True
+        conn.execute("ROLLBACK; BEGIN")  # one round trip for this test and the next
+        return False
 
     def engine(self, target: Target) -> Engine:
         """A SQLAlchemy engine (psycopg) on ``target``, one per process."""
