@@ -177,3 +177,14 @@ def test_rules_that_cannot_apply_are_refused() -> None:
     fixed = parse_rule("fixed:x")
     with pytest.raises(UsageError, match="unique"):
         select_expression(MaskedColumn("email", "text", unique=True, rule=fixed), table="public.c")
+
+
+def test_the_most_specific_mask_rule_wins(tmp_path: Path) -> None:
+    loaded = settings(
+        tmp_path,
+        '[sync.profiles.p.mask]\n"public.*.name" = "keep"\n"public.clients.name" = "name"\n',
+    )
+    profile = loaded.profiles["p"]
+    assert str(profile.rule("public", "clients", "name")) == "name"
+    assert str(profile.rule("public", "prompts", "name")) == "keep"
+    assert profile.rule("public", "prompts", "email") is None

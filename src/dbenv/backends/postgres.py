@@ -143,6 +143,10 @@ def catalog_fingerprint(
 # --- sync helpers (COPY streaming between two connections): additive ----------------
 
 
+COPY_CHUNK = 128 * 1024  # bytes per write: psycopg's largest unsplit buffer
+COPY_QUEUE = 64  # chunks in flight to the writer thread (bounds memory to ~8 MB)
+
+
 def copy_stream(
     source: psycopg.Connection[Any],
     target: psycopg.Connection[Any],
@@ -153,26 +157,35 @@ def copy_stream(
 ) -> tuple[int, int]:
     """Stream ``COPY ... TO STDOUT`` on ``source`` into ``COPY ... FROM STDIN`` on ``target``.
 
-    Nothing is held beyond psycopg's bounded write queue (a writer thread sends
-    while this one reads). ``on_chunk(bytes_so_far)`` is called now and then.
-    Returns (rows written, bytes moved).
+    Rows arrive one by one; they are gathered into ~128 kB chunks (a write per
+    row costs more than the copy itself) handed to a writer thread through a
+    bounded queue, so reading and writing overlap and memory stays bounded.
+    ``on_chunk(bytes_so_far)`` is called about every MB. Returns (rows, bytes).
     """
     from psycopg.copy import QueuedLibpqWriter
 
-    moved = 0
-    reported = 0
-    with (
-        source.cursor() as out_cur,
-        target.cursor() as in_cur,
-    ):
-        with out_cur.copy(copy_out.encode()) as out:
-            with in_cur.copy(copy_in.encode(), writer=QueuedLibpqWriter(in_cur)) as into:
-                for data in out:
-                    into.write(data)
-                    moved += len(data)
+    moved = reported = 0
+    with source.cursor() as out_cur, target.cursor() as in_cur:
+        writer = QueuedLibpqWriter(in_cur)
+        # psycopg's default queue holds up to 1024 chunks (128 MB): keep a few MB in flight
+        writer._queue = type(writer._queue)(maxsize=COPY_QUEUE)
+        with (
+            out_cur.copy(copy_out.encode()) as out,
+            in_cur.copy(copy_in.encode(), writer=writer) as into,
+        ):
+            chunk = bytearray()
+            for data in out:
+                chunk += data
+                if len(chunk) >= COPY_CHUNK:
+                    into.write(chunk)
+                    moved += len(chunk)
+                    chunk = bytearray()
                     if on_chunk is not None and moved - reported >= 1 << 20:
                         reported = moved
                         on_chunk(moved)
+            if chunk:
+                into.write(chunk)
+                moved += len(chunk)
         rows = in_cur.rowcount
     if on_chunk is not None:
         on_chunk(moved)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from dbenv.config.model import Environment
 
 Say = Callable[[str], None]
-FILE_COPY_ABOVE = 512 * 1024 * 1024  # bytes: past this a file copy beats WAL_LOG
+FILE_COPY_ABOVE = 64 * 1024 * 1024  # bytes: past this a checkpoint + file copy beats WAL_LOG
 
 
 def _url(env: Environment) -> str:

@@ -98,11 +98,13 @@ class Profile:
         return None
 
     def rule(self, schema: str, table: str, column: str) -> MaskRule | None:
-        """The first masking rule whose pattern names this column."""
-        for pattern, rule in self.masks:
-            if pattern.matches(schema, table, column):
-                return rule
-        return None
+        """The rule of the most specific pattern naming this column (fewest wildcards)."""
+        found = [
+            (sum(p.text.count(ch) for ch in "*?["), index, rule)
+            for index, (p, rule) in enumerate(self.masks)
+            if p.matches(schema, table, column)
+        ]
+        return min(found)[2] if found else None
 
 
 @dataclass(frozen=True)
