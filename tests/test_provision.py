@@ -65,7 +65,8 @@ def test_provision_creates_everything_then_changes_nothing(
             }
         },
     )
-    project = load(tmp_path)
+    # a shell that selects another environment may still provision (dbenv up does)
+    project = load(tmp_path, {"APP_ENV": "development"})
     env = project.environment("test")
     first = provision(project, env)
     assert first.complete

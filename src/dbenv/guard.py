@@ -18,12 +18,14 @@ and the override is journaled. A wrong name is itself a refusal.
 
 ``stamp`` and ``provision`` only create or label, so they skip the tier check (a
 protected environment must be stampable: that is what makes its copies
-recognisable). Their stamp check passes on a matching stamp, on an unstamped empty
-database, and on an unstamped non-empty *protected* one (labelling it protected can
-only make it safer); a disposable environment's unstamped non-empty database, a
-database stamped for another environment or project, and a copy all need the
-override: re-labelling them is exactly the mistake the stamp exists to catch.
-``provision`` may also target a database that does not exist yet; ``stamp`` may not.
+recognisable) and the declared-environment check (``dbenv up`` provisions every
+local environment from a shell that selects one). Their stamp check passes on a
+matching stamp, on an unstamped empty database, and on an unstamped non-empty
+*protected* one (labelling it protected can only make it safer); a disposable
+environment's unstamped non-empty database, a database stamped for another
+environment or project, and a copy all need the override: re-labelling them is
+exactly the mistake the stamp exists to catch. ``provision`` may also target a
+database that does not exist yet; ``stamp`` may not.
 
 A refusal changes nothing in the target: it is journaled locally
 (``.dbenv/journal.jsonl``). Operations that run hold a session-level advisory lock

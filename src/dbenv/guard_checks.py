@@ -111,7 +111,7 @@ def run_checks(
         check_stamp(project, env, operation, facts),
         check_pattern(env, facts.database),
         check_shared(project, env),
-        check_declared(project, env),
+        check_declared(project, env, operation),
     ]
 
 
@@ -269,11 +269,14 @@ def _scope_text(env: Environment) -> str:
     return ""
 
 
-def check_declared(project: Project, env: Environment) -> CheckResult:
+def check_declared(project: Project, env: Environment, operation: str = "") -> CheckResult:
     declared = project.declared_environment
     if declared is None:
         return CheckResult("declared", True, "the process declares no environment")
     variable, value = declared
+    if operation in LABELLING:
+        # `dbenv up` provisions every local environment from a shell that selects one
+        return CheckResult("declared", True, f"{operation} only creates and labels")
     if value == env.name:
         return CheckResult("declared", True, f"the process declares {variable}={value}")
     return CheckResult(

@@ -94,7 +94,9 @@ def flush(project: Project, env: Environment, *, override: str | None = None) ->
 
     override = override if override is not None else project.override_database
     database = _database_name(env)
-    failing = [r for r in (check_tier(env, "flush"), check_declared(project, env)) if not r.passed]
+    failing = [
+        r for r in (check_tier(env, "flush"), check_declared(project, env, "flush")) if not r.passed
+    ]
     if override is not None:
         verdict = check_override(env, override, database)
         failing = [verdict] if not verdict.passed else []
