@@ -328,3 +328,33 @@ def test_database_recreated_restamps_and_keeps_the_journal(site: Site) -> None:
     with psycopg.connect(site.dsn["test"]) as conn:
         assert stamp_state(conn, "app", env) == "ok"
     assert [r[2] for r in journal_rows(site.dsn["test"])] == ["ok", "ok"]
+
+
+def test_a_killed_operation_releases_its_lock(site: Site) -> None:
+    """kill -9 mid-operation: the session ends, the lock goes with it, the next run proceeds."""
+    import signal
+    import sys
+
+    project = site.project()
+    script = (
+        "import sys, time\n"
+        "from dbenv.config import load_project\n"
+        "from dbenv import guard\n"
+        f"p = load_project(project={str(site.root)!r}, process_env={{}})\n"
+        "with guard.destructive(p, p.environment('test'), 'reset') as g:\n"
+        "    g.conn.execute('DELETE FROM items WHERE id = 1')\n"
+        "    print('inside', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "inside"
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    with guard.destructive(project, project.environment("test"), "reset", lock_timeout=10) as g:
+        row = g.conn.execute("SELECT count(*) FROM items").fetchone()
+    assert row == (4,)
+    assert [r[2] for r in journal_rows(site.dsn["test"])] == ["ok"]
