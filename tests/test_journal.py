@@ -49,3 +49,9 @@ def test_refusals_go_to_the_local_journal(tmp_path: Path) -> None:
     found = journal.read_local(tmp_path)
     assert [e["detail"] for e in found] == ["tier: protected", "stamp: copy"]
     assert journal.read_local(tmp_path / "elsewhere") == []
+
+
+def test_url_passwords_in_arguments_are_masked(tmp_path: Path) -> None:
+    journal.write_local(tmp_path, entry(arguments={"source": "postgresql://u:Pa55word@h/db"}))
+    text = (tmp_path / ".dbenv" / "journal.jsonl").read_text()
+    assert "Pa55word" not in text and "postgresql://u:****@h/db" in text

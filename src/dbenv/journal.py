@@ -185,4 +185,8 @@ def host_name() -> str:
 
 
 def _jsonable(value: object) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """JSON-ready, with any URL password a caller passed along masked."""
+    from dbenv.config.masking import scrub
+
+    plain = json.loads(json.dumps(value, default=str))
+    return json.loads(scrub(json.dumps(plain), ()))
