@@ -6,6 +6,8 @@ Measured in one run, interleaved round by round so machine noise hits all alike:
   databases (library call ``dbenv.commands.stack.up`` on a fresh project), once
   with a real initdb and once copying the cached pristine initdb (the default
   after the first cold start on a machine);
+- LocalStack.start (initdb only): the same work as pytest-postgresql's start: a real
+  initdb and PostgreSQL started, no Redis, no databases created;
 - dbenv warm up: the same on the existing data directory (after ``down``);
 - dbenv down: fast shutdown of both servers, waited for;
 - pytest-postgresql: ``PostgreSQLExecutor.start()`` (what its ``postgresql_proc``
@@ -58,6 +60,7 @@ def _timed(func: object) -> float:
 
 
 def dbenv_round(times: dict[str, list[float]]) -> None:
+    from dbenv.backends.local import LocalStack
     from dbenv.commands.stack import down, up
     from dbenv.config import load_project
 
@@ -69,6 +72,9 @@ def dbenv_round(times: dict[str, list[float]]) -> None:
         cold = load_project(project=root / "cold", process_env=no_cache)
         times["dbenv cold up (initdb)"].append(_timed(lambda: up(cold)))
         down(cold, purge=True)
+        bare = LocalStack(root / "bare", redis=False)
+        times["LocalStack.start (initdb only)"].append(_timed(bare.start))
+        bare.purge()
         (root / "dbenv.toml").write_text(PROJECT)
         project = load_project(project=root, process_env=dict(os.environ))
         times["dbenv cold up (cached initdb)"].append(_timed(lambda: up(project)))
@@ -149,6 +155,7 @@ def main() -> None:
         child(args.child[0], int(args.child[1]))
         return
     labels = [
+        "LocalStack.start (initdb only)",
         "dbenv cold up (initdb)",
         "dbenv cold up (cached initdb)",
         "dbenv warm up",
@@ -165,10 +172,10 @@ def main() -> None:
     for label in labels:
         print(f"{label:30} median {medians[label] * 1000:7.0f} ms  (N={args.n})")
     peer = medians["pytest-postgresql start"]
-    for label in ("dbenv cold up (initdb)", "dbenv cold up (cached initdb)", "dbenv warm up"):
-        print(f"ratio {label} / pytest-postgresql start  {medians[label] / peer:5.2f}x")
+    for label in labels[:4]:
+        print(f"ratio {label:30} / pytest-postgresql start {medians[label] / peer:5.2f}x")
     stop = medians["pytest-postgresql stop"]
-    print(f"ratio down / pytest-postgresql stop      {medians['dbenv down'] / stop:5.2f}x")
+    print(f"ratio {'dbenv down':30} / pytest-postgresql stop  {medians['dbenv down'] / stop:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -174,6 +174,7 @@ def test_unreachable_data_dir_names_the_path_and_the_fix(base: Path) -> None:
     message = str(caught.value)
     assert str(private) in message and "chmod o+x" in message
     assert private.stat().st_mode & 0o777 == 0o700  # never loosened
+    assert not (private / "data").exists()  # nothing created
 
 
 def test_initdb_cache_is_filled_once_then_copied(base: Path) -> None:
@@ -343,6 +344,8 @@ def test_a_long_data_dir_gets_a_short_socket_dir(base: Path) -> None:
     assert len(socket_dir) + len("/.s.PGSQL.65535") <= SOCKET_PATH_MAX
     with psycopg.connect(stack.urls().postgres) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+    stack.purge()
+    assert not Path(socket_dir).exists() and not deep.exists()
 
 
 def test_redis_starts_without_persistence_and_stops(base: Path) -> None:
@@ -423,7 +426,7 @@ def test_cli_up_without_binaries_exits_1_with_one_sentence(base: Path) -> None:
     result = runner.invoke(app, ["--project", str(root), "up"])
     assert result.exit_code == 1
     assert "no PostgreSQL binaries" in result.stderr and "Traceback" not in result.stderr
-    assert not (root / ".dbenv" / "postgres").exists()
+    assert not (root / ".dbenv").exists()  # nothing created
 
 
 def test_cli_dbenv_pg_bindir_from_the_environment_wins(base: Path) -> None:

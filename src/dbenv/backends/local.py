@@ -28,8 +28,14 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dbenv.backends.local_host import find_pg_binaries, free_port, resolve_run_as, stop_all
-from dbenv.backends.local_pg import PgCluster, PortTaken
+from dbenv.backends.local_host import (
+    check_reachable,
+    find_pg_binaries,
+    free_port,
+    resolve_run_as,
+    stop_all,
+)
+from dbenv.backends.local_pg import PgCluster, PortTaken, check_socket_dir
 from dbenv.backends.local_redis import RedisProcess, find_redis_server
 from dbenv.backends.local_state import (
     STATE,
@@ -164,9 +170,12 @@ class LocalStack:
         if current.running and ((current.state and current.state.redis) or not self._want_redis()):
             self._say("the local stack is already running")
             return replace(current, notices=tuple(self._notices))
-        fresh_dir = self._make_data_dir()
         cluster = self._cluster(binaries=True)
         cluster.check_version()
+        # before creating anything: the server's user must reach its data and socket
+        check_reachable(cluster.pgdata, cluster.run_as)
+        check_socket_dir(cluster.socket_dir, cluster.run_as, inside=self.data_dir)
+        fresh_dir = self._make_data_dir()
         started: list[str] = []
         created = False
         try:
@@ -337,6 +346,9 @@ class LocalStack:
                 hint="Delete it yourself if it is really disposable.",
             )
         result = self.stop()
+        socket_dir = self._cluster().socket_dir
+        if not socket_dir.is_relative_to(self.data_dir):
+            shutil.rmtree(socket_dir, ignore_errors=True)  # the short one under /tmp
         shutil.rmtree(self.data_dir)
         return result
 

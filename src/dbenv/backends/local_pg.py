@@ -29,7 +29,7 @@ from dbenv.backends.local_host import (
 )
 from dbenv.errors import ServerStartError
 
-__all__ = ["SOCKET_PATH_MAX", "PgCluster", "PortTaken", "socket_dir_for"]
+__all__ = ["SOCKET_PATH_MAX", "PgCluster", "PortTaken", "check_socket_dir", "socket_dir_for"]
 
 SOCKET_PATH_MAX = 100  # sun_path holds 107 bytes; keep a margin for ".s.PGSQL.NNNNN"
 
@@ -43,6 +43,21 @@ def socket_dir_for(data_dir: Path) -> Path:
 
     digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:12]
     return Path("/tmp") / f"dbenv-{digest}"
+
+
+def check_socket_dir(socket_dir: Path, run_as: RunAs | None, *, inside: Path) -> None:
+    """A socket directory outside the data directory (the short one under /tmp) must be
+    ours or the server user's: never put the socket where someone else could."""
+    if socket_dir.is_relative_to(inside) or not socket_dir.exists():
+        return
+    owner = socket_dir.stat().st_uid
+    if owner not in {os.geteuid(), run_as.uid if run_as else os.geteuid()}:
+        raise ServerStartError(
+            f"the socket directory {socket_dir} (used because the data directory's path is "
+            "too long for a unix socket) belongs to another user.",
+            path=socket_dir,
+            hint=f"Remove {socket_dir}, or use a shorter [local] data_dir path.",
+        )
 
 
 class PortTaken(Exception):
