@@ -148,6 +148,7 @@ class _Target:
     rows: list[dict[str, Any]] = field(default_factory=list)
     origin: list[tuple[TableRows, int]] = field(default_factory=list)  # per row
     number: int = 0  # names its temporary tables
+    groups: list[tuple[tuple[str, ...], list[int]]] | None = None
 
 
 def seed_rows(
@@ -195,22 +196,7 @@ def _resolve(graph: TableGraph, env: Environment, data: Sequence[TableRows]) -> 
                 f"no table '{source.table}' in environment '{env.name}'{looked}",
                 hint="Check the table name, or build the schema first (dbenv reset).",
             )
-        columns = {c.name: c for c in info.columns}
-        for number, row in enumerate(source.rows, 1):
-            for key in row:
-                column = columns.get(key)
-                if column is None:
-                    raise _fail(
-                        source,
-                        f"table has no column '{key}'",
-                        row=number,
-                        column=key,
-                        hint=f"Columns of {info.name}: {', '.join(columns)}.",
-                    )
-                if column.generated:
-                    raise _fail(
-                        source, "is a generated column and cannot be seeded", row=number, column=key
-                    )
+        _check_columns(source, info)
         target = targets.setdefault(info.qualified, _Target(info))
         target.rows.extend(source.rows)
         target.origin.extend((source, n) for n in range(1, len(source.rows) + 1))
@@ -219,10 +205,47 @@ def _resolve(graph: TableGraph, env: Environment, data: Sequence[TableRows]) -> 
     return targets
 
 
+def _check_columns(source: TableRows, info: TableInfo) -> None:
+    """Every column named exists and may be written (checked once per column set)."""
+    columns = {c.name: c for c in info.columns}
+    checked: set[tuple[str, ...]] = set()
+    for number, row in enumerate(source.rows, 1):
+        names = tuple(row)
+        if names in checked:
+            continue
+        checked.add(names)
+        for key in names:
+            column = columns.get(key)
+            if column is None:
+                raise _fail(
+                    source,
+                    f"table has no column '{key}'",
+                    row=number,
+                    column=key,
+                    hint=f"Columns of {info.name}: {', '.join(columns)}.",
+                )
+            if column.generated:
+                raise _fail(
+                    source, "is a generated column and cannot be seeded", row=number, column=key
+                )
+
+
 def _check_duplicates(target: _Target) -> None:
     key = target.info.primary_key
     if not key:
         return
+    try:  # fast path: hashable values, no repeats
+        if len(key) == 1:
+            only = key[0]
+            values: list[Any] = [row[only] for row in target.rows if only in row]
+        else:
+            values = [
+                tuple(row[k] for k in key) for row in target.rows if all(k in row for k in key)
+            ]
+        if len(set(values)) == len(values):
+            return
+    except TypeError:
+        pass
     seen: dict[tuple[str, ...], int] = {}
     for index, row in enumerate(target.rows):
         if not all(k in row for k in key):
@@ -230,11 +253,11 @@ def _check_duplicates(target: _Target) -> None:
         value = tuple(str(row[k]) for k in key)
         if value in seen:
             source, number = target.origin[index]
-            first, first_number = target.origin[seen[value]]
+            earlier, earlier_number = target.origin[seen[value]]
             raise _fail(
                 source,
                 f"primary key ({', '.join(key)})=({', '.join(value)}) repeats "
-                f"row {first_number} of {first.file}",
+                f"row {earlier_number} of {earlier.file}",
                 row=number,
                 column=key[0],
             )
@@ -318,14 +341,30 @@ def _value(value: Any) -> Any:
 
 
 def _write(conn: psycopg.Connection[Any], target: _Target, late: set[str]) -> int:
-    """COPY the rows into a temporary table and upsert them; returns rows changed."""
+    """Write the rows; returns rows changed.
+
+    An empty table (the usual case right after a reset) takes the rows by COPY
+    straight in; otherwise they are COPYed into a temporary table and upserted.
+    """
     changed = 0
-    for g, (columns, indexes) in enumerate(_groups(target)):
+    info = target.info
+    groups = _groups(target)
+    empty = (
+        not late
+        and not (
+            conn.execute(f"SELECT EXISTS (SELECT 1 FROM {info.qualified})").fetchone() or (False,)
+        )[0]
+    )
+    for g, (columns, indexes) in enumerate(groups):
+        if empty:
+            _copy(conn, target, info.qualified, columns, indexes)
+            changed += len(indexes)
+            continue
         temp = quote(f"_dbenv_seed_{target.number}_{g}")
         cols = ", ".join(quote(c) for c in columns)
         conn.execute(
             f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "
-            f"SELECT {cols} FROM {target.info.qualified} WITH NO DATA"
+            f"SELECT {cols} FROM {info.qualified} WITH NO DATA"
         )
         _copy(conn, target, temp, columns, indexes)
         changed += _upsert(conn, target, temp, columns, indexes, late)
@@ -335,33 +374,49 @@ def _write(conn: psycopg.Connection[Any], target: _Target, late: set[str]) -> in
 def _copy(
     conn: psycopg.Connection[Any],
     target: _Target,
-    temp: str,
+    into: str,
     columns: tuple[str, ...],
     indexes: list[int],
 ) -> None:
     from psycopg import Error
 
     rows = target.rows
+    convert = [i for i, c in enumerate(columns) if _is_json(target.info, c)]
+    position = 0
     try:
         with (
             conn.transaction(),
             conn.cursor() as cur,
-            cur.copy(f"COPY {temp} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy,
+            cur.copy(f"COPY {into} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy,
         ):
             for index in indexes:
                 row = rows[index]
-                copy.write_row([_value(row[c]) for c in columns])
+                values = [row[c] for c in columns]
+                for i in convert:
+                    values[i] = _value(values[i])
+                copy.write_row(values)
+                position += 1
     except Error as exc:
+        if "Key (" in (exc.diag.message_detail or ""):
+            raise _row_error(target, exc, indexes) from None
         context = exc.diag.context or ""
         match = re.search(r"line (\d+)(?:, column ([^:]+))?", context)
         line = int(match.group(1)) if match else 1
         source, number = target.origin[indexes[min(line, len(indexes)) - 1]]
+        column = match.group(2) if match and match.group(2) else exc.diag.column_name
+        raise _fail(source, _primary(exc), row=number, column=column) from None
+    except (TypeError, ValueError) as exc:  # a Python value psycopg cannot write
+        source, number = target.origin[indexes[position]]
+        row = rows[indexes[position]]
+        column = next((c for c in columns if isinstance(row[c], (dict, list))), None)
         raise _fail(
-            source,
-            _primary(exc),
-            row=number,
-            column=match.group(2) if match and match.group(2) else None,
+            source, f"value cannot be written here ({exc})", row=number, column=column
         ) from None
+
+
+def _is_json(info: TableInfo, name: str) -> bool:
+    column = info.column(name)
+    return column is not None and column.type in ("json", "jsonb")
 
 
 def _primary(exc: Any) -> str:
@@ -467,10 +522,13 @@ def _fill_late(conn: psycopg.Connection[Any], target: _Target, columns: set[str]
 
 
 def _groups(target: _Target) -> list[tuple[tuple[str, ...], list[int]]]:
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for index, row in enumerate(target.rows):
-        groups.setdefault(tuple(row), []).append(index)
-    return list(groups.items())
+    """The rows' indexes by the columns they name (one COPY per column set)."""
+    if target.groups is None:
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, row in enumerate(target.rows):
+            groups.setdefault(tuple(row), []).append(index)
+        target.groups = list(groups.items())
+    return target.groups
 
 
 def _check_deferred(conn: psycopg.Connection[Any], targets: Mapping[str, _Target]) -> None:
