@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -55,3 +57,31 @@ def test_url_passwords_in_arguments_are_masked(tmp_path: Path) -> None:
     journal.write_local(tmp_path, entry(arguments={"source": "postgresql://u:Pa55word@h/db"}))
     text = (tmp_path / ".dbenv" / "journal.jsonl").read_text()
     assert "Pa55word" not in text and "postgresql://u:****@h/db" in text
+
+
+def test_a_role_with_only_grants_can_journal(scratch_db: str, pg_server: Any) -> None:
+    """Schema mode: the role does not own the database, provision granted it the table."""
+    from psycopg import sql
+
+    role = f"journal_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(scratch_db, autocommit=True) as admin:
+        journal.ensure_table(admin)
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        admin.execute(
+            sql.SQL(
+                "GRANT USAGE ON SCHEMA dbenv TO {0}; GRANT SELECT, INSERT ON dbenv.journal TO {0};"
+                " GRANT USAGE ON ALL SEQUENCES IN SCHEMA dbenv TO {0}"
+            ).format(sql.Identifier(role))
+        )
+    db = scratch_db.rsplit("/", 1)[1]
+    try:
+        with psycopg.connect(pg_server.dsn_for(db, user=role), autocommit=True) as conn:
+            journal.write_entry(conn, entry())
+            assert len(journal.read_entries(conn)) == 1
+    finally:
+        with psycopg.connect(scratch_db, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db)))
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

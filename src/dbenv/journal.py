@@ -95,7 +95,10 @@ class JournalEntry:
 
 
 def ensure_table(conn: psycopg.Connection[Any]) -> None:
-    """Create ``dbenv.journal`` when missing (the ``dbenv`` schema must exist)."""
+    """Create ``dbenv.journal`` (and the ``dbenv`` schema) when missing."""
+    row = conn.execute("SELECT to_regclass('dbenv.journal') IS NOT NULL").fetchone()
+    if row and row[0]:
+        return  # CREATE ... IF NOT EXISTS would still need the CREATE privilege
     with conn.transaction():
         conn.execute("CREATE SCHEMA IF NOT EXISTS dbenv")
         conn.execute(_DDL)
