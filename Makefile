@@ -23,6 +23,7 @@ test: install
 
 demo: install
 	cd $(DEMO) && ./prepare-demo
+	cd $(DEMO) && $(DBENV) up && $(DBENV) up && $(DBENV) down
 	cd $(DEMO) && $(DBENV) envs
 	cd $(DEMO) && $(DBENV) config show test --origin
 	cd $(DEMO) && $(DBENV) check

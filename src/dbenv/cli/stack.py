@@ -23,8 +23,6 @@ __all__ = ["compose_command", "down_command", "up_command"]
 def _render_up(result: UpResult) -> None:
     status = result.status
     state = status.state
-    if result.already_running:
-        out("the local stack is already running")
     if state is not None and state.postgres is not None:
         pg = state.postgres
         out(
