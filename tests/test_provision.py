@@ -12,11 +12,19 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
+from dbenv import guard
 from dbenv.cli import app
 from dbenv.errors import GuardRefusal
 from dbenv.provision import provision, scram_verifier
 from dbenv.stamp import read_stamp, stamp_state
-from lifecycle_support import database_state, drop_database, load, unique, write_project
+from lifecycle_support import (
+    database_state,
+    drop_database,
+    journal_rows,
+    load,
+    unique,
+    write_project,
+)
 
 
 class Cleanup:
@@ -217,6 +225,15 @@ def test_schema_and_prefix_modes_share_one_database(
     with psycopg.connect(pg_server.dsn_for(db)) as conn:
         scopes = [r[0] for r in conn.execute("SELECT scope FROM dbenv.stamp ORDER BY 1")]
     assert scopes == ["prefix:test_", "schema:test_app", "schema:test_e2e"]
+    # the schema-mode role works inside its schema through the guard, and journals there
+    with guard.destructive(project, project.environment("test"), "seed") as guarded:
+        guarded.conn.execute("CREATE TABLE t (id int)")
+    where = scalar(
+        pg_server.dsn_for(db),
+        "SELECT relnamespace::regnamespace::text FROM pg_class WHERE relname = 't'",
+    )
+    assert where == "test_app"
+    assert journal_rows(pg_server.dsn_for(db))[-1][:3] == ("seed", "test", "ok")
 
 
 def test_provision_refused_on_a_shared_target_creates_nothing(
