@@ -420,3 +420,42 @@ def test_turned_off(pytester: pytest.Pytester, project: PluginProject) -> None:
     removed.assert_outcomes(errors=1)
     removed.stdout.fnmatch_lines(["*fixture 'db' not found*"])
     assert project.databases() == []
+
+
+def test_starts_the_local_stack_when_the_environment_lives_on_it(
+    pytester: pytest.Pytester,
+) -> None:
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from pytest_plugin_support import MODELS
+
+    from dbenv.backends.local import LocalStack
+    from dbenv.backends.local_host import find_pg_binaries
+    from dbenv.errors import BinariesNotFound
+
+    try:
+        find_pg_binaries()
+    except BinariesNotFound as error:
+        pytest.skip(str(error))
+    data = Path(tempfile.mkdtemp(prefix="dbenv-plugin-stack-"))  # reachable by the server user
+    data.chmod(0o755)
+    (pytester.path / "dbenv.toml").write_text(
+        f'[project]\nname = "stackproj"\n\n[local]\ndata_dir = "{data}"\nredis = false\n\n'
+        '[environments.test]\ntier = "disposable"\nserver = "local"\n'
+        'schema_source = "sqlalchemy:models:Base.metadata"\n'
+    )
+    (pytester.path / "models.py").write_text(MODELS)
+    pytester.makepyfile(
+        test_local="def test_x(db):\n"
+        "    assert db.execute('SELECT current_database()').fetchone()[0] == 'stackproj_test'\n"
+        "    db.execute(\"INSERT INTO users (name) VALUES ('a')\")\n"
+    )
+    try:
+        result = pytester.runpytest(*PLUGIN)
+        result.assert_outcomes(passed=1)
+        assert LocalStack(data).status().running
+    finally:
+        LocalStack(data).stop()
+        shutil.rmtree(data, ignore_errors=True)

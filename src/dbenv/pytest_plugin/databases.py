@@ -133,8 +133,6 @@ def clone_worker(
     """Replace ``database`` with a stamped copy of ``template`` shaped like the configured db."""
     from psycopg import sql
 
-    from dbenv.guard import maintenance_url
-    from dbenv.stamp import write_stamp
     from dbenv.template import _carried, _terminate
 
     base = postgres.url_parts(configured.database_url or "").get("dbname", "")
@@ -160,15 +158,33 @@ def clone_worker(
                     sql.SQL("PUBLIC") if grantee is None else sql.Identifier(grantee),
                 )
             )
-        url = postgres.with_database(maintenance_url(configured), staging)
-        with postgres.connect(url, autocommit=True) as conn:
-            write_stamp(conn, project.name, worker_env)
-            write_key(conn, worker_env, key)
+        label(project, worker_env, staging, key)
     except BaseException:
         maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
         raise
     maint.execute(f"DROP DATABASE IF EXISTS {ident(database)} WITH (FORCE)")
     maint.execute(f"ALTER DATABASE {ident(staging)} RENAME TO {ident(database)}")
+
+
+def label(project: Any, env: Environment, database: str, key: str) -> None:
+    """Stamp a fresh copy and record its reuse key, as the environment's own role.
+
+    dbenv's schema is then the role's, as after ``dbenv reset``; the admin stamps
+    only where the role may not (not the database's owner).
+    """
+    from dbenv.errors import OperationError
+    from dbenv.guard import maintenance_url, target_url
+    from dbenv.stamp import write_stamp
+
+    def write(url: str) -> None:
+        with postgres.connect(postgres.with_database(url, database), autocommit=True) as conn:
+            write_stamp(conn, project.name, env)
+            write_key(conn, env, key)
+
+    try:
+        write(target_url(env))
+    except OperationError:
+        write(maintenance_url(env))
 
 
 def drop_other_workers(maint: psycopg.Connection[Any], base: str, count: int) -> list[str]:

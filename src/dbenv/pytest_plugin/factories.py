@@ -61,8 +61,25 @@ def reported(config: pytest.Config) -> Iterator[None]:
         if config.getoption("fulltrace", False):
             raise
         message = f"dbenv: {error}"
+    except Exception as error:
+        if config.getoption("fulltrace", False) or not _from_driver(error):
+            raise
+        message = f"dbenv: the server refused a step of preparing the test database: {_said(error)}"
     if message is not None:  # outside the except: no "during handling" chain shown
         pytest.fail(message, pytrace=False)
+
+
+def _from_driver(error: BaseException) -> bool:
+    return type(error).__module__.split(".")[0] in ("psycopg", "sqlalchemy", "redis", "asyncpg")
+
+
+def _said(error: BaseException) -> str:
+    """The driver's first line, any URL password masked."""
+    import re
+
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
+    return re.sub(r"://([^:/@\s]+):[^@\s]+@", r"://\1:****@", text)
 
 
 def _target(request: pytest.FixtureRequest, manager: TestDatabases, env: str | None) -> Target:

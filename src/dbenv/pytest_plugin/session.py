@@ -222,19 +222,10 @@ class TestDatabases:
                     maint,
                     Template(template, key, "", ()),
                     database,
-                    prepare=lambda fresh: self._label(project, env, fresh, key),
+                    prepare=lambda fresh: databases.label(project, env, fresh, key),
                 )
             guarded.database_recreated()
         return database, key, False, schema_template
-
-    def _label(self, project: Project, env: Environment, database: str, key: str) -> None:
-        from dbenv.guard import maintenance_url
-        from dbenv.stamp import write_stamp
-
-        url = postgres.with_database(maintenance_url(env), database)
-        with postgres.connect(url, autocommit=True) as conn:
-            write_stamp(conn, project.name, env)
-            databases.write_key(conn, env, key)
 
     def _prepare_worker(
         self, project: Project, configured: Environment, env: Environment, template: str, key: str
