@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from conftest import PgServer, RedisServer
-from pytest_plugin_support import PluginProject, drop_project_databases, make_project
+from dbenv.backends.local import LocalStack
+from dbenv.backends.local_host import find_pg_binaries
+from dbenv.errors import BinariesNotFound
+from pytest_plugin_support import MODELS, PluginProject, drop_project_databases, make_project
 
 PLUGIN = ("-p", "dbenv")
 
@@ -425,16 +431,6 @@ def test_turned_off(pytester: pytest.Pytester, project: PluginProject) -> None:
 def test_starts_the_local_stack_when_the_environment_lives_on_it(
     pytester: pytest.Pytester,
 ) -> None:
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from pytest_plugin_support import MODELS
-
-    from dbenv.backends.local import LocalStack
-    from dbenv.backends.local_host import find_pg_binaries
-    from dbenv.errors import BinariesNotFound
-
     try:
         find_pg_binaries()
     except BinariesNotFound as error:
