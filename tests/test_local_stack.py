@@ -150,6 +150,20 @@ def test_kill_9_of_the_postmaster_then_up_recovers(base: Path) -> None:
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
+def test_a_pid_file_left_by_a_reboot_is_recovered(base: Path) -> None:
+    stack = new_stack(base / "data", redis=False)
+    stack.start()
+    stack.stop()
+    # after a reboot the pid in postmaster.pid may belong to an unrelated live process
+    pid_file = base / "data" / "postgres" / "postmaster.pid"
+    pid_file.write_text(f"{os.getpid()}\n{base / 'data' / 'postgres'}\n0\n5432\n\n\n\nready\n")
+    recovered = stack.start()
+    assert "postgres" in recovered.started and pids(recovered)[0] != os.getpid()
+    assert any("stale postmaster.pid" in line for line in recovered.notices)
+    with psycopg.connect(stack.urls().postgres) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only meaningful when the tests run as root")
 def test_as_root_the_server_runs_as_an_unprivileged_user(base: Path) -> None:
     stack = new_stack(base / "data", redis=False)

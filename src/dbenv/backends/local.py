@@ -221,7 +221,9 @@ class LocalStack:
             port = cluster.running_port() or 0
         else:
             if cluster.clear_stale():
-                self._say("removed a stale postmaster.pid (crash or reboot) and recovered")
+                self._say(
+                    "removed a stale postmaster.pid (crash or reboot) and recovered", notice=True
+                )
             if not cluster.initialized:
                 self._initdb(cluster, fresh_dir=fresh_dir)
                 created = True
