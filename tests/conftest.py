@@ -95,7 +95,14 @@ def pg_server() -> Iterator[PgServer]:
         return
     root = _scratch_dir("dbenv-test-pg-")
     cache = initdb_cache(os.environ)
-    stack = LocalStack(root / "stack", redis=False, host_auth="trust", initdb_cache=cache)
+    bindir = os.environ.get("DBENV_PG_BINDIR")
+    stack = LocalStack(
+        root / "stack",
+        redis=False,
+        host_auth="trust",
+        initdb_cache=cache,
+        pg_bindir=Path(bindir) if bindir else None,
+    )
     try:
         status = stack.start()
     except BinariesNotFound as error:

@@ -458,3 +458,22 @@ def test_cli_purge_without_marker_exits_3(base: Path) -> None:
     result = runner.invoke(app, ["--project", str(root), "down", "--purge"])
     assert result.exit_code == 3 and "nothing was deleted" in result.stderr
     assert (root / ".dbenv" / "keep.txt").exists()
+
+
+# -- the suite's own servers (tests/conftest.py) ------------------------------------------
+USES_PG = "def test_needs_pg(pg_server):\n    assert pg_server.port\n"
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("", "skipped"), ("true", "failed")])
+def test_missing_binaries_skip_locally_and_fail_under_ci(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str
+) -> None:
+    pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text())
+    pytester.makepyfile(test_uses_pg=USES_PG)
+    empty = pytester.mkdir("no-binaries")
+    monkeypatch.setenv("DBENV_PG_BINDIR", str(empty))
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.delenv("DBENV_TEST_PG_DSN", raising=False)
+    result = pytester.runpytest_subprocess("-p", "no:dbenv", "-p", "no:cacheprovider", "-ra")
+    result.assert_outcomes(**{outcome: 1} if outcome == "skipped" else {"errors": 1})
+    assert "no PostgreSQL binaries" in result.stdout.str()
