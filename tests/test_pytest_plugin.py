@@ -455,3 +455,46 @@ def test_starts_the_local_stack_when_the_environment_lives_on_it(
     finally:
         LocalStack(data).stop()
         shutil.rmtree(data, ignore_errors=True)
+
+
+FACTORIES = """
+from dbenv.pytest_plugin import factories
+
+other_db = factories.db("other")
+other_env = factories.dbenv_env("other")
+
+
+def test_two_environments_side_by_side(db, other_db, other_env):
+    assert other_env.name == "other"
+    mine = db.execute("SELECT current_database()").fetchone()[0]
+    theirs = other_db.execute("SELECT current_database()").fetchone()[0]
+    assert (mine, theirs) == ("{test}", "{other}")
+    other_db.execute("INSERT INTO users (name) VALUES ('o')")
+
+
+def test_other_rolled_back(other_db):
+    assert other_db.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+"""
+
+
+def test_factories_bind_fixtures_to_another_environment(
+    pytester: pytest.Pytester, pg_server: PgServer
+) -> None:
+    other = (
+        '\n[environments.other]\ntier = "disposable"\nguard_pattern = "other"\n'
+        'schema_source = "sqlalchemy:models:Base.metadata"\n'
+    )
+    made = make_project(pytester.path, pg_server.dsn_for, pg_server.dsn, extra=other)
+    toml = made.root / "dbenv.toml"
+    toml.write_text(
+        toml.read_text() + f'database_url = "{pg_server.dsn_for(made.tag + "_other")}"\n'
+    )
+    try:
+        pytester.makepyfile(
+            test_factories=FACTORIES.replace("{test}", made.test_database).replace(
+                "{other}", made.tag + "_other"
+            )
+        )
+        pytester.runpytest(*PLUGIN, "-p", "no:randomly").assert_outcomes(passed=2)
+    finally:
+        drop_project_databases(made)
