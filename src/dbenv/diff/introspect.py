@@ -166,6 +166,12 @@ class _Reader:
             self.attnames[(row[0], row[2])] = row[1]
         return by_rel
 
+    def names_of(self, relid: int, attnums: list[int] | None) -> tuple[str, ...]:
+        """Column names of ``attnums`` (0, an expression column, is left out)."""
+        return tuple(
+            self.attnames[(relid, n)] for n in attnums or () if (relid, n) in self.attnames
+        )
+
     def dependencies(self) -> dict[int, set[str]]:
         """Keys each view (by relation oid) or function (by proc oid) depends on."""
         deps: dict[int, set[str]] = defaultdict(set)
@@ -298,9 +304,10 @@ def _table_children(
 ) -> tuple[dict[str, Constraint], dict[str, Index], dict[str, Trigger], dict[str, Policy]]:
     names = reader.rel_names
     constraints: dict[str, Constraint] = {}
-    for relid, name, contype, definition, comment, cols, refid, refcols in reader.rows(
+    for relid, name, contype, definition, comment, keys, refid, refkeys in reader.rows(
         q.CONSTRAINTS
     ):
+        cols, refcols = reader.names_of(relid, keys), reader.names_of(refid, refkeys)
         if relid not in names:
             continue
         table = names[relid]
@@ -317,7 +324,8 @@ def _table_children(
         )
         constraints[con.key] = con
     indexes: dict[str, Index] = {}
-    for relid, schema, name, definition, comment, cols in reader.rows(q.INDEXES):
+    for relid, schema, name, definition, comment, keys in reader.rows(q.INDEXES):
+        cols = reader.names_of(relid, keys)
         if relid not in names:
             continue
         idx = Index(

@@ -26,6 +26,13 @@ def not_extension_member(catalog: str, oid: str) -> str:
 
 def acl(column: str, kind: str, owner: str) -> str:
     """JSON list of [grantee, privilege, grantable], defaults made explicit, owner left out."""
+    if kind in ("r", "s", "n"):
+        # Their default ACL is the owner's alone, which is left out: skip the work on NULL.
+        return f"CASE WHEN {column} IS NOT NULL THEN {_acl_list(column, kind, owner)} END"
+    return _acl_list(column, kind, owner)
+
+
+def _acl_list(column: str, kind: str, owner: str) -> str:
     return (
         "(SELECT coalesce(json_agg(json_build_array(CASE WHEN x.grantee = 0 THEN 'PUBLIC' "
         "ELSE quote_ident(pg_get_userbyid(x.grantee)) END, x.privilege_type, x.is_grantable)), "
@@ -77,12 +84,14 @@ WHERE {user_ns("n")} AND {not_extension_member("pg_type", "t.oid")}
 
 SEQUENCES = f"""
 SELECT quote_ident(n.nspname), quote_ident(c.relname), quote_ident(pg_get_userbyid(c.relowner)),
-       obj_description(c.oid, 'pg_class'), {acl("c.relacl", "s", "c.relowner")},
+       ds.description, {acl("c.relacl", "s", "c.relowner")},
        format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
        s.seqcache, s.seqcycle, d.refobjid, d.refobjsubid, d.deptype
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass
+     AND ds.objsubid = 0
 LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
 WHERE {user_ns("n")} AND {not_extension_member("pg_class", "c.oid")}
@@ -90,7 +99,7 @@ WHERE {user_ns("n")} AND {not_extension_member("pg_class", "c.oid")}
 
 RELATIONS = f"""
 SELECT c.oid, c.relkind, quote_ident(n.nspname), quote_ident(c.relname),
-       quote_ident(pg_get_userbyid(c.relowner)), obj_description(c.oid, 'pg_class'),
+       quote_ident(pg_get_userbyid(c.relowner)), ds.description,
        {acl("c.relacl", "r", "c.relowner")}, c.relpersistence, c.reloptions,
        c.relrowsecurity, c.relforcerowsecurity,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
@@ -99,6 +108,8 @@ SELECT c.oid, c.relkind, quote_ident(n.nspname), quote_ident(c.relname),
          WHERE i.inhrelid = c.oid),
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, c.reltype
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass
+     AND ds.objsubid = 0
 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {user_ns("n")}
   AND {not_extension_member("pg_class", "c.oid")}
 """
@@ -107,7 +118,7 @@ COLUMNS = f"""
 SELECT a.attrelid, quote_ident(a.attname), a.attnum, format_type(a.atttypid, a.atttypmod),
        a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated, a.attidentity,
        CASE WHEN a.attcollation <> t.typcollation THEN {COLLATION_NAME} END,
-       col_description(a.attrelid, a.attnum), a.attislocal
+       ds.description, a.attislocal
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -115,23 +126,18 @@ JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass
+     AND ds.objsubid = a.attnum
 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
   AND {user_ns("n")}
 ORDER BY a.attrelid, a.attnum
 """
 
-ATTNAMES = (
-    "(SELECT array_agg(quote_ident(a.attname) ORDER BY k.ord) FROM unnest({keys}) "
-    "WITH ORDINALITY k(num, ord) JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.num)"
-)
-
 CONSTRAINTS = f"""
 SELECT con.conrelid, quote_ident(con.conname), con.contype, pg_get_constraintdef(con.oid),
-       obj_description(con.oid, 'pg_constraint'),
-       {ATTNAMES.format(keys="con.conkey", rel="con.conrelid")},
-       con.confrelid,
-       {ATTNAMES.format(keys="con.confkey", rel="con.confrelid")}
+       ds.description, con.conkey, con.confrelid, con.confkey
 FROM pg_constraint con
+LEFT JOIN pg_description ds ON ds.objoid = con.oid AND ds.classoid = 'pg_constraint'::regclass
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal AND con.conparentid = 0
@@ -140,9 +146,10 @@ WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal AND con.conpar
 
 INDEXES = f"""
 SELECT i.indrelid, quote_ident(n.nspname), quote_ident(ic.relname),
-       pg_get_indexdef(i.indexrelid), obj_description(i.indexrelid, 'pg_class'),
-       {ATTNAMES.format(keys="i.indkey::int2[]", rel="i.indrelid")}
+       pg_get_indexdef(i.indexrelid), ds.description, i.indkey::int2[]
 FROM pg_index i
+LEFT JOIN pg_description ds ON ds.objoid = i.indexrelid AND ds.classoid = 'pg_class'::regclass
+     AND ds.objsubid = 0
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
