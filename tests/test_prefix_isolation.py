@@ -115,11 +115,7 @@ def test_reset_and_seed_of_test_leave_production_exactly_as_it_was(agents: Any) 
     before = production_snapshot(url)
     result = reset(project, env)
     assert result.method == "prefix"
-    assert [t.split(".")[1] for t in result.tables] == [
-        '"test_Agents"',
-        '"test_Conversations"',
-        '"test_Sessions"',
-    ]
+    assert result.tables == ("test_Agents", "test_Conversations", "test_Sessions")
     assert production_snapshot(url) == before
     seeded = seed(project, env)
     assert seeded.changed == {"test_Agents": 2, "test_Sessions": 2, "test_Conversations": 3}

@@ -36,11 +36,7 @@ def test_reset_builds_the_template_once_and_lists_the_verified_tables(project_db
     env = project.environment("test")
     first = reset(project, env)
     assert first.method == "template" and first.template_built
-    assert [t.split(".")[-1] for t in first.tables] == [
-        '"provider_tokens"',
-        '"providers"',
-        '"users"',
-    ]
+    assert first.tables == ("provider_tokens", "providers", "users")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO users (id, email) VALUES (1, 'a@example.com')")
     second = reset(project, env)

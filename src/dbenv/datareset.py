@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError
-from dbenv.tablegraph import TableGraph, load_graph, load_tables, quote
+from dbenv.tablegraph import TableGraph, load_graph, load_tables, quote, split_qualified
 
 if TYPE_CHECKING:
     import psycopg
@@ -193,29 +193,8 @@ def plan(
 
 def _q(formatted: str) -> str:
     """``format('%I.%I')`` output as tablegraph's always-quoted ``"schema"."name"``."""
-    schema, _, name = _split_identifier(formatted)
+    schema, name = split_qualified(formatted)
     return f"{quote(schema)}.{quote(name)}"
-
-
-def _split_identifier(text: str) -> tuple[str, str, str]:
-    parts: list[str] = []
-    current, quoted, i = "", False, 0
-    while i < len(text):
-        ch = text[i]
-        if ch == '"':
-            if quoted and i + 1 < len(text) and text[i + 1] == '"':
-                current += '"'
-                i += 1
-            else:
-                quoted = not quoted
-        elif ch == "." and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-        i += 1
-    parts.append(current)
-    return parts[0], ".", parts[-1]
 
 
 def find_dirty(conn: psycopg.Connection[Any], plan: DataResetPlan) -> tuple[list[str], list[str]]:

@@ -31,7 +31,7 @@ from dbenv.sources import (
     fingerprint,
     load_schema_source,
 )
-from dbenv.tablegraph import SYSTEM_SCHEMAS, load_graph, quote, scope_condition
+from dbenv.tablegraph import SYSTEM_SCHEMAS, display_name, load_graph, quote, scope_condition
 
 if TYPE_CHECKING:
     import psycopg
@@ -100,7 +100,7 @@ def _data_only(
     with conn.transaction():
         plan = datareset.plan(conn, env, keep=keep)
         emptied = datareset.run(conn, plan)
-    return ResetResult(env.name, "data", plan.tables, emptied)
+    return ResetResult(env.name, "data", _shown(plan.tables), _shown(emptied))
 
 
 def _database_reset(
@@ -287,7 +287,11 @@ def verify_tables(
             f"{', '.join(missing)}.",
             hint="The schema source and the database disagree; reset again, or check the source.",
         )
-    return tuple(sorted(graph.tables))
+    return _shown(graph.tables)
+
+
+def _shown(tables: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(display_name(t) for t in tables))
 
 
 def _redis_check(project: Any, env: Environment) -> list[Environment]:

@@ -92,6 +92,34 @@ class TableGraph:
         return None
 
 
+def display_name(qualified: str) -> str:
+    """``"public"."users"`` -> ``users``; other schemas keep theirs: ``app.users``."""
+    schema, name = split_qualified(qualified)
+    return name if schema == "public" else f"{schema}.{name}"
+
+
+def split_qualified(text: str) -> tuple[str, str]:
+    """``"schema"."name"`` (quotes optional) -> (schema, name)."""
+    parts: list[str] = []
+    current, quoted, i = "", False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            if quoted and text[i + 1 : i + 2] == '"':
+                current += '"'
+                i += 1
+            else:
+                quoted = not quoted
+        elif ch == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+        i += 1
+    parts.append(current)
+    return (parts[0], parts[-1]) if len(parts) > 1 else ("public", parts[0])
+
+
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
