@@ -130,9 +130,15 @@ def _check_masking(
         )
 
 
-def _open_source(url: str, salt: Secret | None, needs_salt: bool) -> psycopg.Connection[Any]:
+def _open_source(
+    url: str, salt: Secret | None, needs_salt: bool, *, snapshot: str | None = None
+) -> psycopg.Connection[Any]:
     conn = postgres.connect(url, autocommit=True, application_name="dbenv:sync:source")
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    if snapshot is not None:  # a second reader of the very same moment
+        if not snapshot.replace("-", "").isalnum():
+            raise OperationError(f"unexpected snapshot id {snapshot!r} from the source.")
+        conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'".encode())
     conn.execute(copy.SESSION)
     if needs_salt:
         if salt is None:
@@ -192,6 +198,12 @@ def run(
         "masked": masks and any(c.rule for cols in chosen.columns.values() for c in cols),
     }
     src = _open_source(source_url, salt, _needs_salt(chosen))
+    row = src.execute("SELECT pg_export_snapshot()").fetchone()
+    snapshot = str(row[0]) if row else None
+
+    def twin() -> psycopg.Connection[Any]:
+        return _open_source(source_url, salt, _needs_salt(chosen), snapshot=snapshot)
+
     try:
         if options.dry_run:
             guard.admit(
@@ -202,7 +214,9 @@ def run(
             project, target, "sync", override=options.override, arguments=arguments
         ) as guarded:
             try:
-                result = _replace(src, guarded.conn, source, target, profile, chosen, options)
+                result = _replace(
+                    (src, twin), guarded.conn, source, target, profile, chosen, options
+                )
             except Exception as exc:
                 reason = postgres.error_message(exc)
                 if reason is None:
@@ -274,7 +288,7 @@ def _planned(chosen: _Selection) -> tuple[TableResult, ...]:
 
 
 def _replace(
-    src: psycopg.Connection[Any],
+    sources: tuple[psycopg.Connection[Any], Callable[[], psycopg.Connection[Any]]],
     conn: psycopg.Connection[Any],
     source: Environment,
     target: Environment,
@@ -285,6 +299,7 @@ def _replace(
     from dbenv.diff.apply import apply_plan
     from dbenv.sync.structure import structure_plan
 
+    src = sources[0]
     emit = options.progress or (lambda event: None)
     plan = structure_plan(src, conn, _selector(chosen))
     if plan.destructive and not options.allow_destructive:
@@ -306,7 +321,7 @@ def _replace(
         conn.execute("SET LOCAL check_function_bodies = false")
         for stmt in plan_in_tx:
             conn.execute(stmt.sql.encode())
-        tables = _load(src, conn, chosen, emit)
+        tables = _load(sources, conn, chosen, emit)
         sequences = load.set_sequences(conn, load.read_sequences(src, chosen.mirror))
         emit(SyncEvent("commit"))
     results = tables + [TableResult(t.label, "structure") for t in chosen.structure]
@@ -323,27 +338,54 @@ def _replace(
 
 
 def _load(
-    src: psycopg.Connection[Any], conn: psycopg.Connection[Any], chosen: _Selection, emit: Progress
+    sources: tuple[psycopg.Connection[Any], Callable[[], psycopg.Connection[Any]]],
+    conn: psycopg.Connection[Any],
+    chosen: _Selection,
+    emit: Progress,
 ) -> list[TableResult]:
+    """Empty, copy, rebuild; the source checksums run meanwhile on a twin connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    src, twin = sources
     deferred = load.prepare(conn, chosen.mirror)
-    results = []
-    for info in chosen.mirror:
-        query = copy.source_query(info, chosen.columns[info.key], chosen.conditions.get(info.key))
-        emit(SyncEvent("start", info.label, total_bytes=info.size))
-        rows, moved = copy.copy_table(
-            src,
-            conn,
-            info,
-            query,
-            on_bytes=_reporter(emit, info),
-        )
-        emit(SyncEvent("done", info.label, bytes=moved, total_bytes=info.size, rows=rows))
-        results.append((info, query, rows, moved))
-    load.finish(conn, deferred)
+    queries = {
+        info.key: copy.source_query(info, chosen.columns[info.key], chosen.conditions.get(info.key))
+        for info in chosen.mirror
+    }
+    helper = twin()
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            wanted = pool.submit(
+                lambda: {key: copy.checksum(helper, query) for key, query in queries.items()}
+            )
+            try:
+                copied = [
+                    _copy_one(src, conn, info, queries[info.key], emit) for info in chosen.mirror
+                ]
+                load.finish(conn, deferred)
+            except BaseException:
+                helper.cancel_safe()
+                raise
+            sums = wanted.result()
+    finally:
+        helper.close()
     return [
-        _verify(src, conn, chosen, info, query, rows, moved, emit)
-        for info, query, rows, moved in results
+        _verify(conn, chosen, info, sums[info.key], rows, moved, emit)
+        for info, rows, moved in copied
     ]
+
+
+def _copy_one(
+    src: psycopg.Connection[Any],
+    conn: psycopg.Connection[Any],
+    info: TableInfo,
+    query: str,
+    emit: Progress,
+) -> tuple[TableInfo, int, int]:
+    emit(SyncEvent("start", info.label, total_bytes=info.size))
+    rows, moved = copy.copy_table(src, conn, info, query, on_bytes=_reporter(emit, info))
+    emit(SyncEvent("done", info.label, bytes=moved, total_bytes=info.size, rows=rows))
+    return info, rows, moved
 
 
 def _reporter(emit: Progress, info: TableInfo) -> Callable[[int], None]:
@@ -354,17 +396,15 @@ def _reporter(emit: Progress, info: TableInfo) -> Callable[[int], None]:
 
 
 def _verify(
-    src: psycopg.Connection[Any],
     conn: psycopg.Connection[Any],
     chosen: _Selection,
     info: TableInfo,
-    query: str,
+    want: copy.Checksum,
     rows: int,
     moved: int,
     emit: Progress,
 ) -> TableResult:
     emit(SyncEvent("verify", info.label, rows=rows))
-    want = copy.checksum(src, query)
     got = copy.checksum(conn, copy.target_query(info))
     if want != got:
         raise OperationError(
