@@ -20,7 +20,8 @@ import pytest
 
 from dbenv.pytest_plugin import factories
 from dbenv.pytest_plugin.options import PluginOptions, add_options, read_options
-from dbenv.pytest_plugin.session import TestDatabases, WorkerInfo
+from dbenv.pytest_plugin.session import TestDatabases
+from dbenv.pytest_plugin.targets import WorkerInfo
 
 __all__ = ["PluginOptions", "TestDatabases", "factories"]
 

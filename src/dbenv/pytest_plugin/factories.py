@@ -25,7 +25,8 @@ import pytest
 from dbenv.config.masking import mask_url
 from dbenv.config.model import Environment, SecretURL
 from dbenv.errors import DbenvError
-from dbenv.pytest_plugin.session import Target, TestDatabases
+from dbenv.pytest_plugin.session import TestDatabases
+from dbenv.pytest_plugin.targets import Target
 
 if TYPE_CHECKING:
     import psycopg

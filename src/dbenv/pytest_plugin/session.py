@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
-from dbenv.config.masking import mask_url
-from dbenv.config.model import Environment, SecretURL
+from dbenv.config.model import Environment
 from dbenv.errors import DbenvError, GuardRefusal
 from dbenv.pytest_plugin import databases
-from dbenv.pytest_plugin.names import failed_copy, worker_database, worker_number
+from dbenv.pytest_plugin.names import failed_copy
 from dbenv.pytest_plugin.options import PluginOptions
+from dbenv.pytest_plugin.targets import Target, WorkerInfo, derive
 
 if TYPE_CHECKING:
     import psycopg
@@ -37,49 +37,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 _IDLE, _INTRANS = 0, 2  # psycopg.pq.TransactionStatus, without importing psycopg
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """Which xdist worker this process is (``id`` None without xdist)."""
-
-    id: str | None = None
-    count: int = 1
-
-
-@dataclass(frozen=True)
-class Target:
-    """A prepared test database (or schema / prefix) the fixtures use."""
-
-    env: Environment  # this worker's: its URL, schema or prefix is the clone's
-    configured: Environment  # as dbenv.toml describes it
-    database: str
-    key: str
-    reused: bool
-    seconds: float
-    template: str | None = None  # the schema template (database isolation)
-
-
-def derive(env: Environment, worker: WorkerInfo) -> Environment:
-    """The environment a worker uses: its own database, schema or prefix, and Redis db."""
-    if worker.id is None or env.database_url is None:
-        return env
-    changes: dict[str, Any] = {}
-    if env.isolation == "database":
-        plain = env.database_url.reveal()
-        base = postgres.url_parts(plain).get("dbname", "")
-        url = postgres.with_database(plain, worker_database(base, worker.id))
-        changes["database_url"] = SecretURL(url, masked=mask_url(url))
-    elif env.isolation == "schema" and env.schema:
-        changes["schema"] = worker_database(env.schema, worker.id)
-    elif env.isolation == "prefix" and env.prefix:
-        changes["prefix"] = f"{env.prefix}{worker.id}_"
-    if env.redis_url is not None:
-        from dbenv.backends.redis import place_of
-
-        place = place_of(env)
-        changes["redis_db"] = (place[2] if place else 0) + worker_number(worker.id)
-    return replace(env, **changes)
 
 
 @dataclass
