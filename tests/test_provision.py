@@ -259,6 +259,9 @@ def test_provision_refused_on_a_shared_target_creates_nothing(
     with pytest.raises(GuardRefusal) as caught:
         provision(project, project.environment("test"))
     assert caught.value.check == "shared"
+    cli = CliRunner().invoke(app, ["--project", str(tmp_path), "provision", "test"])
+    assert cli.exit_code == 3 and "check 'shared' failed" in cli.output
+    assert "pw1234" not in cli.output
     assert scalar(pg_server.dsn, "SELECT 1 FROM pg_database WHERE datname = %s", (db,)) is None
     assert scalar(pg_server.dsn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)) is None
     assert database_state(pg_server.dsn) == before

@@ -131,6 +131,8 @@ def test_cli_stamp_refuses_then_restamps_with_the_right_override(
     ok = run(app, ["--project", str(tmp_path), "stamp", "test", f"--i-mean-it={db}"])
     assert ok.exit_code == 0, ok.output
     assert f"stamped {db} as app/test (was: other-environment)" in ok.output
+    unknown = run(app, ["--project", str(tmp_path), "stamp", "prod"])
+    assert unknown.exit_code == 2 and "unknown environment 'prod'" in unknown.output
     assert run(app, ["--project", str(tmp_path), "stamp", "production"]).exit_code == 0
 
 
@@ -146,8 +148,24 @@ def test_cli_reset_and_seed_go_through_the_guard(two_dbs: dict[str, str], tmp_pa
     seeded = run(app, [*base, "seed", "test", str(tmp_path / "users.json")])
     assert seeded.exit_code == 0, seeded.output
     assert "seeded test: 1 rows" in seeded.output
+    write_project(
+        tmp_path,
+        "app",
+        {
+            "test": {
+                "tier": "disposable",
+                "database_url": two_dbs["test"],
+                "schema_source": "sql:schema.sql",
+            },
+            "production": {
+                "database_url": two_dbs["production"],
+                "schema_source": "sql:schema.sql",
+            },
+        },
+    )
     refused = run(app, [*base, "reset", "production"])
-    assert refused.exit_code in (2, 3)  # protected: refused (or no schema source: bad input)
+    assert refused.exit_code == 3 and "check 'tier' failed" in refused.output
+    assert "Traceback" not in refused.output
     seed_prod = run(app, [*base, "seed", "production", str(tmp_path / "users.json")])
     assert seed_prod.exit_code == 3 and "check 'tier' failed" in seed_prod.output
     missing = run(app, [*base, "seed", "test", str(tmp_path / "nope.json")])
