@@ -136,13 +136,17 @@ def _references(conn: psycopg.Connection[Any], env: Environment) -> dict[str, Re
 
 _SCOPE_TABLES = """
 SELECT c.oid, format('%%I.%%I', n.nspname, c.relname), c.relkind = 'p',
-       ARRAY(SELECT d.objid FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
-             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-               AND d.refobjid = c.oid AND d.deptype IN ('a', 'i') AND s.relkind = 'S'
-             ORDER BY d.objid),
-       c.relname
+       coalesce(array_agg(s.oid ORDER BY s.oid) FILTER (WHERE s.oid IS NOT NULL), '{{}}'),
+       c.relname,
+       coalesce(array_agg(format('%%I.%%I', sn.nspname, s.relname) ORDER BY s.oid)
+                FILTER (WHERE s.oid IS NOT NULL), '{{}}')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_depend d ON d.refobjid = c.oid AND d.refclassid = 'pg_class'::regclass
+     AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+LEFT JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+LEFT JOIN pg_namespace sn ON sn.oid = s.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {scope}
+GROUP BY c.oid, n.nspname, c.relname
 ORDER BY 2
 """
 
@@ -168,24 +172,15 @@ def plan(
     kept = set(keep)
     rows = [r for r in rows if r[1] not in kept and r[4] not in kept and _q(r[1]) not in kept]
     references = {k: v for k, v in _references(conn, env).items() if k in {_q(r[1]) for r in rows}}
-    sequence_oids = [oid for r in rows if _q(r[1]) not in references for oid in r[3]]
-    names = (
-        dict(
-            conn.execute(
-                "SELECT oid, format('%%I.%%I', relnamespace::regnamespace, relname) FROM pg_class "
-                "WHERE oid = ANY(%s)",
-                [sequence_oids],
-            ).fetchall()
-        )
-        if sequence_oids
-        else {}
-    )
+    plain = [r for r in rows if _q(r[1]) not in references]
+    sequence_oids = [oid for r in plain for oid in r[3]]
+    sequence_names = [name for r in plain for name in r[5]]
     return DataResetPlan(
         env=env,
         tables=tuple(_q(r[1]) for r in rows),
         oids=tuple(r[0] for r in rows),
         always=frozenset(_q(r[1]) for r in rows if r[2]),
-        sequences=tuple(names[o] for o in sequence_oids),
+        sequences=tuple(sequence_names),
         sequence_oids=tuple(sequence_oids),
         references=references,
     )
