@@ -17,7 +17,7 @@ import socket
 import stat
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,34 +88,32 @@ def _version_of(bindir: Path) -> PgBinaries | None:
     return PgBinaries(bindir, match.group(0), int(match.group(1)))
 
 
-def _candidates(*, search_path: str | None) -> list[tuple[str, Path]]:
-    """Every place binaries may live, in order, each with how it was found."""
-    places: list[tuple[str, Path]] = []
+def _candidates(*, search_path: str | None) -> Iterator[tuple[str, Path]]:
+    """Every place binaries may live, in order, each with how it was found.
+
+    Lazy: ``pg_config`` (a Perl script on Debian) runs only when PATH gave nothing.
+    """
     found = shutil.which("initdb", path=search_path)
-    if found:
-        places.append(("PATH", Path(found).resolve().parent))
-    else:
-        places.append(("PATH", Path("(initdb not on PATH)")))
+    yield ("PATH", Path(found).resolve().parent if found else Path("(initdb not on PATH)"))
     pg_config = shutil.which("pg_config", path=search_path)
     if pg_config:
+        out = ""
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             out = subprocess.run(
                 [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=False
             ).stdout.strip()
-            if out:
-                places.append(("pg_config --bindir", Path(out)))
+        yield ("pg_config --bindir", Path(out) if out else Path("(pg_config gave nothing)"))
     else:
-        places.append(("pg_config", Path("(pg_config not on PATH)")))
+        yield ("pg_config", Path("(pg_config not on PATH)"))
     debian = sorted(
         DEBIAN_ROOT.glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         reverse=True,
     )
-    places.extend((f"{DEBIAN_ROOT}/*/bin", p) for p in debian)
+    yield from ((f"{DEBIAN_ROOT}/*/bin", p) for p in debian)
     if not debian:
-        places.append(("Debian packages", DEBIAN_ROOT / "*" / "bin"))
-    places.append(("source install", SOURCE_BINDIR))
-    return places
+        yield ("Debian packages", DEBIAN_ROOT / "*" / "bin")
+    yield ("source install", SOURCE_BINDIR)
 
 
 def find_pg_binaries(
@@ -128,9 +126,9 @@ def find_pg_binaries(
 
     An explicit ``bindir`` (DBENV_PG_BINDIR or ``[local] pg_bindir``) is the only
     place looked when given. Otherwise PATH (``search_path``, default the
-    process's), ``pg_config --bindir``, ``/usr/lib/postgresql/*/bin`` newest first;
-    with ``want_major`` (an existing data directory's version) a matching
-    installation is preferred.
+    process's), ``pg_config --bindir``, ``/usr/lib/postgresql/*/bin`` newest first,
+    stopping at the first installation found; with ``want_major`` (an existing data
+    directory's version) the first of that major version is preferred.
     """
     if bindir is not None:
         found = _version_of(bindir)
@@ -143,22 +141,25 @@ def find_pg_binaries(
         return found
     looked: list[str] = []
     usable: list[PgBinaries] = []
+    seen: set[Path] = set()
     for how, place in _candidates(search_path=search_path):
         looked.append(f"{place} ({how})" if place.is_absolute() else str(place))
-        found = _version_of(place) if place.is_absolute() else None
-        if found is not None and found.bindir not in [u.bindir for u in usable]:
-            usable.append(found)
-    if not usable:
-        raise BinariesNotFound(
-            "no PostgreSQL binaries found; looked in DBENV_PG_BINDIR (unset), "
-            + ", ".join(looked)
-            + ".",
-            hint=INSTALL_HINT,
-        )
-    for found in usable:
-        if want_major is None or found.major == want_major:
+        if not place.is_absolute() or place.resolve() in seen:
+            continue
+        seen.add(place.resolve())
+        found = _version_of(place)
+        if found is not None and (want_major is None or found.major == want_major):
             return found
-    return usable[0]
+        if found is not None:
+            usable.append(found)
+    if usable:
+        return usable[0]
+    raise BinariesNotFound(
+        "no PostgreSQL binaries found; looked in DBENV_PG_BINDIR (unset), "
+        + ", ".join(looked)
+        + ".",
+        hint=INSTALL_HINT,
+    )
 
 
 def free_port(preferred: int = 0) -> int:
