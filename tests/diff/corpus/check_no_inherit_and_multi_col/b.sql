@@ -1,0 +1,1 @@
+create table t (a int, b int, constraint ab check (a <= b));

@@ -1,0 +1,1 @@
+create table t (status int default 1, n int);

@@ -1,0 +1,2 @@
+create type lvl as enum ('low', 'high');
+create table t (levels lvl[] default '{low}', l lvl default 'low' not null);

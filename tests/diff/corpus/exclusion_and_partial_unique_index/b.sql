@@ -1,0 +1,1 @@
+create table b (room int, during tsrange, active boolean);

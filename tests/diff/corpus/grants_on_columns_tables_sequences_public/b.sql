@@ -1,0 +1,2 @@
+create table t (id serial);
+create schema api;

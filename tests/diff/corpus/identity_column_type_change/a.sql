@@ -1,0 +1,1 @@
+create table t (id bigint generated always as identity primary key);

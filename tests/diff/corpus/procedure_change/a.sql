@@ -1,0 +1,2 @@
+create table log (msg text);
+create procedure p(m text) language sql as $$ insert into log values (m) $$;

@@ -1,0 +1,2 @@
+create table t (id int);
+alter table t enable row level security;

@@ -1,0 +1,2 @@
+create schema old_home;
+create table old_home.t (id int);

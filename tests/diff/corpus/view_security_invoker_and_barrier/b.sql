@@ -1,0 +1,2 @@
+create table t (x int);
+create view v as select x from t;
