@@ -14,7 +14,8 @@ It must never allow a drop, reset, seed, restore, sync or flush to touch:
 
 The only way past a failing check is an override naming the target database
 (``--i-mean-it=<db>`` / ``DBENV_I_MEAN_IT``): a safety snapshot is taken first
-and the override is journaled. A wrong name is itself a refusal.
+(not for stamp/provision, which delete nothing) and the override is journaled. A
+wrong name is itself a refusal.
 
 ``stamp`` and ``provision`` only create or label, so they skip the tier check (a
 protected environment must be stampable: that is what makes its copies
@@ -47,6 +48,7 @@ from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import ConfigError, GuardRefusal, OperationError
 from dbenv.guard_checks import (
+    LABELLING,
     CheckResult,
     Facts,
     check_override,
@@ -192,7 +194,7 @@ def destructive(
             if override is not None:
                 results.append(check_override(env, override, facts.database))
             failing = admit(project, env, operation, override, args, results=results)
-            snapshot = _snapshot_if_needed(project, env, failing, override, progress)
+            snapshot = _snapshot_if_needed(project, env, operation, failing, override, progress)
         except BaseException:
             if conn is not None:
                 conn.close()
@@ -266,12 +268,13 @@ def admit(
 def _snapshot_if_needed(
     project: Project,
     env: Environment,
+    operation: str,
     failing: list[CheckResult],
     override: str | None,
     progress: Progress | None,
 ) -> str | None:
-    if not failing or override is None:
-        return None
+    if not failing or override is None or operation in LABELLING:
+        return None  # stamp/provision delete nothing: there is nothing to save
     from dbenv.snapshot import take_snapshot
 
     if progress:
