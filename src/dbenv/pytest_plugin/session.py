@@ -54,6 +54,7 @@ class TestDatabases:
     _conns: dict[str, psycopg.Connection[Any]] = field(default_factory=dict)
     _engines: dict[str, Engine] = field(default_factory=dict)
     _plans: dict[str, DataResetPlan] = field(default_factory=dict)
+    _sent: set[str] = field(default_factory=set)  # connections with a result to read
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
 
@@ -267,13 +268,18 @@ class TestDatabases:
         conn = self._conns.get(name)
         if conn is None or conn.closed or conn.broken:
             conn = self._conns[name] = self._connect(target.env)
+        elif name in self._sent:
+            self._sent.discard(name)
+            while conn.pgconn.get_result() is not None:  # end_test's ROLLBACK; BEGIN
+                pass
         return conn
 
     def begin_test(self, target: Target) -> psycopg.Connection[Any]:
         """The connection inside a transaction for one test.
 
-        The previous test's teardown already began it (``end_test``), so a test
-        costs no round trip here — what keeps the fixture under a millisecond.
+        The previous test's teardown already sent ``ROLLBACK; BEGIN`` without
+        waiting (``end_test``), so neither setup nor teardown waits for a round
+        trip — what keeps the fixture well under a millisecond.
         """
         conn = self._open(target)
         if conn.info.transaction_status != _INTRANS:
@@ -297,7 +303,11 @@ class TestDatabases:
             return True
         if ended:
             return True
-        conn.execute("ROLLBACK; BEGIN")  # one round trip for this test and the next
+        try:  # sent, not awaited: the next use reads the result (_open)
+            conn.pgconn.send_query(b"ROLLBACK; BEGIN")
+            self._sent.add(target.configured.name)
+        except Exception:  # the test left the connection mid-command (COPY, pipeline)
+            self._release(target.configured.name)
         return False
 
     def engine(self, target: Target) -> Engine:
@@ -341,6 +351,7 @@ class TestDatabases:
         return copy
 
     def _release(self, name: str) -> None:
+        self._sent.discard(name)
         conn = self._conns.pop(name, None)
         if conn is not None and not conn.closed:
             conn.close()
