@@ -129,6 +129,7 @@ def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) 
     b.add(phase, create, action="create", target=key)
     b.broken.add(key)
     b.recreated.add(key)
+    _drop_functions_using(b, key)
     for table in b.target.tables.values():
         if table.partition_of:
             continue
@@ -149,6 +150,15 @@ def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) 
             b.add(phase, sql, hazard=hazard, target=col_key)
             b.broken.add(col_key)
     b.add(phase, f"DROP {word} {old_name}", action="drop", target=key)
+
+
+def _drop_functions_using(b: Builder, type_key: str) -> None:
+    """Functions whose signature or body names a recreated type go before it and come back."""
+    for key, fn in b.target.functions.items():
+        if type_key in fn.depends_on and key not in b.recreated:
+            b.add(Phase.DROP_REBUILT, f"DROP {fn.sql_target}", action="drop", target=key)
+            b.broken.add(key)
+            b.recreated.add(key)
 
 
 def _domain_sql(dom: Domain) -> str:
@@ -255,7 +265,9 @@ def plan_functions(b: Builder) -> None:
     for key, new in b.source.functions.items():
         old = b.target.functions.get(key)
         phase = Phase.LATE_FUNCTIONS if _late(new) else Phase.FUNCTIONS
-        if old is not None and old.definition == new.definition:
+        if key in b.recreated:
+            old = None  # dropped with a type it uses
+        elif old is not None and old.definition == new.definition:
             continue
         if old is not None and (old.arguments, old.result, old.is_procedure) != (
             new.arguments,
@@ -269,6 +281,6 @@ def plan_functions(b: Builder) -> None:
             old = None
         b.add(phase, new.definition, action="create" if old is None else "alter", target=key)
     for key, old in b.target.functions.items():
-        if key not in b.source.functions:
+        if key not in b.source.functions and key not in b.recreated:
             b.broken.add(key)
             b.add(Phase.DROP_OBJECTS, f"DROP {old.sql_target}", action="drop", target=key)
