@@ -18,33 +18,25 @@ table, row and column, and nothing is written.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbenv.config.model import Environment
 from dbenv.errors import ConfigError, OperationError, SeedDataError
+from dbenv.seed_files import TableRows, fail, read_files
 from dbenv.tablegraph import TableGraph, TableInfo, load_graph, quote
 
 if TYPE_CHECKING:
     import psycopg
 
+__all__ = ["SeedResult", "TableRows", "read_files", "seed", "seed_rows"]
+
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class TableRows:
-    """One table's rows from one file; ``numbers[i]`` is row i's number in the file."""
-
-    file: str
-    table: str  # logical name as written
-    rows: list[dict[str, Any]]
-    csv: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,88 +50,6 @@ class SeedResult:
     @property
     def rows(self) -> int:
         return sum(self.tables.values())
-
-
-def _fail(
-    source: TableRows | str,
-    message: str,
-    *,
-    row: int | None = None,
-    column: str | None = None,
-    hint: str | None = None,
-) -> SeedDataError:
-    file = source if isinstance(source, str) else source.file
-    where = [file]
-    if not isinstance(source, str):
-        where.append(f"table {source.table}")
-    if row is not None:
-        line = f" (line {row + 1})" if not isinstance(source, str) and source.csv else ""
-        where.append(f"row {row}{line}")
-    if column is not None:
-        where.append(f"column {column}")
-    return SeedDataError(
-        f"{', '.join(where)}: {message}", hint=hint or "Fix the seed file; nothing was written."
-    )
-
-
-def read_files(paths: Iterable[Path | str]) -> list[TableRows]:
-    """Parse seed files into per-table row lists (a malformed file is a SeedDataError)."""
-    found: list[TableRows] = []
-    for item in paths:
-        path = Path(item)
-        if not path.is_file():
-            raise _fail(str(path), "no such file", hint="Check the path (dbenv seed ENV FILES...).")
-        suffix = path.suffix.lower()
-        if suffix == ".csv":
-            found.append(_read_csv(path))
-            continue
-        if suffix not in (".json", ".yaml", ".yml"):
-            raise _fail(
-                str(path),
-                f"unsupported file type '{suffix}'",
-                hint="Use .json, .yaml/.yml (table -> rows) or .csv (one table).",
-            )
-        found.extend(_read_mapping(path, suffix))
-    return found
-
-
-def _read_mapping(path: Path, suffix: str) -> list[TableRows]:
-    text = path.read_text(encoding="utf-8")
-    try:
-        if suffix == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except ValueError as exc:  # json.JSONDecodeError and yaml.YAMLError carry positions
-        raise _fail(str(path), f"not valid {suffix[1:].upper()}: {exc}") from None
-    except Exception as exc:
-        raise _fail(str(path), f"not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise _fail(str(path), "expected a mapping of table names to lists of rows")
-    tables = []
-    for table, rows in data.items():
-        source = TableRows(str(path), str(table), [])
-        if not isinstance(rows, list):
-            raise _fail(source, "expected a list of rows")
-        for number, row in enumerate(rows, 1):
-            if not isinstance(row, dict):
-                raise _fail(source, "expected an object of column: value", row=number)
-            source.rows.append({str(k): v for k, v in row.items()})
-        tables.append(source)
-    return tables
-
-
-def _read_csv(path: Path) -> TableRows:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        source = TableRows(str(path), path.stem, [], csv=True)
-        for number, row in enumerate(reader, 1):
-            if None in row:
-                raise _fail(source, "more cells than header columns", row=number)
-            source.rows.append({k: (v if v != "" else None) for k, v in row.items()})
-    return source
 
 
 @dataclass
@@ -191,7 +101,7 @@ def _resolve(graph: TableGraph, env: Environment, data: Sequence[TableRows]) -> 
         info = graph.by_name(physical)
         if info is None:
             looked = f" (looked for '{physical}')" if physical != source.table else ""
-            raise _fail(
+            raise fail(
                 source,
                 f"no table '{source.table}' in environment '{env.name}'{looked}",
                 hint="Check the table name, or build the schema first (dbenv reset).",
@@ -217,7 +127,7 @@ def _check_columns(source: TableRows, info: TableInfo) -> None:
         for key in names:
             column = columns.get(key)
             if column is None:
-                raise _fail(
+                raise fail(
                     source,
                     f"table has no column '{key}'",
                     row=number,
@@ -225,7 +135,7 @@ def _check_columns(source: TableRows, info: TableInfo) -> None:
                     hint=f"Columns of {info.name}: {', '.join(columns)}.",
                 )
             if column.generated:
-                raise _fail(
+                raise fail(
                     source, "is a generated column and cannot be seeded", row=number, column=key
                 )
 
@@ -254,7 +164,7 @@ def _check_duplicates(target: _Target) -> None:
         if value in seen:
             source, number = target.origin[index]
             earlier, earlier_number = target.origin[seen[value]]
-            raise _fail(
+            raise fail(
                 source,
                 f"primary key ({', '.join(key)})=({', '.join(value)}) repeats "
                 f"row {earlier_number} of {earlier.file}",
@@ -404,12 +314,12 @@ def _copy(
         line = int(match.group(1)) if match else 1
         source, number = target.origin[indexes[min(line, len(indexes)) - 1]]
         column = match.group(2) if match and match.group(2) else exc.diag.column_name
-        raise _fail(source, _primary(exc), row=number, column=column) from None
+        raise fail(source, _primary(exc), row=number, column=column) from None
     except (TypeError, ValueError) as exc:  # a Python value psycopg cannot write
         source, number = target.origin[indexes[position]]
         row = rows[indexes[position]]
         column = next((c for c in columns if isinstance(row[c], (dict, list))), None)
-        raise _fail(
+        raise fail(
             source, f"value cannot be written here ({exc})", row=number, column=column
         ) from None
 
@@ -492,7 +402,7 @@ def _row_error(target: _Target, exc: Any, indexes: list[int]) -> SeedDataError:
     message = _primary(exc)
     if match:
         message = f"{message} ({detail.rstrip('.')})."
-    return _fail(source, message, row=number, column=column)
+    return fail(source, message, row=number, column=column)
 
 
 def _fill_late(conn: psycopg.Connection[Any], target: _Target, columns: set[str]) -> None:
