@@ -322,6 +322,31 @@ def test_interrupted_up_leaves_nothing_running(base: Path, monkeypatch: pytest.M
     assert read_state(base / "data") is None
 
 
+def test_redis_failing_to_start_stops_postgres_too(
+    base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+    real_start = LocalStack._ensure_postgres
+
+    def remember(self: LocalStack, *args: object, **kwargs: object) -> object:
+        result = real_start(self, *args, **kwargs)  # type: ignore[arg-type]
+        started.append(result[0].pid)
+        return result
+
+    def broken(self: RedisProcess, port: int, **_: object) -> int:
+        raise ServerStartError("redis-server exited with code 1; the last lines of redis.log")
+
+    monkeypatch.setattr(LocalStack, "_ensure_postgres", remember)
+    monkeypatch.setattr(RedisProcess, "start", broken)
+    stack = new_stack(base / "data")
+    if not stack._want_redis():
+        pytest.skip("no redis-server on this machine")
+    with pytest.raises(ServerStartError, match="redis-server exited"):
+        stack.start()
+    assert started and gone(started[0])
+    assert read_state(base / "data") is None
+
+
 def test_test_optimisations_only_on_a_disposable_cluster_dbenv_created(base: Path) -> None:
     def fsync(stack: LocalStack) -> str:
         stack.start()
