@@ -85,6 +85,15 @@ def test_row({fixture}, i):
     + BODY
 )
 
+BASELINE = """
+import pytest
+
+
+@pytest.mark.parametrize("i", range({n}))
+def test_row(i):
+    assert i >= 0
+"""
+
 RECORDER = """
 import json, os
 
@@ -168,6 +177,7 @@ def _summary(durations: list[dict[str, float]]) -> dict[str, float]:
     overhead = [d.get("setup", 0) + d.get("teardown", 0) for d in durations[1:]]
     return {
         "median_overhead_ms": statistics.median(overhead) * 1000,
+        "median_call_ms": statistics.median(d.get("call", 0) for d in durations[1:]) * 1000,
         "total_s": sum(sum(d.values()) for d in durations),
         "first_setup_ms": durations[0].get("setup", 0) * 1000,
     }
@@ -264,12 +274,17 @@ def main() -> None:
                 "test_rows.py": TESTS.format(n=args.tests, fixture="conn"),
             },
         )
+        baseline_dir = _write(
+            root / "z_baseline",
+            {**common, "test_rows.py": BASELINE.format(n=args.tests)},
+        )
         print(f"{args.tests} tests each way; server {parts.hostname}:{parts.port or 5432}")
         cold, _ = _run(dbenv_dir, "-p", "dbenv")
         results = {}
         walls = {}
         results["a"], walls["a"] = _run(dbenv_dir, "-p", "dbenv")
         results["c"], walls["c"] = _run(recreate_dir, "-p", "no:dbenv")
+        results["z"], walls["z"] = _run(baseline_dir, "-p", "no:dbenv")
         results["b"], walls["b"] = _run(pg_dir, "-p", "no:dbenv")
         start = _session_start(dbenv_dir, args.rounds)
         _report(results, walls, cold, start)
@@ -294,21 +309,26 @@ def _report(
         "a": "dbenv rollback fixture (db)",
         "b": "pytest-postgresql database per test",
         "c": "drop_all/create_all + delete-everything",
+        "z": "no fixture (pytest's own setup/teardown)",
     }
     s = {k: _summary(v) for k, v in results.items()}
-    print(f"| run | median per-test overhead | {len(results['a'])} tests (sum) | wall |")
-    print("| --- | ---: | ---: | ---: |")
-    for key in ("a", "b", "c"):
+    base = s["z"]["median_overhead_ms"]
+    print(
+        f"| run | setup+teardown (median) | net of pytest's own | test body (median) | "
+        f"{len(results['a'])} tests (sum) | wall |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for key in ("z", "a", "c", "b"):
         print(
             f"| {names[key]} | {s[key]['median_overhead_ms']:.2f} ms | "
+            f"{s[key]['median_overhead_ms'] - base:.2f} ms | {s[key]['median_call_ms']:.2f} ms | "
             f"{s[key]['total_s']:.2f} s | {walls[key]:.1f} s |"
         )
     print(f"ratio run (b)/(a): {s['b']['total_s'] / s['a']['total_s']:.1f}x")
     print(f"ratio run (c)/(a): {s['c']['total_s'] / s['a']['total_s']:.1f}x")
-    print(
-        "ratio per-test overhead (b)/(a): "
-        f"{s['b']['median_overhead_ms'] / s['a']['median_overhead_ms']:.0f}x"
-    )
+    net_a = max(s["a"]["median_overhead_ms"] - base, 1e-3)
+    net_b = s["b"]["median_overhead_ms"] - base
+    print(f"ratio net per-test overhead (b)/(a): {net_b / net_a:.0f}x")
     print(f"session start, warm template, imports done (median): {start_ms:.0f} ms")
     print(f"first test setup, warm run (imports included): {s['a']['first_setup_ms']:.0f} ms")
     print(f"first test setup, cold run (template built): {_summary(cold)['first_setup_ms']:.0f} ms")
