@@ -306,6 +306,20 @@ def test_a_server_that_fails_to_start_reports_its_log(base: Path) -> None:
     assert not stack.status().running
 
 
+def test_a_failing_initdb_reports_its_output_and_leaves_no_cluster(base: Path) -> None:
+    fake = base / "fake-bin"  # a process edge: binaries that report a version, then fail
+    fake.mkdir()
+    (fake / "postgres").write_text("#!/bin/sh\necho 'postgres (PostgreSQL) 15.20'\n")
+    (fake / "initdb").write_text("#!/bin/sh\necho 'initdb: error: disk is on fire' >&2\nexit 1\n")
+    for tool in ("postgres", "initdb"):
+        (fake / tool).chmod(0o755)
+    with pytest.raises(ServerStartError) as caught:
+        LocalStack(base / "data", pg_bindir=fake, redis=False).start()
+    assert "initdb failed" in str(caught.value) and "disk is on fire" in str(caught.value)
+    assert not (base / "data" / "postgres").exists()
+    assert read_state(base / "data") is None
+
+
 def test_interrupted_up_leaves_nothing_running(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[int] = []
     real_start = LocalStack._ensure_postgres
