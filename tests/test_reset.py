@@ -14,7 +14,7 @@ from dbenv.errors import ConfigError, OperationError
 from dbenv.reset import reset
 from dbenv.stamp import stamp_state
 from lifecycle_support import journal_rows
-from reset_support import count, drop_project_databases, make_project, tables_in
+from reset_support import count, drop_project_databases, make_project, tables_in, unique
 
 
 @pytest.fixture
@@ -204,3 +204,30 @@ def test_two_resets_at_once_the_second_waits_and_both_end_clean(project_db: Any)
     assert tables_in(dsn) == ["provider_tokens", "providers", "users"]
     with psycopg.connect(dsn) as conn:
         assert stamp_state(conn, project.name, env) == "ok"
+
+
+def test_env_source_copies_another_environments_structure(tmp_path: Path, pg_server: Any) -> None:
+    from lifecycle_support import create_database, load
+
+    other = unique("dbenv_reset_staging")
+    create_database(pg_server.dsn, other)
+    project, database, dsn = make_project(tmp_path, pg_server, source="env:staging")
+    try:
+        with psycopg.connect(pg_server.dsn_for(other), autocommit=True) as conn:
+            conn.execute(
+                "CREATE TYPE mood AS ENUM ('ok', 'meh');"
+                "CREATE TABLE accounts (id serial PRIMARY KEY, mood mood);"
+                "CREATE TABLE notes (id int PRIMARY KEY, account_id int REFERENCES accounts);"
+                "INSERT INTO accounts (mood) VALUES ('ok')"
+            )
+        toml = tmp_path / "dbenv.toml"
+        toml.write_text(
+            toml.read_text()
+            + f'\n[environments.staging]\ndatabase_url = "{pg_server.dsn_for(other)}"\n'
+        )
+        project = load(tmp_path)
+        result = reset(project, project.environment("test"))
+        assert result.tables == ("accounts", "notes")
+        assert count(dsn, "accounts") == 0 and count(pg_server.dsn_for(other), "accounts") == 1
+    finally:
+        drop_project_databases(pg_server.dsn, project, database, other)
