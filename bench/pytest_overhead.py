@@ -339,7 +339,8 @@ def _cleanup(dsn: str, tag: str) -> None:
         rows = conn.execute(
             "SELECT datname FROM pg_database WHERE strpos(datname, %s) > 0", [tag]
         ).fetchall()
-        for (name,) in rows:
+        for (name,) in rows:  # pytest-postgresql marks its template IS_TEMPLATE
+            conn.execute(f'ALTER DATABASE "{name}" IS_TEMPLATE false')
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
