@@ -113,6 +113,8 @@ class Builder:
     """Keys of target objects this plan drops or changes in place (dependants rebuild)."""
     recreated: set[str] = field(default_factory=set)
     """Keys of objects dropped and created again: their children and metadata are redone."""
+    converted_types: set[str] = field(default_factory=set)
+    """Qualified names of types recreated under the same name (expressions naming them break)."""
     fresh_defaults: set[str] = field(default_factory=set)
     """column:table.col keys whose default was dropped and must be set from the source."""
 

@@ -130,6 +130,7 @@ def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) 
     b.broken.add(key)
     b.recreated.add(key)
     _drop_functions_using(b, key)
+    b.converted_types.add(obj.qualified)
     for table in b.target.tables.values():
         if table.partition_of:
             continue

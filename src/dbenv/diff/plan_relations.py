@@ -50,6 +50,11 @@ def _plan_children(
             b.recreated.add(key)
 
 
+def _names_converted_type(b: Builder, child: TableChild) -> bool:
+    """Whether ``child``'s expression casts to a type this plan recreates (it would break)."""
+    return any(f"::{name}" in child.definition for name in b.converted_types)
+
+
 def plan_constraints(b: Builder) -> None:
     source, target = b.source.constraints, b.target.constraints
     keyed: set[str | None] = set()
@@ -61,7 +66,7 @@ def plan_constraints(b: Builder) -> None:
             key not in b.source.indexes or b.source.indexes[key].definition != idx.definition
         ):
             keyed.add(idx.table)
-    rebuild = set()
+    rebuild = {key for key, con in target.items() if _names_converted_type(b, con)}
     for key, con in target.items():
         if con.contype != "f":
             continue
@@ -103,7 +108,8 @@ def plan_indexes(b: Builder) -> None:
             return phase, sql, NO_HAZARD, False
         return phase, idx.definition, LONG_LOCK if existing else NO_HAZARD, True
 
-    _plan_children(b, b.source.indexes, b.target.indexes, rebuild=set(), drop=drop, create=create)
+    rebuild = {key for key, idx in b.target.indexes.items() if _names_converted_type(b, idx)}
+    _plan_children(b, b.source.indexes, b.target.indexes, rebuild=rebuild, drop=drop, create=create)
 
 
 def _view_shape(view: View) -> tuple[object, ...]:
@@ -164,7 +170,10 @@ def plan_views(b: Builder) -> None:
 
 def plan_triggers(b: Builder) -> None:
     rebuild = {
-        key for key, trg in b.target.triggers.items() if trg.function and trg.function in b.broken
+        key
+        for key, trg in b.target.triggers.items()
+        if (trg.function and trg.function in b.broken)
+        or (_mentions_columns(trg.definition) and _has_broken_column(b, trg.table))
     }
 
     def drop(trg: TableChild) -> tuple[Phase, str]:
@@ -178,12 +187,18 @@ def plan_triggers(b: Builder) -> None:
     )
 
 
+def _mentions_columns(trigger_sql: str) -> bool:
+    """A WHEN clause or an UPDATE OF list ties a trigger to its columns' types."""
+    return " WHEN (" in trigger_sql or " UPDATE OF " in trigger_sql
+
+
+def _has_broken_column(b: Builder, table: str) -> bool:
+    prefix = f"column:{table}."
+    return any(k.startswith(prefix) for k in b.broken)
+
+
 def plan_policies(b: Builder) -> None:
-    rebuild = {
-        key
-        for key, pol in b.target.policies.items()
-        if any(k.startswith(f"column:{pol.table}.") for k in b.broken)
-    }
+    rebuild = {key for key, pol in b.target.policies.items() if _has_broken_column(b, pol.table)}
 
     def drop(pol: TableChild) -> tuple[Phase, str]:
         return Phase.DROP_POLICIES, f"DROP POLICY {pol.name} ON {pol.table}"

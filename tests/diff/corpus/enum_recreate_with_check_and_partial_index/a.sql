@@ -1,0 +1,3 @@
+create type st as enum ('new', 'done');
+create table t (id int, s st, constraint not_new check (s <> 'new'));
+create index t_done on t (id) where s = 'done';
