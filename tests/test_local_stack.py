@@ -214,6 +214,25 @@ def test_a_cached_initdb_others_could_write_is_not_used(base: Path) -> None:
     assert not any(line.startswith("copied") for line in said)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root needs an unprivileged user")
+def test_without_a_server_user_and_useradd_failing_the_error_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pwd
+
+    from dbenv.backends import local_host
+
+    def no_user(name: str) -> pwd.struct_passwd:
+        raise KeyError(name)
+
+    monkeypatch.setattr(local_host.pwd, "getpwnam", no_user)  # a machine with neither user
+    monkeypatch.setattr(local_host.shutil, "which", lambda *_a, **_k: "/bin/false")
+    with pytest.raises(ServerStartError) as caught:
+        local_host.resolve_run_as()
+    assert "creating the system user 'dbenv' failed" in str(caught.value)
+    assert "useradd --system dbenv" in str(caught.value)
+
+
 def test_two_projects_side_by_side(base: Path) -> None:
     one = new_stack(base / "one" / ".dbenv", redis=False)
     two = new_stack(base / "two" / ".dbenv", redis=False)
