@@ -478,7 +478,12 @@ def seed(
     from dbenv.guard import destructive
 
     started = time.monotonic()
-    paths = [Path(f) if Path(f).is_absolute() else env.root / f for f in (files or ())]
+    # a relative path: as given (from the current directory) if it is there, else
+    # relative to the project root, like seed_files
+    paths = [
+        Path(f) if Path(f).is_absolute() or Path(f).exists() else env.root / f
+        for f in (files or ())
+    ]
     paths = paths or list(env.seed_files)
     if not paths:
         raise ConfigError(
