@@ -35,6 +35,8 @@ def _render_up(result: UpResult) -> None:
     for db in result.databases:
         verb = "created" if db.created else "exists"
         out(f"database {db.database} (user {db.user}) for {db.environment}: {verb}")
+        if db.url:
+            out(f"  {db.url}")
     for notice in status.notices:
         out(f"note: {notice}")
 

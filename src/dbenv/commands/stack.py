@@ -43,6 +43,7 @@ class LocalDatabase:
     database: str
     user: str
     created: bool  # False: it already existed
+    url: str = ""  # masked (a socket URL carries no password anyway)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def _provision(project: Project, *, progress: Progress | None) -> tuple[LocalDat
     for env, _, _ in local_environments(project.environments()):
         result = provision(project, env, progress=progress)
         created = any(change.startswith("created database") for change in result.changes)
-        made.append(LocalDatabase(env.name, result.database, result.role, created=created))
+        url = env.database_url.masked if env.database_url is not None else ""
+        made.append(LocalDatabase(env.name, result.database, result.role, created, url))
     return tuple(made)
 
 
