@@ -358,3 +358,42 @@ def test_a_killed_operation_releases_its_lock(site: Site) -> None:
         row = g.conn.execute("SELECT count(*) FROM items").fetchone()
     assert row == (4,)
     assert [r[2] for r in journal_rows(site.dsn["test"])] == ["ok"]
+
+
+def test_shared_database_scopes_seed_000_and_a_whole_database_target(site: Site) -> None:
+    """Prefix test_ beside production's unprefixed tables is fine (seed 000); a
+    database-mode target on a database holding a protected prefix is not."""
+    prod = site.dsn["production"]
+    seed_000 = site.project(
+        {
+            "test": {
+                "tier": "disposable",
+                "isolation": "prefix",
+                "prefix": "test_",
+                "database_url": prod,
+            },
+        }
+    )
+    shared = {r.check: r for r in guard.evaluate(seed_000, seed_000.environment("test"), "reset")}
+    assert shared["shared"].passed
+    whole = site.project(
+        {
+            "test": {"tier": "disposable", "database_url": prod},
+            "production": {"isolation": "prefix", "prefix": "prod_", "database_url": prod},
+        }
+    )
+    result = {r.check: r for r in guard.evaluate(whole, whole.environment("test"), "reset")}
+    assert not result["shared"].passed and "'production'" in result["shared"].found
+    overlapping = site.project(
+        {
+            "test": {
+                "tier": "disposable",
+                "isolation": "prefix",
+                "prefix": "test_",
+                "database_url": prod,
+            },
+            "production": {"isolation": "prefix", "prefix": "test", "database_url": prod},
+        }
+    )
+    checks = guard.evaluate(overlapping, overlapping.environment("test"), "reset")
+    assert not {r.check: r for r in checks}["shared"].passed

@@ -223,8 +223,8 @@ def check_pattern(env: Environment, database: str) -> CheckResult:
     )
 
 
-def place_of(env: Environment) -> tuple[str, int, str, str, str] | None:
-    """(host, port, database, schema, prefix) from the masked URL; None if unknown."""
+def place_of(env: Environment) -> tuple[str, int, str] | None:
+    """(host, port, database) from the masked URL; None if unknown."""
     from dbenv.config.urls import target_of
 
     if env.database_url is None:
@@ -235,21 +235,43 @@ def place_of(env: Environment) -> tuple[str, int, str, str, str] | None:
         return None
     # a unix socket and loopback may be the same server: assume they are
     host = "localhost" if target.host.startswith("/") else target.host
-    schema = env.schema if env.isolation == "schema" and env.schema else "public"
-    prefix = env.prefix if env.isolation == "prefix" and env.prefix else ""
-    return host, target.port, target.database, schema, prefix
+    return host, target.port, target.database
+
+
+def scopes_overlap(target: Environment, other: Environment) -> bool:
+    """Whether an operation on ``target``'s scope could touch ``other``'s objects.
+
+    Both are on one database. A database-mode target owns all of it; a schema
+    target meets a database- or prefix-mode environment only in ``public``; a
+    prefix target meets another prefix when one starts with the other, and a
+    database-mode environment's unprefixed tables not at all (seed 000).
+    """
+    if target.isolation == "database":
+        return True
+    if target.isolation == "schema":
+        if other.isolation == "schema":
+            return target.schema == other.schema
+        return target.schema == "public"
+    if other.isolation == "schema":
+        return other.schema == "public"
+    if other.isolation == "prefix":
+        mine, theirs = target.prefix or "", other.prefix or ""
+        return mine.startswith(theirs) or theirs.startswith(mine)
+    return False
 
 
 def check_shared(project: Project, env: Environment) -> CheckResult:
     mine = place_of(env)
     for name in project.environment_names:
-        if name == env.name:
+        if name == env.name or mine is None:
             continue
         try:
             other = project.environment(name)
         except DbenvError:
             continue  # an environment that does not resolve cannot be compared
-        if other.tier == "protected" and mine is not None and place_of(other) == mine:
+        if other.tier != "protected" or place_of(other) != mine:
+            continue
+        if scopes_overlap(env, other):
             return CheckResult(
                 "shared",
                 False,
