@@ -238,3 +238,19 @@ def test_structure_only_flag_keeps_target_rows(scenario: Scenario) -> None:
     policies = {t.table: t.policy for t in result.tables}
     assert policies["public.prompts"] == "structure"
     assert query(scenario.test, "SELECT name FROM prompts") == [("stale",)]
+
+
+def test_new_project_schema_is_created_and_unnamed_tables_untouched(scenario: Scenario) -> None:
+    execute(
+        scenario.production,
+        "CREATE SCHEMA project_beta; CREATE TABLE project_beta.notes (id int PRIMARY KEY,"
+        " title text); INSERT INTO project_beta.notes SELECT g, 'n' || g FROM generate_series(1, 7) g",
+    )
+    execute(
+        scenario.test,
+        "CREATE TABLE audit_log (id int, what text); INSERT INTO audit_log VALUES (1, 'x')",
+    )
+    result = run(scenario)
+    assert any(t.table == "project_beta.notes" and t.rows == 7 for t in result.tables)
+    assert query(scenario.test, "SELECT count(*) FROM project_beta.notes") == [(7,)]
+    assert query(scenario.test, "SELECT * FROM audit_log") == [(1, "x")]
