@@ -29,7 +29,7 @@ def take_snapshot(
     timeout: float = 600,
 ) -> Path:
     """Dump the database ``url`` points at; returns the snapshot file."""
-    binary = pg_dump or shutil.which("pg_dump")
+    binary = shutil.which(pg_dump or "pg_dump")
     if binary is None:
         raise BinariesNotFound(
             "cannot take the safety snapshot an override requires: pg_dump was not found.",
