@@ -244,7 +244,8 @@ def test_new_project_schema_is_created_and_unnamed_tables_untouched(scenario: Sc
     execute(
         scenario.production,
         "CREATE SCHEMA project_beta; CREATE TABLE project_beta.notes (id int PRIMARY KEY,"
-        " title text); INSERT INTO project_beta.notes SELECT g, 'n' || g FROM generate_series(1, 7) g",
+        " title text); INSERT INTO project_beta.notes"
+        " SELECT g, 'n' || g FROM generate_series(1, 7) g",
     )
     execute(
         scenario.test,
