@@ -96,8 +96,8 @@ def user_relations(
           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbenv')
           AND n.nspname NOT LIKE 'pg\\_%%'
           AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
-          AND (%(prefix)s::text IS NULL
-               OR (n.nspname = current_schema() AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
+          AND (%(prefix)s::text IS NULL OR (n.nspname = current_schema()
+               AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
           AND NOT EXISTS (SELECT 1 FROM pg_depend d
                           WHERE d.objid = c.oid AND d.deptype = 'e')
         ORDER BY 1, 2
@@ -130,8 +130,8 @@ def catalog_fingerprint(
           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbenv')
           AND n.nspname NOT LIKE 'pg\\_%%'
           AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
-          AND (%(prefix)s::text IS NULL
-               OR (n.nspname = current_schema() AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
+          AND (%(prefix)s::text IS NULL OR (n.nspname = current_schema()
+               AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
         ORDER BY 1, 2
         """,
         {"schema": schema, "prefix": prefix},
