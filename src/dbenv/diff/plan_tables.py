@@ -7,6 +7,8 @@ result's order differs from the source's, the plan carries a note saying so.
 
 from __future__ import annotations
 
+import re
+
 from dbenv.diff.model import Column, Identity, Table
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 
@@ -190,10 +192,13 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
     after = {c.name: c for c in new.columns if c.local}
     inherited = {c.name for c in old.columns if not c.local}
     moved: list[str] = []
+    regenerated = _generated_over_retyped(before, after)
+    for regen in regenerated:
+        _drop_column(b, name, before[regen], hazard=TABLE_REWRITE)
     for col in new.columns:
         if col.name in inherited or not col.local:
             continue
-        prior = before.get(col.name)
+        prior = None if col.name in regenerated else before.get(col.name)
         if prior is not None and prior.generated is not None and col.generated != prior.generated:
             if col.generated is None:
                 sql = f"ALTER TABLE {name} ALTER COLUMN {col.name} DROP EXPRESSION"
@@ -214,6 +219,26 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
         if col.local and col.name not in after and col.name not in _all_names(new):
             _drop_column(b, name, col, hazard=DATA_LOSS)
     _note_order(b, new, old, moved)
+
+
+def _generated_over_retyped(before: dict[str, Column], after: dict[str, Column]) -> list[str]:
+    """Generated columns (kept as such) over a column being retyped: PostgreSQL refuses the
+    ALTER TYPE while they exist, so they are dropped first and added back."""
+    retyped = [
+        name
+        for name, col in after.items()
+        if name in before
+        and (col.data_type, col.collation) != (before[name].data_type, before[name].collation)
+    ]
+    out = []
+    for name, col in before.items():
+        expr = col.generated
+        wanted = after.get(name)
+        if expr is None or wanted is None or wanted.generated is None:
+            continue
+        if any(re.search(rf"(?<![\w\"]){re.escape(r)}(?![\w\"])", expr) for r in retyped):
+            out.append(name)
+    return out
 
 
 def _all_names(table: Table) -> set[str]:
