@@ -233,6 +233,17 @@ def test_without_a_server_user_and_useradd_failing_the_error_says_what_to_do(
     assert "useradd --system dbenv" in str(caught.value)
 
 
+def test_a_restart_keeps_the_ports_when_they_are_free(base: Path) -> None:
+    stack = new_stack(base / "data")
+    first = stack.start()
+    stack.stop()
+    again = stack.start()
+    assert first.state and again.state and first.state.postgres and again.state.postgres
+    assert again.state.postgres.port == first.state.postgres.port
+    if first.state.redis and again.state.redis:
+        assert again.state.redis.port == first.state.redis.port
+
+
 def test_two_projects_side_by_side(base: Path) -> None:
     one = new_stack(base / "one" / ".dbenv", redis=False)
     two = new_stack(base / "two" / ".dbenv", redis=False)

@@ -22,12 +22,10 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from dbenv.backends.local_host import (
     check_reachable,
@@ -40,6 +38,7 @@ from dbenv.backends.local_pg import PgCluster, PortTaken, check_socket_dir
 from dbenv.backends.local_redis import RedisProcess, find_redis_server
 from dbenv.backends.local_state import (
     STATE,
+    ExternalServer,
     PgState,
     RedisState,
     Server,
@@ -66,6 +65,7 @@ __all__ = [
 ]
 
 MARKER = ".dbenv-created"
+LAST_PORTS = "last-ports.json"
 FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 Progress = Callable[[str], None]
@@ -192,6 +192,7 @@ class LocalStack:
                 redis = redis_start.result()
             state = StackState(pg, redis)
             (self.data_dir / STATE).write_text(state.to_json())
+            self._remember_ports(state)
         except BaseException:
             self._undo(cluster, started, created=created)
             raise
@@ -271,10 +272,9 @@ class LocalStack:
         self._say(f"{how} into {cluster.pgdata} (PostgreSQL {cluster.bin.version})")
 
     def _start_postgres(self, cluster: PgCluster) -> tuple[int, int]:
-        previous = read_state(self.data_dir)
         fast = self.disposable and bool(self._marker_data().get("cluster"))
         settings = FAST_SETTINGS if fast else {}
-        wanted = self.port or (previous.postgres.port if previous and previous.postgres else 0)
+        wanted = self.port or self._last_ports().get("postgres", 0)
         for _attempt in range(3):
             port = self._pick_port(wanted, "PostgreSQL", configured=self.port)
             try:
@@ -288,6 +288,21 @@ class LocalStack:
             "PostgreSQL could not bind a free port on 127.0.0.1 after 3 attempts.",
             hint="Check what is taking ports, then run dbenv up again.",
         )
+
+    def _last_ports(self) -> dict[str, int]:
+        """The ports of the last run: reused when free, so URLs stay the same across restarts."""
+        try:
+            data = json.loads((self.data_dir / LAST_PORTS).read_text())
+        except (OSError, ValueError):
+            return {}
+        return (
+            {k: v for k, v in data.items() if isinstance(v, int)} if isinstance(data, dict) else {}
+        )
+
+    def _remember_ports(self, state: StackState) -> None:
+        ports = {"postgres": state.postgres.port if state.postgres else None}
+        ports["redis"] = state.redis.port if state.redis else None
+        (self.data_dir / LAST_PORTS).write_text(json.dumps(ports) + "\n")
 
     def _pick_port(self, wanted: int, what: str, *, configured: int) -> int:
         port = free_port(wanted)
@@ -310,7 +325,7 @@ class LocalStack:
         previous = read_state(self.data_dir)
         if pid is not None and previous and previous.redis and previous.redis.pid == pid:
             return previous.redis
-        wanted = self.redis_port or (previous.redis.port if previous and previous.redis else 0)
+        wanted = self.redis_port or self._last_ports().get("redis", 0)
         for _attempt in range(3):
             port = self._pick_port(wanted, "Redis", configured=self.redis_port)
             try:
@@ -362,31 +377,3 @@ class LocalStack:
             shutil.rmtree(socket_dir, ignore_errors=True)  # the short one under /tmp
         shutil.rmtree(self.data_dir)
         return result
-
-
-class ExternalServer:
-    """An existing server: starts and stops nothing, only points at its DSN."""
-
-    def __init__(self, pg_dsn: str, redis_url: str | None = None) -> None:
-        self.pg_dsn = pg_dsn
-        self.redis_url = redis_url
-
-    def urls(self) -> ServerURLs:
-        return ServerURLs(self.pg_dsn, self.redis_url)
-
-    def status(self) -> StackStatus:
-        parts = urlsplit(self.pg_dsn)
-        reachable = True
-        if parts.hostname and not parts.hostname.startswith("/"):
-            try:
-                with socket.create_connection((parts.hostname, parts.port or 5432), timeout=2):
-                    pass
-            except OSError:
-                reachable = False
-        return StackStatus("external", running=reachable, urls=self.urls())
-
-    def start(self) -> StackStatus:
-        return self.status()
-
-    def stop(self) -> StackStatus:
-        return StackStatus("external", running=True, urls=self.urls())

@@ -1,4 +1,7 @@
-"""What the local stack reports: ``state.json`` and the status of a ``Server``.
+"""What a server reports: ``state.json``, ``StackStatus``, the ``Server`` protocol.
+
+``ExternalServer`` (an existing server: starts nothing) lives here beside the
+protocol; ``LocalStack`` (``local.py``) is the implementation that starts servers.
 
 ``state.json`` holds no password (the unix socket is trusted; TCP needs one), and
 ``config/local_state.py`` reads it for environments with ``server = "local"``.
@@ -7,13 +10,15 @@
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 __all__ = [
     "STATE",
+    "ExternalServer",
     "PgState",
     "RedisState",
     "Server",
@@ -112,3 +117,31 @@ def pg_socket_url(state: PgState, database: str = "postgres", user: str | None =
     return (
         f"postgresql://{user}@/{quote(database, safe='')}?host={state.socket_dir}&port={state.port}"
     )
+
+
+class ExternalServer:
+    """An existing server: starts and stops nothing, only points at its DSN."""
+
+    def __init__(self, pg_dsn: str, redis_url: str | None = None) -> None:
+        self.pg_dsn = pg_dsn
+        self.redis_url = redis_url
+
+    def urls(self) -> ServerURLs:
+        return ServerURLs(self.pg_dsn, self.redis_url)
+
+    def status(self) -> StackStatus:
+        parts = urlsplit(self.pg_dsn)
+        reachable = True
+        if parts.hostname and not parts.hostname.startswith("/"):
+            try:
+                with socket.create_connection((parts.hostname, parts.port or 5432), timeout=2):
+                    pass
+            except OSError:
+                reachable = False
+        return StackStatus("external", running=reachable, urls=self.urls())
+
+    def start(self) -> StackStatus:
+        return self.status()
+
+    def stop(self) -> StackStatus:
+        return StackStatus("external", running=True, urls=self.urls())
