@@ -79,7 +79,7 @@ def clone(
 ) -> CloneResult:
     """Replace ``target``'s database by a copy of ``source``'s (see the module doc)."""
     from dbenv import guard
-    from dbenv.sync.engine import masking_required
+    from dbenv.sync.selection import masking_required
 
     started = time.monotonic()
     if method not in ("auto", "template", "logical"):

@@ -12,15 +12,14 @@ rolls it all back: readers see the old rows or the new, never half.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
 from dbenv.errors import GuardRefusal, OperationError, UsageError
-from dbenv.sync import copy, load, subset
-from dbenv.sync.catalog import SKIP_SCHEMAS, TableInfo, read_tables
-from dbenv.sync.masking import SALT_SETTING, MaskedColumn, unmasked_personal
+from dbenv.sync import copy, load
+from dbenv.sync.catalog import TableInfo, read_tables
+from dbenv.sync.masking import SALT_SETTING
 from dbenv.sync.profiles import Profile
 from dbenv.sync.results import (
     Options,
@@ -30,6 +29,14 @@ from dbenv.sync.results import (
     SyncResult,
     TableResult,
 )
+from dbenv.sync.selection import (
+    Selection,
+    check_masking,
+    env_url,
+    needs_salt,
+    same_database,
+    select,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -37,97 +44,6 @@ if TYPE_CHECKING:
     from dbenv.config import Project
     from dbenv.config.model import Environment, Secret
     from dbenv.diff.plan import Plan
-
-
-@dataclass
-class _Selection:
-    mirror: list[TableInfo]
-    structure: list[TableInfo]
-    columns: dict[tuple[str, str], list[MaskedColumn]]
-    conditions: dict[tuple[str, str], str]
-
-
-def _url(env: Environment) -> str:
-    if env.database_url is None:
-        raise UsageError(
-            f"environment '{env.name}' has no database URL.",
-            hint="Set database_url (or its parts) for it in dbenv.toml.",
-        )
-    if env.isolation != "database":
-        raise UsageError(
-            f"sync copies whole tables between databases; '{env.name}' uses {env.isolation}"
-            " isolation.",
-            hint='Sync between environments with isolation = "database".',
-        )
-    return env.database_url.reveal()
-
-
-def _same_database(a: str, b: str) -> bool:
-    pa, pb = postgres.url_parts(a), postgres.url_parts(b)
-    keys = ("host", "port", "dbname")
-    return all(pa.get(k, "") == pb.get(k, "") for k in keys)
-
-
-def masking_required(source: Environment, target: Environment) -> bool:
-    """Data from a protected environment into a disposable one must be masked."""
-    return source.tier == "protected" and target.disposable
-
-
-def select(
-    profile: Profile, tables: Mapping[tuple[str, str], TableInfo], *, masks: bool
-) -> _Selection:
-    """Which tables each policy takes, their columns with rules, and subset conditions."""
-    mirror, structure = [], []
-    for key, info in sorted(tables.items()):
-        if key[0] in SKIP_SCHEMAS:
-            continue
-        policy = profile.policy(*key)
-        if policy == "mirror":
-            mirror.append(info)
-        elif policy == "structure":
-            structure.append(info)
-    columns = {
-        info.key: [
-            MaskedColumn(
-                c.name,
-                c.data_type,
-                c.not_null,
-                c.unique,
-                profile.rule(info.schema, info.name, c.name) if masks else None,
-            )
-            for c in info.columns
-        ]
-        for info in mirror
-    }
-    chosen = {info.key: info for info in mirror}
-    return _Selection(mirror, structure, columns, subset.conditions(chosen, profile.where))
-
-
-def _check_masking(
-    project: Project, source: Environment, target: Environment, chosen: _Selection, options: Options
-) -> None:
-    if not masking_required(source, target):
-        return
-    target_db = postgres.url_parts(_url(target)).get("dbname", "")
-    if options.no_mask:
-        override = options.override or project.override_database
-        if override != target_db:
-            raise GuardRefusal(
-                f"refused to sync {source.name} -> {target.name} unmasked: data flows from a"
-                f" protected environment into a disposable one.",
-                check="masking",
-                hint=f"--no-mask needs the override naming the target: --i-mean-it={target_db}.",
-            )
-        return
-    missing = unmasked_personal([(t.label, chosen.columns[t.key]) for t in chosen.mirror])
-    if missing:
-        raise GuardRefusal(
-            f"refused to sync {source.name} -> {target.name}: mirrored columns look personal"
-            f" and have no masking rule: {', '.join(missing)}.",
-            check="masking",
-            hint='Add rules under [sync.profiles.NAME.mask] (e.g. "public.clients.email" ='
-            ' "email"; "keep" for a column that is not personal).',
-        )
 
 
 def _open_source(
@@ -151,15 +67,26 @@ def _open_source(
     return conn
 
 
-def _needs_salt(chosen: _Selection) -> bool:
-    kinds = {"email", "name", "phone", "hash"}
-    for cols in chosen.columns.values():
-        for col in cols:
-            if col.rule is not None and (
-                col.rule.kind in kinds or "{salt}" in (col.rule.argument or "")
-            ):
-                return True
-    return False
+def _plan_selection(
+    project: Project, source: Environment, target: Environment, profile: Profile, options: Options
+) -> tuple[str, str, Selection]:
+    """URLs and the chosen tables, after every check that needs no target connection."""
+    source_url, target_url = env_url(source), env_url(target)
+    if source.name == target.name or same_database(source_url, target_url):
+        raise UsageError(
+            f"source '{source.name}' and target '{target.name}' are the same database.",
+            hint="Sync between two different databases.",
+        )
+    with postgres.connect(source_url, autocommit=True) as probe:
+        tables = read_tables(probe)
+    chosen = select(profile, tables, masks=not options.no_mask)
+    if not chosen.mirror and not chosen.structure:
+        raise UsageError(
+            f"sync profile '{profile.name}' selects no table of '{source.name}'.",
+            hint="Check its mirror/structure patterns (schema.table, e.g. public.prompts).",
+        )
+    check_masking(project, source, target, chosen, options)
+    return source_url, target_url, chosen
 
 
 def run(
@@ -171,69 +98,66 @@ def run(
     options: Options,
 ) -> SyncResult:
     """Sync ``profile``'s tables from ``source`` into ``target`` (see the module doc)."""
+    from dataclasses import replace
+
     from dbenv import guard
 
     started = time.monotonic()
-    source_url, target_url = _url(source), _url(target)
-    if source.name == target.name or _same_database(source_url, target_url):
-        raise UsageError(
-            f"source '{source.name}' and target '{target.name}' are the same database.",
-            hint="Sync between two different databases.",
-        )
-    with postgres.connect(source_url, autocommit=True) as probe:
-        tables = read_tables(probe)
-    masks = not options.no_mask
-    chosen = select(profile, tables, masks=masks)
-    if not chosen.mirror and not chosen.structure:
-        raise UsageError(
-            f"sync profile '{profile.name}' selects no table of '{source.name}'.",
-            hint="Check its mirror/structure patterns (schema.table, e.g. public.prompts).",
-        )
-    _check_masking(project, source, target, chosen, options)
+    source_url, target_url, chosen = _plan_selection(project, source, target, profile, options)
     arguments = {
         "source": source.name,
         "profile": profile.name,
         "mirror": [t.label for t in chosen.mirror],
         "structure": [t.label for t in chosen.structure],
-        "masked": masks and any(c.rule for cols in chosen.columns.values() for c in cols),
+        "masked": any(c.rule for cols in chosen.columns.values() for c in cols),
     }
-    src = _open_source(source_url, salt, _needs_salt(chosen))
+    src = _open_source(source_url, salt, needs_salt(chosen))
     row = src.execute("SELECT pg_export_snapshot()").fetchone()
     snapshot = str(row[0]) if row else None
 
     def twin() -> psycopg.Connection[Any]:
-        return _open_source(source_url, salt, _needs_salt(chosen), snapshot=snapshot)
+        return _open_source(source_url, salt, needs_salt(chosen), snapshot=snapshot)
 
     try:
         if options.dry_run:
-            guard.admit(
-                project, target, "sync", options.override or project.override_database, arguments
-            )
+            override = options.override or project.override_database
+            guard.admit(project, target, "sync", override, arguments)
             return _dry_run(src, target_url, source, target, profile, chosen, started)
         with guard.destructive(
             project, target, "sync", override=options.override, arguments=arguments
         ) as guarded:
-            try:
-                result = _replace(
-                    (src, twin), guarded.conn, source, target, profile, chosen, options
-                )
-            except Exception as exc:
-                reason = postgres.error_message(exc)
-                if reason is None:
-                    raise
-                raise OperationError(
-                    f"sync into '{target.name}' failed: {reason}; the target was left as it was.",
-                    hint="Fix the cause and run it again (--debug shows the statement).",
-                ) from exc
+            result = _replace_or_explain(
+                (src, twin), guarded.conn, source, target, profile, chosen, options
+            )
             guarded.record({t.table: t.rows for t in result.tables if t.policy == "mirror"})
     finally:
         src.close()
-    from dataclasses import replace
-
     return replace(result, seconds=time.monotonic() - started)
 
 
-def _selector(chosen: _Selection) -> Callable[[str, str], bool]:
+def _replace_or_explain(
+    sources: tuple[psycopg.Connection[Any], Callable[[], psycopg.Connection[Any]]],
+    conn: psycopg.Connection[Any],
+    source: Environment,
+    target: Environment,
+    profile: Profile,
+    chosen: Selection,
+    options: Options,
+) -> SyncResult:
+    """``_replace``, with a server error turned into one sentence (the rollback happened)."""
+    try:
+        return _replace(sources, conn, source, target, profile, chosen, options)
+    except Exception as exc:
+        reason = postgres.error_message(exc)
+        if reason is None:
+            raise
+        raise OperationError(
+            f"sync into '{target.name}' failed: {reason}; the target was left as it was.",
+            hint="Fix the cause and run it again (--debug shows the statement).",
+        ) from exc
+
+
+def _selector(chosen: Selection) -> Callable[[str, str], bool]:
     keys = {t.key for t in chosen.mirror} | {t.key for t in chosen.structure}
     return lambda schema, name: (schema, name) in keys
 
@@ -248,7 +172,7 @@ def _dry_run(
     source: Environment,
     target: Environment,
     profile: Profile,
-    chosen: _Selection,
+    chosen: Selection,
     started: float,
 ) -> SyncResult:
     from dbenv.sync.structure import structure_plan
@@ -267,7 +191,7 @@ def _dry_run(
     )
 
 
-def _planned(chosen: _Selection) -> tuple[TableResult, ...]:
+def _planned(chosen: Selection) -> tuple[TableResult, ...]:
     results = [
         TableResult(
             t.label,
@@ -293,7 +217,7 @@ def _replace(
     source: Environment,
     target: Environment,
     profile: Profile,
-    chosen: _Selection,
+    chosen: Selection,
     options: Options,
 ) -> SyncResult:
     from dbenv.diff.apply import apply_plan
@@ -340,7 +264,7 @@ def _replace(
 def _load(
     sources: tuple[psycopg.Connection[Any], Callable[[], psycopg.Connection[Any]]],
     conn: psycopg.Connection[Any],
-    chosen: _Selection,
+    chosen: Selection,
     emit: Progress,
 ) -> list[TableResult]:
     """Empty, copy, rebuild; the source checksums run meanwhile on a twin connection."""
@@ -397,7 +321,7 @@ def _reporter(emit: Progress, info: TableInfo) -> Callable[[int], None]:
 
 def _verify(
     conn: psycopg.Connection[Any],
-    chosen: _Selection,
+    chosen: Selection,
     info: TableInfo,
     want: copy.Checksum,
     rows: int,
