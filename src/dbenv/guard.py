@@ -36,7 +36,6 @@ on the server's maintenance database (a second one waits) and leave a row in
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -402,8 +401,9 @@ def _journal(
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return re.sub(r"://([^:/@\s]+):[^@\s]+@", r"://\1:****@", text)[:500]
+    from dbenv.config.masking import scrub
+
+    return scrub(str(exc) or type(exc).__name__, ())[:500]
 
 
 __all__ += ["Facts"]

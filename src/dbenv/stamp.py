@@ -15,16 +15,15 @@ else until someone re-stamps it on purpose.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import re
-import socket
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError
+from dbenv.journal import host_name, os_user
 
 if TYPE_CHECKING:
     import psycopg
@@ -175,8 +174,8 @@ def write_stamp(conn: psycopg.Connection[Any], project: str, env: Environment) -
                     project,
                     env.name,
                     env.tier,
-                    _os_user(),
-                    socket.gethostname(),
+                    os_user(),
+                    host_name(),
                     version,
                 ),
             ).fetchone()
@@ -195,21 +194,12 @@ def write_stamp(conn: psycopg.Connection[Any], project: str, env: Environment) -
             hint="Set admin_url for this environment, or run dbenv provision as its owner.",
         ) from None
     created = row[0] if row else None
-    return Stamp(
-        project, env.name, env.tier, scope, created, _os_user(), socket.gethostname(), version
-    )
+    return Stamp(project, env.name, env.tier, scope, created, os_user(), host_name(), version)
 
 
 def _current_database(conn: psycopg.Connection[Any]) -> str:
     row = conn.execute("SELECT current_database()").fetchone()
     return str(row[0]) if row else ""
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
 
 
 def _dbenv_version() -> str:
