@@ -181,32 +181,7 @@ def destructive(
         timeout=lock_timeout,
         before_wait=lambda: admit(project, env, operation, override, args),
     ) as lock_conn:
-        conn = open_target(
-            target_url(env),
-            lock_conn,
-            search_path=_search_path(env),
-            application_name=_app_name(project, env, operation),
-        )
-        try:
-            facts = facts_from(conn, project, env) if conn else Facts(_database_of(env), False)
-            results = run_checks(project, env, operation, facts)
-            if override is not None:
-                results.append(check_override(env, override, facts.database))
-            failing = admit(project, env, operation, override, args, results=results)
-            snapshot = _snapshot_if_needed(project, env, operation, failing, override, progress)
-        except BaseException:
-            if conn is not None:
-                conn.close()
-            raise
-        used = override if failing else None
-        guarded = Guarded(
-            project,
-            env,
-            operation,
-            conn or _connect_target(project, env, operation),
-            used,
-            snapshot,
-        )
+        guarded = _enter(project, env, operation, override, args, lock_conn, progress)
         try:
             yield guarded
         except BaseException as exc:
@@ -217,6 +192,38 @@ def destructive(
                 guarded.conn.rollback()
         _journal(guarded, args, started, "ok")
         guarded.conn.close()
+
+
+def _enter(
+    project: Project,
+    env: Environment,
+    operation: str,
+    override: str | None,
+    args: Mapping[str, object],
+    lock_conn: psycopg.Connection[Any],
+    progress: Progress | None,
+) -> Guarded:
+    """Under the lock: read the facts, run the checks, snapshot if overriding."""
+    conn = open_target(
+        target_url(env),
+        lock_conn,
+        search_path=_search_path(env),
+        application_name=_app_name(project, env, operation),
+    )
+    try:
+        facts = facts_from(conn, project, env) if conn else Facts(_database_of(env), False)
+        results = run_checks(project, env, operation, facts)
+        if override is not None:
+            results.append(check_override(env, override, facts.database))
+        failing = admit(project, env, operation, override, args, results=results)
+        snapshot = _snapshot_if_needed(project, env, operation, failing, override, progress)
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
+    used = override if failing else None
+    target = conn or _connect_target(project, env, operation)
+    return Guarded(project, env, operation, target, used, snapshot)
 
 
 def admit(
