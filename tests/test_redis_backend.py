@@ -13,6 +13,7 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
+from dbenv import journal
 from dbenv.backends import redis as backend
 from dbenv.cli import app
 from dbenv.config.model import Environment, SecretURL
@@ -136,5 +137,7 @@ def test_cli_flush_ok_refused_and_bad_input(
     protected = run(app, ["--project", str(tmp_path), "flush", "production"])
     assert protected.exit_code == 3 and "check 'tier'" in protected.output
     assert "Traceback" not in protected.output and client[10].get("prod") == b"1"
+    outcomes = [(e["environment"], e["outcome"]) for e in journal.read_local(tmp_path)]
+    assert outcomes == [("test", "ok"), ("staging", "refused"), ("production", "refused")]
     unknown = run(app, ["--project", str(tmp_path), "flush", "nope"])
     assert unknown.exit_code == 2 and "unknown environment" in unknown.output

@@ -90,44 +90,46 @@ def flush(project: Project, env: Environment, *, override: str | None = None) ->
     server and db index is never overridable. Journaled in ``.dbenv/journal.jsonl``.
     """
     from dbenv.backends import redis as redis_backend
-    from dbenv.guard_checks import check_declared, check_override, check_tier
 
     override = override if override is not None else project.override_database
-    database = _database_name(env)
-    failing = [
-        r for r in (check_tier(env, "flush"), check_declared(project, env, "flush")) if not r.passed
-    ]
+    try:
+        _check_flush(project, env, override)
+        protected = [e for e in _resolvable(project) if e.tier == "protected"]
+        result = redis_backend.flush(env, protected)
+    except GuardRefusal as refusal:
+        entry = journal.JournalEntry(
+            "flush", project.name, env.name, "refused", detail=f"{refusal.check}: {refusal}"
+        )
+        journal.write_local(project.root, entry)
+        raise
+    entry = journal.JournalEntry(
+        "flush",
+        project.name,
+        env.name,
+        "ok",
+        rows=result.keys_removed,
+        override=override,
+        arguments={"db": result.db, "prefix": result.prefix},
+    )
+    journal.write_local(project.root, entry)
+    return result
+
+
+def _check_flush(project: Project, env: Environment, override: str | None) -> None:
+    from dbenv.guard_checks import check_declared, check_override, check_tier
+
+    checks = [check_tier(env, "flush"), check_declared(project, env, "flush")]
+    failing = [r for r in checks if not r.passed]
     if override is not None:
-        verdict = check_override(env, override, database)
+        verdict = check_override(env, override, _database_name(env))
         failing = [verdict] if not verdict.passed else []
     if failing:
         first = failing[0]
-        journal.write_local(
-            project.root,
-            journal.JournalEntry(
-                "flush", project.name, env.name, "refused", detail=f"{first.check}: {first.found}"
-            ),
-        )
         raise GuardRefusal(
             f"refused to flush '{env.name}': check '{first.check}' failed — {first.found}.",
             check=first.check,
             hint=first.hint,
         )
-    protected = [e for e in _resolvable(project) if e.tier == "protected"]
-    result = redis_backend.flush(env, protected)
-    journal.write_local(
-        project.root,
-        journal.JournalEntry(
-            "flush",
-            project.name,
-            env.name,
-            "ok",
-            rows=result.keys_removed,
-            override=override,
-            arguments={"db": result.db, "prefix": result.prefix},
-        ),
-    )
-    return result
 
 
 def _database_name(env: Environment) -> str:
