@@ -9,6 +9,7 @@ and stamps the test database so the guard recognises it.
 
 from __future__ import annotations
 
+import atexit
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -133,27 +134,58 @@ database_url = "{self.test}"
         (self.root / "dbenv.toml").write_text(text, encoding="utf-8")
 
 
+# admin DSN -> (production template, test template): built once per test process
+_TEMPLATES: dict[str, tuple[str, str]] = {}
+
+
+def _ident(name: str) -> sql.Identifier:
+    return sql.Identifier(name)
+
+
+def _templates(pg_dsn_for: Any, admin_dsn: str) -> tuple[str, str]:
+    """Template databases holding both sides' schema and rows (copied per test: fast)."""
+    if admin_dsn not in _TEMPLATES:
+        suffix = uuid.uuid4().hex[:10]
+        names = (f"contentgen_tpl_prod_{suffix}", f"contentgen_tpl_test_{suffix}")
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            for name in names:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(_ident(name)))
+        execute(pg_dsn_for(names[0]), SCHEMA + PRODUCTION_DATA)
+        execute(pg_dsn_for(names[1]), SCHEMA + TEST_DATA)
+        _TEMPLATES[admin_dsn] = names
+        atexit.register(_drop, admin_dsn, names)
+    return _TEMPLATES[admin_dsn]
+
+
+def _drop(admin_dsn: str, names: tuple[str, ...]) -> None:
+    try:
+        with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3) as conn:
+            for name in names:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(_ident(name))
+                )
+    except psycopg.Error:
+        pass  # the suite's own server is already gone with its data directory
+
+
 def make_scenario(pg_dsn_for: Any, admin_dsn: str, root: Path) -> Iterator[Scenario]:
+    templates = _templates(pg_dsn_for, admin_dsn)
     suffix = uuid.uuid4().hex[:10]
     names = (f"contentgen_prod_{suffix}", f"contentgen_test_{suffix}")
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        for name in names:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        for name, template in zip(names, templates, strict=True):
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(_ident(name), _ident(template))
+            )
     production, test = pg_dsn_for(names[0]), pg_dsn_for(names[1])
     try:
-        execute(production, SCHEMA + PRODUCTION_DATA)
-        execute(test, SCHEMA + TEST_DATA)
         stamp_as(test, "contentgen", "test")
         scenario = Scenario(root, admin_dsn, production, test, names, {})
         root.mkdir(parents=True, exist_ok=True)
         scenario.write()
         yield scenario
     finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            for name in names:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+        _drop(admin_dsn, names)
 
 
 def table_state(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
