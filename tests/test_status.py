@@ -70,6 +70,7 @@ def test_status_reports_each_environment_and_unreachable_ones(
     assert (test.reachable, test.stamp_state, test.table_count) == (True, "ok", 3)
     assert test.alembic_revision == "abc123" and test.fingerprint
     assert rows["production"].stamp_state == "ok" and rows["production"].table_count == 0
+    assert test.reset_refused_by == () and rows["production"].reset_refused_by == ("tier",)
     staging = rows["staging"]
     assert not staging.reachable and staging.error and "Hush-Hush-1" not in staging.error
     assert database_state(two_dbs["test"]) == before  # status wrote nothing

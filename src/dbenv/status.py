@@ -1,7 +1,8 @@
 """Status: where every environment points and what is there, read-only.
 
 For each environment: tier, isolation, masked target, reachability and latency,
-stamp state, Alembic revision or a catalog fingerprint, table count, and the
+stamp state, Alembic revision or a catalog fingerprint, table count, the guard
+checks a reset would fail right now (computed, not attempted), and the
 connected clients grouped by the environment their ``application_name`` declares
 (``dbenv:<project>:<env>[:<component>]``). A database whose clients declare
 different environments is flagged (seed 000: a backend on production and a
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import DbenvError
-from dbenv.stamp import Stamp, read_stamp, stamp_state
+from dbenv.guard_checks import facts_from, run_checks
+from dbenv.stamp import Stamp
 
 if TYPE_CHECKING:
     import psycopg
@@ -59,6 +61,8 @@ class EnvironmentStatus:
     clients: dict[str, int] = field(default_factory=dict)  # declared environment -> count
     components: dict[str, list[str]] = field(default_factory=dict)  # environment -> components
     redis: RedisStatus | None = None
+    # the guard checks a reset would fail right now (empty: a reset would run)
+    reset_refused_by: tuple[str, ...] = ()
 
     @property
     def mixed(self) -> bool:
@@ -141,12 +145,15 @@ def _inspect(
         conn.execute("SELECT 1")
         latency = round((time.perf_counter() - started) * 1000, 3)
         clients, components = _clients(conn, project)
+        facts = facts_from(conn, project, env)
+        checks = run_checks(project, env, "reset", facts)
         return _replace(
             base,
             reachable=True,
             latency_ms=latency,
-            stamp_state=stamp_state(conn, project.name, env),
-            stamp=read_stamp(conn, env),
+            stamp_state=facts.state,
+            stamp=facts.stamp,
+            reset_refused_by=tuple(r.check for r in checks if not r.passed),
             alembic_revision=_alembic_revision(conn, env),
             fingerprint=_fingerprint(conn, env),
             table_count=_table_count(conn, env),

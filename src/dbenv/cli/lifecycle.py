@@ -120,6 +120,7 @@ def _render_status(rows: Any) -> None:
         "schema",
         "tables",
         "clients",
+        "reset",
     )
     notes = []
     for row in rows:
@@ -155,7 +156,16 @@ def _status_cells(row: EnvironmentStatus) -> list[str]:
         schema,
         "-" if row.table_count is None else str(row.table_count),
         clients,
+        _reset_cell(row),
     ]
+
+
+def _reset_cell(row: EnvironmentStatus) -> str:
+    if not row.reachable or row.error:
+        return "-"
+    if row.reset_refused_by:
+        return "refused: " + ", ".join(row.reset_refused_by)
+    return "allowed"
 
 
 @app.command("reset")
