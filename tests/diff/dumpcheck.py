@@ -29,15 +29,22 @@ def find_pg_dump() -> str:
     pytest.skip("pg_dump not found")
 
 
+def start_dump(dsn: str) -> subprocess.Popen[str]:
+    """Start ``pg_dump --schema-only`` in the background (it overlaps the test's work)."""
+    return subprocess.Popen(
+        [find_pg_dump(), "--schema-only", dsn], stdout=subprocess.PIPE, text=True
+    )
+
+
+def finish_dump(proc: subprocess.Popen[str]) -> list[str]:
+    out = proc.communicate()[0]
+    assert proc.returncode == 0, "pg_dump failed"
+    return _normalise(out)
+
+
 def normalised_dumps(*dsns: str) -> list[list[str]]:
     """``pg_dump --schema-only`` of each DSN (run side by side), normalised."""
-    procs = [
-        subprocess.Popen([find_pg_dump(), "--schema-only", dsn], stdout=subprocess.PIPE, text=True)
-        for dsn in dsns
-    ]
-    outs = [proc.communicate()[0] for proc in procs]
-    assert all(proc.returncode == 0 for proc in procs), "pg_dump failed"
-    return [_normalise(out) for out in outs]
+    return [finish_dump(proc) for proc in [start_dump(dsn) for dsn in dsns]]
 
 
 def _normalise(out: str) -> list[str]:

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from dbenv.diff import queries as q
+from dbenv.diff.introspect_children import table_children
 from dbenv.diff.model import (
     Column,
     CompositeType,
-    Constraint,
     Domain,
     DomainConstraint,
     Enum,
@@ -22,13 +22,10 @@ from dbenv.diff.model import (
     Function,
     Grant,
     Identity,
-    Index,
-    Policy,
     Schema,
     SchemaModel,
     Sequence,
     Table,
-    Trigger,
     View,
 )
 
@@ -42,7 +39,7 @@ def _grants(raw: Iterable[list[Any]] | None) -> frozenset[Grant]:
     return frozenset((str(g), str(p), bool(o)) for g, p, o in raw or ())
 
 
-class _Reader:
+class Reader:
     """Runs the queries and keeps the OID → key maps the later queries need."""
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
@@ -221,7 +218,7 @@ def _column(row: Row, identities: dict[tuple[int, int], Identity]) -> Column:
 
 
 def _tables_and_views(
-    reader: _Reader,
+    reader: Reader,
     rows: list[Row],
     columns: dict[int, list[Row]],
     identities: dict[tuple[int, int], Identity],
@@ -269,11 +266,11 @@ def _tables_and_views(
     return tables, views
 
 
-def _functions(reader: _Reader) -> tuple[list[Row], dict[str, Function]]:
+def _function_rows(reader: Reader) -> list[Row]:
     rows = reader.rows(q.FUNCTIONS)
     for row in rows:
         reader.func_keys[row[0]] = f"function:{row[1]}.{row[8]}"
-    return rows, {}
+    return rows
 
 
 def _build_functions(rows: list[Row], deps: dict[int, set[str]]) -> dict[str, Function]:
@@ -299,101 +296,12 @@ def _build_functions(rows: list[Row], deps: dict[int, set[str]]) -> dict[str, Fu
     return out
 
 
-def _table_children(
-    reader: _Reader,
-) -> tuple[dict[str, Constraint], dict[str, Index], dict[str, Trigger], dict[str, Policy]]:
-    names = reader.rel_names
-    constraints: dict[str, Constraint] = {}
-    for relid, name, contype, definition, comment, keys, refid, refkeys in reader.rows(
-        q.CONSTRAINTS
-    ):
-        cols, refcols = reader.names_of(relid, keys), reader.names_of(refid, refkeys)
-        if relid not in names:
-            continue
-        table = names[relid]
-        con = Constraint(
-            schema=table.split(".")[0],
-            name=name,
-            table=table,
-            definition=definition,
-            comment=comment,
-            contype=contype,
-            columns=tuple(cols or ()),
-            ref_table=names.get(refid) if refid else None,
-            ref_columns=tuple(refcols or ()),
-        )
-        constraints[con.key] = con
-    indexes: dict[str, Index] = {}
-    for relid, schema, name, definition, comment, keys in reader.rows(q.INDEXES):
-        cols = reader.names_of(relid, keys)
-        if relid not in names:
-            continue
-        idx = Index(
-            schema=schema,
-            name=name,
-            table=names[relid],
-            definition=definition.replace(" ON ONLY ", " ON ", 1),
-            comment=comment,
-            columns=tuple(c for c in cols or () if c),
-        )
-        indexes[idx.key] = idx
-    triggers: dict[str, Trigger] = {}
-    for relid, name, definition, comment, funcoid in reader.rows(q.TRIGGERS):
-        if relid not in names:
-            continue
-        table = names[relid]
-        trg = Trigger(
-            schema=table.split(".")[0],
-            name=name,
-            table=table,
-            definition=definition,
-            comment=comment,
-            function=reader.func_keys.get(funcoid),
-        )
-        triggers[trg.key] = trg
-    policies: dict[str, Policy] = {}
-    for relid, name, permissive, cmd, roles, using, check, comment in reader.rows(q.POLICIES):
-        if relid not in names:
-            continue
-        table = names[relid]
-        pol = Policy(
-            schema=table.split(".")[0],
-            name=name,
-            table=table,
-            definition=_policy_sql(name, table, permissive, cmd, roles, using, check),
-            comment=comment,
-        )
-        policies[pol.key] = pol
-    return constraints, indexes, triggers, policies
-
-
-_POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
-
-
-def _policy_sql(
-    name: str,
-    table: str,
-    permissive: bool,
-    cmd: str,
-    roles: list[str] | None,
-    using: str | None,
-    check: str | None,
-) -> str:
-    sql = f"CREATE POLICY {name} ON {table} AS {'PERMISSIVE' if permissive else 'RESTRICTIVE'}"
-    sql += f" FOR {_POLICY_COMMANDS.get(cmd, 'ALL')} TO {', '.join(roles or ['PUBLIC'])}"
-    if using:
-        sql += f" USING ({using})"
-    if check:
-        sql += f" WITH CHECK ({check})"
-    return sql
-
-
 def introspect(conn: psycopg.Connection[Any]) -> SchemaModel:
     """Read every user schema of the database ``conn`` is connected to."""
     previous = conn.execute("SELECT current_setting('search_path')").fetchone()
     conn.execute("SELECT set_config('search_path', '', false)")
     try:
-        return _read(_Reader(conn))
+        return _read(Reader(conn))
     finally:
         conn.execute(
             "SELECT set_config('search_path', %s, false)",
@@ -403,17 +311,17 @@ def introspect(conn: psycopg.Connection[Any]) -> SchemaModel:
             conn.rollback()
 
 
-def _read(reader: _Reader) -> SchemaModel:
+def _read(reader: Reader) -> SchemaModel:
     schemas = reader.schemas()
     extensions = reader.extensions()
     types, domains = reader.types()
     relations = reader.relations()
     columns = reader.columns()
     sequences, identities = reader.sequences()
-    fn_rows, _ = _functions(reader)
+    fn_rows = _function_rows(reader)
     deps = reader.dependencies()
     tables, views = _tables_and_views(reader, relations, columns, identities, deps)
-    constraints, indexes, triggers, policies = _table_children(reader)
+    constraints, indexes, triggers, policies = table_children(reader)
     return SchemaModel(
         schemas=schemas,
         extensions=extensions,

@@ -1,0 +1,103 @@
+"""Read what hangs off tables (constraints, indexes, triggers, policies) for introspection.
+
+Split from ``introspect`` to keep modules small; it reuses the reader's OID maps.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dbenv.diff import queries as q
+from dbenv.diff.model import Constraint, Index, Policy, Trigger
+
+if TYPE_CHECKING:
+    from dbenv.diff.introspect import Reader
+
+
+def table_children(
+    reader: Reader,
+) -> tuple[dict[str, Constraint], dict[str, Index], dict[str, Trigger], dict[str, Policy]]:
+    names = reader.rel_names
+    constraints: dict[str, Constraint] = {}
+    for relid, name, contype, definition, comment, keys, refid, refkeys in reader.rows(
+        q.CONSTRAINTS
+    ):
+        cols, refcols = reader.names_of(relid, keys), reader.names_of(refid, refkeys)
+        if relid not in names:
+            continue
+        table = names[relid]
+        con = Constraint(
+            schema=table.split(".")[0],
+            name=name,
+            table=table,
+            definition=definition,
+            comment=comment,
+            contype=contype,
+            columns=tuple(cols or ()),
+            ref_table=names.get(refid) if refid else None,
+            ref_columns=tuple(refcols or ()),
+        )
+        constraints[con.key] = con
+    indexes: dict[str, Index] = {}
+    for relid, schema, name, definition, comment, keys in reader.rows(q.INDEXES):
+        cols = reader.names_of(relid, keys)
+        if relid not in names:
+            continue
+        idx = Index(
+            schema=schema,
+            name=name,
+            table=names[relid],
+            definition=definition.replace(" ON ONLY ", " ON ", 1),
+            comment=comment,
+            columns=tuple(c for c in cols or () if c),
+        )
+        indexes[idx.key] = idx
+    triggers: dict[str, Trigger] = {}
+    for relid, name, definition, comment, funcoid in reader.rows(q.TRIGGERS):
+        if relid not in names:
+            continue
+        table = names[relid]
+        trg = Trigger(
+            schema=table.split(".")[0],
+            name=name,
+            table=table,
+            definition=definition,
+            comment=comment,
+            function=reader.func_keys.get(funcoid),
+        )
+        triggers[trg.key] = trg
+    policies: dict[str, Policy] = {}
+    for relid, name, permissive, cmd, roles, using, check, comment in reader.rows(q.POLICIES):
+        if relid not in names:
+            continue
+        table = names[relid]
+        pol = Policy(
+            schema=table.split(".")[0],
+            name=name,
+            table=table,
+            definition=_policy_sql(name, table, permissive, cmd, roles, using, check),
+            comment=comment,
+        )
+        policies[pol.key] = pol
+    return constraints, indexes, triggers, policies
+
+
+_POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
+
+
+def _policy_sql(
+    name: str,
+    table: str,
+    permissive: bool,
+    cmd: str,
+    roles: list[str] | None,
+    using: str | None,
+    check: str | None,
+) -> str:
+    sql = f"CREATE POLICY {name} ON {table} AS {'PERMISSIVE' if permissive else 'RESTRICTIVE'}"
+    sql += f" FOR {_POLICY_COMMANDS.get(cmd, 'ALL')} TO {', '.join(roles or ['PUBLIC'])}"
+    if using:
+        sql += f" USING ({using})"
+    if check:
+        sql += f" WITH CHECK ({check})"
+    return sql
