@@ -40,6 +40,15 @@ def test_sync_prints_a_summary(scenario: Scenario) -> None:
     assert "masked owner_email:email" in result.stdout
 
 
+def test_tables_option_takes_a_comma_separated_list(scenario: Scenario) -> None:
+    result = invoke(
+        scenario, "sync", "production", "test", "--tables", "public.object_models,public.prompts"
+    )
+    assert result.exit_code == 0, result.output
+    assert "public.object_models: 30 rows" in result.stdout
+    assert "project_acme" not in result.stdout
+
+
 def test_sync_json_and_dry_run(scenario: Scenario) -> None:
     before = table_state(scenario.test)
     result = invoke(scenario, "sync", "production", "test", "--dry-run", "--json")

@@ -87,6 +87,13 @@ class _Bars:
             self.progress.update(task, rows=f"{event.rows} rows, verifying")
 
 
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    """Repeated options, each of which may also be a comma-separated list."""
+    return tuple(
+        part.strip() for value in values or () for part in value.split(",") if part.strip()
+    )
+
+
 def _render_sync(result: SyncResult) -> None:
     verb = "would sync" if result.dry_run else "synced"
     out(f"{verb} {result.source} -> {result.target} (profile {result.profile})")
@@ -124,7 +131,9 @@ def sync_command(
     ] = None,
     tables: Annotated[
         list[str] | None,
-        typer.Option("--tables", help="Only these schema.table patterns (repeatable)."),
+        typer.Option(
+            "--tables", help="Only these schema.table patterns (repeatable or comma-separated)."
+        ),
     ] = None,
     structure_only: Annotated[
         list[str] | None,
@@ -149,8 +158,8 @@ def sync_command(
     bars = None if json or dry_run else _Bars()
     kwargs: dict[str, Any] = {
         "profile": profile,
-        "tables": tuple(tables or ()),
-        "structure_only": tuple(structure_only or ()),
+        "tables": _split(tables),
+        "structure_only": _split(structure_only),
         "dry_run": dry_run,
         "allow_destructive": allow_destructive,
         "no_mask": no_mask,
