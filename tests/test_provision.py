@@ -213,7 +213,8 @@ def test_schema_and_prefix_modes_share_one_database(
         },
     )
     project = load(tmp_path)
-    assert provision(project, project.environment("test")).complete
+    first = provision(project, project.environment("test"))
+    assert first.complete and f"created schema test_app owned by {role}" in first.changes
     assert provision(project, project.environment("qa")).complete
     late_result = provision(project, project.environment("e2e"))
     assert late_result.complete and f"created role {late}" in late_result.changes

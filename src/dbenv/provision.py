@@ -290,21 +290,21 @@ def _inside_database(project: Project, work: _Work) -> Stamp | None:
 
 
 def _grant(conn: psycopg.Connection[Any], work: _Work) -> None:
+    """The role's rights on its database (disposable only; protected grants stay as they are)."""
     from psycopg import errors, sql
 
     if not work.separate_role:
         return
+    if work.env.isolation == "schema" and work.env.schema:
+        _ensure_schema(conn, work, work.env.schema)
+    if work.protected:
+        work.unchanged.append(f"grants on {work.database} left as they are (protected)")
+        return
     db, role = sql.Identifier(work.database), sql.Identifier(work.role)
     statements = [sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(db, role)]
-    if work.env.isolation == "database" and not work.protected:
+    if work.env.isolation == "database":
         statements.append(
             sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(db)
-        )
-    if work.env.isolation == "schema" and work.env.schema:
-        statements.append(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
-                sql.Identifier(work.env.schema), role
-            )
         )
     if work.env.isolation == "prefix":
         statements.append(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(role))
@@ -314,6 +314,22 @@ def _grant(conn: psycopg.Connection[Any], work: _Work) -> None:
         except errors.InsufficientPrivilege:
             work.actions.append(f"{statement.as_string(conn)};")
     work.unchanged.append(f"grants for {work.role} on {work.database} in place")
+
+
+def _ensure_schema(conn: psycopg.Connection[Any], work: _Work, schema: str) -> None:
+    from psycopg import errors, sql
+
+    if _scalar(conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)):
+        work.unchanged.append(f"schema {schema} exists")
+        return
+    statement = sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
+        sql.Identifier(schema), sql.Identifier(work.role)
+    )
+    try:
+        conn.execute(statement)
+        work.changed(f"created schema {schema} owned by {work.role}")
+    except errors.InsufficientPrivilege:
+        work.actions.append(f"{statement.as_string(conn)};")
 
 
 def _extensions(conn: psycopg.Connection[Any], work: _Work) -> None:
