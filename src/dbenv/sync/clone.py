@@ -241,25 +241,23 @@ def _logical(
         if progress:
             progress("creating tables (pre-data)")
         restore_archive(schema, dst_url, jobs=1, section="pre-data")
-        src = postgres.connect(src_url, autocommit=True, application_name="dbenv:clone:source")
+        src = _reader(src_url)
         try:
-            src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            src.execute(copy.SESSION)
             tables = {k: t for k, t in read_tables(src).items() if k[0] not in SKIP_SCHEMAS}
             columns = _columns(tables, profile, masked)
             if masked:
                 _require_rules(tables, columns, profile)
-                _set_salt(project, src, columns)
-            rows = moved = 0
+            row = src.execute("SELECT pg_export_snapshot()").fetchone()
+            snapshot = str(row[0]) if row else ""
+
+            def reader() -> psycopg.Connection[Any]:
+                conn = _reader(src_url, snapshot=snapshot)
+                if masked:
+                    _set_salt(project, conn, columns)
+                return conn
+
+            rows, moved = _copy_all(reader, dst_url, tables, columns, progress)
             with postgres.connect(dst_url, autocommit=True) as dst:
-                dst.execute(copy.SESSION)
-                for key, info in sorted(tables.items()):
-                    if progress:
-                        progress(f"copying {info.label}")
-                    r, b = copy.copy_table(
-                        src, dst, info, copy.source_query(info, columns[key], None)
-                    )
-                    rows, moved = rows + r, moved + b
                 load.set_sequences(dst, load.read_sequences(src, list(tables.values())))
         finally:
             src.close()
@@ -267,6 +265,55 @@ def _logical(
             progress("building indexes and constraints (post-data)")
         restore_archive(schema, dst_url, jobs=2, section="post-data")
     return len(tables), rows, moved
+
+
+WORKERS = 2  # parallel COPY streams of a logical clone (the target is not yet live)
+
+
+def _reader(url: str, *, snapshot: str | None = None) -> psycopg.Connection[Any]:
+    """A read-only REPEATABLE READ connection, on ``snapshot`` when given."""
+    conn = postgres.connect(url, autocommit=True, application_name="dbenv:clone:source")
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    if snapshot:
+        if not snapshot.replace("-", "").isalnum():
+            raise UsageError(f"unexpected snapshot id {snapshot!r} from the source.")
+        conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'".encode())
+    conn.execute(copy.SESSION)
+    return conn
+
+
+def _copy_all(
+    reader: Callable[[], psycopg.Connection[Any]],
+    dst_url: str,
+    tables: dict[tuple[str, str], Any],
+    columns: dict[tuple[str, str], list[MaskedColumn]],
+    progress: Say | None,
+) -> tuple[int, int]:
+    """Copy every table, largest first, on WORKERS streams sharing the source snapshot."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending = sorted(tables.values(), key=lambda t: -t.size)
+    lock = threading.Lock()
+
+    def work() -> tuple[int, int]:
+        rows = moved = 0
+        with reader() as src, postgres.connect(dst_url, autocommit=True) as dst:
+            dst.execute(copy.SESSION)
+            while True:
+                with lock:
+                    if not pending:
+                        return rows, moved
+                    info = pending.pop(0)
+                if progress:
+                    progress(f"copying {info.label}")
+                query = copy.source_query(info, columns[info.key], None)
+                r, b = copy.copy_table(src, dst, info, query)
+                rows, moved = rows + r, moved + b
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        done = [f.result() for f in [pool.submit(work) for _ in range(WORKERS)]]
+    return sum(r for r, _ in done), sum(b for _, b in done)
 
 
 def _columns(
