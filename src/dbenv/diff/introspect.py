@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dbenv.diff import queries as q
 from dbenv.diff.introspect_children import table_children
 from dbenv.diff.model import (
+    Collation,
     Column,
     CompositeType,
     Domain,
@@ -65,6 +66,25 @@ class Reader:
         out = {}
         for name, version, schema, comment in self.rows(q.EXTENSIONS):
             obj = Extension(schema=schema, name=name, version=version, comment=comment)
+            out[obj.key] = obj
+        return out
+
+    def collations(self) -> dict[str, Collation]:
+        out = {}
+        for schema, name, owner, comment, row in self.rows(q.COLLATIONS):
+            provider = {"i": "icu", "c": "libc", "b": "builtin"}.get(row["collprovider"], "libc")
+            locale = row.get("colllocale") or row.get("colliculocale")
+            obj = Collation(
+                schema=schema,
+                name=name,
+                owner=owner,
+                comment=comment,
+                provider=provider,
+                locale=locale,
+                lc_collate=row.get("collcollate"),
+                lc_ctype=row.get("collctype"),
+                deterministic=row["collisdeterministic"],
+            )
             out[obj.key] = obj
         return out
 
@@ -336,4 +356,5 @@ def _read(reader: Reader) -> SchemaModel:
         triggers=triggers,
         policies=policies,
         server_version=reader.conn.info.server_version,
+        collations=reader.collations(),
     )

@@ -65,6 +65,16 @@ class Extension(DbObject):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Collation(DbObject):
+    provider: str  # icu | libc | builtin
+    locale: str | None  # icu (and builtin) locale
+    lc_collate: str | None
+    lc_ctype: str | None
+    deterministic: bool
+    kind = "collation"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Enum(DbObject):
     labels: tuple[str, ...]
     kind = "type"
@@ -260,6 +270,7 @@ class SchemaModel:
     triggers: dict[str, Trigger]
     policies: dict[str, Policy]
     server_version: int = 0
+    collations: dict[str, Collation] = field(default_factory=dict)
 
     def object_count(self) -> int:
         return sum(
@@ -277,5 +288,6 @@ class SchemaModel:
                 self.indexes,
                 self.triggers,
                 self.policies,
+                self.collations,
             )
         )

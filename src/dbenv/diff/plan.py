@@ -148,6 +148,7 @@ def build_plan(
     builder = Builder(source, target, owners=owners, concurrently=concurrently)
     plan_objects.plan_schemas(builder)
     plan_objects.plan_extensions(builder)
+    plan_objects.plan_collations(builder)
     plan_objects.plan_types(builder)
     plan_objects.plan_domains(builder)
     plan_objects.plan_sequences(builder)

@@ -41,6 +41,7 @@ def _groups(b: Builder, *, source: bool) -> list[Mapping[str, DbObject]]:
         m.indexes,
         m.triggers,
         m.policies,
+        m.collations,
     ]
 
 
@@ -60,9 +61,11 @@ def plan_metadata(b: Builder) -> None:
         ):
             default = _PUBLIC_DEFAULTS.get(obj.kind, frozenset())
             _plan_grants(b, obj, old.acl if old else default)
-            if b.owners and obj.owner and (old is None or old.owner != obj.owner):
-                sql = f"ALTER {obj.sql_target} OWNER TO {obj.owner}"
-                b.add(Phase.OWNERS, sql, target=obj.key)
+        owned = obj.key.startswith(("schema:", "type:", "domain:", "sequence:", "table:"))
+        owned = owned or obj.key.startswith(("view:", "function:", "collation:"))
+        if b.owners and owned and obj.owner and (old is None or old.owner != obj.owner):
+            sql = f"ALTER {obj.sql_target} OWNER TO {obj.owner}"
+            b.add(Phase.OWNERS, sql, target=obj.key)
 
 
 def _plan_comment(b: Builder, target: str, key: str, new: str | None, old: str | None) -> None:

@@ -8,7 +8,7 @@ changes.
 
 from __future__ import annotations
 
-from dbenv.diff.model import CompositeType, Domain, Enum, Function, Sequence
+from dbenv.diff.model import Collation, CompositeType, Domain, Enum, Function, Sequence
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 
 
@@ -51,6 +51,35 @@ def plan_extensions(b: Builder) -> None:
         if key not in b.source.extensions:
             sql = f"DROP EXTENSION {ext.name}"
             b.add(Phase.DROP_EXTENSIONS, sql, hazard=DATA_LOSS, action="drop", target=key)
+
+
+def _collation_sql(coll: Collation) -> str:
+    options = [f"provider = {coll.provider}"]
+    if coll.provider == "libc":
+        options += [
+            f"lc_collate = {literal(coll.lc_collate or '')}",
+            f"lc_ctype = {literal(coll.lc_ctype or '')}",
+        ]
+    else:
+        options.append(f"locale = {literal(coll.locale or '')}")
+    if not coll.deterministic:
+        options.append("deterministic = false")
+    return f"CREATE COLLATION {coll.qualified} ({', '.join(options)})"
+
+
+def plan_collations(b: Builder) -> None:
+    """Collations are created and dropped; one changed in place is dropped and created."""
+    for key, new in b.source.collations.items():
+        old = b.target.collations.get(key)
+        if old is not None and _collation_sql(old) == _collation_sql(new):
+            continue
+        if old is not None:
+            b.add(Phase.DROP_REBUILT, f"DROP COLLATION {old.qualified}", action="drop", target=key)
+            b.recreated.add(key)
+        b.add(Phase.EXTENSIONS, _collation_sql(new), action="create", target=key)
+    for key, old in b.target.collations.items():
+        if key not in b.source.collations:
+            b.add(Phase.DROP_TYPES, f"DROP COLLATION {old.qualified}", action="drop", target=key)
 
 
 def _enum_sql(enum: Enum) -> str:

@@ -54,6 +54,15 @@ SELECT quote_ident(e.extname), e.extversion, quote_ident(n.nspname),
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 """
 
+# to_jsonb: the locale columns were renamed between PostgreSQL 13 and 17.
+COLLATIONS = f"""
+SELECT quote_ident(n.nspname), quote_ident(co.collname),
+       quote_ident(pg_get_userbyid(co.collowner)), obj_description(co.oid, 'pg_collation'),
+       to_jsonb(co)
+FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE {user_ns("n")} AND {not_extension_member("pg_collation", "co.oid")}
+"""
+
 COLLATION_NAME = "quote_ident(cn.nspname) || '.' || quote_ident(co.collname)"
 
 TYPES = f"""

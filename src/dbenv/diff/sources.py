@@ -227,4 +227,5 @@ def filter_model(
         triggers=pick(model.triggers),
         policies=pick(model.policies),
         server_version=model.server_version,
+        collations=pick(model.collations),
     )

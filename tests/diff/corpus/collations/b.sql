@@ -1,0 +1,2 @@
+create collation old_one (provider = icu, locale = 'fr');
+create table t (name text, label text, plain text collate old_one);
