@@ -234,6 +234,7 @@ def _column(row: Row, identities: dict[tuple[int, int], Identity]) -> Column:
         generated=expr if generated else None,
         comment=comment,
         local=row[10],
+        acl=_grants(row[11]),
     )
 
 

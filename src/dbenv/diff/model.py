@@ -140,6 +140,7 @@ class Column:
     generated: str | None  # the expression of a GENERATED ... STORED column
     comment: str | None
     local: bool = True  # False: inherited from a parent, not declared here
+    acl: frozenset[Grant] = frozenset()  # column-level privileges
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -77,10 +77,13 @@ def _plan_comment(b: Builder, target: str, key: str, new: str | None, old: str |
 def _plan_sub_comments(b: Builder, obj: DbObject, old: DbObject | None, fresh: set[str]) -> None:
     if isinstance(obj, Table):
         before = {c.name: c.comment for c in old.columns} if isinstance(old, Table) else {}
+        granted = {c.name: c.acl for c in old.columns} if isinstance(old, Table) else {}
         for col in obj.columns:
             key = f"column:{obj.qualified}.{col.name}"
             prior = None if key in fresh else before.get(col.name)
             _plan_comment(b, f"COLUMN {obj.qualified}.{col.name}", key, col.comment, prior)
+            had = frozenset() if key in fresh else granted.get(col.name, frozenset())
+            _plan_column_grants(b, obj.qualified, col.name, col.acl, had)
     elif isinstance(obj, View):
         before = dict(old.column_comments) if isinstance(old, View) else {}
         after = dict(obj.column_comments)
@@ -94,6 +97,19 @@ def _plan_sub_comments(b: Builder, obj: DbObject, old: DbObject | None, fresh: s
             was = match.comment if match and match.definition == con.definition else None
             target = f"CONSTRAINT {con.name} ON DOMAIN {obj.qualified}"
             _plan_comment(b, target, obj.key, con.comment, was)
+
+
+def _plan_column_grants(
+    b: Builder, table: str, column: str, new: frozenset[Grant], old: frozenset[Grant]
+) -> None:
+    key = f"column:{table}.{column}"
+    for grantee, privilege, _ in sorted(old - new):
+        sql = f"REVOKE {privilege} ({column}) ON TABLE {table} FROM {grantee}"
+        b.add(Phase.GRANTS, sql, target=key)
+    for grantee, privilege, grantable in sorted(new - old):
+        option = " WITH GRANT OPTION" if grantable else ""
+        sql = f"GRANT {privilege} ({column}) ON TABLE {table} TO {grantee}{option}"
+        b.add(Phase.GRANTS, sql, target=key)
 
 
 def _plan_row_security(b: Builder, new: Table, old: Table | None) -> None:

@@ -1,0 +1,2 @@
+create table t (id int, email text, secret text);
+grant select (id, secret) on t to @ROLE1@;
