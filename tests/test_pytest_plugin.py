@@ -155,6 +155,14 @@ def test_xdist_gives_each_worker_a_clone(pytester: pytest.Pytester, project: Plu
     for name in workers:
         assert project.query(name, "SELECT count(*) FROM users") == [(0,)]
 
+    # --dbenv-recreate: the controller drops the template once, a worker rebuilds it
+    oid = f"SELECT oid FROM pg_database WHERE datname LIKE 'dbenv_tpl_{project.tag}%'"
+    before = project.query("postgres", oid)
+    again = pytester.runpytest_subprocess(*PLUGIN, "-n", "2", "--dbenv-recreate")
+    again.assert_outcomes(passed=6)
+    after = project.query("postgres", oid)
+    assert len(after) == 1 and after != before
+
     # a narrower run cleans the clone a wider (or killed) run left behind; without
     # reuse its own clone is dropped at the end too
     narrow = pytester.runpytest_subprocess(*PLUGIN, "-n", "1", "--dbenv-no-reuse")
