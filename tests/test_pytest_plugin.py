@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from conftest import PgServer, RedisServer
@@ -34,6 +35,7 @@ def project(pytester: pytest.Pytester, pg_server: PgServer) -> Iterator[PluginPr
 
 
 ISOLATION = """
+import psycopg
 import pytest
 from sqlalchemy import func, select
 from models import User
@@ -134,6 +136,7 @@ def test_reuse_off_by_ini_key(pytester: pytest.Pytester, project: PluginProject)
 
 
 XDIST = """
+import psycopg
 import pytest
 
 
@@ -206,6 +209,7 @@ def test_an_unreachable_server_reports_its_message(
 
 
 MARKER = """
+import psycopg
 import pytest
 import psycopg
 
@@ -297,6 +301,7 @@ def test_redis_flush_refused_when_a_protected_environment_shares_the_db(
 
 
 ASYNC = """
+import psycopg
 import pytest
 from sqlalchemy import func, select
 from models import User
@@ -366,6 +371,7 @@ def test_keep_failed_keeps_a_copy_and_names_it(
 
 
 SCOPED = """
+import psycopg
 import pytest
 from sqlalchemy import func, select, text
 
@@ -506,3 +512,18 @@ def test_factories_bind_fixtures_to_another_environment(
         pytester.runpytest(*PLUGIN, "-p", "no:randomly").assert_outcomes(passed=2)
     finally:
         drop_project_databases(made)
+
+
+def test_rows_a_killed_run_committed_are_emptied_on_the_next(
+    pytester: pytest.Pytester, project: PluginProject
+) -> None:
+    pytester.makepyfile(test_first="def test_x(db):\n    db.execute('SELECT 1')\n")
+    pytester.runpytest(*PLUGIN).assert_outcomes(passed=1)
+    dsn = project.admin_dsn.rsplit("/", 1)[0] + "/" + project.test_database
+    with psycopg.connect(dsn, autocommit=True) as conn:  # what a killed marker test leaves
+        conn.execute("INSERT INTO users (name) VALUES ('left over')")
+    pytester.makepyfile(
+        test_first="def test_x(db):\n"
+        "    assert db.execute('SELECT count(*) FROM users').fetchone()[0] == 0\n"
+    )
+    pytester.runpytest(*PLUGIN).assert_outcomes(passed=1)
