@@ -527,3 +527,17 @@ def test_rows_a_killed_run_committed_are_emptied_on_the_next(
         "    assert db.execute('SELECT count(*) FROM users').fetchone()[0] == 0\n"
     )
     pytester.runpytest(*PLUGIN).assert_outcomes(passed=1)
+
+
+def test_bad_options_say_what_was_wrong(pytester: pytest.Pytester, project: PluginProject) -> None:
+    pytester.makepyfile(test_bad="def test_x(db):\n    pass\n")
+    unknown = pytester.runpytest(*PLUGIN, "--dbenv-env", "nosuch")
+    unknown.assert_outcomes(errors=1)
+    unknown.stdout.fnmatch_lines(["*dbenv: *nosuch*"])
+    assert "Traceback" not in unknown.stdout.str()
+    ini = project.root / "pytest.ini"
+    ini.write_text(ini.read_text() + "dbenv_async_driver = aiopg\n")
+    driver = pytester.runpytest(*PLUGIN)
+    assert driver.ret == pytest.ExitCode.USAGE_ERROR
+    driver.stderr.fnmatch_lines(["*dbenv_async_driver is 'aiopg'; use one of: psycopg, asyncpg.*"])
+    assert project.databases() == []
