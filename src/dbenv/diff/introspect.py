@@ -23,6 +23,7 @@ from dbenv.diff.model import (
     Function,
     Grant,
     Identity,
+    RangeType,
     Schema,
     SchemaModel,
     Sequence,
@@ -88,12 +89,12 @@ class Reader:
             out[obj.key] = obj
         return out
 
-    def types(self) -> tuple[dict[str, Enum | CompositeType], dict[str, Domain]]:
-        types: dict[str, Enum | CompositeType] = {}
+    def types(self) -> tuple[dict[str, Enum | CompositeType | RangeType], dict[str, Domain]]:
+        types: dict[str, Enum | CompositeType | RangeType] = {}
         domains: dict[str, Domain] = {}
         for row in self.rows(q.TYPES):
             oid, typtype, schema, name, owner, comment, acl = row[:7]
-            labels, base, not_null, default, collation, attrs, checks = row[7:]
+            labels, base, not_null, default, collation, attrs, checks, rng, multi = row[7:]
             common: dict[str, Any] = {
                 "schema": schema,
                 "name": name,
@@ -105,6 +106,10 @@ class Reader:
                 enum = Enum(labels=tuple(labels or ()), **common)
                 types[enum.key] = enum
                 self.type_keys[oid] = enum.key
+            elif typtype == "r":
+                rtype = RangeType(options=rng, multirange=multi, **common)
+                types[rtype.key] = rtype
+                self.type_keys[oid] = rtype.key
             elif typtype == "c":
                 comp = CompositeType(attributes=tuple((a, t) for a, t in attrs or ()), **common)
                 types[comp.key] = comp

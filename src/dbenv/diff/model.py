@@ -87,6 +87,13 @@ class CompositeType(DbObject):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RangeType(DbObject):
+    options: str  # "subtype = ..., subtype_diff = ..."
+    multirange: str | None = None  # its multirange type (PostgreSQL 14+), qualified
+    kind = "type"
+
+
+@dataclass(frozen=True, kw_only=True)
 class DomainConstraint:
     name: str
     definition: str
@@ -260,7 +267,7 @@ class SchemaModel:
 
     schemas: dict[str, Schema]
     extensions: dict[str, Extension]
-    types: dict[str, Enum | CompositeType]
+    types: dict[str, Enum | CompositeType | RangeType]
     domains: dict[str, Domain]
     sequences: dict[str, Sequence]
     tables: dict[str, Table]

@@ -8,7 +8,7 @@ changes.
 
 from __future__ import annotations
 
-from dbenv.diff.model import Collation, CompositeType, Domain, Enum, Function, Sequence
+from dbenv.diff.model import Collation, CompositeType, Domain, Enum, Function, RangeType, Sequence
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 
 
@@ -92,12 +92,25 @@ def _composite_sql(comp: CompositeType) -> str:
     return f"CREATE TYPE {comp.qualified} AS ({attrs})"
 
 
+def _type_sql(new: Enum | CompositeType | RangeType) -> str:
+    if isinstance(new, Enum):
+        return _enum_sql(new)
+    if isinstance(new, RangeType):
+        return f"CREATE TYPE {new.qualified} AS RANGE ({new.options})"
+    return _composite_sql(new)
+
+
 def plan_types(b: Builder) -> None:
     for key, new in b.source.types.items():
         old = b.target.types.get(key)
-        create = _enum_sql(new) if isinstance(new, Enum) else _composite_sql(new)
+        create = _type_sql(new)
         if old is None:
-            b.add(Phase.TYPES, create, action="create", target=key)
+            # A range's subtype may be another new type: create ranges after them.
+            phase = Phase.DOMAINS if isinstance(new, RangeType) else Phase.TYPES
+            b.add(phase, create, action="create", target=key)
+        elif isinstance(new, RangeType) and isinstance(old, RangeType):
+            if new.options != old.options:
+                _recreate_through_text(b, new, old)
         elif isinstance(new, Enum) and isinstance(old, Enum):
             _plan_enum(b, new, old)
         elif isinstance(new, CompositeType) and isinstance(old, CompositeType):
@@ -180,6 +193,46 @@ def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) 
             b.add(phase, sql, hazard=hazard, target=col_key)
             b.broken.add(col_key)
     b.add(phase, f"DROP {word} {old_name}", action="drop", target=key)
+
+
+def _columns_of_type(b: Builder, qualified: str) -> list[tuple[str, str, str | None, str]]:
+    """(table, column, default, type) of the target's declared columns of ``qualified``."""
+    found = []
+    for table in b.target.tables.values():
+        if table.partition_of:
+            continue
+        for col in table.columns:
+            if col.local and col.data_type in (qualified, qualified + "[]"):
+                found.append((table.qualified, col.name, col.default, col.data_type))
+    return found
+
+
+def _recreate_through_text(b: Builder, new: RangeType, old: RangeType) -> None:
+    """Columns go to text, the type is dropped and created again, columns come back.
+
+    Renaming (as for enums) does not work for ranges: their constructor functions and
+    multirange keep the old names.
+    """
+    key, phase = new.key, Phase.TYPES
+    _drop_functions_using(b, key)
+    b.broken.add(key)
+    b.recreated.add(key)
+    b.converted_types.add(new.qualified)
+    columns = _columns_of_type(b, old.qualified)
+    for table, column, default, dtype in columns:
+        via = "text[]" if dtype.endswith("[]") else "text"
+        col_key = f"column:{table}.{column}"
+        b.broken.add(col_key)
+        if default is not None:
+            b.add(phase, f"ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT", target=col_key)
+            b.fresh_defaults.add(col_key)
+        sql = f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {via} USING {column}::{via}"
+        b.add(phase, sql, hazard=TABLE_REWRITE, target=col_key)
+    b.add(phase, f"DROP TYPE {old.qualified}", action="drop", target=key)
+    b.add(phase, _type_sql(new), action="create", target=key)
+    for table, column, _, dtype in columns:
+        sql = f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {dtype} USING {column}::{dtype}"
+        b.add(phase, sql, hazard=TABLE_REWRITE, target=f"column:{table}.{column}")
 
 
 def _drop_functions_using(b: Builder, type_key: str) -> None:

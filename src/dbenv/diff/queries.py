@@ -80,7 +80,13 @@ SELECT t.oid, t.typtype, quote_ident(n.nspname), quote_ident(t.typname),
          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped),
        (SELECT json_agg(json_build_array(quote_ident(c.conname), pg_get_constraintdef(c.oid),
                  obj_description(c.oid, 'pg_constraint')) ORDER BY c.conname)
-          FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c')
+          FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c'),
+       (SELECT 'subtype = ' || format_type(r.rngsubtype, NULL)
+               || CASE WHEN r.rngsubdiff <> 0
+                       THEN ', subtype_diff = ' || r.rngsubdiff::regproc::text ELSE '' END
+          FROM pg_range r WHERE r.rngtypid = t.oid),
+       (SELECT format_type((to_jsonb(r) ->> 'rngmultitypid')::oid, NULL)
+          FROM pg_range r WHERE r.rngtypid = t.oid)
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
@@ -88,7 +94,7 @@ LEFT JOIN pg_collation co ON co.oid = t.typcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_class tc ON tc.oid = t.typrelid
 WHERE {user_ns("n")} AND {not_extension_member("pg_type", "t.oid")}
-  AND (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND tc.relkind = 'c'))
+  AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND tc.relkind = 'c'))
 """
 
 SEQUENCES = f"""
@@ -179,6 +185,8 @@ SELECT p.oid, quote_ident(n.nspname), quote_ident(p.proname),
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.prokind IN ('f', 'p', 'w') AND {user_ns("n")}
   AND {not_extension_member("pg_proc", "p.oid")}
+  AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_proc'::regclass
+                  AND i.objid = p.oid AND i.deptype = 'i')  -- range constructors
 """
 
 TRIGGERS = """
