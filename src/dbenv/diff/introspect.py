@@ -254,7 +254,7 @@ def _tables_and_views(
     views: dict[str, View] = {}
     for row in rows:
         oid, relkind, schema, name, owner, comment, acl, persistence, options = row[:9]
-        rls, forced, partkey, bound, parents, viewdef = row[9:15]
+        rls, forced, partkey, bound, parents, viewdef, replica = row[9:16]
         common: dict[str, Any] = {
             "schema": schema,
             "name": name,
@@ -286,6 +286,7 @@ def _tables_and_views(
             options=tuple(options or ()),
             rls_enabled=rls,
             rls_forced=forced,
+            replica_identity=replica,
             **common,
         )
         tables[table.key] = table

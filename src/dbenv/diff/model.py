@@ -161,6 +161,7 @@ class Table(DbObject):
     options: tuple[str, ...]
     rls_enabled: bool
     rls_forced: bool
+    replica_identity: str = "DEFAULT"  # FULL | NOTHING | USING INDEX name
     kind = "table"
 
     def column(self, name: str) -> Column | None:

@@ -113,6 +113,9 @@ def _plan_column_grants(
 
 
 def _plan_row_security(b: Builder, new: Table, old: Table | None) -> None:
+    if new.replica_identity != (old.replica_identity if old else "DEFAULT"):
+        sql = f"ALTER TABLE {new.qualified} REPLICA IDENTITY {new.replica_identity}"
+        b.add(Phase.ROW_SECURITY, sql, target=new.key)
     was_enabled, was_forced = (old.rls_enabled, old.rls_forced) if old else (False, False)
     if new.rls_enabled != was_enabled:
         word = "ENABLE" if new.rls_enabled else "DISABLE"

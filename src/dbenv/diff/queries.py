@@ -121,7 +121,13 @@ SELECT c.oid, c.relkind, quote_ident(n.nspname), quote_ident(c.relname),
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
        (SELECT array_agg(i.inhparent ORDER BY i.inhseqno) FROM pg_inherits i
          WHERE i.inhrelid = c.oid),
-       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, c.reltype
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
+       CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
+            WHEN 'i' THEN 'USING INDEX ' || (SELECT quote_ident(ri.relname) FROM pg_index x
+                 JOIN pg_class ri ON ri.oid = x.indexrelid
+                 WHERE x.indrelid = c.oid AND x.indisreplident)
+            ELSE 'DEFAULT' END,
+       c.reltype
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass
      AND ds.objsubid = 0
