@@ -85,3 +85,10 @@ def test_a_role_with_only_grants_can_journal(scratch_db: str, pg_server: Any) ->
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db)))
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_an_unwritable_project_directory_does_not_hide_the_entry_being_made(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".dbenv").write_text("a file where the directory should be")
+    assert journal.write_local(tmp_path, entry("refused")) is None

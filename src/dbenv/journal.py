@@ -151,13 +151,20 @@ def restore_entries(conn: psycopg.Connection[Any], entries: Sequence[JournalEntr
         write_entries(conn, entries)
 
 
-def write_local(root: Path, entry: JournalEntry) -> Path:
-    """Append the entry to ``<root>/.dbenv/journal.jsonl``; returns the file."""
+def write_local(root: Path, entry: JournalEntry) -> Path | None:
+    """Append the entry to ``<root>/.dbenv/journal.jsonl``; returns the file.
+
+    Best effort: a project directory that cannot be written (read-only checkout)
+    returns None rather than hiding the refusal or failure being journaled.
+    """
     path = root / ".dbenv" / "journal.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = _jsonable(asdict(entry))
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, sort_keys=True) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(data, sort_keys=True) + "\n")
+    except OSError:
+        return None
     return path
 
 
