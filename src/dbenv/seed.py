@@ -18,11 +18,13 @@ table, row and column, and nothing is written.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +58,13 @@ class SeedResult:
 class _Target:
     info: TableInfo
     rows: list[dict[str, Any]] = field(default_factory=list)
-    origin: list[tuple[TableRows, int]] = field(default_factory=list)  # per row
+    starts: list[tuple[int, TableRows]] = field(default_factory=list)  # first row's index
+
+    def origin(self, index: int) -> tuple[TableRows, int]:
+        """The file a row came from and its number there (1-based)."""
+        start, source = self.starts[bisect.bisect_right(self.starts, index, key=lambda s: s[0]) - 1]
+        return source, index - start + 1
+
     number: int = 0  # names its temporary tables
     groups: list[tuple[tuple[str, ...], list[int]]] | None = None
 
@@ -109,7 +117,7 @@ def _resolve(graph: TableGraph, env: Environment, data: Sequence[TableRows]) -> 
         _check_columns(source, info)
         target = targets.setdefault(info.qualified, _Target(info))
         target.rows.extend(source.rows)
-        target.origin.extend((source, n) for n in range(1, len(source.rows) + 1))
+        target.starts.append((len(target.rows) - len(source.rows), source))
     for target in targets.values():
         _check_duplicates(target)
     return targets
@@ -162,8 +170,8 @@ def _check_duplicates(target: _Target) -> None:
             continue
         value = tuple(str(row[k]) for k in key)
         if value in seen:
-            source, number = target.origin[index]
-            earlier, earlier_number = target.origin[seen[value]]
+            source, number = target.origin(index)
+            earlier, earlier_number = target.origin(seen[value])
             raise fail(
                 source,
                 f"primary key ({', '.join(key)})=({', '.join(value)}) repeats "
@@ -299,11 +307,13 @@ def _copy(
             conn.cursor() as cur,
             cur.copy(f"COPY {into} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy,
         ):
+            pick = itemgetter(*columns)
             for index in indexes:
-                row = rows[index]
-                values = [row[c] for c in columns]
-                for i in convert:
-                    values[i] = _value(values[i])
+                values = pick(rows[index])
+                if len(columns) == 1:
+                    values = (values,)
+                if convert:
+                    values = tuple(_value(v) if i in convert else v for i, v in enumerate(values))
                 copy.write_row(values)
                 position += 1
     except Error as exc:
@@ -312,11 +322,11 @@ def _copy(
         context = exc.diag.context or ""
         match = re.search(r"line (\d+)(?:, column ([^:]+))?", context)
         line = int(match.group(1)) if match else 1
-        source, number = target.origin[indexes[min(line, len(indexes)) - 1]]
+        source, number = target.origin(indexes[min(line, len(indexes)) - 1])
         column = match.group(2) if match and match.group(2) else exc.diag.column_name
         raise fail(source, _primary(exc), row=number, column=column) from None
     except (TypeError, ValueError) as exc:  # a Python value psycopg cannot write
-        source, number = target.origin[indexes[position]]
+        source, number = target.origin(indexes[position])
         row = rows[indexes[position]]
         column = next((c for c in columns if isinstance(row[c], (dict, list))), None)
         raise fail(
@@ -398,7 +408,7 @@ def _row_error(target: _Target, exc: Any, indexes: list[int]) -> SeedDataError:
                 break
     elif column:
         chosen = next((i for i in candidates if target.rows[i].get(column) is None), chosen)
-    source, number = target.origin[chosen]
+    source, number = target.origin(chosen)
     message = _primary(exc)
     if match:
         message = f"{message} ({detail.rstrip('.')})."
