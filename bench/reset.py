@@ -233,6 +233,8 @@ def data_reset_round(bench: Bench, times: dict[str, list[float]]) -> None:
         plan = datareset.plan(conn, bench.env)
         core(plan)  # prepares the probe on this connection
         bench.dirty()
+        core(plan)  # a test suite dirties the same tables again and again
+        bench.dirty()
         times["dbenv data-only core (plan reused)"].append(timed(lambda: core(plan)))
     bench.dirty()
     times["SQLAlchemy drop_all + create_all"].append(timed(bench.drop_create))
