@@ -108,16 +108,35 @@ def test_sequences_and_identity_follow_the_source(scenario: Scenario) -> None:
 
 def test_checksums_match_and_journal_row_written(scenario: Scenario) -> None:
     result = run(scenario)
-    prompts = next(t for t in result.tables if t.table == "public.object_models")
+    models = next(t for t in result.tables if t.table == "public.object_models")
     digest = query(
         scenario.production,
-        "SELECT coalesce(sum(hashtextextended(q::text, 0)::numeric), 0)::text FROM"
-        " (SELECT id, name, definition, version, tags FROM object_models) q",
+        "SELECT sum(h >> 32)::text || ':' || sum(h & 4294967295)::text FROM (SELECT"
+        " hashtextextended(q::text, 0) AS h FROM"
+        " (SELECT id, name, definition, version, tags FROM object_models) q) r",
     )
-    assert prompts.checksum == digest[0][0]
+    assert models.checksum == digest[0][0]  # text[] has no extended hash: rows as text
+    prompts = next(t for t in result.tables if t.table == "public.prompts")
+    assert prompts.verified and ":" in prompts.checksum
     rows = [r for r in journal_rows(scenario.test) if r[0] == "sync"]
     assert rows and rows[-1][2] == "ok"
     assert rows[-1][5]["public.prompts"] == 200
+
+
+def test_checksum_is_order_independent_and_sees_changes(scenario: Scenario) -> None:
+    import psycopg
+
+    from dbenv.sync.copy import checksum
+
+    with psycopg.connect(scenario.production, autocommit=True) as conn:
+        for hashed in (False, True):
+            one = checksum(conn, "SELECT id, name FROM prompts ORDER BY id", hashed=hashed)
+            two = checksum(conn, "SELECT id, name FROM prompts ORDER BY id DESC", hashed=hashed)
+            other = checksum(
+                conn, "SELECT id, name || 'x' AS name FROM prompts ORDER BY id", hashed=hashed
+            )
+            assert one == two and one.rows == 200
+            assert other.digest != one.digest
 
 
 def test_structure_only_tables_follow_the_source_structure(scenario: Scenario) -> None:

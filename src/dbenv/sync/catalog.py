@@ -26,6 +26,7 @@ class Column:
     not_null: bool
     unique: bool
     binary_safe: bool
+    hashable: bool = False  # its type has an extended hash function (no text needed)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class TableInfo:
     def binary(self) -> bool:
         return all(c.binary_safe for c in self.columns)
 
+    @property
+    def hashable(self) -> bool:
+        return all(c.hashable for c in self.columns)
+
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -82,6 +87,14 @@ SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique
           AND i.indnatts = 1 AND i.indkey[0] = a.attnum AND i.indpred IS NULL),
   (SELECT CASE WHEN b.oid < 16384 OR b.typtype = 'e' THEN true ELSE false END
+   FROM pg_type t0 JOIN pg_type b ON b.oid = CASE WHEN t0.typtype = 'd'
+        THEN t0.typbasetype ELSE t0.oid END
+   WHERE t0.oid = a.atttypid),
+  (SELECT b.typcategory <> 'A' AND EXISTS (
+     SELECT 1 FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod
+     JOIN pg_amproc p ON p.amprocfamily = oc.opcfamily AND p.amprocnum = 2
+     WHERE am.amname = 'hash' AND oc.opcdefault
+       AND oc.opcintype = CASE WHEN b.typtype = 'e' THEN 'anyenum'::regtype ELSE b.oid END)
    FROM pg_type t0 JOIN pg_type b ON b.oid = CASE WHEN t0.typtype = 'd'
         THEN t0.typbasetype ELSE t0.oid END
    WHERE t0.oid = a.atttypid)
@@ -115,8 +128,12 @@ def read_tables(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], TableInf
     rows = conn.execute(_TABLES, {"skip": list(SKIP_SCHEMAS)}).fetchall()
     oids = [r[0] for r in rows]
     columns: dict[int, list[Column]] = {}
-    for rel, name, dtype, not_null, unique, safe in conn.execute(_COLUMNS, {"oids": oids}):
-        columns.setdefault(rel, []).append(Column(name, dtype, not_null, unique, bool(safe)))
+    for rel, name, dtype, not_null, unique, safe, hashable in conn.execute(
+        _COLUMNS, {"oids": oids}
+    ):
+        columns.setdefault(rel, []).append(
+            Column(name, dtype, not_null, unique, bool(safe), bool(hashable))
+        )
     names = {r[0]: (str(r[1]), str(r[2])) for r in rows}
     fks: dict[int, list[ForeignKey]] = {}
     for con, rel, _prel, pschema, pname, cols, pcols in conn.execute(_FOREIGN_KEYS, {"oids": oids}):

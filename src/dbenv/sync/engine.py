@@ -280,7 +280,10 @@ def _load(
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             wanted = pool.submit(
-                lambda: {key: copy.checksum(helper, query) for key, query in queries.items()}
+                lambda: {
+                    info.key: copy.checksum(helper, queries[info.key], hashed=info.hashable)
+                    for info in chosen.mirror
+                }
             )
             try:
                 copied = [
@@ -329,7 +332,7 @@ def _verify(
     emit: Progress,
 ) -> TableResult:
     emit(SyncEvent("verify", info.label, rows=rows))
-    got = copy.checksum(conn, copy.target_query(info))
+    got = copy.checksum(conn, copy.target_query(info), hashed=info.hashable)
     if want != got:
         raise OperationError(
             f"{info.label} does not match the source after the copy (source {want.rows} rows,"
