@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from dbenv.diff import queries as q
-from dbenv.diff.introspect_children import table_children
+from dbenv.diff.introspect_children import statistics, table_children
 from dbenv.diff.model import (
     Collation,
     Column,
@@ -364,4 +364,5 @@ def _read(reader: Reader) -> SchemaModel:
         policies=policies,
         server_version=reader.conn.info.server_version,
         collations=reader.collations(),
+        statistics=statistics(reader),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dbenv.diff import queries as q
-from dbenv.diff.model import Constraint, Index, Policy, Trigger
+from dbenv.diff.model import Constraint, Index, Policy, Statistics, Trigger
 
 if TYPE_CHECKING:
     from dbenv.diff.introspect import Reader
@@ -101,3 +101,19 @@ def _policy_sql(
     if check:
         sql += f" WITH CHECK ({check})"
     return sql
+
+
+def statistics(reader: Reader) -> dict[str, Statistics]:
+    out: dict[str, Statistics] = {}
+    for relid, schema, name, definition, comment in reader.rows(q.STATISTICS):
+        if relid not in reader.rel_names:
+            continue
+        obj = Statistics(
+            schema=schema,
+            name=name,
+            table=reader.rel_names[relid],
+            definition=definition,
+            comment=comment,
+        )
+        out[obj.key] = obj
+    return out

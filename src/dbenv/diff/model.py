@@ -252,6 +252,19 @@ class Index(TableChild):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Statistics(TableChild):
+    kind = "statistics"
+
+    @property
+    def key(self) -> str:
+        return f"statistics:{self.schema}.{self.name}"
+
+    @property
+    def sql_target(self) -> str:
+        return f"STATISTICS {self.schema}.{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Trigger(TableChild):
     function: str | None = None  # key of the trigger function
     kind = "trigger"
@@ -280,6 +293,7 @@ class SchemaModel:
     policies: dict[str, Policy]
     server_version: int = 0
     collations: dict[str, Collation] = field(default_factory=dict)
+    statistics: dict[str, Statistics] = field(default_factory=dict)
 
     def object_count(self) -> int:
         return sum(
@@ -298,5 +312,6 @@ class SchemaModel:
                 self.triggers,
                 self.policies,
                 self.collations,
+                self.statistics,
             )
         )

@@ -157,6 +157,7 @@ def build_plan(
     plan_relations.plan_views(builder)
     plan_relations.plan_constraints(builder)
     plan_relations.plan_indexes(builder)
+    plan_relations.plan_statistics(builder)
     plan_relations.plan_triggers(builder)
     plan_relations.plan_policies(builder)
     plan_meta.plan_metadata(builder)

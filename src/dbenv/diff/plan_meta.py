@@ -42,6 +42,7 @@ def _groups(b: Builder, *, source: bool) -> list[Mapping[str, DbObject]]:
         m.triggers,
         m.policies,
         m.collations,
+        m.statistics,
     ]
 
 

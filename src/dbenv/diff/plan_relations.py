@@ -209,3 +209,16 @@ def plan_policies(b: Builder) -> None:
     _plan_children(
         b, b.source.policies, b.target.policies, rebuild=rebuild, drop=drop, create=create
     )
+
+
+def plan_statistics(b: Builder) -> None:
+    def drop(obj: TableChild) -> tuple[Phase, str]:
+        return Phase.DROP_INDEXES, f"DROP {obj.sql_target}"
+
+    def create(obj: TableChild) -> tuple[Phase, str, str, bool]:
+        return Phase.VIEW_INDEXES, obj.definition, NO_HAZARD, True
+
+    rebuild = {k for k, s in b.target.statistics.items() if _has_broken_column(b, s.table)}
+    _plan_children(
+        b, b.source.statistics, b.target.statistics, rebuild=rebuild, drop=drop, create=create
+    )

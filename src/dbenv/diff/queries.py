@@ -204,6 +204,13 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {ns}
 """.format(ns=user_ns("n"))
 
+STATISTICS = f"""
+SELECT s.stxrelid, quote_ident(n.nspname), quote_ident(s.stxname),
+       pg_get_statisticsobjdef(s.oid), obj_description(s.oid, 'pg_statistic_ext')
+FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+WHERE {user_ns("n")}
+"""
+
 POLICIES = """
 SELECT p.polrelid, quote_ident(p.polname), p.polpermissive, p.polcmd,
        (SELECT array_agg(CASE WHEN r = 0 THEN 'PUBLIC'

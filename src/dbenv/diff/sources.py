@@ -228,4 +228,5 @@ def filter_model(
         policies=pick(model.policies),
         server_version=model.server_version,
         collations=pick(model.collations),
+        statistics=pick(model.statistics),
     )
