@@ -223,3 +223,56 @@ def test_apply_to_stamped_disposable_environment_converges(
     assert result.exit_code == 0, result.output
     assert invoke(*args, "--exit-code").exit_code == 0
     assert "legacy_code" not in tables(url)["customers"]
+
+
+def test_alembic_source_is_built_by_upgrade_head(
+    tmp_path: Path, make_db: Callable[[str], str], pg_server: object
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    ini = tmp_path / "alembic.ini"
+    config = Config(str(ini))
+    command.init(config, str(tmp_path / "migrations"))
+    text = ini.read_text().replace(
+        "script_location = %(here)s/migrations", "script_location = migrations"
+    )
+    ini.write_text(text)
+    (tmp_path / "migrations" / "versions" / "0001_init.py").write_text(
+        '"""init"""\n'
+        "from alembic import op\n"
+        "import sqlalchemy as sa\n"
+        'revision = "0001"\n'
+        "down_revision = None\n"
+        "branch_labels = None\n"
+        "depends_on = None\n\n"
+        "def upgrade():\n"
+        '    op.create_table("t", sa.Column("id", sa.Integer, primary_key=True),\n'
+        '                    sa.Column("name", sa.Text, nullable=False))\n\n'
+        "def downgrade():\n"
+        '    op.drop_table("t")\n'
+    )
+    b = make_db("create table t (id int primary key);")
+    server = pg_server.dsn  # type: ignore[attr-defined]
+    result = invoke("diff", f"alembic:{ini}", b, "--scratch-url", server, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    sqls = [s["sql"] for s in data["statements"]]
+    assert "ALTER TABLE public.t ADD COLUMN name text NOT NULL" in sqls
+    assert any("alembic_version" in s for s in sqls)  # alembic's own table is schema too
+
+
+def test_environment_name_without_project_is_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("diff", "production", "postgresql://x@127.0.0.1/none")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and result.stderr.count("\n") == 1
+
+
+def test_unknown_environment_is_exit_2(drift_project: tuple[Path, str]) -> None:
+    root, _ = drift_project
+    result = invoke("--project", str(root), "diff", "staging", "test")
+    assert result.exit_code == 2
+    assert "staging" in result.stderr
