@@ -124,3 +124,14 @@ def test_owners_are_compared_only_when_asked(
     assert [s.sql for s in owned.statements] == [
         f"ALTER TABLE public.t OWNER TO {roles['@ROLE1@']}"
     ]
+
+
+def test_column_order_alone_is_no_drift_but_is_mentioned(make_db: Callable[[str], str]) -> None:
+    from dbenv.diff.render import report
+
+    plan, _, _ = plan_for(
+        make_db, "create table t (a int, b int);", "create table t (b int, a int);"
+    )
+    assert plan.empty
+    text = report(plan, source="A", target="B")
+    assert text.startswith("No drift") and "column order of public.t" in text

@@ -35,7 +35,9 @@ def _summary(plan: Plan) -> str:
 def report(plan: Plan, *, source: str, target: str) -> str:
     """Human-readable drift report: one block per object, statements marked +/-/~."""
     if plan.empty:
-        return f"No drift: {target} matches {source}."
+        lines = [f"No drift: {target} matches {source}."]
+        lines.extend(f"Note: {note}" for note in plan.notes)
+        return "\n".join(lines)
     groups: dict[str, list[Statement]] = defaultdict(list)
     for stmt in plan.statements:
         groups[_object_of(stmt.target)].append(stmt)
