@@ -22,7 +22,6 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,36 +33,9 @@ from dbenv.backends.local_host import free_port
 from dbenv.backends.local_redis import RedisProcess, find_redis_server
 from dbenv.commands.stack import initdb_cache
 from dbenv.errors import BinariesNotFound
+from servers import PgServer, RedisServer
 
-
-@dataclass(frozen=True)
-class PgServer:
-    host: str
-    port: int
-    user: str = "postgres"
-    password: str | None = None
-
-    @property
-    def dsn(self) -> str:
-        return self.dsn_for("postgres")
-
-    def dsn_for(self, dbname: str, user: str | None = None, password: str | None = None) -> str:
-        user = user or self.user
-        password = (
-            password if password is not None else (self.password if user == self.user else None)
-        )
-        auth = f"{user}:{password}@" if password else f"{user}@"
-        return f"postgresql://{auth}{self.host}:{self.port}/{dbname}"
-
-
-@dataclass(frozen=True)
-class RedisServer:
-    host: str
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"redis://{self.host}:{self.port}"
+__all__ = ["PgServer", "RedisServer"]  # the fixtures' types (defined in servers.py)
 
 
 def _missing(what: str) -> None:

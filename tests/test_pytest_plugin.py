@@ -10,11 +10,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import PgServer, RedisServer
 from dbenv.backends.local import LocalStack
 from dbenv.backends.local_host import find_pg_binaries
 from dbenv.errors import BinariesNotFound
 from pytest_plugin_support import MODELS, PluginProject, drop_project_databases, make_project
+from servers import PgServer, RedisServer
 
 PLUGIN = ("-p", "dbenv")
 

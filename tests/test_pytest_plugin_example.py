@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import PgServer
+from servers import PgServer
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "zero-conftest"
 

@@ -1,0 +1,41 @@
+"""The types of the ``pg_server`` / ``redis_server`` fixtures (see conftest.py).
+
+A plain module, so test modules import them by a name no other conftest shares:
+``from servers import PgServer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["PgServer", "RedisServer"]
+
+
+@dataclass(frozen=True)
+class PgServer:
+    host: str
+    port: int
+    user: str = "postgres"
+    password: str | None = None
+
+    @property
+    def dsn(self) -> str:
+        return self.dsn_for("postgres")
+
+    def dsn_for(self, dbname: str, user: str | None = None, password: str | None = None) -> str:
+        user = user or self.user
+        password = (
+            password if password is not None else (self.password if user == self.user else None)
+        )
+        auth = f"{user}:{password}@" if password else f"{user}@"
+        return f"postgresql://{auth}{self.host}:{self.port}/{dbname}"
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}"
