@@ -43,8 +43,8 @@ class Phase(IntEnum):
     DROP_EXTENSIONS = 18
     DROP_SCHEMAS = 19
     CONSTRAINTS = 20
-    FOREIGN_KEYS = 21
-    INDEXES = 22
+    INDEXES = 21
+    FOREIGN_KEYS = 22  # after unique indexes, which a foreign key may reference
     SEQUENCE_OWNERS = 23
     LATE_FUNCTIONS = 24
     VIEWS = 25

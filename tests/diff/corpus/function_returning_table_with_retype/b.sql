@@ -1,0 +1,3 @@
+create table t (id int, v text);
+create function rows_of_t() returns setof t language sql stable as 'select * from t';
+create view tv as select * from rows_of_t();

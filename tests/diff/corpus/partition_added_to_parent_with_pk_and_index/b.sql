@@ -1,0 +1,4 @@
+create table m (id int, d date, primary key (id, d)) partition by range (d);
+create index m_d on m (d);
+create table m1 partition of m for values from ('2020-01-01') to ('2021-01-01');
+create function mt() returns trigger language plpgsql as $$ begin return new; end $$;

@@ -1,0 +1,2 @@
+create table t (a int, b int);
+create sequence s owned by t.a;
