@@ -67,16 +67,23 @@ def table_children(
         )
         triggers[trg.key] = trg
     policies: dict[str, Policy] = {}
-    for relid, name, permissive, cmd, roles, using, check, comment in reader.rows(q.POLICIES):
+    for row in reader.rows(q.POLICIES):
+        relid, name, permissive, cmd, roles, using, check, comment, refs = row
         if relid not in names:
             continue
         table = names[relid]
+        columns = frozenset(
+            f"column:{names[rel]}.{reader.attnames[(rel, num)]}"
+            for rel, num in refs or ()
+            if (rel, num) in reader.attnames
+        )
         pol = Policy(
             schema=table.split(".")[0],
             name=name,
             table=table,
             definition=_policy_sql(name, table, permissive, cmd, roles, using, check),
             comment=comment,
+            depends_on=columns,
         )
         policies[pol.key] = pol
     return constraints, indexes, triggers, policies

@@ -272,6 +272,7 @@ class Trigger(TableChild):
 
 @dataclass(frozen=True, kw_only=True)
 class Policy(TableChild):
+    depends_on: frozenset[str] = frozenset()  # column:... keys its expressions read
     kind = "policy"
 
 

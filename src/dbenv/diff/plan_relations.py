@@ -198,7 +198,11 @@ def _has_broken_column(b: Builder, table: str) -> bool:
 
 
 def plan_policies(b: Builder) -> None:
-    rebuild = {key for key, pol in b.target.policies.items() if _has_broken_column(b, pol.table)}
+    rebuild = {
+        key
+        for key, pol in b.target.policies.items()
+        if _has_broken_column(b, pol.table) or pol.depends_on & b.broken
+    }
 
     def drop(pol: TableChild) -> tuple[Phase, str]:
         return Phase.DROP_POLICIES, f"DROP POLICY {pol.name} ON {pol.table}"

@@ -217,7 +217,10 @@ SELECT p.polrelid, quote_ident(p.polname), p.polpermissive, p.polcmd,
                               ELSE quote_ident(pg_get_userbyid(r)) END ORDER BY 1)
           FROM unnest(p.polroles) r),
        pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid),
-       obj_description(p.oid, 'pg_policy')
+       obj_description(p.oid, 'pg_policy'),
+       (SELECT array_agg(ARRAY[d.refobjid::int8, d.refobjsubid::int8]) FROM pg_depend d
+         WHERE d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+           AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0)
 FROM pg_policy p
 """
 

@@ -1,0 +1,2 @@
+create type e as enum ('a', 'bee', 'c');
+create table t (x e);

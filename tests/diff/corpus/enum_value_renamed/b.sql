@@ -1,0 +1,2 @@
+create type e as enum ('a', 'b', 'c');
+create table t (x e);
