@@ -83,10 +83,23 @@ def test_placeholders_are_not_leaks(text: str) -> None:
         "api_key: str",
         "primary_key=True",
         "monkey = 'banana-bread'",
+        "cache_key = 'user:42'",
     ],
 )
 def test_code_expressions_and_non_secret_keys_are_not_leaks(text: str) -> None:
     assert scan_text(text + "\n", Path("app.py")) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- {id: 1, key: plaid, display_name: Plaid}",
+        "sort_key: created_at",
+        "public_key: ssh-ed25519-AAAAC3Nza",
+    ],
+)
+def test_identifier_keys_in_data_files_are_not_leaks(text: str) -> None:
+    assert scan_text(text + "\n", Path("seeds/providers.yaml")) == []
 
 
 def test_localhost_url_password_is_marked_local() -> None:

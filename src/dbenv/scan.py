@@ -53,6 +53,12 @@ _ASSIGNMENT = re.compile(
 )
 _SECRET_WORD = re.compile(r"(?i)(?:^|[_.-])(?:password|passwd|pwd|pass|secret|key|token)$")
 _SECRET_CAMEL = re.compile(r"[a-z0-9](?:Password|Passwd|Secret|Key|Token)$")
+# Keys that name an identifier, not a credential: a bare ``key`` (a slug, a dict key)
+# and the database/caching vocabulary that ends in _key.
+_NOT_SECRET_KEYS = re.compile(
+    r"(?i)^(key|(primary|foreign|sort|partition|cache|unique|natural|lookup|idempotency"
+    r"|row|hash|range|public|group|dedupe|dedup|routing|message|i18n|translation)[_.-]?key)$"
+)
 _PLACEHOLDER_WORDS = {
     "",
     "changeme",
@@ -128,6 +134,8 @@ def is_placeholder(value: str) -> bool:
 
 
 def _is_secret_key(key: str) -> bool:
+    if _NOT_SECRET_KEYS.match(key):
+        return False
     return bool(_SECRET_WORD.search(key) or _SECRET_CAMEL.search(key))
 
 
