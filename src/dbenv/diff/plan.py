@@ -154,6 +154,7 @@ def build_plan(
     plan_objects.plan_sequences(builder)
     plan_objects.plan_functions(builder)
     plan_tables.plan_tables(builder)
+    plan_objects.rebuild_functions_over_broken(builder)
     plan_relations.plan_views(builder)
     plan_relations.plan_constraints(builder)
     plan_relations.plan_indexes(builder)

@@ -367,3 +367,17 @@ def plan_functions(b: Builder) -> None:
         if key not in b.source.functions and key not in b.recreated:
             b.broken.add(key)
             b.add(Phase.DROP_OBJECTS, f"DROP {old.sql_target}", action="drop", target=key)
+
+
+def rebuild_functions_over_broken(b: Builder) -> None:
+    """SQL-standard bodies pin the columns they read: go before those change, come back after."""
+    for key, fn in b.target.functions.items():
+        if key in b.recreated or not fn.depends_on & b.broken:
+            continue
+        b.statements = [s for s in b.statements if s.target != key]  # replaced by these
+        b.add(Phase.DROP_REBUILT, f"DROP {fn.sql_target}", action="drop", target=key)
+        b.broken.add(key)
+        b.recreated.add(key)
+        new = b.source.functions.get(key)
+        if new is not None:
+            b.add(Phase.LATE_FUNCTIONS, new.definition, action="create", target=key)

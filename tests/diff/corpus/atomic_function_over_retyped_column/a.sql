@@ -1,0 +1,2 @@
+create table t (id int, v bigint);
+create function total() returns numeric language sql stable begin atomic select sum(v) from t; end;
