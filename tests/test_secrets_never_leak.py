@@ -191,7 +191,7 @@ def test_run_reveals_secrets_only_to_the_child(leaky_project: Path, tmp_path: Pa
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # a fix in config must not break this suite; drop the marker then
     reason="config: a variable that an env: reference reads is not yet treated as secret "
     "unless its name looks secret (STAGING_PW)",
 )
