@@ -135,3 +135,17 @@ def test_column_order_alone_is_no_drift_but_is_mentioned(make_db: Callable[[str]
     assert plan.empty
     text = report(plan, source="A", target="B")
     assert text.startswith("No drift") and "column order of public.t" in text
+
+
+def test_binary_coercible_widening_is_not_a_rewrite(make_db: Callable[[str], str]) -> None:
+    plan, _, _ = plan_for(
+        make_db,
+        "create table t (a varchar(100), b text, c numeric(12,2), d numeric, e varchar(5))",
+        "create table t (a varchar(50), b varchar(10), c numeric(10,2), d numeric(8,2),"
+        " e varchar(9))",
+    )
+    assert hazard_of(plan, "COLUMN a TYPE") == NO_HAZARD
+    assert hazard_of(plan, "COLUMN b TYPE") == NO_HAZARD
+    assert hazard_of(plan, "COLUMN c TYPE") == NO_HAZARD
+    assert hazard_of(plan, "COLUMN d TYPE") == NO_HAZARD
+    assert hazard_of(plan, "COLUMN e TYPE") == TABLE_REWRITE  # shrinking checks every row

@@ -285,6 +285,27 @@ def _using(col: Column, prior: Column) -> str:
     return f"{col.name}{via}::{col.data_type}"
 
 
+_LENGTH = re.compile(r"^(character varying|numeric|bit varying)(?:\((\d+)(?:,(\d+))?\))?$")
+
+
+def _rewrites(prior: Column, col: Column) -> bool:
+    """False for the binary-coercible widenings PostgreSQL applies without a rewrite."""
+    if prior.collation != col.collation:
+        return True
+    old, new = prior.data_type, col.data_type
+    if new == "text" and _LENGTH.match(old) and old.startswith("character varying"):
+        return False
+    before, after = _LENGTH.match(old), _LENGTH.match(new)
+    if not before or not after or before.group(1) != after.group(1):
+        return True
+    if after.group(2) is None:  # to unconstrained
+        return False
+    if before.group(2) is None:
+        return True
+    scale_same = (before.group(3) or "0") == (after.group(3) or "0")
+    return not (int(after.group(2)) >= int(before.group(2)) and scale_same)
+
+
 def _alter_column(b: Builder, table: str, col: Column, prior: Column) -> None:
     key = f"column:{table}.{col.name}"
     alter = f"ALTER TABLE {table} ALTER COLUMN {col.name}"
@@ -303,7 +324,8 @@ def _alter_column(b: Builder, table: str, col: Column, prior: Column) -> None:
         if col.data_type == prior.data_type and not col.collation:
             collate = ' COLLATE pg_catalog."default"'
         sql = f"{alter} TYPE {col.data_type}{collate} USING {_using(col, prior)}"
-        b.add(Phase.COLUMNS, sql, hazard=TABLE_REWRITE, target=key)
+        hazard = TABLE_REWRITE if _rewrites(prior, col) else NO_HAZARD
+        b.add(Phase.COLUMNS, sql, hazard=hazard, target=key)
     if col.not_null != prior.not_null:
         change, hazard = ("SET NOT NULL", LONG_LOCK) if col.not_null else ("DROP NOT NULL", "none")
         b.add(Phase.COLUMNS, f"{alter} {change}", hazard=hazard, target=key)
