@@ -89,8 +89,9 @@ def plan_tables(b: Builder) -> None:
         old = target.get(key)
         if old is not None and _needs_recreate(new, old):
             b.recreated.add(key)
-    _spread_recreation(b)
-    for key in sorted(b.recreated & target.keys(), key=lambda k: -_depth(target[k], target)):
+    orphans = _spread_recreation(b)
+    early = (b.recreated & target.keys()) | orphans
+    for key in sorted(early, key=lambda k: -_depth(target[k], target)):
         old = target[key]
         for seq in b.target.sequences.values():
             if seq.owned_by and seq.owned_by.startswith(old.qualified + "."):
@@ -112,7 +113,8 @@ def plan_tables(b: Builder) -> None:
             b.add(Phase.TABLES, create_table_sql(new), action="create", target=key)
         else:
             _alter_table(b, new, old)
-    for key in sorted(target.keys() - source.keys(), key=lambda k: -_depth(target[k], target)):
+    late = target.keys() - source.keys() - orphans
+    for key in sorted(late, key=lambda k: -_depth(target[k], target)):
         old = target[key]
         b.broken.add(key)
         b.add(
@@ -124,17 +126,22 @@ def plan_tables(b: Builder) -> None:
         )
 
 
-def _spread_recreation(b: Builder) -> None:
-    """Partitions and children of a recreated table go with it."""
+def _spread_recreation(b: Builder) -> set[str]:
+    """Partitions and children of a recreated table go with it; returns those the source
+    does not have (dropped early, with their parent, rather than at the end)."""
+    orphans: set[str] = set()
     changed = True
     while changed:
         changed = False
-        names = {b.target.tables[k].qualified for k in b.recreated if k in b.target.tables}
+        gone = b.recreated | orphans
+        names = {b.target.tables[k].qualified for k in gone if k in b.target.tables}
         for key, old in b.target.tables.items():
             parents = {old.partition_of, *old.inherits}
-            if key not in b.recreated and key in b.source.tables and parents & names:
-                b.recreated.add(key)
-                changed = True
+            if key in gone or not parents & names:
+                continue
+            (b.recreated if key in b.source.tables else orphans).add(key)
+            changed = True
+    return orphans
 
 
 def _alter_table(b: Builder, new: Table, old: Table) -> None:

@@ -1,0 +1,2 @@
+create table m (id int, note text);
+create view mv as select id from m;
