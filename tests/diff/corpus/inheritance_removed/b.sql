@@ -1,0 +1,2 @@
+create table base (id int, created date);
+create table child (extra text) inherits (base);
