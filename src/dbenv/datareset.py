@@ -73,9 +73,11 @@ def _rows_checksum(table: str) -> str:
     return f"(SELECT coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM {table} x)"
 
 
-def capture_reference(conn: psycopg.Connection[Any], env: Environment) -> tuple[str, ...]:
+def capture_reference(
+    conn: psycopg.Connection[Any], env: Environment, graph: TableGraph | None = None
+) -> tuple[str, ...]:
     """Copy the rows the schema source inserted; returns the tables captured."""
-    graph = load_graph(conn, env)
+    graph = graph or load_graph(conn, env)
     scope = scope_key(env)
     exists = conn.execute("SELECT to_regclass('dbenv.reference') IS NOT NULL").fetchone()
     if exists and exists[0]:

@@ -278,8 +278,15 @@ def verify_tables(
     conn: psycopg.Connection[Any], env: Environment, expected: Iterable[str]
 ) -> tuple[str, ...]:
     """Every expected table (bare or qualified name) exists; returns the tables present."""
-    graph = load_graph(conn, env)
-    present = set(graph.tables) | {t.name for t in graph.tables.values()}
+    scope, params = scope_condition(env)
+    rows = conn.execute(
+        "SELECT format('%%I.%%I', n.nspname, c.relname), n.nspname, c.relname FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {scope}",
+        params,
+    ).fetchall()
+    qualified = {f"{quote(r[1])}.{quote(r[2])}" for r in rows}
+    present = qualified | {r[2] for r in rows} | {r[0] for r in rows}
     missing = [t for t in expected if t not in present]
     if missing:
         raise OperationError(
@@ -287,7 +294,7 @@ def verify_tables(
             f"{', '.join(missing)}.",
             hint="The schema source and the database disagree; reset again, or check the source.",
         )
-    return _shown(graph.tables)
+    return _shown(qualified)
 
 
 def _shown(tables: Iterable[str]) -> tuple[str, ...]:

@@ -158,8 +158,9 @@ def _build(
         with postgres.connect(url, application_name=f"dbenv:{project.name}:{env.name}:build") as c:
             build(project, env, source, c, url=url, script=script)
             c.commit()
-            reference = capture_reference(c, env)
-            tables = tuple(load_graph(c, env).tables)
+            graph = load_graph(c, env)
+            reference = capture_reference(c, env, graph)
+            tables = tuple(graph.tables)
             c.commit()
     except Error as exc:
         maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
