@@ -257,11 +257,18 @@ def _domain_sql(dom: Domain) -> str:
     return sql
 
 
+def _domain_phase(b: Builder, dom: Domain) -> Phase:
+    """After functions when a check calls one of the source's functions."""
+    called = {f"{fn.schema}.{fn.name}(" for fn in b.source.functions.values()}
+    checks = " ".join(c.definition for c in dom.constraints)
+    return Phase.LATE_DOMAINS if any(name in checks for name in called) else Phase.DOMAINS
+
+
 def plan_domains(b: Builder) -> None:
     for key, new in b.source.domains.items():
         old = b.target.domains.get(key)
         if old is None:
-            b.add(Phase.DOMAINS, _domain_sql(new), action="create", target=key)
+            b.add(_domain_phase(b, new), _domain_sql(new), action="create", target=key)
         elif (old.base_type, old.collation) != (new.base_type, new.collation):
             recreate_type(b, key, "DOMAIN", _domain_sql(new), hazard=TABLE_REWRITE)
         else:
