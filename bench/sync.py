@@ -173,7 +173,9 @@ def generate(bench: Bench, size_mb: int) -> None:
     bench.sql(bench.source, SCHEMA + DATA.format(**counts))
     bench.sql(bench.source, "VACUUM ANALYZE")
     size = bench.sql(bench.source, "SELECT pg_size_pretty(pg_database_size(current_database()))")
-    print(f"source database: {size[0][0]} ({counts['prompts']} prompts, {counts['usage']} usage rows)")
+    print(
+        f"source database: {size[0][0]} ({counts['prompts']} prompts, {counts['usage']} usage rows)"
+    )
 
 
 def write_project(bench: Bench, *, source_tier: str) -> None:
@@ -235,9 +237,7 @@ def check_masked(bench: Bench) -> None:
     assert bench.sql(bench.target, "SELECT count(*) FROM llm_usage WHERE ip IS NOT NULL") == [(0,)]
 
 
-def scenario(
-    name: str, rounds: int, runs: dict[str, Callable[[], float]]
-) -> dict[str, float]:
+def scenario(name: str, rounds: int, runs: dict[str, Callable[[], float]]) -> dict[str, float]:
     times: dict[str, list[float]] = {label: [] for label in runs}
     for _ in range(rounds):
         for label, run in runs.items():
@@ -268,8 +268,11 @@ def mirror_scenario(bench: Bench, rounds: int) -> float:
         check(bench, tables, untouched=untouched)
         return seconds
 
-    m = scenario("mirror object_models + prompts into a populated target", rounds,
-                 {"TRUNCATE + pg_dump -a -t ... | psql": baseline, "dbenv sync": dbenv})
+    m = scenario(
+        "mirror object_models + prompts into a populated target",
+        rounds,
+        {"TRUNCATE + pg_dump -a -t ... | psql": baseline, "dbenv sync": dbenv},
+    )
     ratio = m["TRUNCATE + pg_dump -a -t ... | psql"] / m["dbenv sync"]
     print(f"  ratio baseline / dbenv: {ratio:.2f}x faster (target >= 1.8x)")
     return ratio
@@ -308,12 +311,16 @@ def clone_scenarios(bench: Bench, rounds: int) -> None:
         check(bench, all_tables, untouched={})
         return seconds
 
-    m = scenario("clone the whole database", rounds, {
-        "pg_dump -Fc -Z0 | pg_restore": pg_pipeline,
-        "dbenv clone (logical)": logical,
-        "dbenv clone (logical, masked)": masked,
-        "dbenv clone (template)": template,
-    })
+    m = scenario(
+        "clone the whole database",
+        rounds,
+        {
+            "pg_dump -Fc -Z0 | pg_restore": pg_pipeline,
+            "dbenv clone (logical)": logical,
+            "dbenv clone (logical, masked)": masked,
+            "dbenv clone (template)": template,
+        },
+    )
     base = m["pg_dump -Fc -Z0 | pg_restore"]
     print(f"  logical / pg pipeline: {m['dbenv clone (logical)'] / base:.2f}x (target <= 1.15x)")
     best = min(base, m["dbenv clone (logical)"])
@@ -336,10 +343,12 @@ def server(tmp: Path) -> tuple[str, Callable[[], None]]:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="source size (default 1024)")
     parser.add_argument("--small", action="store_true", help="a quick check: --size-mb 40")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each (default 2)")
+    parser.add_argument("--only", choices=("mirror", "clone"), help="run one scenario group")
     args = parser.parse_args()
     size = 40 if args.small else args.size_mb
     tmp = Path(tempfile.mkdtemp(prefix="dbenv-bench-sync-"))
@@ -351,8 +360,10 @@ def main() -> None:
         started = time.perf_counter()
         generate(bench, size)
         print(f"generated in {time.perf_counter() - started:.1f} s")
-        mirror_scenario(bench, args.rounds)
-        clone_scenarios(bench, args.rounds)
+        if args.only != "clone":
+            mirror_scenario(bench, args.rounds)
+        if args.only != "mirror":
+            clone_scenarios(bench, args.rounds)
         print(f"\ndbenv peak client memory (max RSS): {bench.peak_mb:.0f} MB (target < 200 MB)")
     finally:
         for db in (bench.source, bench.target):

@@ -68,6 +68,9 @@ class _Bars:
             if event.rows:
                 self.progress.console.print(f"structure: {event.rows} statement(s)")
             return
+        if event.phase == "rebuild":
+            self.progress.console.print("building keys and indexes, validating foreign keys")
+            return
         if event.phase == "start":
             self.tasks[event.table] = self.progress.add_task(
                 event.table, total=max(event.total_bytes, 1), rows=""

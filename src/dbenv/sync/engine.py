@@ -243,6 +243,9 @@ def _replace(
     with conn.transaction():
         conn.execute(copy.SESSION)
         conn.execute("SET LOCAL check_function_bodies = false")
+        # index builds sort, foreign-key validation hash-joins: both spill to disk at
+        # the 4 MB / 64 MB defaults on tables of a few hundred MB
+        conn.execute("SET LOCAL work_mem = '128MB'; SET LOCAL maintenance_work_mem = '256MB'")
         for stmt in plan_in_tx:
             conn.execute(stmt.sql.encode())
         tables = _load(sources, conn, chosen, emit)
@@ -289,7 +292,9 @@ def _load(
                 copied = [
                     _copy_one(src, conn, info, queries[info.key], emit) for info in chosen.mirror
                 ]
+                emit(SyncEvent("rebuild"))  # keys, indexes, foreign keys
                 load.finish(conn, deferred)
+                emit(SyncEvent("rebuilt"))
             except BaseException:
                 helper.cancel_safe()
                 raise

@@ -12,7 +12,7 @@ __all__ = ["Options", "Progress", "StructureStep", "SyncEvent", "SyncResult", "T
 
 @dataclass(frozen=True)
 class SyncEvent:
-    """Progress: ``phase`` is structure | start | copy | done | verify | commit."""
+    """Progress: ``phase``: structure, start, copy, done, rebuild, rebuilt, verify, commit."""
 
     phase: str
     table: str = ""
