@@ -24,16 +24,25 @@ def roles(pg_server: object) -> Iterator[dict[str, str]]:
             conn.execute(f'DROP ROLE IF EXISTS "{name}"'.encode())
 
 
+@pytest.fixture(scope="session")
+def admin_conn(pg_server: object) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """One superuser connection per worker for creating and dropping the test databases."""
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:  # type: ignore[attr-defined]
+        yield conn
+
+
 @pytest.fixture
-def make_db(pg_server: object, roles: dict[str, str]) -> Iterator[Callable[[str], str]]:
+def make_db(
+    pg_server: object,
+    roles: dict[str, str],
+    admin_conn: psycopg.Connection[tuple[object, ...]],
+) -> Iterator[Callable[[str], str]]:
     """Create a uniquely named database loaded with SQL (role placeholders filled)."""
     created: list[str] = []
-    dsn = pg_server.dsn  # type: ignore[attr-defined]
 
     def make(sql: str) -> str:
         name = f"dbenv_diff_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        admin_conn.execute(f'CREATE DATABASE "{name}"'.encode())
         created.append(name)
         url = pg_server.dsn_for(name)  # type: ignore[attr-defined]
         for placeholder, role in roles.items():
@@ -44,6 +53,5 @@ def make_db(pg_server: object, roles: dict[str, str]) -> Iterator[Callable[[str]
         return str(url)
 
     yield make
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    for name in created:
+        admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
