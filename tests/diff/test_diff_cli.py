@@ -276,3 +276,25 @@ def test_unknown_environment_is_exit_2(drift_project: tuple[Path, str]) -> None:
     result = invoke("--project", str(root), "diff", "staging", "test")
     assert result.exit_code == 2
     assert "staging" in result.stderr
+
+
+def test_scratch_server_without_createdb_is_one_sentence(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    admin_conn: psycopg.Connection[tuple[object, ...]],
+    make_db: Callable[[str], str],
+    pg_server: object,
+) -> None:
+    role = f"dbenv_diff_nocreate_{uuid.uuid4().hex[:8]}"
+    admin_conn.execute(f'CREATE ROLE "{role}" LOGIN'.encode())
+    try:
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "s.sql").write_text(TABLE_A)
+        b = make_db(TABLE_B)
+        weak = pg_server.dsn_for("postgres", user=role)  # type: ignore[attr-defined]
+        result = invoke("diff", "sql:s.sql", b, "--scratch-url", weak)
+        assert result.exit_code == 1
+        assert "could not create a scratch database" in result.stderr
+        assert "internal error" not in result.stderr
+    finally:
+        admin_conn.execute(f'DROP ROLE "{role}"'.encode())

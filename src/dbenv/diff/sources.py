@@ -123,12 +123,22 @@ def read_side(
 @contextmanager
 def scratch_database(server_url: Secret | str) -> Iterator[str]:
     """Create a uniquely named database on ``server_url``'s server; drop it on exit."""
+    import psycopg
+
     from dbenv.backends import postgres
 
     name = f"dbenv_diff_scratch_{uuid.uuid4().hex[:12]}"
     admin = postgres.with_database(server_url, "postgres")
     with postgres.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        try:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        except psycopg.Error as exc:
+            reason = (exc.diag.message_primary or type(exc).__name__).strip()
+            raise OperationError(
+                f"could not create a scratch database on {mask_url(admin)}: {reason}.",
+                hint="Pass --scratch-url with a role that may create databases "
+                "(or set admin_url on the other side's environment).",
+            ) from None
     try:
         yield postgres.with_database(server_url, name)
     finally:
