@@ -61,13 +61,14 @@ def base() -> Iterator[Path]:
 
 # One real initdb for the module: later cold starts copy it (as `dbenv up` does from
 # $XDG_CACHE_HOME/dbenv/initdb). The CLI tests point XDG_CACHE_HOME here too.
-CACHE_HOME = Path(tempfile.mkdtemp(prefix="dbenv-test-cache-"))
+CACHE_HOME = Path(tempfile.gettempdir()) / f"dbenv-test-cache-{os.getpid()}"
 CACHE = CACHE_HOME / "dbenv" / "initdb"
 CLI_ENV = {"XDG_CACHE_HOME": str(CACHE_HOME)}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _remove_cache() -> Iterator[None]:
+    CACHE_HOME.mkdir(mode=0o700, exist_ok=True)
     yield
     shutil.rmtree(CACHE_HOME, ignore_errors=True)
 
