@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -130,16 +131,40 @@ def load_schema_source(project: Any, env: Environment) -> SchemaSource:
     return source
 
 
+def _import_from_root(name: str, root: Path) -> ModuleType:
+    """Import ``name`` as the project at ``root`` has it.
+
+    A same-named module that another project (or an earlier test) left in
+    ``sys.modules`` would otherwise stand in for this project's own, and its
+    tables would be built instead.
+    """
+    top = name.partition(".")[0]
+    root = root.resolve()
+    if str(root) in sys.path:
+        sys.path.remove(str(root))
+    sys.path.insert(0, str(root))
+    cached = sys.modules.get(top)
+    ours = (root / top).is_dir() or (root / f"{top}.py").is_file()
+    if ours and cached is not None and not _lives_under(cached, root):
+        for key in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
+            del sys.modules[key]
+        importlib.invalidate_caches()
+    return importlib.import_module(name)
+
+
+def _lives_under(module: ModuleType, root: Path) -> bool:
+    origin = getattr(module, "__file__", None)
+    return origin is not None and Path(origin).resolve().is_relative_to(root)
+
+
 def load_metadata(source: SchemaSource, root: Path) -> MetaData:
     """Import the source's modules (project root on sys.path) and return its MetaData."""
     from sqlalchemy import MetaData
 
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
     loaded = []
     for name in source.modules:
         try:
-            loaded.append(importlib.import_module(name))
+            loaded.append(_import_from_root(name, root))
         except Exception as exc:  # an import error in user code: say which module
             raise _bad(
                 source.environment,
