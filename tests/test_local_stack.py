@@ -247,6 +247,48 @@ def test_a_restart_keeps_the_ports_when_they_are_free(base: Path) -> None:
         assert again.state.redis.port == first.state.redis.port
 
 
+CHILD = """
+import sys
+from pathlib import Path
+from dbenv.backends.local import LocalStack
+from dbenv.errors import ServerStartError
+try:
+    LocalStack(Path(sys.argv[1]), redis=False).start()
+except ServerStartError as error:
+    print(error)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_a_data_dir_another_user_made_is_a_clear_error(base: Path) -> None:
+    import pwd
+    import site
+    import subprocess
+    import sys
+
+    python = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    if not python.exists():
+        pytest.skip("no system Python the postgres user can run")
+    (base / "data" / "postgres").mkdir(parents=True, mode=0o700)  # root's, private
+    (base / "data").chmod(0o755)
+    user = pwd.getpwnam("postgres")
+    paths = [*site.getsitepackages(), str(Path(__file__).resolve().parents[1] / "src")]
+    done = subprocess.run(
+        [str(python), "-c", CHILD, str(base / "data")],
+        capture_output=True,
+        text=True,
+        cwd=base,
+        env={"PYTHONPATH": os.pathsep.join(paths), "PATH": "/usr/bin:/bin"},
+        user=user.pw_uid,
+        group=user.pw_gid,
+        extra_groups=[],
+        check=False,
+    )
+    assert "belongs to another user" in done.stdout, done.stderr
+    assert "Run dbenv as the user that created it" in done.stdout
+    assert sorted((base / "data").iterdir()) == [base / "data" / "postgres"]  # unchanged
+
+
 def test_two_projects_side_by_side(base: Path) -> None:
     one = new_stack(base / "one" / ".dbenv", redis=False)
     two = new_stack(base / "two" / ".dbenv", redis=False)

@@ -98,7 +98,19 @@ class PgCluster:
         return int(text.split(".")[0]) if text.split(".")[0].isdigit() else None
 
     def check_version(self) -> None:
-        """A data directory of another major version: a clear error, nothing touched."""
+        """A data directory of another major version: a clear error, nothing touched.
+
+        (Also: one we may not read, e.g. made by dbenv run as root.)
+        """
+        if os.path.lexists(self.pgdata) and not os.access(self.pgdata, os.R_OK | os.X_OK):
+            owner = self.pgdata.lstat().st_uid
+            raise ServerStartError(
+                f"the data directory {self.pgdata} belongs to another user (uid {owner}) and "
+                "this user may not read it; nothing was changed.",
+                path=self.pgdata,
+                hint="Run dbenv as the user that created it (or root), or set [local] data_dir "
+                "to a directory of your own.",
+            )
         major = self.data_major()
         if major is not None and major != self.bin.major:
             raise ServerStartError(
@@ -226,6 +238,8 @@ class PgCluster:
             return Path(os.readlink(f"/proc/{pid}/cwd")) == self.pgdata.resolve()
         except FileNotFoundError:
             return not Path("/proc/self").exists()  # no /proc (macOS): trust kill(pid, 0)
+        except PermissionError:
+            return True  # alive and not ours to inspect: never treat it as stale
         except OSError:
             return False
 
