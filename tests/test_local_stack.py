@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -259,31 +260,66 @@ except ServerStartError as error:
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
-def test_a_data_dir_another_user_made_is_a_clear_error(base: Path) -> None:
+def as_postgres_user(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` as the unprivileged ``postgres`` user (we are root)."""
     import pwd
     import site
-    import subprocess
     import sys
 
     python = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-    if not python.exists():
+    if not python.exists():  # ours may live under /root, which that user cannot reach
         pytest.skip("no system Python the postgres user can run")
-    (base / "data" / "postgres").mkdir(parents=True, mode=0o700)  # root's, private
-    (base / "data").chmod(0o755)
     user = pwd.getpwnam("postgres")
     paths = [*site.getsitepackages(), str(Path(__file__).resolve().parents[1] / "src")]
-    done = subprocess.run(
-        [str(python), "-c", CHILD, str(base / "data")],
+    return subprocess.run(
+        [str(python), "-c", code, *args],
         capture_output=True,
         text=True,
-        cwd=base,
+        cwd=cwd,
         env={"PYTHONPATH": os.pathsep.join(paths), "PATH": "/usr/bin:/bin"},
         user=user.pw_uid,
         group=user.pw_gid,
         extra_groups=[],
         check=False,
     )
+
+
+NON_ROOT = """
+import os, sys
+from pathlib import Path
+from dbenv.backends.local import LocalStack
+stack = LocalStack(Path(sys.argv[1]))
+status = stack.start()
+again = stack.start()
+pids = [status.state.postgres.pid] + ([status.state.redis.pid] if status.state.redis else [])
+stopped = stack.stop()
+print(os.geteuid(), again.started == (), sorted(stopped.stopped) == sorted(pids))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_an_unprivileged_user_runs_the_stack_itself(base: Path) -> None:
+    home = base / "home"
+    home.mkdir()
+    os.chown(home, pwd_uid("postgres"), -1)
+    done = as_postgres_user(NON_ROOT, str(home / ".dbenv"), cwd=home)
+    assert done.returncode == 0, done.stderr
+    uid, idempotent, all_stopped = done.stdout.split()
+    assert uid != "0" and idempotent == "True" and all_stopped == "True"
+    assert (home / ".dbenv" / "postgres").stat().st_uid == pwd_uid("postgres")
+
+
+def pwd_uid(name: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(name).pw_uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_a_data_dir_another_user_made_is_a_clear_error(base: Path) -> None:
+    (base / "data" / "postgres").mkdir(parents=True, mode=0o700)  # root's, private
+    (base / "data").chmod(0o755)
+    done = as_postgres_user(CHILD, str(base / "data"), cwd=base)
     assert "belongs to another user" in done.stdout, done.stderr
     assert "Run dbenv as the user that created it" in done.stdout
     assert sorted((base / "data").iterdir()) == [base / "data" / "postgres"]  # unchanged
