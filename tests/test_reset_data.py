@@ -222,3 +222,17 @@ def test_reset_is_refused_before_anything_changes_when_redis_is_shared(
         client.close()
     finally:
         drop_project_databases(pg_server.dsn, project, database)
+
+
+def test_alembic_in_schema_isolation_builds_inside_the_schema(made: Any, tmp_path: Path) -> None:
+    write_alembic(tmp_path)
+    project, dsn = made(source="alembic:alembic.ini", isolation="schema", schema="test_alembic")
+    env = project.environment("test")
+    result = reset(project, env)
+    assert result.method == "schema"
+    assert tables_in(dsn, "test_alembic") == ["accounts", "alembic_version", "plans"]
+    assert tables_in(dsn, "public") == []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO test_alembic.accounts VALUES (1, 'free')")
+    reset(project, env, data_only=True)
+    assert count(dsn, "test_alembic.accounts") == 0 and count(dsn, "test_alembic.plans") == 2
