@@ -375,10 +375,14 @@ def _alembic_upgrade(source: SchemaSource, env: Environment, url: str) -> None:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    except Exception as exc:
+    except Exception as exc:  # whatever the migrations raise: one masked line
+        from dbenv.config.masking import scrub
+
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        secret = _split_password(libpq_url(url))[1]
         raise OperationError(
             f"alembic upgrade head failed for {source.spec}: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}",
+            f"{scrub(first, [secret] if secret else [])}",
             hint="Run the migration by hand to see the full error (alembic upgrade head).",
         ) from None
     finally:
