@@ -236,3 +236,34 @@ def test_alembic_in_schema_isolation_builds_inside_the_schema(made: Any, tmp_pat
         conn.execute("INSERT INTO test_alembic.accounts VALUES (1, 'free')")
     reset(project, env, data_only=True)
     assert count(dsn, "test_alembic.accounts") == 0 and count(dsn, "test_alembic.plans") == 2
+
+
+def test_a_failing_migration_never_shows_the_password(tmp_path: Path, pg_server: Any) -> None:
+    from dbenv.errors import OperationError
+    from lifecycle_support import load
+    from reset_support import unique
+
+    write_alembic(tmp_path)
+    versions = tmp_path / "migrations" / "versions" / "0001_init.py"
+    versions.write_text(
+        textwrap.dedent(MIGRATION).replace(
+            'op.execute("INSERT INTO plans', 'op.execute("INSERT INTO no_such_table'
+        )
+    )
+    role, secret = unique("dbenv_pw"), "S3cret-" + unique("pw")
+    project, database, _ = make_project(tmp_path, pg_server, source="alembic:alembic.ini")
+    try:
+        with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE \"{role}\" LOGIN SUPERUSER PASSWORD '{secret}'")
+        toml = tmp_path / "dbenv.toml"
+        toml.write_text(toml.read_text().replace("postgres@", f"{role}:{secret}@"))
+        project = load(tmp_path)
+        said: list[str] = []
+        with pytest.raises(OperationError) as caught:
+            reset(project, project.environment("test"), progress=said.append)
+        assert "alembic upgrade head failed" in str(caught.value)
+        assert secret not in str(caught.value) and not any(secret in m for m in said)
+    finally:
+        drop_project_databases(pg_server.dsn, project, database)
+        with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
