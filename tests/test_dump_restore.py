@@ -11,7 +11,7 @@ import pytest
 
 from dbenv.commands import sync as commands
 from dbenv.config.model import Environment
-from dbenv.errors import GuardRefusal, UsageError
+from dbenv.errors import GuardRefusal, OperationError, UsageError
 from dbenv.stamp import stamp_state
 from lifecycle_support import journal_rows
 from sync_support import Scenario, make_scenario, query, table_state
@@ -95,3 +95,38 @@ def test_tool_errors_never_show_the_password(tmp_path: Path) -> None:
     with pytest.raises(OperationError) as caught:
         commands.dump(FakeProject(), env, output=tmp_path / "x.dump")  # type: ignore[arg-type]
     assert "hunter2secret" not in str(caught.value)
+
+
+def test_restore_without_createdb_is_refused_before_dropping(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    import uuid
+
+    role = f"sync_owner_{uuid.uuid4().hex[:8]}"
+    db = scenario.names[1]
+    with psycopg.connect(scenario.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+        conn.execute(f'ALTER DATABASE "{db}" OWNER TO "{role}"')
+    with psycopg.connect(scenario.test, autocommit=True) as conn:
+        conn.execute(f'GRANT USAGE ON SCHEMA dbenv TO "{role}"')
+        conn.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA dbenv TO "{role}"')
+        conn.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA dbenv TO "{role}"')
+    try:
+        project = scenario.project()
+        dump = commands.dump(project, project.environment("production"), output=tmp_path / "p.dump")
+        own_url = scenario.test.replace("postgres@", f"{role}@", 1)
+        scenario.test, original = own_url, scenario.test
+        scenario.write()
+        before = table_state(original)
+        project = scenario.project()
+        with pytest.raises(OperationError) as caught:
+            commands.restore(project, Path(dump.path), project.environment("test"))
+        assert "may not drop and re-create" in caught.value.message
+        assert table_state(original) == before
+    finally:
+        with psycopg.connect(scenario.admin_dsn, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{db}" OWNER TO postgres')
+        with psycopg.connect(original, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{role}"')
+        with psycopg.connect(scenario.admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -25,7 +25,14 @@ from dbenv.backends import postgres
 from dbenv.errors import GuardRefusal, UsageError
 from dbenv.sync import copy, load
 from dbenv.sync.catalog import SKIP_SCHEMAS, read_tables
-from dbenv.sync.dump import CloneResult, binary, recreate_database, restore_archive, run_tool
+from dbenv.sync.dump import (
+    CloneResult,
+    binary,
+    check_can_recreate,
+    recreate_database,
+    restore_archive,
+    run_tool,
+)
 from dbenv.sync.masking import SALT_SETTING, MaskedColumn, unmasked_personal
 from dbenv.sync.profiles import Profile, load_settings
 
@@ -197,6 +204,7 @@ def _template_clone(
     def ident(name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
+    check_can_recreate(maint, target)
     row = maint.execute(
         "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (target,)
     ).fetchone()

@@ -222,8 +222,27 @@ def _check_archive(path: Path) -> None:
             )
 
 
+def check_can_recreate(maint: psycopg.Connection[Any], database: str) -> None:
+    """Refuse (before anything is dropped) when this role may not drop and create it."""
+    row = maint.execute(
+        """SELECT r.rolsuper OR r.rolcreatedb,
+                  r.rolsuper OR coalesce((SELECT pg_has_role(d.datdba, 'MEMBER')
+                                          FROM pg_database d WHERE d.datname = %s), true)
+           FROM pg_roles r WHERE r.rolname = current_user""",
+        (database,),
+    ).fetchone()
+    if row is None or not (row[0] and row[1]):
+        raise OperationError(
+            f"the connecting role may not drop and re-create database '{database}'; nothing"
+            " was changed.",
+            hint="Give the environment an admin_url whose role owns the database and has"
+            " CREATEDB (dbenv.toml).",
+        )
+
+
 def recreate_database(maint: psycopg.Connection[Any], database: str) -> None:
     """Drop ``database`` (disconnecting its clients) and create it again with its owner."""
+    check_can_recreate(maint, database)
     row = maint.execute(
         "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (database,)
     ).fetchone()
