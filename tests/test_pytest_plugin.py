@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,14 @@ PLUGIN = ("-p", "dbenv")
 def _no_declared_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("APP_ENV", "ENVIRONMENT", "DBENV_I_MEAN_IT"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_models_module() -> None:
+    """pytester runs in this process: a ``models`` module another test imported
+    would stand in for the example project's own ``models.py``."""
+    for name in [n for n in sys.modules if n == "models" or n.startswith("models.")]:
+        del sys.modules[name]
 
 
 @pytest.fixture
@@ -245,7 +254,7 @@ def test_seed_data_is_in_the_template_and_every_test_sees_it(
     made = make_project(pytester.path, pg_server.dsn_for, pg_server.dsn, seeds=True)
     try:
         pytester.makepyfile(
-            test_seed="""
+            test_seeded="""
 def test_one(db):
     assert db.execute("SELECT name FROM users").fetchall() == [("seeded",)]
     db.execute("DELETE FROM users")
