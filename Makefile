@@ -22,11 +22,7 @@ test: install
 	DBENV_VENV=$(VENV) scripts/check
 
 demo: install
-	cd $(DEMO) && ./prepare-demo
-	cd $(DEMO) && $(DBENV) up && $(DBENV) up && $(DBENV) down
-	cd $(DEMO) && $(DBENV) envs
-	cd $(DEMO) && $(DBENV) config show test --origin
-	cd $(DEMO) && $(DBENV) check
+	DBENV=$(DBENV) scripts/demo
 
 bench: install
 	DBENV_VENV=$(VENV) bench/run
