@@ -171,3 +171,35 @@ def test_cli_reset_and_seed_go_through_the_guard(two_dbs: dict[str, str], tmp_pa
     assert seed_prod.exit_code == 3 and "check 'tier' failed" in seed_prod.output
     missing = run(app, [*base, "seed", "test", str(tmp_path / "nope.json")])
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_the_unprefixed_side_of_a_shared_database_counts_only_its_own_tables(
+    pg_server: Any, tmp_path: Path
+) -> None:
+    # seed 000: production's Agents beside test's test_Agents in one database
+    name = unique("st_shared")
+    create_database(pg_server.dsn, name)
+    try:
+        url = pg_server.dsn_for(name)
+        write_project(
+            tmp_path,
+            "app",
+            {
+                "production": {"database_url": url},
+                "test": {
+                    "tier": "disposable",
+                    "isolation": "prefix",
+                    "prefix": "test_",
+                    "database_url": url,
+                },
+            },
+        )
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute('CREATE TABLE "Agents" (id int); CREATE TABLE "Sessions" (id int)')
+            production = status(load(tmp_path), names=["production"]).environments[0]
+            conn.execute('CREATE TABLE "test_Agents" (id int)')
+            rows = {r.name: r for r in status(load(tmp_path)).environments}
+        assert rows["production"].table_count == 2 and rows["test"].table_count == 1
+        assert rows["production"].fingerprint == production.fingerprint
+    finally:
+        drop_database(pg_server.dsn, name)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
+from dbenv.config.urls import Target, target_of
 from dbenv.errors import DbenvError
 from dbenv.guard_checks import facts_from, run_checks
 from dbenv.stamp import Stamp
@@ -155,8 +156,8 @@ def _inspect(
             stamp=facts.stamp,
             reset_refused_by=tuple(r.check for r in checks if not r.passed),
             alembic_revision=_alembic_revision(conn, env),
-            fingerprint=_fingerprint(conn, env),
-            table_count=_table_count(conn, env),
+            fingerprint=_fingerprint(conn, project, env),
+            table_count=_table_count(conn, project, env),
             clients=clients,
             components=components,
         )
@@ -166,19 +167,47 @@ def _inspect(
         conn.close()
 
 
-def _scope(env: Environment) -> dict[str, str | None]:
+def _scope(project: Project, env: Environment) -> dict[str, Any]:
+    """What of the database is ``env``'s: its schema, its prefix, or — for the
+    unprefixed side of seed 000 — everything but other environments' prefixes."""
     return {
         "schema": env.schema if env.isolation == "schema" else None,
         "prefix": env.prefix if env.isolation == "prefix" else None,
+        "others": [] if env.isolation == "prefix" else _sharing_prefixes(project, env),
     }
 
 
-def _fingerprint(conn: psycopg.Connection[Any], env: Environment) -> str:
-    return postgres.catalog_fingerprint(conn, **_scope(env))
+def _sharing_prefixes(project: Project, env: Environment) -> list[str]:
+    """Prefixes of the project's prefix-mode environments in ``env``'s database."""
+    mine = _target(env)
+    if mine is None:
+        return []
+    found = []
+    for name in project.environment_names:
+        try:
+            other = project.environment(name)
+        except DbenvError:
+            continue
+        sharing = other.isolation == "prefix" and other.name != env.name
+        if sharing and other.prefix and _target(other) == mine:
+            found.append(other.prefix)
+    return found
 
 
-def _table_count(conn: psycopg.Connection[Any], env: Environment) -> int:
-    scope = _scope(env)
+def _target(env: Environment) -> Target | None:
+    if env.database_url is None:
+        return None
+    try:
+        return target_of(env.database_url.masked)
+    except DbenvError:
+        return None
+
+
+def _fingerprint(conn: psycopg.Connection[Any], project: Project, env: Environment) -> str:
+    return postgres.catalog_fingerprint(conn, **_scope(project, env))
+
+
+def _table_count(conn: psycopg.Connection[Any], project: Project, env: Environment) -> int:
     row = conn.execute(
         """
         SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -188,8 +217,11 @@ def _table_count(conn: psycopg.Connection[Any], env: Environment) -> int:
           AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
           AND (%(prefix)s::text IS NULL OR (n.nspname = current_schema()
                AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
+          AND NOT EXISTS (SELECT 1 FROM unnest(%(others)s::text[]) AS o(p)
+                          WHERE n.nspname = current_schema()
+                            AND left(c.relname, length(o.p)) = o.p)
         """,
-        scope,
+        _scope(project, env),
     ).fetchone()
     return int(row[0]) if row else 0
 

@@ -6,6 +6,7 @@ whose messages never carry the password.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dbenv.config.masking import mask_url
@@ -108,7 +109,11 @@ def user_relations(
 
 
 def catalog_fingerprint(
-    conn: psycopg.Connection[Any], *, schema: str | None = None, prefix: str | None = None
+    conn: psycopg.Connection[Any],
+    *,
+    schema: str | None = None,
+    prefix: str | None = None,
+    others: Sequence[str] = (),
 ) -> str:
     """A short hash of the structure in scope: columns, constraints and indexes."""
     import hashlib
@@ -132,9 +137,12 @@ def catalog_fingerprint(
           AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
           AND (%(prefix)s::text IS NULL OR (n.nspname = current_schema()
                AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
+          AND NOT EXISTS (SELECT 1 FROM unnest(%(others)s::text[]) AS o(p)
+                          WHERE n.nspname = current_schema()
+                            AND left(c.relname, length(o.p)) = o.p)
         ORDER BY 1, 2
         """,
-        {"schema": schema, "prefix": prefix},
+        {"schema": schema, "prefix": prefix, "others": list(others)},
     ).fetchall()
     digest = hashlib.sha256(repr(rows).encode()).hexdigest()
     return digest[:12]
