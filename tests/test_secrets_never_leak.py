@@ -190,11 +190,6 @@ def test_run_reveals_secrets_only_to_the_child(leaky_project: Path, tmp_path: Pa
     assert _leaks(result.output) == []
 
 
-@pytest.mark.xfail(
-    strict=False,  # a fix in config must not break this suite; drop the marker then
-    reason="config: a variable that an env: reference reads is not yet treated as secret "
-    "unless its name looks secret (STAGING_PW)",
-)
 def test_variable_read_by_an_env_reference_is_masked(leaky_project: Path) -> None:
     toml = (leaky_project / "dbenv.toml").read_text()
     (leaky_project / "dbenv.toml").write_text(

@@ -10,16 +10,18 @@ A value built from a secret (a reference, or a secret-looking variable) becomes 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from dbenv.config.dotenv_files import RawValue
 from dbenv.config.masking import is_secret_key
 from dbenv.config.model import MASK, Origin, Secret
+from dbenv.config.references import env_target
 from dbenv.errors import InterpolationError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_USES = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 MakeSecret = Callable[[str, Origin], Secret | None]
 Parts = tuple[tuple[str, Origin], ...]
 
@@ -91,13 +93,19 @@ class Resolver:
         *,
         make_secret: MakeSecret,
         required: frozenset[str] = frozenset(),
+        references: Iterable[str] = (),
     ) -> None:
+        """``references``: other texts that may be ``env:`` references (setting values)."""
         self._raw = raw
         self._make_secret = make_secret
         self._required = required
         self._done: dict[str, Resolved] = {}
         self._stack: list[str] = []
         self.used: set[str] = set()  # every variable some value referenced
+        self.secret_names: set[str] = _reference_targets(raw, references)
+
+    def _is_secret(self, key: str) -> bool:
+        return is_secret_key(key) or key in self.secret_names
 
     def variable(self, name: str) -> Resolved | None:
         """The resolved variable, or None when no layer defines it."""
@@ -116,8 +124,7 @@ class Resolver:
                 raw.origin,
                 key=name,
                 literal=raw.literal,
-                # DBENV_TEST_SCHEMA_SOURCE=env:staging names an environment, not a secret
-                references=not (name.startswith("DBENV_") and name.endswith("_SCHEMA_SOURCE")),
+                references=not _schema_source(name),
             )
         finally:
             self._stack.pop()
@@ -150,8 +157,11 @@ class Resolver:
             reference = self._make_secret(plain, origin) if references else None
             if reference is not None:
                 kind = plain.split(":", 1)[0]
+                target = env_target(plain)
+                if target is not None:  # built by interpolation, so the scan missed it
+                    self.secret_names.add(target)
                 return Resolved(reference, replace(origin, reference=kind), True, parts)
-            return Resolved(plain, origin, is_secret_key(key), parts)
+            return Resolved(plain, origin, self._is_secret(key), parts)
         masked = "".join(p if isinstance(p, str) else p[1].masked for p in pieces)
         frozen = tuple(pieces)
 
@@ -209,6 +219,32 @@ class Resolver:
             f"Set {name} in .env, the environment's env file or the process environment, "
             f"or write ${{{name}:-default}}.",
         )
+
+
+def _schema_source(name: str) -> bool:
+    # DBENV_TEST_SCHEMA_SOURCE=env:staging names an environment, not a secret
+    return name.startswith("DBENV_") and name.endswith("_SCHEMA_SOURCE")
+
+
+def _reference_targets(raw: Mapping[str, RawValue], texts: Iterable[str]) -> set[str]:
+    """Variables read by an ``env:`` reference, and the variables their values use.
+
+    They hold a secret whatever their names (``STAGING_PW`` read by
+    ``DB_PASSWORD = "env:STAGING_PW"``), so they are masked and anything
+    interpolating them becomes a ``Secret``.
+    """
+    candidates = [*texts, *(v.text for k, v in raw.items() if not _schema_source(k))]
+    pending = [t for t in map(env_target, candidates) if t is not None]
+    found: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        value = raw.get(name)
+        if value is not None and not value.literal:
+            pending.extend(_USES.findall(value.text))
+    return found
 
 
 def _plain(piece: _Piece) -> str:

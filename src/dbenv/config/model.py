@@ -113,6 +113,11 @@ class Setting:
     # why the value is None when it could not be resolved (e.g. "${DB_PASS} is not set")
     note: str | None = None
 
+    def __post_init__(self) -> None:
+        # a value that came from a secret reference is secret whatever its key
+        if self.origin.reference and not self.secret:
+            object.__setattr__(self, "secret", True)
+
     def __repr__(self) -> str:
         return f"Setting({self.key!r}, {self.display()!r}, origin={str(self.origin)!r})"
 

@@ -21,7 +21,7 @@ from dbenv.config.local_state import local_settings
 from dbenv.config.model import Environment, LocalSettings, Origin, Secret, Setting
 from dbenv.config.references import DEFAULT_TIMEOUT, reference_secret
 from dbenv.config.schema import validate
-from dbenv.config.settings import SettingsContext, resolve_settings
+from dbenv.config.settings import REFERENCE_KEYS, SettingsContext, resolve_settings
 from dbenv.config.variables import layer_variables, visible_variables
 from dbenv.errors import UnknownEnvironment
 
@@ -180,7 +180,12 @@ class Project:
                 lookup=lambda var: resolver.plain(var),
             )
 
-        resolver = Resolver(layered.raw, make_secret=make_secret, required=frozenset(required))
+        resolver = Resolver(
+            layered.raw,
+            make_secret=make_secret,
+            required=frozenset(required),
+            references=(v for k, v in table.items() if k in REFERENCE_KEYS and isinstance(v, str)),
+        )
         settings = resolve_settings(
             SettingsContext(
                 project=self.name,

@@ -26,6 +26,17 @@ def reference_kind(text: str) -> str | None:
     return match.group("kind") if match else None
 
 
+def env_target(text: str) -> str | None:
+    """The variable an ``env:NAME`` reference reads, or None when ``text`` is not one.
+
+    That variable holds a secret whatever its name, so it is masked like one.
+    """
+    match = REFERENCE.match(text)
+    if match is None or match.group("kind") != "env":
+        return None
+    return match.group("body").strip() or None
+
+
 def _where(origin: Origin) -> str:
     if origin.kind == "process":
         return f"process variable ${origin.source}"

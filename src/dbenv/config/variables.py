@@ -10,7 +10,7 @@ afterwards (see ``interpolation``), so lower layers may use higher ones.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,4 +110,8 @@ def visible_variables(
         fresh = sorted(resolver.used - seen)
         seen.update(fresh)
         pending.extend(fresh)
+    # an env: reference built by interpolation is only known once resolved
+    for key in resolver.secret_names & result.keys():
+        if not result[key].secret:
+            result[key] = replace(result[key], secret=True)
     return dict(sorted(result.items()))
