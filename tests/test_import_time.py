@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "dashtam"
-DRIVERS = ("psycopg", "sqlalchemy", "redis", "alembic", "asyncpg")
+# pydantic too: Typer 0.29 imports it for any non-boolean option (~0.25 s), hence typer<0.29
+DRIVERS = ("psycopg", "sqlalchemy", "redis", "alembic", "asyncpg", "pydantic")
 
 # Runs the CLI in-process, then reports which driver modules got imported.
 WRAPPER = """
