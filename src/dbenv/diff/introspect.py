@@ -214,6 +214,10 @@ class Reader:
         return deps
 
 
+# The options ALTER COLUMN ... SET accepts; a server may keep private ones beside them.
+_ATTRIBUTE_OPTIONS = ("n_distinct=", "n_distinct_inherited=")
+
+
 def _column(row: Row, identities: dict[tuple[int, int], Identity]) -> Column:
     relid, name, num, dtype, not_null, expr, generated, identity, collation, comment = row[:10]
     ident = identities.get((relid, num)) if identity else None
@@ -240,6 +244,11 @@ def _column(row: Row, identities: dict[tuple[int, int], Identity]) -> Column:
         comment=comment,
         local=row[10],
         acl=_grants(row[11]),
+        statistics=-1 if row[12] is None else int(row[12]),
+        storage=row[13] or None,
+        compression=row[14] or None,
+        options=tuple(o for o in row[15] or () if o.startswith(_ATTRIBUTE_OPTIONS)),
+        type_storage=row[16],
     )
 
 

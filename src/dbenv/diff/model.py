@@ -148,6 +148,11 @@ class Column:
     comment: str | None
     local: bool = True  # False: inherited from a parent, not declared here
     acl: frozenset[Grant] = frozenset()  # column-level privileges
+    statistics: int = -1  # SET STATISTICS target; -1 is the default
+    storage: str | None = None  # SET STORAGE when not the type's own (p, e, m, x)
+    compression: str | None = None  # SET COMPRESSION (p: pglz, l: lz4) when set
+    options: tuple[str, ...] = ()  # attribute options such as n_distinct=100
+    type_storage: str = field(default="x", compare=False)  # what SET STORAGE goes back to
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ import re
 
 from dbenv.diff.model import Column, Identity, Table
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
+from dbenv.diff.plan_settings import plan_column_settings
 
 _VOLATILE = ("nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(")
 
@@ -111,8 +112,10 @@ def plan_tables(b: Builder) -> None:
         old = target.get(key)
         if old is None or key in b.recreated:
             b.add(Phase.TABLES, create_table_sql(new), action="create", target=key)
+            plan_column_settings(b, new, None)
         else:
             _alter_table(b, new, old)
+            plan_column_settings(b, new, old)
     late = target.keys() - source.keys() - orphans
     for key in sorted(late, key=lambda k: -_depth(target[k], target)):
         old = target[key]

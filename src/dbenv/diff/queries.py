@@ -139,7 +139,9 @@ COLUMNS = f"""
 SELECT a.attrelid, quote_ident(a.attname), a.attnum, format_type(a.atttypid, a.atttypmod),
        a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated, a.attidentity,
        CASE WHEN a.attcollation <> t.typcollation THEN {COLLATION_NAME} END,
-       ds.description, a.attislocal, {acl("a.attacl", "r", "c.relowner")}
+       ds.description, a.attislocal, {acl("a.attacl", "r", "c.relowner")},
+       a.attstattarget, CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END,
+       a.attcompression, a.attoptions, t.typstorage
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
