@@ -33,16 +33,9 @@ from dbenv.backends.local_host import free_port
 from dbenv.backends.local_redis import RedisProcess, find_redis_server
 from dbenv.commands.stack import initdb_cache
 from dbenv.errors import BinariesNotFound
-from servers import PgServer, RedisServer
+from servers import PgServer, RedisServer, missing
 
 __all__ = ["PgServer", "RedisServer"]  # the fixtures' types (defined in servers.py)
-
-
-def _missing(what: str) -> None:
-    """No binaries: skip locally, fail under CI (a fresh machine must have them installed)."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{what} (CI=true: install them, see .ci/run)", pytrace=False)
-    pytest.skip(what)
 
 
 def _scratch_dir(prefix: str) -> Path:
@@ -79,7 +72,7 @@ def pg_server() -> Iterator[PgServer]:
         status = stack.start()
     except BinariesNotFound as error:
         shutil.rmtree(root, ignore_errors=True)
-        _missing(f"no PostgreSQL binaries to start a test server: {error}")
+        missing(f"no PostgreSQL binaries to start a test server: {error}")
     assert status.state is not None and status.state.postgres is not None
     try:
         yield PgServer("127.0.0.1", status.state.postgres.port)
@@ -97,7 +90,7 @@ def redis_server() -> Iterator[RedisServer]:
         return
     binary = find_redis_server()
     if binary is None:
-        _missing("no redis-server binary to start a test server (apt-get install redis-server)")
+        missing("no redis-server binary to start a test server (apt-get install redis-server)")
         return
     root = _scratch_dir("dbenv-test-redis-")
     server = RedisProcess(root, binary=binary)

@@ -6,9 +6,20 @@ A plain module, so test modules import them by a name no other conftest shares:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import NoReturn
 
-__all__ = ["PgServer", "RedisServer"]
+import pytest
+
+__all__ = ["PgServer", "RedisServer", "missing"]
+
+
+def missing(what: str) -> NoReturn:
+    """No binaries: skip locally, fail under CI (a fresh machine must have them installed)."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{what} (CI=true: install them, see .ci/run)", pytrace=False)
+    pytest.skip(what)
 
 
 @dataclass(frozen=True)

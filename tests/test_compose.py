@@ -19,6 +19,7 @@ from dbenv.cli import app
 from dbenv.commands.stack import compose
 from dbenv.config import load_project
 from dbenv.errors import BinariesNotFound, UsageError
+from servers import missing
 
 PASSWORD = "s3cret-Compose-pw"
 
@@ -84,7 +85,7 @@ def psql_path() -> str:
     try:
         bindir = find_pg_binaries().bindir
     except BinariesNotFound:
-        pytest.skip("no PostgreSQL client binaries")
+        missing("no PostgreSQL client binaries")
     return f"{bindir}:{os.environ.get('PATH', '')}"
 
 

@@ -26,6 +26,7 @@ from dbenv.cli import app
 from dbenv.commands.stack import down, up
 from dbenv.config import load_project
 from dbenv.errors import BinariesNotFound, ConnectionFailed, GuardRefusal, ServerStartError
+from servers import missing
 
 PROJECT = """\
 [project]
@@ -465,7 +466,7 @@ def test_redis_failing_to_start_stops_postgres_too(
     monkeypatch.setattr(RedisProcess, "start", broken)
     stack = new_stack(base / "data")
     if not stack._want_redis():
-        pytest.skip("no redis-server on this machine")
+        missing("no redis-server on this machine")
     with pytest.raises(ServerStartError, match="redis-server exited"):
         stack.start()
     assert started and gone(started[0])
@@ -516,7 +517,7 @@ def test_redis_starts_without_persistence_and_stops(base: Path) -> None:
     stack = new_stack(base / "data")
     status = stack.start()
     if status.state is None or status.state.redis is None:
-        pytest.skip("no redis-server on this machine")
+        missing("no redis-server on this machine")
     import redis
 
     client = redis.Redis(port=status.state.redis.port)

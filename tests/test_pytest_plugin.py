@@ -15,7 +15,7 @@ from dbenv.backends.local import LocalStack
 from dbenv.backends.local_host import find_pg_binaries
 from dbenv.errors import BinariesNotFound
 from pytest_plugin_support import MODELS, PluginProject, drop_project_databases, make_project
-from servers import PgServer, RedisServer
+from servers import PgServer, RedisServer, missing
 
 PLUGIN = ("-p", "dbenv")
 
@@ -457,7 +457,7 @@ def test_starts_the_local_stack_when_the_environment_lives_on_it(
     try:
         find_pg_binaries()
     except BinariesNotFound as error:
-        pytest.skip(str(error))
+        missing(str(error))
     data = Path(tempfile.mkdtemp(prefix="dbenv-plugin-stack-"))  # reachable by the server user
     data.chmod(0o755)
     (pytester.path / "dbenv.toml").write_text(
@@ -466,6 +466,7 @@ def test_starts_the_local_stack_when_the_environment_lives_on_it(
         'schema_source = "sqlalchemy:models:Base.metadata"\n'
     )
     (pytester.path / "models.py").write_text(MODELS)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(
         test_local="def test_x(db):\n"
         "    assert db.execute('SELECT current_database()').fetchone()[0] == 'stackproj_test'\n"

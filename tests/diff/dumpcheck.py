@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from servers import missing
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -26,7 +26,7 @@ def find_pg_dump() -> str:
             return str(candidate)
     for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"), reverse=True):
         return candidate
-    pytest.skip("pg_dump not found")
+    missing("pg_dump not found")
 
 
 def start_dump(dsn: str) -> subprocess.Popen[str]:
