@@ -369,7 +369,12 @@ def _alter_identity(
             f"SET MAXVALUE {new.maxvalue} SET START WITH {new.start} SET CACHE {new.cache} "
             f"SET {cycle}"
         )
-        b.add(Phase.COLUMNS, sql, target=key)
+        hazard = NO_HAZARD
+        if new.minvalue > old.minvalue or new.maxvalue < old.maxvalue:
+            # As for sequences: the current value may fall outside the narrowed bounds.
+            sql += " RESTART"
+            hazard = DATA_LOSS
+        b.add(Phase.COLUMNS, sql, hazard=hazard, target=key)
 
 
 def _note_order(b: Builder, new: Table, old: Table, moved: list[str]) -> None:
