@@ -1,0 +1,2 @@
+create schema e3;
+grant create on schema public to public;

@@ -1,0 +1,3 @@
+create table t (id int, v text);
+create materialized view mv as select id, v from t;
+create index mv_id on mv (id);
