@@ -263,7 +263,7 @@ def _tables_and_views(
     views: dict[str, View] = {}
     for row in rows:
         oid, relkind, schema, name, owner, comment, acl, persistence, options = row[:9]
-        rls, forced, partkey, bound, parents, viewdef, replica = row[9:16]
+        rls, forced, partkey, bound, parents, viewdef, replica, toast, clustered = row[9:18]
         common: dict[str, Any] = {
             "schema": schema,
             "name": name,
@@ -292,10 +292,11 @@ def _tables_and_views(
             partition_bound=bound,
             inherits=() if bound else parent_names,
             unlogged=persistence == "u",
-            options=tuple(options or ()),
+            options=tuple(options or ()) + tuple(toast or ()),
             rls_enabled=rls,
             rls_forced=forced,
             replica_identity=replica,
+            clustered_on=clustered,
             **common,
         )
         tables[table.key] = table

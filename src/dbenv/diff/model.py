@@ -167,6 +167,7 @@ class Table(DbObject):
     rls_enabled: bool
     rls_forced: bool
     replica_identity: str = "DEFAULT"  # FULL | NOTHING | USING INDEX name
+    clustered_on: str | None = None  # the index CLUSTER uses (ALTER TABLE ... CLUSTER ON)
     kind = "table"
 
     def column(self, name: str) -> Column | None:

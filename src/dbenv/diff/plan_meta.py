@@ -117,6 +117,7 @@ def _plan_row_security(b: Builder, new: Table, old: Table | None) -> None:
     if new.replica_identity != (old.replica_identity if old else "DEFAULT"):
         sql = f"ALTER TABLE {new.qualified} REPLICA IDENTITY {new.replica_identity}"
         b.add(Phase.ROW_SECURITY, sql, target=new.key)
+    _plan_cluster(b, new, old)
     was_enabled, was_forced = (old.rls_enabled, old.rls_forced) if old else (False, False)
     if new.rls_enabled != was_enabled:
         word = "ENABLE" if new.rls_enabled else "DISABLE"
@@ -132,6 +133,24 @@ def _plan_row_security(b: Builder, new: Table, old: Table | None) -> None:
             f"ALTER TABLE {new.qualified} {word} ROW LEVEL SECURITY",
             target=new.key,
         )
+
+
+def _plan_cluster(b: Builder, new: Table, old: Table | None) -> None:
+    """The CLUSTER mark lives on an index: one the plan recreated has lost it."""
+    was = old.clustered_on if old else None
+    if was is not None:
+        schema = new.schema
+        if f"index:{schema}.{was}" in b.recreated or f"constraint:{new.qualified}:{was}" in (
+            b.recreated
+        ):
+            was = None
+    if new.clustered_on == was:
+        return
+    if new.clustered_on is None:
+        sql = f"ALTER TABLE {new.qualified} SET WITHOUT CLUSTER"
+    else:
+        sql = f"ALTER TABLE {new.qualified} CLUSTER ON {new.clustered_on}"
+    b.add(Phase.ROW_SECURITY, sql, target=new.key)
 
 
 def _grant_target(obj: DbObject) -> str:

@@ -127,6 +127,10 @@ SELECT c.oid, c.relkind, quote_ident(n.nspname), quote_ident(c.relname),
                  JOIN pg_class ri ON ri.oid = x.indexrelid
                  WHERE x.indrelid = c.oid AND x.indisreplident)
             ELSE 'DEFAULT' END,
+       (SELECT array_agg('toast.' || o) FROM pg_class tc, unnest(tc.reloptions) o
+         WHERE tc.oid = c.reltoastrelid),
+       (SELECT quote_ident(ci.relname) FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
+         WHERE x.indrelid = c.oid AND x.indisclustered),
        c.reltype
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass
