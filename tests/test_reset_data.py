@@ -103,6 +103,34 @@ def test_cycles_rules_and_reference_rows(made: Any, tmp_path: Path) -> None:
     assert rows == [("de", "Germany"), ("fr", "France")]
 
 
+TRIGGERS = """
+CREATE TABLE parents (id serial PRIMARY KEY);
+CREATE TABLE children (id serial PRIMARY KEY, parent_id int REFERENCES parents);
+CREATE TABLE audit (id serial PRIMARY KEY, note text);
+CREATE FUNCTION audit_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO audit (note) VALUES ('deleted ' || OLD.id); RETURN OLD; END $$;
+CREATE TRIGGER audit_delete AFTER DELETE ON parents FOR EACH ROW EXECUTE FUNCTION audit_delete();
+"""
+
+
+def test_rows_a_delete_trigger_writes_elsewhere_are_emptied_too(made: Any, tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text(TRIGGERS)
+    project, dsn = made(source="sql:schema.sql")
+    env = project.environment("test")
+    reset(project, env)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO parents DEFAULT VALUES")
+        conn.execute("INSERT INTO children (parent_id) VALUES (1)")
+    result = reset(project, env, data_only=True)
+    # children before parents (FK order), then the audit rows the trigger wrote
+    assert result.emptied == ("audit", "children", "parents")
+    for table in ("parents", "children", "audit"):
+        assert count(dsn, table) == 0, table
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("INSERT INTO audit (note) VALUES ('x') RETURNING id").fetchone()
+    assert row == (1,)  # the sequence the trigger moved was restarted too
+
+
 def test_keep_leaves_a_table_alone(made: Any) -> None:
     project, dsn = made()
     env = project.environment("test")

@@ -11,7 +11,14 @@ from psycopg import sql
 
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError
-from dbenv.stamp import read_marker, read_stamp, scope_of, stamp_state, write_stamp
+from dbenv.stamp import (
+    read_marker,
+    read_stamp,
+    read_stamp_state,
+    scope_of,
+    stamp_state,
+    write_stamp,
+)
 from lifecycle_support import create_database, drop_database, unique
 
 
@@ -120,3 +127,46 @@ def test_a_role_that_does_not_own_the_database_cannot_stamp(
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db)))
             create_database(pg_server.dsn, db)
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def _step_by_step(conn: psycopg.Connection[Any], target: Environment) -> tuple[Any, ...]:
+    db = conn.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+    return db, stamp_state(conn, "app", target), read_stamp(conn, target)
+
+
+def test_the_one_query_read_agrees_with_the_step_by_step_reads(scratch_db: str) -> None:
+    scoped = env(isolation="schema", schema="s_one")
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        db = conn.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+        seen = []
+        for step in ("none", "ok", "other-env", "copy", "marker-reset"):
+            if step == "ok":
+                write_stamp(conn, "app", env())
+            elif step == "other-env":
+                write_stamp(conn, "app", env("development"))
+            elif step == "copy":
+                write_stamp(conn, "app", env())
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} SET dbenv.project = 'billing'").format(
+                        sql.Identifier(db)
+                    )
+                )
+            elif step == "marker-reset":
+                conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(sql.Identifier(db)))
+            for target in (env(), scoped):
+                # a new session: database-level settings are read at its start
+                with psycopg.connect(scratch_db, autocommit=True) as fresh:
+                    got = read_stamp_state(fresh, "app", target)
+                    assert got == _step_by_step(fresh, target)
+                with psycopg.connect(scratch_db) as in_transaction:
+                    assert read_stamp_state(in_transaction, "app", target) == got
+                    assert in_transaction.info.transaction_status != 3  # not left failed
+                seen.append(got[1])
+        # (database scope, schema scope) per step
+        assert seen == [
+            *("absent", "absent"),
+            *("ok", "absent"),
+            *("other-environment", "absent"),
+            *("copy", "absent"),
+            *("copy", "absent"),
+        ]

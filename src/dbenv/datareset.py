@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError
-from dbenv.tablegraph import TableGraph, load_graph, load_tables, quote, split_qualified
+from dbenv.tablegraph import TableGraph, load_delete_graph, load_graph, quote
 
 if TYPE_CHECKING:
     import psycopg
@@ -125,10 +125,11 @@ def _holding_rows(conn: psycopg.Connection[Any], tables: list[str]) -> list[str]
     return [candidates[r[0]] for r in conn.execute(probe).fetchall()]
 
 
+_HAS_REFERENCES = "SELECT to_regclass('dbenv.reference') IS NOT NULL"
+
+
 def _references(conn: psycopg.Connection[Any], env: Environment) -> dict[str, Reference]:
-    exists = conn.execute("SELECT to_regclass('dbenv.reference') IS NOT NULL").fetchone()
-    if not exists or not exists[0]:
-        return {}
+    """The scope's captured reference tables (``dbenv.reference`` must exist)."""
     rows = conn.execute(
         "SELECT source, copy, checksum, sequences FROM dbenv.reference WHERE scope = %s",
         [scope_key(env)],
@@ -138,19 +139,24 @@ def _references(conn: psycopg.Connection[Any], env: Environment) -> dict[str, Re
     }
 
 
+# Owned sequences are grouped first and hash-joined: a join from each table through
+# pg_depend to pg_class planned as a nested loop over the whole catalog (stale
+# catalog statistics in a fresh clone) and took several times longer.
 _SCOPE_TABLES = """
+WITH owned AS (
+    SELECT d.refobjid AS owner, array_agg(s.oid ORDER BY s.oid) AS oids,
+           array_agg(format('%%I.%%I', sn.nspname, s.relname) ORDER BY s.oid) AS names
+    FROM pg_class s JOIN pg_namespace sn ON sn.oid = s.relnamespace
+    JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
+         AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+    WHERE s.relkind = 'S'
+    GROUP BY d.refobjid
+)
 SELECT c.oid, format('%%I.%%I', n.nspname, c.relname), c.relkind = 'p',
-       coalesce(array_agg(s.oid ORDER BY s.oid) FILTER (WHERE s.oid IS NOT NULL), '{{}}'),
-       c.relname,
-       coalesce(array_agg(format('%%I.%%I', sn.nspname, s.relname) ORDER BY s.oid)
-                FILTER (WHERE s.oid IS NOT NULL), '{{}}')
+       coalesce(o.oids, '{{}}'), c.relname, coalesce(o.names, '{{}}'), n.nspname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_depend d ON d.refobjid = c.oid AND d.refclassid = 'pg_class'::regclass
-     AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-LEFT JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
-LEFT JOIN pg_namespace sn ON sn.oid = s.relnamespace
+LEFT JOIN owned o ON o.owner = c.oid
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {scope}
-GROUP BY c.oid, n.nspname, c.relname
 ORDER BY 2
 """
 
@@ -175,39 +181,48 @@ def plan(
     from dbenv.tablegraph import scope_condition
 
     scope, params = scope_condition(env)
-    rows = conn.execute(_SCOPE_TABLES.format(scope=scope), params).fetchall()
+    with conn.pipeline():  # one round trip for both
+        tables = conn.execute(_SCOPE_TABLES.format(scope=scope), params)
+        has_references = conn.execute(_HAS_REFERENCES)
     kept = set(keep)
-    rows = [r for r in rows if r[1] not in kept and r[4] not in kept and _q(r[1]) not in kept]
-    references = {k: v for k, v in _references(conn, env).items() if k in {_q(r[1]) for r in rows}}
-    plain = [r for r in rows if _q(r[1]) not in references]
-    sequence_oids = [oid for r in plain for oid in r[3]]
-    sequence_names = [name for r in plain for name in r[5]]
+    # (quoted "schema"."name", row); keep may name a table as formatted, bare or quoted
+    rows = [
+        (f"{quote(r[6])}.{quote(r[4])}", r)
+        for r in tables.fetchall()
+        if r[1] not in kept and r[4] not in kept
+    ]
+    rows = [(name, r) for name, r in rows if name not in kept]
+    present = {name for name, _ in rows}
+    flag = has_references.fetchone()
+    found = _references(conn, env) if flag and flag[0] else {}
+    references = {k: v for k, v in found.items() if k in present}
+    plain = [r for name, r in rows if name not in references]
     return DataResetPlan(
         env=env,
-        tables=tuple(_q(r[1]) for r in rows),
-        oids=tuple(r[0] for r in rows),
-        always=frozenset(_q(r[1]) for r in rows if r[2]),
-        sequences=tuple(sequence_names),
-        sequence_oids=tuple(sequence_oids),
+        tables=tuple(name for name, _ in rows),
+        oids=tuple(r[0] for _, r in rows),
+        always=frozenset(name for name, r in rows if r[2]),
+        sequences=tuple(seq for r in plain for seq in r[5]),
+        sequence_oids=tuple(oid for r in plain for oid in r[3]),
         references=references,
     )
 
 
-def _q(formatted: str) -> str:
-    """``format('%I.%I')`` output as tablegraph's always-quoted ``"schema"."name"``."""
-    schema, name = split_qualified(formatted)
-    return f"{quote(schema)}.{quote(name)}"
+def find_dirty(
+    conn: psycopg.Connection[Any], plan: DataResetPlan, *, prepare: bool = True
+) -> tuple[list[str], list[str]]:
+    """(tables holding rows or differing from their reference, sequences that moved).
 
-
-def find_dirty(conn: psycopg.Connection[Any], plan: DataResetPlan) -> tuple[list[str], list[str]]:
-    """(tables holding rows or differing from their reference, sequences that moved)."""
+    ``prepare``: keep the probe prepared on ``conn`` (worth it where the connection
+    is reused; a one-shot reset saves the extra round trip).
+    """
     plain = [
         (t, o) for t, o in zip(plan.tables, plan.oids, strict=True) if t not in plan.references
     ]
     probe = conn.execute(
         _PROBE,
         [[o for _, o in plain], [t in plan.always for t, _ in plain], list(plan.sequence_oids)],
-        prepare=True,
+        prepare=prepare,
     )
     dirty: list[str] = []
     moved: list[str] = []
@@ -234,14 +249,16 @@ def _differing_references(conn: psycopg.Connection[Any], plan: DataResetPlan) ->
     return [tables[r[0]] for r in conn.execute(" UNION ALL ".join(parts)).fetchall()]
 
 
-def run(conn: psycopg.Connection[Any], plan: DataResetPlan) -> tuple[str, ...]:
+def run(
+    conn: psycopg.Connection[Any], plan: DataResetPlan, *, prepare: bool = True
+) -> tuple[str, ...]:
     """Empty what is dirty; returns the tables emptied or restored (caller's transaction).
 
-    Loops while DELETE triggers dirty more tables.
+    Loops while DELETE triggers dirty more tables. ``prepare``: see ``find_dirty``.
     """
     emptied: list[str] = []
     for _ in range(5):
-        dirty, moved = find_dirty(conn, plan)
+        dirty, moved = find_dirty(conn, plan, prepare=prepare)
         if not dirty and not moved:
             break
         graph = _dirty_graph(conn, plan, dirty) if dirty else None
@@ -260,7 +277,7 @@ def _dirty_graph(
     when a cycle, a DELETE rule or a reference table needs the referencing closure."""
     key = frozenset(dirty)
     if key not in plan.graphs:
-        graph = load_tables(conn, dirty)
+        graph = load_delete_graph(conn, dirty)
         simple = not any(t in plan.references or graph.tables[t].delete_rule for t in dirty)
         plan.graphs[key] = graph if simple and not graph.cyclic() else load_graph(conn, plan.env)
     return plan.graphs[key]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import ConnectionFailed, DbenvError
-from dbenv.stamp import Stamp, StampState, read_stamp, stamp_state
+from dbenv.stamp import Stamp, StampState, read_stamp_state
 
 if TYPE_CHECKING:
     import psycopg
@@ -55,7 +55,7 @@ class Facts:
     exists: bool
     state: StampState | None = None
     stamp: Stamp | None = None
-    relations: int = 0
+    relations: int = 0  # counted only when the scope is unstamped
 
 
 def read_facts(project: Project, env: Environment, maintenance: str, target: str) -> Facts:
@@ -92,12 +92,12 @@ def _database_exists(conn: psycopg.Connection[Any], database: str) -> bool:
 
 def facts_from(conn: psycopg.Connection[Any], project: Project, env: Environment) -> Facts:
     """The facts, read on an open connection to the target database."""
+    database, state, stamp = read_stamp_state(conn, project.name, env)
+    if state != "absent":
+        return Facts(database, True, state, stamp)
+    # only an unstamped scope's check looks at what it holds
     schema = env.schema if env.isolation == "schema" else None
     prefix = env.prefix if env.isolation == "prefix" else None
-    row = conn.execute("SELECT current_database()").fetchone()
-    database = str(row[0]) if row else ""
-    state = stamp_state(conn, project.name, env)
-    stamp = read_stamp(conn, env)
     relations = len(postgres.user_relations(conn, schema=schema, prefix=prefix))
     return Facts(database, True, state, stamp, relations)
 

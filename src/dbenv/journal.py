@@ -113,20 +113,29 @@ def _values(entry: JournalEntry) -> tuple[object, ...]:
     return tuple(data[c] for c in _COLUMNS)
 
 
+_INSERT = "INSERT INTO dbenv.journal ({}) VALUES ({})".format(
+    ", ".join(_COLUMNS), ", ".join(["%s"] * len(_COLUMNS))
+)
+
+
 def write_entry(conn: psycopg.Connection[Any], entry: JournalEntry) -> None:
     """Insert one row into ``dbenv.journal`` (creating the table if needed)."""
+    if conn.autocommit and not conn.closed:
+        from psycopg import errors
+
+        # one statement is its own transaction: a round trip where the table exists
+        try:
+            conn.execute(_INSERT, _values(entry))
+            return
+        except errors.UndefinedTable:
+            pass
     write_entries(conn, [entry])
 
 
 def write_entries(conn: psycopg.Connection[Any], entries: Sequence[JournalEntry]) -> None:
     ensure_table(conn)
-    columns = ", ".join(_COLUMNS)
-    marks = ", ".join(["%s"] * len(_COLUMNS))
     with conn.transaction(), conn.cursor() as cur:
-        cur.executemany(
-            f"INSERT INTO dbenv.journal ({columns}) VALUES ({marks})",
-            [_values(e) for e in entries],
-        )
+        cur.executemany(_INSERT, [_values(e) for e in entries])
 
 
 def read_entries(

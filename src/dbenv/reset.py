@@ -99,7 +99,7 @@ def _data_only(
 ) -> ResetResult:
     with conn.transaction():
         plan = datareset.plan(conn, env, keep=keep)
-        emptied = datareset.run(conn, plan)
+        emptied = datareset.run(conn, plan, prepare=False)  # this connection ends here
     return ResetResult(env.name, "data", _shown(plan.tables), _shown(emptied))
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "ensure_schema",
     "read_marker",
     "read_stamp",
+    "read_stamp_state",
     "scope_of",
     "stamp_state",
     "write_stamp",
@@ -123,25 +124,76 @@ def read_marker(conn: psycopg.Connection[Any], env: Environment) -> tuple[str, s
         " JOIN pg_database d ON d.oid = s.setdatabase"
         " WHERE d.datname = current_database() AND s.setrole = 0"
     ).fetchall()
-    settings = dict(str(r[0]).split("=", 1) for r in rows if "=" in str(r[0]))
+    return _marker_of([str(r[0]) for r in rows], env)
+
+
+def _marker_of(settings: list[str], env: Environment) -> tuple[str, str] | None:
+    values = dict(item.split("=", 1) for item in settings if "=" in item)
     project_key, env_key = _marker_names(scope_of(env))
-    if project_key not in settings or env_key not in settings:
+    if project_key not in values or env_key not in values:
         return None
-    return settings[project_key], settings[env_key]
+    return values[project_key], values[env_key]
 
 
 def stamp_state(conn: psycopg.Connection[Any], project: str, env: Environment) -> StampState:
     """Compare the stamp with (project, env): ok, absent, other-*, or copy."""
     stamp = read_stamp(conn, env)
+    marker = read_marker(conn, env) if stamp is not None else None
+    return _state_of(stamp, marker, project, env)
+
+
+def _state_of(
+    stamp: Stamp | None, marker: tuple[str, str] | None, project: str, env: Environment
+) -> StampState:
     if stamp is None:
         return "absent"
-    if read_marker(conn, env) != (stamp.project, stamp.environment):
+    if marker != (stamp.project, stamp.environment):
         return "copy"
     if stamp.project != project:
         return "other-project"
     if stamp.environment != env.name:
         return "other-environment"
     return "ok"
+
+
+# The database, the scope's stamp row and the database-level settings in one round
+# trip; it fails (UndefinedTable) where there is no stamp table yet.
+_STATE = """
+SELECT current_database(), s.project, s.environment, s.tier, s.created_at,
+       coalesce(s.created_by, ''), coalesce(s.host, ''), coalesce(s.dbenv_version, ''),
+       ARRAY(SELECT unnest(r.setconfig) FROM pg_db_role_setting r
+             JOIN pg_database d ON d.oid = r.setdatabase
+             WHERE d.datname = current_database() AND r.setrole = 0)
+FROM (SELECT 1) AS one LEFT JOIN dbenv.stamp s ON s.scope = %s
+"""
+
+
+def read_stamp_state(
+    conn: psycopg.Connection[Any], project: str, env: Environment
+) -> tuple[str, StampState, Stamp | None]:
+    """(current database, ``stamp_state``, ``read_stamp``) in one query when it can.
+
+    The one query may fail (no stamp table yet, or not readable): then the
+    step-by-step reads run instead and decide. Outside autocommit only those run,
+    as a failed query would abort the caller's transaction.
+    """
+    from psycopg import errors
+
+    scope = scope_of(env)
+    row = None
+    if conn.autocommit:
+        try:
+            row = conn.execute(_STATE, (scope or "",)).fetchone()
+        except (errors.UndefinedTable, errors.InsufficientPrivilege):
+            row = None
+    if row is None:
+        stamp = read_stamp(conn, env)
+        return _current_database(conn), stamp_state(conn, project, env), stamp
+    stamp = None
+    if row[1] is not None:
+        stamp = Stamp(row[1], row[2], row[3], scope, row[4], row[5], row[6], row[7])
+    marker = _marker_of([str(item) for item in row[8] or ()], env)
+    return str(row[0]), _state_of(stamp, marker, project, env), stamp
 
 
 def write_stamp(conn: psycopg.Connection[Any], project: str, env: Environment) -> Stamp:
