@@ -194,6 +194,23 @@ class Reader:
             self.attnames[(relid, n)] for n in attnums or () if (relid, n) in self.attnames
         )
 
+    def function_users(self) -> dict[str, frozenset[str]]:
+        users: dict[str, set[str]] = defaultdict(set)
+        for funcoid, catalog, relid, attnum, name, domain in self.rows(q.FUNCTION_USERS):
+            function, table = self.func_keys.get(funcoid), self.rel_names.get(relid)
+            if function is not None and domain in self.type_keys:
+                users[f"{self.type_keys[domain]}:{name}"].add(function)  # a domain's check
+            if function is None or table is None:
+                continue
+            if catalog == "pg_attrdef":
+                key = f"column:{table}.{self.attnames.get((relid, attnum))}"
+            elif catalog == "pg_class":
+                key = f"index:{name}"
+            else:
+                key = f"{catalog.removeprefix('pg_')}:{table}:{name}"
+            users[key].add(function)
+        return {k: frozenset(v) for k, v in users.items()}
+
     def dependencies(self) -> dict[int, set[str]]:
         """Keys each view (by relation oid) or function (by proc oid) depends on."""
         deps: dict[int, set[str]] = defaultdict(set)
@@ -375,4 +392,5 @@ def _read(reader: Reader) -> SchemaModel:
         server_version=reader.conn.info.server_version,
         collations=reader.collations(),
         statistics=statistics(reader),
+        function_users=reader.function_users(),
     )

@@ -301,6 +301,8 @@ class SchemaModel:
     server_version: int = 0
     collations: dict[str, Collation] = field(default_factory=dict)
     statistics: dict[str, Statistics] = field(default_factory=dict)
+    function_users: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Keys of column defaults, constraints, indexes and policies -> function keys they call."""
 
     def object_count(self) -> int:
         return sum(

@@ -154,6 +154,8 @@ def build_plan(
     plan_objects.plan_domains(builder)
     plan_objects.plan_sequences(builder)
     plan_objects.plan_functions(builder)
+    plan_objects.drop_defaults_over_broken_functions(builder)
+    plan_objects.rebuild_domain_checks_over_broken_functions(builder)
     plan_tables.plan_tables(builder)
     plan_objects.rebuild_functions_over_broken(builder)
     plan_relations.plan_views(builder)

@@ -388,3 +388,37 @@ def rebuild_functions_over_broken(b: Builder) -> None:
         new = b.source.functions.get(key)
         if new is not None:
             b.add(Phase.LATE_FUNCTIONS, new.definition, action="create", target=key)
+
+
+def drop_defaults_over_broken_functions(b: Builder) -> None:
+    """Column defaults calling a function this plan drops go first; the source's are set later."""
+    for key, functions in b.target.function_users.items():
+        if not key.startswith("column:") or not functions & b.broken:
+            continue
+        table, _, column = key.removeprefix("column:").rpartition(".")
+        old = b.target.tables.get(f"table:{table}")
+        col = old.column(column) if old is not None else None
+        if old is None or col is None or col.default is None:
+            continue
+        sql = f"ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT"
+        b.add(Phase.DROP_CONSTRAINTS, sql, target=key)
+        b.fresh_defaults.add(key)
+
+
+def rebuild_domain_checks_over_broken_functions(b: Builder) -> None:
+    """A domain check calling a function this plan drops goes first and comes back after it."""
+    for key, functions in b.target.function_users.items():
+        if not key.startswith("domain:") or not functions & b.broken:
+            continue
+        domain_key, _, cname = key.rpartition(":")
+        old = b.target.domains.get(domain_key)
+        if old is None or domain_key in b.recreated:
+            continue
+        drop = f"ALTER DOMAIN {old.qualified} DROP CONSTRAINT {cname}"
+        add = f"ALTER DOMAIN {old.qualified} ADD CONSTRAINT {cname} "
+        b.statements = [s for s in b.statements if s.sql != drop and not s.sql.startswith(add)]
+        b.add(Phase.DROP_CONSTRAINTS, drop, target=domain_key)
+        new = b.source.domains.get(domain_key)
+        for con in new.constraints if new is not None else ():
+            if con.name == cname:
+                b.add(Phase.LATE_DOMAINS, add + con.definition, hazard=LONG_LOCK, target=domain_key)

@@ -55,6 +55,11 @@ def _names_converted_type(b: Builder, child: TableChild) -> bool:
     return any(f"::{name}" in child.definition for name in b.converted_types)
 
 
+def _calls_broken(b: Builder, key: str) -> bool:
+    """Whether the target's ``key`` calls a function this plan drops (it must go first)."""
+    return bool(b.target.function_users.get(key, frozenset()) & b.broken)
+
+
 def plan_constraints(b: Builder) -> None:
     source, target = b.source.constraints, b.target.constraints
     keyed: set[str | None] = set()
@@ -66,7 +71,9 @@ def plan_constraints(b: Builder) -> None:
             key not in b.source.indexes or b.source.indexes[key].definition != idx.definition
         ):
             keyed.add(idx.table)
-    rebuild = {key for key, con in target.items() if _names_converted_type(b, con)}
+    rebuild = {
+        key for key, con in target.items() if _names_converted_type(b, con) or _calls_broken(b, key)
+    }
     for key, con in target.items():
         if con.contype != "f":
             continue
@@ -108,7 +115,11 @@ def plan_indexes(b: Builder) -> None:
             return phase, sql, NO_HAZARD, False
         return phase, idx.definition, LONG_LOCK if existing else NO_HAZARD, True
 
-    rebuild = {key for key, idx in b.target.indexes.items() if _names_converted_type(b, idx)}
+    rebuild = {
+        key
+        for key, idx in b.target.indexes.items()
+        if _names_converted_type(b, idx) or _calls_broken(b, key)
+    }
     _plan_children(b, b.source.indexes, b.target.indexes, rebuild=rebuild, drop=drop, create=create)
 
 
@@ -201,7 +212,7 @@ def plan_policies(b: Builder) -> None:
     rebuild = {
         key
         for key, pol in b.target.policies.items()
-        if _has_broken_column(b, pol.table) or pol.depends_on & b.broken
+        if _has_broken_column(b, pol.table) or pol.depends_on & b.broken or _calls_broken(b, key)
     }
 
     def drop(pol: TableChild) -> tuple[Phase, str]:

@@ -205,6 +205,11 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
     regenerated = _generated_over_retyped(before, after)
     for regen in regenerated:
         _drop_column(b, name, before[regen], hazard=TABLE_REWRITE)
+    for regen in _generated_over_broken_functions(b, name, before, after):
+        if regen not in regenerated:
+            # Before the function it calls is dropped (which the column would block).
+            _drop_column(b, name, before[regen], hazard=TABLE_REWRITE, phase=Phase.DROP_CONSTRAINTS)
+            regenerated.append(regen)
     for col in new.columns:
         if col.name in inherited or not col.local:
             continue
@@ -251,6 +256,20 @@ def _generated_over_retyped(before: dict[str, Column], after: dict[str, Column])
     return out
 
 
+def _generated_over_broken_functions(
+    b: Builder, table: str, before: dict[str, Column], after: dict[str, Column]
+) -> list[str]:
+    """Generated columns (kept as such) calling a function this plan drops and creates."""
+    return [
+        name
+        for name, col in before.items()
+        if col.generated is not None
+        and name in after
+        and after[name].generated is not None
+        and b.target.function_users.get(f"column:{table}.{name}", frozenset()) & b.broken
+    ]
+
+
 def _all_names(table: Table) -> set[str]:
     return {c.name for c in table.columns}
 
@@ -274,11 +293,13 @@ def _add_column(b: Builder, table: str, col: Column) -> None:
     )
 
 
-def _drop_column(b: Builder, table: str, col: Column, *, hazard: str) -> None:
+def _drop_column(
+    b: Builder, table: str, col: Column, *, hazard: str, phase: Phase = Phase.COLUMNS
+) -> None:
     key = f"column:{table}.{col.name}"
     b.broken.add(key)
     b.add(
-        Phase.COLUMNS,
+        phase,
         f"ALTER TABLE {table} DROP COLUMN {col.name}",
         hazard=hazard,
         action="drop",

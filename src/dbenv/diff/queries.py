@@ -241,3 +241,23 @@ WHERE d.deptype = 'n'
   AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
   AND d.refobjid >= 16384
 """
+
+# Column defaults, constraints, indexes and policies that call a user function: a
+# function dropped and created again must take them with it.
+FUNCTION_USERS = """
+SELECT d.refobjid, d.classid::regclass::text,
+       coalesce(ad.adrelid, con.conrelid, x.indrelid, pol.polrelid), ad.adnum,
+       coalesce(quote_ident(con.conname), quote_ident(pol.polname),
+                quote_ident(icn.nspname) || '.' || quote_ident(ic.relname)),
+       con.contypid
+FROM pg_depend d
+LEFT JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid
+LEFT JOIN pg_constraint con ON d.classid = 'pg_constraint'::regclass AND con.oid = d.objid
+LEFT JOIN pg_index x ON d.classid = 'pg_class'::regclass AND x.indexrelid = d.objid
+LEFT JOIN pg_class ic ON ic.oid = x.indexrelid
+LEFT JOIN pg_namespace icn ON icn.oid = ic.relnamespace
+LEFT JOIN pg_policy pol ON d.classid = 'pg_policy'::regclass AND pol.oid = d.objid
+WHERE d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n' AND d.refobjid >= 16384
+  AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_class'::regclass,
+                    'pg_policy'::regclass)
+"""
