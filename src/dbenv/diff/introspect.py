@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from dbenv.diff import queries as q
-from dbenv.diff.introspect_children import statistics, table_children
+from dbenv.diff.introspect_children import rules, statistics, table_children
 from dbenv.diff.model import (
     Collation,
     Column,
@@ -392,5 +392,6 @@ def _read(reader: Reader) -> SchemaModel:
         server_version=reader.conn.info.server_version,
         collations=reader.collations(),
         statistics=statistics(reader),
+        rules=rules(reader),
         function_users=reader.function_users(),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dbenv.diff import queries as q
-from dbenv.diff.model import Constraint, Index, Policy, Statistics, Trigger
+from dbenv.diff.model import Constraint, Index, Policy, Rule, Statistics, Trigger
 
 if TYPE_CHECKING:
     from dbenv.diff.introspect import Reader
@@ -53,7 +53,7 @@ def table_children(
         )
         indexes[idx.key] = idx
     triggers: dict[str, Trigger] = {}
-    for relid, name, definition, comment, funcoid in reader.rows(q.TRIGGERS):
+    for relid, name, definition, comment, funcoid, enabled in reader.rows(q.TRIGGERS):
         if relid not in names:
             continue
         table = names[relid]
@@ -64,6 +64,7 @@ def table_children(
             definition=definition,
             comment=comment,
             function=reader.func_keys.get(funcoid),
+            enabled=enabled,
         )
         triggers[trg.key] = trg
     policies: dict[str, Policy] = {}
@@ -121,6 +122,24 @@ def statistics(reader: Reader) -> dict[str, Statistics]:
             table=reader.rel_names[relid],
             definition=definition,
             comment=comment,
+        )
+        out[obj.key] = obj
+    return out
+
+
+def rules(reader: Reader) -> dict[str, Rule]:
+    out: dict[str, Rule] = {}
+    for relid, name, definition, comment, enabled in reader.rows(q.RULES):
+        if relid not in reader.rel_names:
+            continue
+        table = reader.rel_names[relid]
+        obj = Rule(
+            schema=table.split(".")[0],
+            name=name,
+            table=table,
+            definition=definition.strip().rstrip(";"),
+            comment=comment,
+            enabled=enabled,
         )
         out[obj.key] = obj
     return out

@@ -273,7 +273,14 @@ class Statistics(TableChild):
 @dataclass(frozen=True, kw_only=True)
 class Trigger(TableChild):
     function: str | None = None  # key of the trigger function
+    enabled: str = "O"  # O origin (default), D disabled, R replica, A always
     kind = "trigger"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule(TableChild):
+    enabled: str = "O"
+    kind = "rule"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,6 +308,7 @@ class SchemaModel:
     server_version: int = 0
     collations: dict[str, Collation] = field(default_factory=dict)
     statistics: dict[str, Statistics] = field(default_factory=dict)
+    rules: dict[str, Rule] = field(default_factory=dict)
     function_users: dict[str, frozenset[str]] = field(default_factory=dict)
     """Keys of column defaults, constraints, indexes and policies -> function keys they call."""
 
@@ -322,5 +330,6 @@ class SchemaModel:
                 self.policies,
                 self.collations,
                 self.statistics,
+                self.rules,
             )
         )

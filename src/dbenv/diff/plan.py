@@ -163,6 +163,7 @@ def build_plan(
     plan_relations.plan_indexes(builder)
     plan_relations.plan_statistics(builder)
     plan_relations.plan_triggers(builder)
+    plan_relations.plan_rules(builder)
     plan_relations.plan_policies(builder)
     plan_meta.plan_metadata(builder)
     return builder.plan()

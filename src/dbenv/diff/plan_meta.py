@@ -43,6 +43,7 @@ def _groups(b: Builder, *, source: bool) -> list[Mapping[str, DbObject]]:
         m.policies,
         m.collations,
         m.statistics,
+        m.rules,
     ]
 
 

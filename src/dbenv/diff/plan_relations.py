@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from dbenv.diff.model import Constraint, TableChild, View
+from dbenv.diff.model import Constraint, Rule, TableChild, Trigger, View
 from dbenv.diff.plan import LONG_LOCK, NO_HAZARD, Builder, Phase
 
 
@@ -196,6 +196,38 @@ def plan_triggers(b: Builder) -> None:
     _plan_children(
         b, b.source.triggers, b.target.triggers, rebuild=rebuild, drop=drop, create=create
     )
+    _plan_enabled(b, b.source.triggers, b.target.triggers, "TRIGGER")
+
+
+_ENABLE = {"O": "ENABLE", "D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
+
+
+def _plan_enabled(
+    b: Builder,
+    source: Mapping[str, Trigger | Rule],
+    target: Mapping[str, Trigger | Rule],
+    word: str,
+) -> None:
+    """ALTER TABLE ... DISABLE/ENABLE [REPLICA|ALWAYS] TRIGGER/RULE; a new one starts enabled."""
+    for key, new in source.items():
+        old = None if key in b.recreated else target.get(key)
+        if new.enabled != (old.enabled if old is not None else "O"):
+            sql = f"ALTER TABLE {new.table} {_ENABLE.get(new.enabled, 'ENABLE')} {word} {new.name}"
+            b.add(Phase.ROW_SECURITY, sql, target=key)
+
+
+def plan_rules(b: Builder) -> None:
+    """Rules (other than a view's own) are dropped and created again when they change."""
+    rebuild = {key for key, rule in b.target.rules.items() if _has_broken_column(b, rule.table)}
+
+    def drop(rule: TableChild) -> tuple[Phase, str]:
+        return Phase.DROP_TRIGGERS, f"DROP RULE {rule.name} ON {rule.table}"
+
+    def create(rule: TableChild) -> tuple[Phase, str, str, bool]:
+        return Phase.TRIGGERS, rule.definition, NO_HAZARD, True
+
+    _plan_children(b, b.source.rules, b.target.rules, rebuild=rebuild, drop=drop, create=create)
+    _plan_enabled(b, b.source.rules, b.target.rules, "RULE")
 
 
 def _mentions_columns(trigger_sql: str) -> bool:

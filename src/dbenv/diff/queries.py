@@ -203,12 +203,21 @@ WHERE p.prokind IN ('f', 'p', 'w') AND {user_ns("n")}
 
 TRIGGERS = """
 SELECT t.tgrelid, quote_ident(t.tgname), pg_get_triggerdef(t.oid),
-       obj_description(t.oid, 'pg_trigger'), t.tgfoid
+       obj_description(t.oid, 'pg_trigger'), t.tgfoid, t.tgenabled
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {ns}
 """.format(ns=user_ns("n"))
+
+RULES = f"""
+SELECT r.ev_class, quote_ident(r.rulename), pg_get_ruledef(r.oid),
+       obj_description(r.oid, 'pg_rewrite'), r.ev_enabled
+FROM pg_rewrite r
+JOIN pg_class c ON c.oid = r.ev_class
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND {user_ns("n")}
+"""
 
 STATISTICS = f"""
 SELECT s.stxrelid, quote_ident(n.nspname), quote_ident(s.stxname),

@@ -239,4 +239,6 @@ def filter_model(
         server_version=model.server_version,
         collations=pick(model.collations),
         statistics=pick(model.statistics),
+        rules=pick(model.rules),
+        function_users=model.function_users,
     )

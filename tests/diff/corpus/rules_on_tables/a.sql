@@ -1,0 +1,13 @@
+create table t (id int, v text);
+create table log (id int, note text);
+create rule t_ins as on insert to t do also insert into log values (new.id, 'ins');
+create rule t_del as on delete to t do instead nothing;
+comment on rule t_ins on t is 'audit';
+create function tf() returns trigger language plpgsql as $$ begin return new; end $$;
+create trigger t1 before insert on t for each row execute function tf();
+create trigger t2 before update on t for each row execute function tf();
+alter table t disable trigger t1;
+alter table t enable replica trigger t2;
+alter table t disable rule t_del;
+create view v as select id, v from t;
+create rule v_ins as on insert to v do instead insert into t values (new.id, new.v);
