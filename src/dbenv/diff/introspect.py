@@ -16,6 +16,7 @@ from dbenv.diff.model import (
     Collation,
     Column,
     CompositeType,
+    DefaultPrivileges,
     Domain,
     DomainConstraint,
     Enum,
@@ -193,6 +194,19 @@ class Reader:
         return tuple(
             self.attnames[(relid, n)] for n in attnums or () if (relid, n) in self.attnames
         )
+
+    def default_privileges(self) -> dict[str, DefaultPrivileges]:
+        out = {}
+        for role, schema, objtype, acl, baseline in self.rows(q.DEFAULT_PRIVILEGES):
+            obj = DefaultPrivileges(
+                schema=schema or "",
+                name=role,
+                objtype=objtype,
+                acl=_grants(acl),
+                baseline=_grants(baseline),
+            )
+            out[obj.key] = obj
+        return out
 
     def function_users(self) -> dict[str, frozenset[str]]:
         users: dict[str, set[str]] = defaultdict(set)
@@ -393,5 +407,6 @@ def _read(reader: Reader) -> SchemaModel:
         collations=reader.collations(),
         statistics=statistics(reader),
         rules=rules(reader),
+        default_privileges=reader.default_privileges(),
         function_users=reader.function_users(),
     )

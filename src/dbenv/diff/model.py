@@ -289,6 +289,20 @@ class Policy(TableChild):
     kind = "policy"
 
 
+@dataclass(frozen=True, kw_only=True)
+class DefaultPrivileges(DbObject):
+    """One ALTER DEFAULT PRIVILEGES entry: ``name`` is the role, ``schema`` "" database-wide."""
+
+    objtype: str  # r tables, S sequences, f functions, T types, n schemas
+    baseline: frozenset[Grant] = field(default=frozenset(), compare=False)
+    """The privileges the entry's absence stands for."""
+    kind = "default privileges"
+
+    @property
+    def key(self) -> str:
+        return f"default privileges:{self.name}:{self.schema}:{self.objtype}"
+
+
 @dataclass(frozen=True)
 class SchemaModel:
     """One database's schema, as read from its catalogs; maps are keyed by ``key``."""
@@ -309,6 +323,7 @@ class SchemaModel:
     collations: dict[str, Collation] = field(default_factory=dict)
     statistics: dict[str, Statistics] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
+    default_privileges: dict[str, DefaultPrivileges] = field(default_factory=dict)
     function_users: dict[str, frozenset[str]] = field(default_factory=dict)
     """Keys of column defaults, constraints, indexes and policies -> function keys they call."""
 
@@ -331,5 +346,6 @@ class SchemaModel:
                 self.collations,
                 self.statistics,
                 self.rules,
+                self.default_privileges,
             )
         )

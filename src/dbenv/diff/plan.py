@@ -166,4 +166,5 @@ def build_plan(
     plan_relations.plan_rules(builder)
     plan_relations.plan_policies(builder)
     plan_meta.plan_metadata(builder)
+    plan_meta.plan_default_privileges(builder)
     return builder.plan()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from dbenv.diff.model import DbObject, Domain, Function, Grant, Table, View
+from dbenv.diff.model import DbObject, DefaultPrivileges, Domain, Function, Grant, Table, View
 from dbenv.diff.plan import Builder, Phase
 from dbenv.diff.plan_objects import literal
 
@@ -171,3 +171,37 @@ def _plan_grants(b: Builder, obj: DbObject, old: frozenset[Grant]) -> None:
         option = " WITH GRANT OPTION" if grantable else ""
         sql = f"GRANT {privilege} ON {target} TO {grantee}{option}"
         b.add(Phase.GRANTS, sql, target=obj.key)
+
+
+_DEFAULT_OBJECTS = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
+
+
+def plan_default_privileges(b: Builder) -> None:
+    """ALTER DEFAULT PRIVILEGES: the target's go back to the defaults before anything is
+    created (the plan's new objects would pick them up), the source's are set at the end."""
+    source, target = b.source.default_privileges, b.target.default_privileges
+    differ = any(
+        (source[k].acl if k in source else t.baseline) != t.acl for k, t in target.items()
+    ) or any(k not in target and s.acl != s.baseline for k, s in source.items())
+    creates = any(s.action == "create" for s in b.statements)
+    if not differ and not (creates and any(t.acl != t.baseline for t in target.values())):
+        return
+    for obj in target.values():
+        _alter_default(b, Phase.DROP_TRIGGERS, obj, obj.acl, obj.baseline)
+    for obj in source.values():
+        _alter_default(b, Phase.GRANTS, obj, obj.baseline, obj.acl)
+
+
+def _alter_default(
+    b: Builder, phase: Phase, obj: DefaultPrivileges, old: frozenset[Grant], new: frozenset[Grant]
+) -> None:
+    prefix = f"ALTER DEFAULT PRIVILEGES FOR ROLE {obj.name}"
+    if obj.schema:
+        prefix += f" IN SCHEMA {obj.schema}"
+    objects = _DEFAULT_OBJECTS.get(obj.objtype, "TABLES")
+    for grantee, privilege, _ in sorted(old - new):
+        b.add(phase, f"{prefix} REVOKE {privilege} ON {objects} FROM {grantee}", target=obj.key)
+    for grantee, privilege, grantable in sorted(new - old):
+        option = " WITH GRANT OPTION" if grantable else ""
+        sql = f"{prefix} GRANT {privilege} ON {objects} TO {grantee}{option}"
+        b.add(phase, sql, target=obj.key)

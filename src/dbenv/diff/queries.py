@@ -210,6 +210,28 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {ns}
 """.format(ns=user_ns("n"))
 
+_ACL_JSON = (
+    "(SELECT coalesce(json_agg(json_build_array(CASE WHEN x.grantee = 0 THEN 'PUBLIC' "
+    "ELSE quote_ident(pg_get_userbyid(x.grantee)) END, x.privilege_type, x.is_grantable)), "
+    "'[]') FROM aclexplode({acl}) x)"
+)
+
+# ALTER DEFAULT PRIVILEGES entries, with what the entry's absence means: the built-in
+# default for a database-wide entry, nothing for one IN SCHEMA.
+DEFAULT_PRIVILEGES = f"""
+SELECT quote_ident(pg_get_userbyid(d.defaclrole)), quote_ident(n.nspname), d.defaclobjtype,
+       {_ACL_JSON.format(acl="d.defaclacl")},
+       CASE WHEN d.defaclnamespace = 0 THEN {
+    _ACL_JSON.format(
+        acl=(
+            "acldefault(CASE d.defaclobjtype WHEN 'S' THEN 's' ELSE d.defaclobjtype END, "
+            "d.defaclrole)"
+        )
+    )
+} ELSE '[]' END
+FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+"""
+
 RULES = f"""
 SELECT r.ev_class, quote_ident(r.rulename), pg_get_ruledef(r.oid),
        obj_description(r.oid, 'pg_rewrite'), r.ev_enabled

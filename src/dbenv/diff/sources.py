@@ -240,5 +240,6 @@ def filter_model(
         collations=pick(model.collations),
         statistics=pick(model.statistics),
         rules=pick(model.rules),
+        default_privileges=pick(model.default_privileges),
         function_users=model.function_users,
     )
