@@ -335,7 +335,7 @@ def _tables_and_views(
 
 
 def _function_rows(reader: Reader) -> list[Row]:
-    rows = reader.rows(q.FUNCTIONS)
+    rows = reader.rows(q.FUNCTIONS) + reader.rows(q.AGGREGATES)
     for row in rows:
         reader.func_keys[row[0]] = f"function:{row[1]}.{row[8]}"
     return rows
@@ -345,7 +345,7 @@ def _build_functions(rows: list[Row], deps: dict[int, set[str]]) -> dict[str, Fu
     out: dict[str, Function] = {}
     for row in rows:
         oid, schema, name, ident, args, result, is_proc, definition, signature = row[:9]
-        owner, comment, acl = row[9:]
+        owner, comment, acl, aggregate = row[9:]
         fn = Function(
             schema=schema,
             name=name,
@@ -359,6 +359,7 @@ def _build_functions(rows: list[Row], deps: dict[int, set[str]]) -> dict[str, Fu
             definition=definition.strip(),
             signature=signature,
             depends_on=frozenset(deps.get(oid, ())),
+            is_aggregate=aggregate,
         )
         out[fn.key] = fn
     return out

@@ -204,9 +204,12 @@ class Function(DbObject):
     definition: str
     signature: str  # name(argument types): the stable key
     depends_on: frozenset[str] = field(default=frozenset())
+    is_aggregate: bool = False  # definition is then a CREATE AGGREGATE (never OR REPLACE)
 
     @property
     def kind(self) -> str:  # type: ignore[override]
+        if self.is_aggregate:
+            return "aggregate"
         return "procedure" if self.is_procedure else "function"
 
     @property

@@ -16,6 +16,7 @@ from dbenv.diff.plan_objects import literal
 _PUBLIC_DEFAULTS = {
     "function": frozenset({("PUBLIC", "EXECUTE", False)}),
     "procedure": frozenset({("PUBLIC", "EXECUTE", False)}),
+    "aggregate": frozenset({("PUBLIC", "EXECUTE", False)}),
     "type": frozenset({("PUBLIC", "USAGE", False)}),
     "domain": frozenset({("PUBLIC", "USAGE", False)}),
 }
@@ -158,7 +159,12 @@ def _grant_target(obj: DbObject) -> str:
     if isinstance(obj, Table | View):
         return f"TABLE {obj.qualified}"
     if isinstance(obj, Function):
-        return obj.sql_target
+        # GRANT has no AGGREGATE: an aggregate is granted as a function.
+        return (
+            f"FUNCTION {obj.qualified}({obj.identity_args})"
+            if obj.is_aggregate
+            else (obj.sql_target)
+        )
     return f"{obj.sql_kind} {obj.qualified}"
 
 

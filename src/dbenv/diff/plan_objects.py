@@ -347,8 +347,14 @@ def _alter_sequence(b: Builder, new: Sequence, old: Sequence) -> None:
 
 
 def _late(fn: Function) -> bool:
-    """A function whose signature or body names a table or view is created after them."""
-    return any(d.startswith(("table:", "view:")) for d in fn.depends_on)
+    """A function whose signature or body names a table or view is created after them;
+    an aggregate after the functions it is made of."""
+    return fn.is_aggregate or any(d.startswith(("table:", "view:")) for d in fn.depends_on)
+
+
+def _drop_phase(fn: Function) -> Phase:
+    """Aggregates go before the functions they are made of (after the views using them)."""
+    return Phase.DROP_INDEXES if fn.is_aggregate else Phase.DROP_REBUILT
 
 
 def plan_functions(b: Builder) -> None:
@@ -359,13 +365,14 @@ def plan_functions(b: Builder) -> None:
             old = None  # dropped with a type it uses
         elif old is not None and old.definition == new.definition:
             continue
-        if old is not None and (old.arguments, old.result, old.is_procedure) != (
-            new.arguments,
-            new.result,
-            new.is_procedure,
+        if old is not None and (
+            (old.arguments, old.result, old.is_procedure)
+            != (new.arguments, new.result, new.is_procedure)
+            or new.is_aggregate
+            or old.is_aggregate
         ):
             sql = f"DROP {old.sql_target}"
-            b.add(Phase.DROP_REBUILT, sql, action="drop", target=key)
+            b.add(_drop_phase(old), sql, action="drop", target=key)
             b.broken.add(key)
             b.recreated.add(key)
             old = None
@@ -373,7 +380,8 @@ def plan_functions(b: Builder) -> None:
     for key, old in b.target.functions.items():
         if key not in b.source.functions and key not in b.recreated:
             b.broken.add(key)
-            b.add(Phase.DROP_OBJECTS, f"DROP {old.sql_target}", action="drop", target=key)
+            phase = Phase.DROP_INDEXES if old.is_aggregate else Phase.DROP_OBJECTS
+            b.add(phase, f"DROP {old.sql_target}", action="drop", target=key)
 
 
 def rebuild_functions_over_broken(b: Builder) -> None:
@@ -382,7 +390,7 @@ def rebuild_functions_over_broken(b: Builder) -> None:
         if key in b.recreated or not fn.depends_on & b.broken:
             continue
         b.statements = [s for s in b.statements if s.target != key]  # replaced by these
-        b.add(Phase.DROP_REBUILT, f"DROP {fn.sql_target}", action="drop", target=key)
+        b.add(_drop_phase(fn), f"DROP {fn.sql_target}", action="drop", target=key)
         b.broken.add(key)
         b.recreated.add(key)
         new = b.source.functions.get(key)

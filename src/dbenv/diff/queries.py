@@ -193,12 +193,59 @@ SELECT p.oid, quote_ident(n.nspname), quote_ident(p.proname),
        pg_get_functiondef(p.oid),
        quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
        quote_ident(pg_get_userbyid(p.proowner)), obj_description(p.oid, 'pg_proc'),
-       {acl("p.proacl", "f", "p.proowner")}
+       {acl("p.proacl", "f", "p.proowner")}, false
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.prokind IN ('f', 'p', 'w') AND {user_ns("n")}
   AND {not_extension_member("pg_proc", "p.oid")}
   AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_proc'::regclass
                   AND i.objid = p.oid AND i.deptype = 'i')  -- range constructors
+"""
+
+
+def _fn(column: str) -> str:
+    return f"CASE WHEN {column} <> 0 THEN {column}::regproc::text END"
+
+
+_MODIFY = "CASE {c} WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END"
+
+# Aggregates, in the same columns as FUNCTIONS; the definition is assembled from pg_aggregate
+# (pg_get_functiondef refuses aggregates).
+AGGREGATES = f"""
+SELECT p.oid, quote_ident(n.nspname), quote_ident(p.proname),
+       pg_get_function_identity_arguments(p.oid), pg_get_function_arguments(p.oid),
+       pg_get_function_result(p.oid), false,
+       'CREATE AGGREGATE ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '('
+       || pg_get_function_identity_arguments(p.oid) || ') (' || concat_ws(', ',
+          'SFUNC = ' || {_fn("a.aggtransfn")}, 'STYPE = ' || format_type(a.aggtranstype, NULL),
+          CASE WHEN a.aggtransspace <> 0 THEN 'SSPACE = ' || a.aggtransspace END,
+          'FINALFUNC = ' || {_fn("a.aggfinalfn")},
+          CASE WHEN a.aggfinalextra THEN 'FINALFUNC_EXTRA' END,
+          'FINALFUNC_MODIFY = ' || {_MODIFY.format(c="a.aggfinalmodify")},
+          'COMBINEFUNC = ' || {_fn("a.aggcombinefn")},
+          'SERIALFUNC = ' || {_fn("a.aggserialfn")},
+          'DESERIALFUNC = ' || {_fn("a.aggdeserialfn")},
+          'INITCOND = ' || quote_literal(a.agginitval),
+          'MSFUNC = ' || {_fn("a.aggmtransfn")}, 'MINVFUNC = ' || {_fn("a.aggminvtransfn")},
+          CASE WHEN a.aggmtransfn <> 0
+               THEN 'MSTYPE = ' || format_type(a.aggmtranstype, NULL) END,
+          CASE WHEN a.aggmtransspace <> 0 THEN 'MSSPACE = ' || a.aggmtransspace END,
+          'MFINALFUNC = ' || {_fn("a.aggmfinalfn")},
+          CASE WHEN a.aggmfinalextra THEN 'MFINALFUNC_EXTRA' END,
+          CASE WHEN a.aggmtransfn <> 0
+               THEN 'MFINALFUNC_MODIFY = ' || {_MODIFY.format(c="a.aggmfinalmodify")} END,
+          'MINITCOND = ' || quote_literal(a.aggminitval),
+          (SELECT 'SORTOP = OPERATOR(' || quote_ident(opn.nspname) || '.' || o.oprname || ')'
+             FROM pg_operator o JOIN pg_namespace opn ON opn.oid = o.oprnamespace
+            WHERE o.oid = a.aggsortop),
+          'PARALLEL = ' || CASE p.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED'
+                                ELSE 'UNSAFE' END,
+          CASE WHEN a.aggkind = 'h' THEN 'HYPOTHETICAL' END) || ')',
+       quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
+       quote_ident(pg_get_userbyid(p.proowner)), obj_description(p.oid, 'pg_proc'),
+       {acl("p.proacl", "f", "p.proowner")}, true
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_aggregate a ON a.aggfnoid = p.oid
+WHERE {user_ns("n")} AND {not_extension_member("pg_proc", "p.oid")}
 """
 
 TRIGGERS = """

@@ -1,0 +1,10 @@
+create schema s;
+create function s.add2(int, int) returns int language sql immutable as 'select $1 + $2';
+create aggregate s.mysum(int) (sfunc = s.add2, stype = int, initcond = '0');
+comment on aggregate s.mysum(int) is 'sum';
+create aggregate s.mymax(int) (sfunc = int4larger, stype = int);
+create view s.v as select s.mysum(x) from (values (1)) t(x);
+create function s.fin(int) returns text language sql immutable as 'select $1::text';
+create aggregate s.txt(int) (sfunc = s.add2, stype = int, finalfunc = s.fin, parallel = safe, combinefunc = s.add2);
+grant execute on function s.txt(int) to @ROLE1@;
+create aggregate s.pmax(int) (sfunc = int4larger, stype = int, sortop = >);
