@@ -292,6 +292,64 @@ def test_two_operations_at_once_the_second_waits(site: Site) -> None:
     assert [r[2] for r in journal_rows(site.dsn["test"])[-2:]] == ["ok", "ok"]
 
 
+def _target_sessions(site: Site, application: str) -> int:
+    with psycopg.connect(site.admin, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+            [site.test_db, application],
+        ).fetchone()
+    return int(row[0]) if row else -1
+
+
+def test_a_waiting_operation_keeps_no_connection_to_the_target(site: Site) -> None:
+    """The target connection opened beside the lock is let go when the lock is busy:
+    the holder may be about to swap or drop the database."""
+    project = site.project()
+    env = project.environment("test")
+    waiting = threading.Event()
+    with guard.destructive(project, env, "reset"):
+
+        def second() -> None:
+            with guard.destructive(project, env, "seed", progress=lambda _: waiting.set()):
+                pass
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert waiting.wait(10)
+        time.sleep(0.2)
+        assert _target_sessions(site, "dbenv:app:test:seed") == 0
+    thread.join(10)
+    assert [r[:3] for r in journal_rows(site.dsn["test"])[-1:]] == [("seed", "test", "ok")]
+
+
+def test_an_early_connection_ended_before_the_lock_was_held_is_replaced(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A previous holder's swap forces clients off the target; the guard connects again."""
+    from dbenv.backends import postgres
+
+    taken = postgres.PendingConnection.take
+    ended: list[int] = []
+
+    def take_then_end(self: postgres.PendingConnection) -> Any:
+        conn = taken(self)
+        if conn is not None:
+            with psycopg.connect(site.admin, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s, 5000)", [conn.info.backend_pid])
+            ended.append(conn.info.backend_pid)
+        return conn
+
+    monkeypatch.setattr(postgres.PendingConnection, "take", take_then_end)
+    project = site.project()
+    with guard.destructive(project, project.environment("test"), "reset") as guarded:
+        assert guarded.conn.info.backend_pid not in ended
+        guarded.conn.execute("DELETE FROM items")
+    assert ended
+    assert journal_rows(site.dsn["test"])[-1][:3] == ("reset", "test", "ok")
+    with psycopg.connect(site.dsn["test"]) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (0,)
+
+
 def test_a_lock_timeout_fails_clearly(site: Site) -> None:
     project = site.project()
     env = project.environment("test")

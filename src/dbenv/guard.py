@@ -31,7 +31,9 @@ database that does not exist yet; ``stamp`` may not.
 A refusal changes nothing in the target: it is journaled locally
 (``.dbenv/journal.jsonl``). Operations that run hold a session-level advisory lock
 on the server's maintenance database (a second one waits) and leave a row in
-``dbenv.journal``.
+``dbenv.journal``. The target connection is opened while the lock is being taken,
+but nothing is read through it before the lock is held, and it is closed before
+waiting for a busy lock (the holder may swap or drop the database).
 """
 
 from __future__ import annotations
@@ -174,24 +176,38 @@ def destructive(
         override = project.override_database
     args = dict(arguments or {})
     started = time.monotonic()
-    with _advisory_lock(
-        project,
-        env,
-        progress=progress,
-        timeout=lock_timeout,
-        before_wait=lambda: admit(project, env, operation, override, args),
-    ) as lock_conn:
-        guarded = _enter(project, env, operation, override, args, lock_conn, progress)
-        try:
-            yield guarded
-        except BaseException as exc:
-            _journal(guarded, args, started, "failed", detail=_describe(exc))
-            raise
-        finally:
-            if not guarded.conn.closed and guarded.conn.info.transaction_status != 0:
-                guarded.conn.rollback()
-        _journal(guarded, args, started, "ok")
-        guarded.conn.close()
+    # the target connection opens while the lock is taken; nothing goes through it
+    # before the lock is held
+    early = postgres.PendingConnection(
+        target_url(env),
+        autocommit=True,
+        connect_timeout=5,
+        **_target_options(project, env, operation),
+    )
+
+    def before_wait() -> None:
+        early.discard()  # the lock's holder may swap or drop the database: stay off it
+        admit(project, env, operation, override, args)
+
+    try:
+        with _advisory_lock(
+            project, env, progress=progress, timeout=lock_timeout, before_wait=before_wait
+        ) as lock_conn:
+            guarded = _enter(
+                project, env, operation, override, args, lock_conn, progress, early.take()
+            )
+            try:
+                yield guarded
+            except BaseException as exc:
+                _journal(guarded, args, started, "failed", detail=_describe(exc))
+                raise
+            finally:
+                if not guarded.conn.closed and guarded.conn.info.transaction_status != 0:
+                    guarded.conn.rollback()
+            _journal(guarded, args, started, "ok")
+            guarded.conn.close()
+    finally:
+        early.discard()  # the lock could not be taken: close what was opened
 
 
 def _enter(
@@ -202,16 +218,24 @@ def _enter(
     args: Mapping[str, object],
     lock_conn: psycopg.Connection[Any],
     progress: Progress | None,
+    early: psycopg.Connection[Any] | None,
 ) -> Guarded:
     """Under the lock: read the facts, run the checks, snapshot if overriding."""
-    conn = open_target(
-        target_url(env),
-        lock_conn,
-        search_path=_search_path(env),
-        application_name=_app_name(project, env, operation),
-    )
+    conn, facts = early, None
+    if early is not None:
+        try:
+            facts = facts_from(early, project, env)
+        except BaseException:
+            lost = early.broken  # the lock's previous holder forced it off (swap, drop)
+            early.close()
+            if not lost:
+                raise
+            conn = None  # connect again, now that the lock is held
+    if facts is None:
+        conn = open_target(target_url(env), lock_conn, **_target_options(project, env, operation))
     try:
-        facts = facts_from(conn, project, env) if conn else Facts(_database_of(env), False)
+        if facts is None:
+            facts = facts_from(conn, project, env) if conn else Facts(_database_of(env), False)
         results = run_checks(project, env, operation, facts)
         if override is not None:
             results.append(check_override(env, override, facts.database))
@@ -355,12 +379,16 @@ def _search_path(env: Environment) -> str | None:
     return env.schema if env.isolation == "schema" else None
 
 
+def _target_options(project: Project, env: Environment, operation: str) -> dict[str, Any]:
+    return {
+        "search_path": _search_path(env),
+        "application_name": _app_name(project, env, operation),
+    }
+
+
 def _connect_target(project: Project, env: Environment, operation: str) -> psycopg.Connection[Any]:
     return postgres.connect(
-        target_url(env),
-        autocommit=True,
-        search_path=_search_path(env),
-        application_name=_app_name(project, env, operation),
+        target_url(env), autocommit=True, **_target_options(project, env, operation)
     )
 
 

@@ -51,6 +51,37 @@ def connect(
         ) from None
 
 
+class PendingConnection:
+    """``connect`` running on a thread, so it overlaps other work (another connect).
+
+    ``take`` waits for it and returns the connection, or None when it failed: the
+    caller then connects the usual way and reports that attempt's error.
+    """
+
+    def __init__(self, url: Secret | str, **options: Any) -> None:
+        import threading
+
+        self._conn: psycopg.Connection[Any] | None = None
+        self._thread = threading.Thread(target=self._open, args=(url, options), daemon=True)
+        self._thread.start()
+
+    def _open(self, url: Secret | str, options: dict[str, Any]) -> None:
+        try:
+            self._conn = connect(url, **options)
+        except Exception:
+            self._conn = None
+
+    def take(self) -> psycopg.Connection[Any] | None:
+        self._thread.join()
+        conn, self._conn = self._conn, None
+        return conn
+
+    def discard(self) -> None:
+        conn = self.take()
+        if conn is not None:
+            conn.close()
+
+
 # --- lifecycle helpers (guard, stamp, status, provision): additive ------------------
 
 
