@@ -20,6 +20,7 @@ from dbenv.diff.model import (
     Domain,
     DomainConstraint,
     Enum,
+    EventTrigger,
     Extension,
     Function,
     Grant,
@@ -204,6 +205,24 @@ class Reader:
                 objtype=objtype,
                 acl=_grants(acl),
                 baseline=_grants(baseline),
+            )
+            out[obj.key] = obj
+        return out
+
+    def event_triggers(self) -> dict[str, EventTrigger]:
+        out = {}
+        for name, event, funcoid, tags, enabled, owner, comment in self.rows(q.EVENT_TRIGGERS):
+            function = self.func_keys.get(funcoid)
+            call = function.removeprefix("function:") if function else str(funcoid)
+            when = f" WHEN TAG IN ({tags})" if tags else ""
+            obj = EventTrigger(
+                schema="",
+                name=name,
+                owner=owner,
+                comment=comment,
+                definition=f"CREATE EVENT TRIGGER {name} ON {event}{when} EXECUTE FUNCTION {call}",
+                function=function,
+                enabled=enabled,
             )
             out[obj.key] = obj
         return out
@@ -409,5 +428,6 @@ def _read(reader: Reader) -> SchemaModel:
         statistics=statistics(reader),
         rules=rules(reader),
         default_privileges=reader.default_privileges(),
+        event_triggers=reader.event_triggers(),
         function_users=reader.function_users(),
     )

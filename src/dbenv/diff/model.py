@@ -306,6 +306,16 @@ class DefaultPrivileges(DbObject):
         return f"default privileges:{self.name}:{self.schema}:{self.objtype}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class EventTrigger(DbObject):
+    """A database-wide event trigger (``schema`` is empty)."""
+
+    definition: str
+    function: str | None  # key of its function
+    enabled: str = "O"
+    kind = "event trigger"
+
+
 @dataclass(frozen=True)
 class SchemaModel:
     """One database's schema, as read from its catalogs; maps are keyed by ``key``."""
@@ -327,6 +337,7 @@ class SchemaModel:
     statistics: dict[str, Statistics] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
     default_privileges: dict[str, DefaultPrivileges] = field(default_factory=dict)
+    event_triggers: dict[str, EventTrigger] = field(default_factory=dict)
     function_users: dict[str, frozenset[str]] = field(default_factory=dict)
     """Keys of column defaults, constraints, indexes and policies -> function keys they call."""
 
@@ -350,5 +361,6 @@ class SchemaModel:
                 self.statistics,
                 self.rules,
                 self.default_privileges,
+                self.event_triggers,
             )
         )

@@ -144,7 +144,7 @@ def build_plan(
     concurrently: bool = False,
 ) -> Plan:
     """Statements that make ``target`` match ``source`` (``source`` is the desired state)."""
-    from dbenv.diff import plan_meta, plan_objects, plan_relations, plan_tables
+    from dbenv.diff import plan_database, plan_meta, plan_objects, plan_relations, plan_tables
 
     builder = Builder(source, target, owners=owners, concurrently=concurrently)
     plan_objects.plan_schemas(builder)
@@ -164,6 +164,7 @@ def build_plan(
     plan_relations.plan_statistics(builder)
     plan_relations.plan_triggers(builder)
     plan_relations.plan_rules(builder)
+    plan_database.plan_event_triggers(builder)
     plan_relations.plan_policies(builder)
     plan_meta.plan_metadata(builder)
     plan_meta.plan_default_privileges(builder)

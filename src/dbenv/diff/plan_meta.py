@@ -45,6 +45,7 @@ def _groups(b: Builder, *, source: bool) -> list[Mapping[str, DbObject]]:
         m.collations,
         m.statistics,
         m.rules,
+        m.event_triggers,
     ]
 
 
@@ -65,7 +66,7 @@ def plan_metadata(b: Builder) -> None:
             default = _PUBLIC_DEFAULTS.get(obj.kind, frozenset())
             _plan_grants(b, obj, old.acl if old else default)
         owned = obj.key.startswith(("schema:", "type:", "domain:", "sequence:", "table:"))
-        owned = owned or obj.key.startswith(("view:", "function:", "collation:"))
+        owned = owned or obj.key.startswith(("view:", "function:", "collation:", "event trigger:"))
         if b.owners and owned and obj.owner and (old is None or old.owner != obj.owner):
             sql = f"ALTER {obj.sql_target} OWNER TO {obj.owner}"
             b.add(Phase.OWNERS, sql, target=obj.key)

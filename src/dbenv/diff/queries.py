@@ -279,6 +279,15 @@ SELECT quote_ident(pg_get_userbyid(d.defaclrole)), quote_ident(n.nspname), d.def
 FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
 """
 
+EVENT_TRIGGERS = f"""
+SELECT quote_ident(et.evtname), et.evtevent, et.evtfoid,
+       (SELECT string_agg(quote_literal(t), ', ' ORDER BY t) FROM unnest(et.evttags) t),
+       et.evtenabled, quote_ident(pg_get_userbyid(et.evtowner)),
+       obj_description(et.oid, 'pg_event_trigger')
+FROM pg_event_trigger et
+WHERE {not_extension_member("pg_event_trigger", "et.oid")}
+"""
+
 RULES = f"""
 SELECT r.ev_class, quote_ident(r.rulename), pg_get_ruledef(r.oid),
        obj_description(r.oid, 'pg_rewrite'), r.ev_enabled

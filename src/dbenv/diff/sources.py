@@ -241,5 +241,6 @@ def filter_model(
         statistics=pick(model.statistics),
         rules=pick(model.rules),
         default_privileges=pick(model.default_privileges),
+        event_triggers=pick(model.event_triggers),
         function_users=model.function_users,
     )
