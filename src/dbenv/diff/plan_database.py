@@ -20,9 +20,9 @@ def plan_event_triggers(b: Builder) -> None:
             b.add(Phase.DROP_TRIGGERS, f"DROP {old.sql_target}", action="drop", target=key)
             b.recreated.add(key)
     for key, new in source.items():
-        old = None if key in b.recreated else target.get(key)
-        if old is None:
+        kept = None if key in b.recreated else target.get(key)
+        if kept is None:
             b.add(Phase.TRIGGERS, new.definition, action="create", target=key)
-        if new.enabled != (old.enabled if old is not None else "O"):
+        if new.enabled != (kept.enabled if kept is not None else "O"):
             sql = f"ALTER {new.sql_target} {_ENABLE.get(new.enabled, 'ENABLE')}"
             b.add(Phase.ROW_SECURITY, sql, target=key)
