@@ -8,6 +8,8 @@ changes.
 
 from __future__ import annotations
 
+import re
+
 from dbenv.diff.model import Collation, CompositeType, Domain, Enum, Function, RangeType, Sequence
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 
@@ -173,8 +175,9 @@ def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) 
     b.recreated.add(key)
     _drop_functions_using(b, key)
     b.converted_types.add(obj.qualified)
+    keyed = _recreate_tables_keyed_on(b, obj.qualified)
     for table in b.target.tables.values():
-        if table.partition_of:
+        if table.partition_of or table.key in keyed:
             continue
         for col in table.columns:
             array = col.data_type == obj.qualified + "[]"
@@ -193,6 +196,30 @@ def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) 
             b.add(phase, sql, hazard=hazard, target=col_key)
             b.broken.add(col_key)
     b.add(phase, f"DROP {word} {old_name}", action="drop", target=key)
+
+
+def _recreate_tables_keyed_on(b: Builder, qualified: str) -> set[str]:
+    """Partitioned tables whose partition key uses a column of the type ``qualified``.
+
+    PostgreSQL refuses to retype a partition key column, so the table (and its
+    partitions) is dropped and created again instead: data loss, noted in the plan.
+    """
+    keyed = set()
+    for key, table in b.target.tables.items():
+        if not table.partitioned_by or key not in b.source.tables:
+            continue
+        for col in table.columns:
+            if col.data_type not in (qualified, qualified + "[]"):
+                continue
+            if re.search(rf"(?<![\w\"]){re.escape(col.name)}(?![\w\"])", table.partitioned_by):
+                keyed.add(key)
+                b.recreated.add(key)
+                b.notes.append(
+                    f"table {table.qualified} is dropped and created again (its rows are lost): "
+                    f"its partition key uses {qualified}, which is recreated"
+                )
+                break
+    return keyed
 
 
 def _columns_of_type(b: Builder, qualified: str) -> list[tuple[str, str, str | None, str]]:

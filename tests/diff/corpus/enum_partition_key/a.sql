@@ -1,0 +1,3 @@
+create type e as enum ('a', 'b');
+create table p (id int, k e) partition by list (k);
+create table p_a partition of p for values in ('a');
