@@ -124,8 +124,8 @@ def check_tier(env: Environment, operation: str) -> CheckResult:
         "tier",
         False,
         f"'{env.name}' is {env.tier} (tier = \"{env.tier}\")",
-        f'Only disposable environments may be {operation}: set tier = "disposable" for'
-        f" '{env.name}' in dbenv.toml if its data may be thrown away.",
+        f'dbenv runs {operation} only on disposable environments: set tier = "disposable"'
+        f" for '{env.name}' in dbenv.toml if its data may be thrown away.",
     )
 
 

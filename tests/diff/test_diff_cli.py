@@ -144,6 +144,8 @@ def test_apply_with_override_and_allow_destructive_converges(
     result = invoke("diff", a, b, "--apply", f"--i-mean-it={db}", "--allow-destructive")
     assert result.exit_code == 0, result.output
     assert "Applied" in result.stdout
+    assert "lost data (--allow-destructive)" in result.stdout
+    assert "applying them needs" not in result.stdout
     assert invoke("diff", a, b, "--exit-code").exit_code == 0
 
 

@@ -87,7 +87,7 @@ def diff_command(
     elif sql:
         out(result.plan.sql().rstrip())
     else:
-        out(report(result.plan, **labels))
+        out(report(result.plan, applied=result.applied is not None, **labels))
         if result.applied is not None:
             out(f"Applied {result.applied} statement(s) to {result.target.label}.")
     if exit_code and result.drift and result.applied is None:

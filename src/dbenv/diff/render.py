@@ -32,8 +32,12 @@ def _summary(plan: Plan) -> str:
     return f"{len(plan.statements)} statement(s)" + (f"; hazards: {risky}" if risky else "")
 
 
-def report(plan: Plan, *, source: str, target: str) -> str:
-    """Human-readable drift report: one block per object, statements marked +/-/~."""
+def report(plan: Plan, *, source: str, target: str, applied: bool = False) -> str:
+    """Human-readable drift report: one block per object, statements marked +/-/~.
+
+    ``applied``: the plan has just been applied (with ``--allow-destructive`` if it
+    lost data), so the closing line reports rather than asks.
+    """
     if plan.empty:
         lines = [f"No drift: {target} matches {source}."]
         lines.extend(f"Note: {note}" for note in plan.notes)
@@ -57,7 +61,9 @@ def report(plan: Plan, *, source: str, target: str) -> str:
     if plan.destructive:
         lines.append("")
         lines.append(
-            f"{len(plan.destructive)} statement(s) lose data; applying them needs "
+            f"{len(plan.destructive)} statement(s) lost data (--allow-destructive)."
+            if applied
+            else f"{len(plan.destructive)} statement(s) lose data; applying them needs "
             "--allow-destructive."
         )
     return "\n".join(lines)
