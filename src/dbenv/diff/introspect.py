@@ -314,6 +314,7 @@ def _tables_and_views(
     for row in rows:
         oid, relkind, schema, name, owner, comment, acl, persistence, options = row[:9]
         rls, forced, partkey, bound, parents, viewdef, replica, toast, clustered = row[9:18]
+        of_type = row[18]
         common: dict[str, Any] = {
             "schema": schema,
             "name": name,
@@ -347,6 +348,7 @@ def _tables_and_views(
             rls_forced=forced,
             replica_identity=replica,
             clustered_on=clustered,
+            of_type=of_type,
             **common,
         )
         tables[table.key] = table

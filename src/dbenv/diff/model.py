@@ -168,6 +168,7 @@ class Table(DbObject):
     rls_forced: bool
     replica_identity: str = "DEFAULT"  # FULL | NOTHING | USING INDEX name
     clustered_on: str | None = None  # the index CLUSTER uses (ALTER TABLE ... CLUSTER ON)
+    of_type: str | None = None  # a typed table's composite type (CREATE TABLE ... OF type)
     kind = "table"
 
     def column(self, name: str) -> Column | None:

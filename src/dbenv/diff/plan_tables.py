@@ -112,9 +112,11 @@ def plan_tables(b: Builder) -> None:
         old = target.get(key)
         if old is None or key in b.recreated:
             b.add(Phase.TABLES, create_table_sql(new), action="create", target=key)
+            _typed(b, new, None)
             plan_column_settings(b, new, None)
         else:
             _alter_table(b, new, old)
+            _typed(b, new, old)
             plan_column_settings(b, new, old)
     late = target.keys() - source.keys() - orphans
     for key in sorted(late, key=lambda k: -_depth(target[k], target)):
@@ -127,6 +129,17 @@ def plan_tables(b: Builder) -> None:
             action="drop",
             target=key,
         )
+
+
+def _typed(b: Builder, new: Table, old: Table | None) -> None:
+    """A typed table is made as a plain one and then tied to its type (same columns)."""
+    was = old.of_type if old is not None else None
+    if was == new.of_type:
+        return
+    if was is not None:
+        b.add(Phase.COLUMNS, f"ALTER TABLE {new.qualified} NOT OF", target=new.key)
+    if new.of_type is not None:
+        b.add(Phase.COLUMNS, f"ALTER TABLE {new.qualified} OF {new.of_type}", target=new.key)
 
 
 def _spread_recreation(b: Builder) -> set[str]:

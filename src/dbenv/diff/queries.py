@@ -131,6 +131,7 @@ SELECT c.oid, c.relkind, quote_ident(n.nspname), quote_ident(c.relname),
          WHERE tc.oid = c.reltoastrelid),
        (SELECT quote_ident(ci.relname) FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
          WHERE x.indrelid = c.oid AND x.indisclustered),
+       CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END,
        c.reltype
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass
