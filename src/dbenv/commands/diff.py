@@ -36,7 +36,7 @@ class DiffResult:
 
     @property
     def drift(self) -> bool:
-        return not self.plan.empty
+        return self.plan.drift
 
 
 def _scratch_server(

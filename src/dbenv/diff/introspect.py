@@ -431,5 +431,6 @@ def _read(reader: Reader) -> SchemaModel:
         rules=rules(reader),
         default_privileges=reader.default_privileges(),
         event_triggers=reader.event_triggers(),
+        not_compared=frozenset(row[0] for row in reader.rows(q.NOT_COMPARED)),
         function_users=reader.function_users(),
     )

@@ -339,6 +339,8 @@ class SchemaModel:
     rules: dict[str, Rule] = field(default_factory=dict)
     default_privileges: dict[str, DefaultPrivileges] = field(default_factory=dict)
     event_triggers: dict[str, EventTrigger] = field(default_factory=dict)
+    not_compared: frozenset[str] = frozenset()
+    """Descriptions of objects of kinds diff does not compare (operators, casts, ...)."""
     function_users: dict[str, frozenset[str]] = field(default_factory=dict)
     """Keys of column defaults, constraints, indexes and policies -> function keys they call."""
 

@@ -76,10 +76,17 @@ class Plan:
 
     statements: tuple[Statement, ...]
     notes: tuple[str, ...] = ()
+    unplanned: tuple[str, ...] = ()
+    """Differences no statement covers (kinds diff does not compare); also in ``notes``."""
 
     @property
     def empty(self) -> bool:
         return not self.statements
+
+    @property
+    def drift(self) -> bool:
+        """The schemas differ: there are statements, or differences the plan cannot cover."""
+        return bool(self.statements or self.unplanned)
 
     @property
     def destructive(self) -> tuple[Statement, ...]:
@@ -110,6 +117,7 @@ class Builder:
     concurrently: bool = False
     statements: list[Statement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unplanned: list[str] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)
     """Keys of target objects this plan drops or changes in place (dependants rebuild)."""
     recreated: set[str] = field(default_factory=set)
@@ -133,7 +141,7 @@ class Builder:
 
     def plan(self) -> Plan:
         ordered = sorted(self.statements, key=lambda s: s.phase)
-        return Plan(tuple(ordered), tuple(self.notes))
+        return Plan(tuple(ordered), tuple(self.notes), tuple(self.unplanned))
 
 
 def build_plan(
@@ -165,6 +173,7 @@ def build_plan(
     plan_relations.plan_triggers(builder)
     plan_relations.plan_rules(builder)
     plan_database.plan_event_triggers(builder)
+    plan_database.note_not_compared(builder)
     plan_relations.plan_policies(builder)
     plan_meta.plan_metadata(builder)
     plan_meta.plan_default_privileges(builder)

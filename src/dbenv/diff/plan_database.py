@@ -1,5 +1,9 @@
 """Plan the database-wide objects that belong to no schema: event triggers.
 
+Kinds diff does not compare (operators, casts, text search objects, foreign
+servers, ...) are not planned; when one side has such an object the other lacks,
+the plan says so in a note, as the plan cannot converge them.
+
 An event trigger is dropped and created again when its event, tags or function
 change, or when its function is dropped and created again by this plan.
 """
@@ -26,3 +30,17 @@ def plan_event_triggers(b: Builder) -> None:
         if new.enabled != (kept.enabled if kept is not None else "O"):
             sql = f"ALTER {new.sql_target} {_ENABLE.get(new.enabled, 'ENABLE')}"
             b.add(Phase.ROW_SECURITY, sql, target=key)
+
+
+def note_not_compared(b: Builder) -> None:
+    for side, only in (
+        ("source", b.source.not_compared - b.target.not_compared),
+        ("target", b.target.not_compared - b.source.not_compared),
+    ):
+        for description in sorted(only):
+            note = (
+                f"{description} exists only in the {side}: diff does not compare this kind "
+                "of object; create or drop it by hand"
+            )
+            b.notes.append(note)
+            b.unplanned.append(note)

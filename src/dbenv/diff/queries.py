@@ -349,3 +349,41 @@ WHERE d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n' AND d.refobjid >= 1
   AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_class'::regclass,
                     'pg_policy'::regclass)
 """
+
+
+def _described(catalog: str, alias: str, where: str) -> str:
+    return (
+        f"SELECT pg_describe_object('{catalog}'::regclass, {alias}.oid, 0) FROM {catalog} {alias} "
+        f"WHERE {where} AND {not_extension_member(catalog, alias + '.oid')}"
+    )
+
+
+def _in_user_ns(catalog: str, alias: str, column: str) -> str:
+    return _described(
+        catalog,
+        alias,
+        f"EXISTS (SELECT 1 FROM pg_namespace n WHERE n.oid = {alias}.{column} AND {user_ns('n')})",
+    )
+
+
+# Objects diff does not compare, named so the plan can say they differ (one query).
+NOT_COMPARED = "\nUNION ALL\n".join(
+    [
+        _in_user_ns("pg_operator", "o", "oprnamespace"),
+        _in_user_ns("pg_opclass", "o", "opcnamespace"),
+        _in_user_ns("pg_opfamily", "o", "opfnamespace"),
+        _in_user_ns("pg_ts_config", "o", "cfgnamespace"),
+        _in_user_ns("pg_ts_dict", "o", "dictnamespace"),
+        _in_user_ns("pg_ts_parser", "o", "prsnamespace"),
+        _in_user_ns("pg_ts_template", "o", "tmplnamespace"),
+        _in_user_ns("pg_conversion", "o", "connamespace"),
+        _described("pg_cast", "o", "o.oid >= 16384"),
+        _described("pg_transform", "o", "o.oid >= 16384"),
+        _described("pg_foreign_data_wrapper", "o", "o.oid >= 16384"),
+        _described("pg_foreign_server", "o", "o.oid >= 16384"),
+        _described("pg_publication", "o", "true"),
+        _described("pg_language", "o", "o.oid >= 16384"),
+        _described("pg_am", "o", "o.oid >= 16384"),
+        _in_user_ns("pg_class", "o", "relnamespace") + " AND o.relkind = 'f'",
+    ]
+)

@@ -40,6 +40,11 @@ def report(plan: Plan, *, source: str, target: str, applied: bool = False) -> st
     """
     if plan.empty:
         lines = [f"No drift: {target} matches {source}."]
+        if plan.unplanned:
+            lines = [
+                f"Drift: {target} differs from {source} only in objects diff does not compare "
+                "(no statements)."
+            ]
         lines.extend(f"Note: {note}" for note in plan.notes)
         return "\n".join(lines)
     groups: dict[str, list[Statement]] = defaultdict(list)
@@ -74,7 +79,7 @@ def as_json(plan: Plan, *, source: str, target: str, applied: int | None = None)
     return {
         "source": source,
         "target": target,
-        "drift": not plan.empty,
+        "drift": plan.drift,
         "hazards": plan.hazards(),
         "statements": [
             {

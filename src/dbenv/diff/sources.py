@@ -242,5 +242,6 @@ def filter_model(
         rules=pick(model.rules),
         default_privileges=pick(model.default_privileges),
         event_triggers=pick(model.event_triggers),
+        not_compared=model.not_compared,
         function_users=model.function_users,
     )
