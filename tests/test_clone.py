@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,10 @@ import psycopg
 import pytest
 
 from dbenv.commands import sync as commands
+from dbenv.config import load_project
 from dbenv.errors import GuardRefusal, UsageError
 from dbenv.stamp import stamp_state
+from lifecycle_support import stamp_as
 from sync_support import PROFILE, Scenario, make_scenario, query, table_state
 
 CLONE_RULES = (
@@ -107,3 +110,89 @@ def test_clone_refusals_change_nothing(scenario: Scenario) -> None:
         clone(scenario, no_mask=True, override="wrong_db")
     assert caught.value.exit_code == 3
     assert table_state(scenario.test) == before
+
+
+OWNED_SCHEMA = """
+CREATE TYPE mood AS ENUM ('ok', 'bad');
+CREATE DOMAIN score AS int CHECK (VALUE >= 0);
+CREATE SCHEMA app;
+CREATE TABLE app.items (id serial PRIMARY KEY, name text, m mood, s score);
+CREATE SEQUENCE app.tickets;
+CREATE VIEW app.names AS SELECT name FROM app.items;
+CREATE MATERIALIZED VIEW app.counted AS SELECT count(*) AS n FROM app.items;
+CREATE FUNCTION app.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2';
+CREATE PROCEDURE app.noop() LANGUAGE sql AS 'SELECT 1';
+INSERT INTO app.items (name, m, s) VALUES ('a', 'ok', 1), ('b', 'bad', 2);
+"""
+
+
+@pytest.fixture
+def owned_pair(pg_server: Any, tmp_path: Path) -> Iterator[tuple[Path, str, str, str]]:
+    """Production and test on one server, each database and its objects owned by its own role."""
+    suffix = uuid.uuid4().hex[:8]
+    prod_role, test_role = f"cg_prod_{suffix}", f"cg_test_{suffix}"
+    prod_db, test_db = f"cg_prod_{suffix}", f"cg_test_{suffix}"
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        for role in (prod_role, test_role):
+            conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{suffix}'".encode())
+        conn.execute(f"CREATE DATABASE {prod_db} OWNER {prod_role}".encode())
+        conn.execute(f"CREATE DATABASE {test_db} OWNER {test_role}".encode())
+    prod = pg_server.dsn_for(prod_db, prod_role, f"pw-{suffix}")
+    test = pg_server.dsn_for(test_db, test_role, f"pw-{suffix}")
+    with psycopg.connect(prod, autocommit=True) as conn:
+        conn.execute(OWNED_SCHEMA.encode())
+    stamp_as(pg_server.dsn_for(test_db), "owned", "test")  # the marker needs a superuser
+    with psycopg.connect(pg_server.dsn_for(test_db), autocommit=True) as conn:
+        conn.execute(f"ALTER SCHEMA dbenv OWNER TO {test_role}".encode())
+        conn.execute(f"ALTER TABLE dbenv.stamp OWNER TO {test_role}".encode())
+    (tmp_path / "dbenv.toml").write_text(
+        '[project]\nname = "owned"\n\n'
+        f'[environments.production]\ntier = "protected"\ndatabase_url = "{prod}"\n\n'
+        f'[environments.test]\ntier = "disposable"\ndatabase_url = "{test}"\n'
+        f'admin_url = "{pg_server.dsn}"\n'
+    )
+    try:
+        yield tmp_path, prod, test, test_role
+    finally:
+        with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+            for db in (prod_db, test_db):
+                conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)".encode())
+            for role in (prod_role, test_role):
+                conn.execute(f"DROP ROLE IF EXISTS {role}".encode())
+
+
+def test_template_clone_hands_every_object_to_the_target_role(
+    owned_pair: tuple[Path, str, str, str],
+) -> None:
+    root, prod, test, test_role = owned_pair
+    project = load_project(project=root, process_env={})
+    test_db = test.rsplit("/", 1)[1].split("?")[0]
+    result = commands.clone(
+        project,
+        project.environment("production"),
+        project.environment("test"),
+        no_mask=True,
+        override=test_db,
+    )
+    assert result.method == "template"
+    with psycopg.connect(test, autocommit=True) as conn:  # as test's own role
+        assert stamp_state(conn, "owned", project.environment("test")) == "ok"
+        owners = conn.execute(
+            "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('app', 'dbenv')"
+            " UNION SELECT DISTINCT pg_get_userbyid(proowner) FROM pg_proc"
+            " WHERE pronamespace = 'app'::regnamespace"
+            " UNION SELECT DISTINCT pg_get_userbyid(typowner) FROM pg_type"
+            " WHERE typname IN ('mood', 'score')"
+        ).fetchall()
+        assert owners == [(test_role,)]
+        conn.execute("INSERT INTO app.items (name, m, s) VALUES ('c', 'ok', 3)")
+        assert conn.execute("SELECT app.twice(nextval('app.tickets')::int)").fetchone() == (2,)
+        conn.execute("REFRESH MATERIALIZED VIEW app.counted")
+        conn.execute("DROP TABLE app.items CASCADE")  # only an owner may
+    with psycopg.connect(prod, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM app.items").fetchone() == (2,)
+        owner = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+        ).fetchone()
+        assert owner is not None and owner[0].startswith("cg_prod_")

@@ -119,6 +119,10 @@ def clone(
         size = int(size_row[0]) if size_row else 0
         others = _other_sessions(probe, src_db)
     template_ok = _same_server(src_url, dst_url) and others == 0 and not masked
+    if template_ok and method == "auto":
+        # only a superuser may copy any database and hand every object of the copy
+        # to the target's owner; anyone else gets the logical copy, which always can
+        template_ok = _is_superuser(guard.maintenance_url(target))
     if method == "template" and not template_ok:
         why = (
             "masking is required"
@@ -148,7 +152,8 @@ def clone(
                 strategy = "FILE_COPY" if size > FILE_COPY_ABOVE else "WAL_LOG"
                 if progress:
                     progress(f"cloning {src_db} into {dst_db} (template, STRATEGY {strategy})")
-                _template_clone(maint, src_db, dst_db, strategy)
+                owner = _template_clone(maint, src_db, dst_db, strategy)
+                _hand_over(postgres.with_database(guard.maintenance_url(target), dst_db), owner)
                 g.database_recreated()
                 g.record({"bytes": size})
                 return CloneResult(
@@ -196,9 +201,8 @@ def _other_sessions(conn: psycopg.Connection[Any], database: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _template_clone(
-    maint: psycopg.Connection[Any], source: str, target: str, strategy: str
-) -> None:
+def _template_clone(maint: psycopg.Connection[Any], source: str, target: str, strategy: str) -> str:
+    """Copy ``source`` over ``target``, owned by target's owner; returns that owner."""
     from dbenv.errors import OperationError
 
     def ident(name: str) -> str:
@@ -209,7 +213,8 @@ def _template_clone(
         "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (target,)
     ).fetchone()
     me = maint.execute("SELECT current_user").fetchone()
-    owner = f" OWNER {ident(str(row[0]))}" if row and me and row[0] != me[0] else ""
+    new_owner = str(row[0]) if row else str(me[0]) if me else ""
+    owner = f" OWNER {ident(new_owner)}" if me and new_owner != me[0] else ""
     maint.execute(f"DROP DATABASE IF EXISTS {ident(target)} WITH (FORCE)".encode())
     try:
         maint.execute(
@@ -225,6 +230,83 @@ def _template_clone(
             f"the template clone of '{source}' failed: {reason}; '{target}' was left empty.",
             hint="Retry with --method logical, or stop what connects to the source.",
         ) from None
+    return new_owner
+
+
+# Everything in the copy that the target's owner must own to use it as its own:
+# schemas, relations, routines and types, not extension members, not the
+# sequences and row types that follow their table, not what the database owner
+# owns by definition (pg_database_owner: the public schema).
+_FOREIGN_OWNED = r"""
+WITH ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e'),
+mine AS (SELECT oid FROM pg_roles WHERE rolname IN (%(owner)s, 'pg_database_owner'))
+SELECT 'SCHEMA', quote_ident(n.nspname) FROM pg_namespace n
+ WHERE n.nspowner NOT IN (SELECT oid FROM mine)
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND n.nspname NOT LIKE 'pg\_temp\_%%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%%'
+   AND (n.oid) NOT IN (SELECT objid FROM ext WHERE classid = 'pg_namespace'::regclass)
+UNION ALL
+SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+       WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'c' THEN 'TYPE'
+       ELSE 'TABLE' END, c.oid::regclass::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c')
+   AND c.relowner NOT IN (SELECT oid FROM mine)
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND c.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_class'::regclass)
+   AND NOT (c.relkind = 'S' AND EXISTS (
+       SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE'
+       ELSE 'FUNCTION' END, p.oid::regprocedure::text
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE p.proowner NOT IN (SELECT oid FROM mine)
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_proc'::regclass)
+UNION ALL
+SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype::text
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE t.typtype IN ('e', 'd', 'r')
+   AND t.typowner NOT IN (SELECT oid FROM mine)
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND t.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_type'::regclass)
+"""
+
+
+def _hand_over(url: str, owner: str) -> None:
+    """Give the target's owner what the template copy kept of the source's owners.
+
+    A template copy keeps every owner of the source: production's role would
+    still own test's tables, and test's role could not use (or re-stamp) them.
+    Per object, in one transaction: ``REASSIGN OWNED`` would also give away the
+    databases those roles own, production's among them.
+    """
+    from dbenv.errors import OperationError
+
+    quoted = '"' + owner.replace('"', '""') + '"'
+    with postgres.connect(url) as conn:
+        rows = conn.execute(_FOREIGN_OWNED, {"owner": owner}).fetchall()
+        try:
+            for kind, name in rows:
+                conn.execute(f"ALTER {kind} {name} OWNER TO {quoted}".encode())
+        except Exception as exc:
+            reason = postgres.error_message(exc)
+            if reason is None:
+                raise
+            raise OperationError(
+                f"the template copy was made but its objects could not be handed to "
+                f"'{owner}': {reason}.",
+                hint="Retry with --method logical, or give the admin role membership in the "
+                "source's owners.",
+            ) from None
+        conn.commit()
+
+
+def _is_superuser(url: str) -> bool:
+    with postgres.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    return bool(row and row[0])
 
 
 def _logical(
