@@ -8,12 +8,15 @@ from typing import Any
 
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
+from dbenv.cli import app
 from dbenv.commands import sync as commands
 from dbenv.config.model import Environment
 from dbenv.errors import GuardRefusal, OperationError, UsageError
 from dbenv.stamp import stamp_state
-from lifecycle_support import journal_rows
+from dbenv.sync.dump import dump_origin
+from lifecycle_support import journal_rows, stamp_as
 from sync_support import Scenario, make_scenario, query, table_state
 
 
@@ -60,6 +63,38 @@ def test_restore_into_protected_environment_is_refused(scenario: Scenario, tmp_p
         commands.restore(project, Path(dump.path), project.environment("production"))
     assert caught.value.exit_code == 3
     assert table_state(scenario.production) == before
+
+
+def test_a_protected_environments_dump_is_not_restored_unmasked(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    stamp_as(scenario.production, "contentgen", "production", tier="protected")
+    project = scenario.project()
+    test = project.environment("test")
+    dump = Path(
+        commands.dump(project, project.environment("production"), output=tmp_path / "p").path
+    )
+    assert dump_origin(dump) == ("production", "protected")
+    before = table_state(scenario.test)
+    for kwargs in ({}, {"no_mask": True}, {"no_mask": True, "override": "some_other_db"}):
+        with pytest.raises(GuardRefusal, match="cannot mask") as caught:
+            commands.restore(project, dump, test, **kwargs)  # type: ignore[arg-type]
+        assert caught.value.check == "masking"
+        assert f"--no-mask --i-mean-it={scenario.names[1]}" in str(caught.value.hint)
+    assert table_state(scenario.test) == before
+    refused = CliRunner().invoke(
+        app, ["--project", str(scenario.root), "restore", str(dump), "test"]
+    )
+    assert refused.exit_code == 3 and "dbenv clone production test" in refused.output
+    assert table_state(scenario.test) == before
+    commands.restore(project, dump, test, no_mask=True, override=scenario.names[1])
+    assert table_state(scenario.test) == table_state(scenario.production)
+    with psycopg.connect(scenario.test, autocommit=True) as conn:
+        assert stamp_state(conn, "contentgen", test) == "ok"
+    # a test dump (disposable origin) restores without ceremony
+    again = Path(commands.dump(project, test, output=tmp_path / "t").path)
+    assert dump_origin(again) == ("test", "disposable")
+    commands.restore(project, again, test)
 
 
 def test_bad_inputs_change_nothing(scenario: Scenario, tmp_path: Path) -> None:

@@ -223,6 +223,12 @@ def restore_command(
     file: Annotated[Path, typer.Argument(help="A file or directory dbenv dump wrote.")],
     env: Annotated[str, typer.Argument(help="The environment whose database it replaces.")],
     jobs: Annotated[int, typer.Option("-j", "--jobs", help="Parallel pg_restore jobs.")] = 2,
+    no_mask: Annotated[
+        bool,
+        typer.Option(
+            "--no-mask", help="Restore a protected environment's dump (needs --i-mean-it)."
+        ),
+    ] = False,
     i_mean_it: IMeanIt = None,
     json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -235,6 +241,7 @@ def restore_command(
         file,
         project.environment(env),
         jobs=jobs,
+        no_mask=no_mask,
         override=i_mean_it,
         progress=None if json else err,
     )

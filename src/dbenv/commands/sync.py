@@ -87,13 +87,16 @@ def restore(
     env: Environment,
     *,
     jobs: int = 2,
+    no_mask: bool = False,
     override: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RestoreResult:
-    """``dbenv restore FILE ENV [-j N] [--i-mean-it=DB]`` (guarded; re-stamped as ENV)."""
+    """``dbenv restore FILE ENV [-j N] [--no-mask] [--i-mean-it=DB]`` (guarded; re-stamped)."""
     from dbenv.sync import dump as operation
 
-    return operation.restore(project, path, env, jobs=jobs, override=override, progress=progress)
+    return operation.restore(
+        project, path, env, jobs=jobs, no_mask=no_mask, override=override, progress=progress
+    )
 
 
 def clone(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
 from dbenv.config.masking import scrub
-from dbenv.errors import BinariesNotFound, OperationError, UsageError
+from dbenv.errors import BinariesNotFound, GuardRefusal, OperationError, UsageError
 
 if TYPE_CHECKING:
     import psycopg
@@ -168,10 +168,16 @@ def restore(
     env: Environment,
     *,
     jobs: int = 2,
+    no_mask: bool = False,
     override: str | None = None,
     progress: Say | None = None,
 ) -> RestoreResult:
-    """Replace ``env``'s database by the dump at ``path`` (guarded), re-stamped as ``env``."""
+    """Replace ``env``'s database by the dump at ``path`` (guarded), re-stamped as ``env``.
+
+    A dump stamped by a protected environment is refused into a disposable one:
+    pg_restore cannot mask, so unmasked personal data would land there (``clone``
+    masks); ``no_mask`` with the override naming the target opts out.
+    """
     from dbenv import guard
 
     started = time.monotonic()
@@ -181,7 +187,20 @@ def restore(
         )
     _check_archive(path)
     url, database = _database(env)
-    arguments = {"file": str(path), "jobs": jobs}
+    origin = dump_origin(path)
+    opted_out = no_mask and (override or project.override_database) == database
+    if origin is not None and origin[1] == "protected" and env.disposable and not opted_out:
+        raise GuardRefusal(
+            f"refused to restore {path.name} into '{env.name}': it is a dump of protected"
+            f" environment '{origin[0]}', and a restore cannot mask its personal data.",
+            check="masking",
+            hint=f"Use dbenv clone {origin[0]} {env.name} (masked by the sync profile), or"
+            f" restore it unmasked with --no-mask --i-mean-it={database}.",
+        )
+    arguments: dict[str, object] = {"file": str(path), "jobs": jobs}
+    if origin is not None:
+        arguments["from"] = origin[0]
+        arguments["unmasked"] = origin[1] == "protected" and env.disposable
     with guard.destructive(project, env, "restore", override=override, arguments=arguments) as g:
         with postgres.connect(guard.maintenance_url(env), autocommit=True) as maint:
             g.before_drop()
@@ -195,6 +214,33 @@ def restore(
         finally:
             g.database_recreated()
     return RestoreResult(env.name, str(path), database, jobs, time.monotonic() - started)
+
+
+def dump_origin(path: Path) -> tuple[str, str] | None:
+    """(environment, tier) of the stamp a dump carries, the most protected one first.
+
+    ``None`` when the dump has no ``dbenv.stamp`` rows (not a dbenv-managed database).
+    """
+    done = subprocess.run(
+        [binary("pg_restore"), "--data-only", "-n", "dbenv", "-t", "stamp", "-f", "-", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    columns: list[str] = []
+    found: list[tuple[str, str]] = []
+    for line in done.stdout.splitlines():
+        if line.startswith("COPY dbenv.stamp ("):
+            columns = [c.strip() for c in line.split("(", 1)[1].split(")", 1)[0].split(",")]
+        elif line == "\\.":
+            columns = []
+        elif columns and "environment" in columns and "tier" in columns:
+            values = line.split("\t")
+            if len(values) == len(columns):
+                row = dict(zip(columns, values, strict=True))
+                found.append((row["environment"], row["tier"]))
+    found.sort(key=lambda origin: origin[1] != "protected")
+    return found[0] if found else None
 
 
 def restore_archive(path: Path, url: str, *, jobs: int, section: str | None = None) -> None:
