@@ -85,6 +85,13 @@ def test_init_writes_a_loadable_project_example_and_gitignore(tmp_path: Path) ->
     )
     assert project.environment("test").disposable
     assert not project.environment("production").disposable
+    # local, development and test live on the embedded stack: `dbenv up` serves them
+    assert [e for e in project.environment_names if project.environment(e).server == "local"] == [
+        "local",
+        "development",
+        "test",
+    ]
+    assert project.local.data_dir == tmp_path / ".dbenv"
     example = (tmp_path / ".env.example").read_text()
     assert "STAGING_DB_PASSWORD=\n" in example
     lines = (tmp_path / ".gitignore").read_text().splitlines()

@@ -3,8 +3,9 @@
 Also the two small file edits init makes (naming the project, extending .gitignore).
 
 The file must load as written (a test checks it), declare local and test as
-disposable, and keep every password out of it: staging and production take theirs
-from secret references.
+disposable, put local, development and test on the embedded stack (``dbenv up``),
+and keep every password out of it: staging and production take theirs from
+secret references.
 """
 
 from __future__ import annotations
@@ -38,26 +39,35 @@ env_files = [".env"]
 LOG_LEVEL = "info"
 API_BASE_URL = "http://localhost:8000"
 
+[local]
+# `dbenv up` runs PostgreSQL and Redis from this machine's binaries, in .dbenv/
+data_dir = ".dbenv"
+
 [environments.local]
 tier = "disposable"
-database_url = "postgresql://{name}@localhost:5432/{name}_local"
-redis_url = "redis://localhost:6379"
+server = "local"
+database = "{name}_local"
+user = "{name}_local"
 redis_db = 2
 guard_pattern = "local"
 
 [environments.development]
 # protected unless said otherwise
-database_url = "postgresql://{name}@localhost:5432/{name}_dev"
-redis_url = "redis://localhost:6379"
+server = "local"
+database = "{name}_dev"
+user = "{name}"
 redis_db = 0
 
 [environments.test]
 tier = "disposable"
-database_url = "postgresql://{name}_test@localhost:5432/{name}_test"
-redis_url = "redis://localhost:6379"
+server = "local"
+database = "{name}_test"
+user = "{name}_test"
 redis_db = 1
 guard_pattern = "test"
 required = ["API_BASE_URL"]
+# schema_source = "sqlalchemy:{name}.models:Base.metadata"  # what `dbenv reset test` builds
+# seed_files = ["seeds/test.json"]
 
 [environments.staging]
 database_url = "postgresql://{name}@staging-db.example.internal:5432/{name}_staging?sslmode=require"
