@@ -1,4 +1,4 @@
-"""Plan the per-column settings that live beside a column's shape.
+"""Plan the per-column settings that live beside a column's shape, and inherited columns.
 
 Statistics targets, storage, compression and attribute options (``n_distinct``)
 change no data: each is one ``ALTER TABLE ONLY ... ALTER COLUMN`` without a rewrite.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dbenv.diff.model import Column, Table
-from dbenv.diff.plan import Builder, Phase
+from dbenv.diff.plan import LONG_LOCK, NO_HAZARD, Builder, Phase
 
 _STORAGE = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}
 _COMPRESSION = {"p": "pglz", "l": "lz4"}
@@ -60,3 +60,45 @@ def _changes(col: Column, prior: Column) -> list[str]:
     if changed:
         out.append(f"SET ({', '.join(changed)})")
     return out
+
+
+def plan_inherited_columns(b: Builder, new: Table, old: Table | None) -> None:
+    """Defaults and NOT NULL of a partition's or child's inherited columns.
+
+    A new child copies them from its parent, and the parent's own ALTER COLUMN
+    (run before this, without ONLY) reaches its children: what is set here is the
+    difference from that, with ONLY.
+    """
+    parent_name = new.partition_of or (new.inherits[0] if new.inherits else None)
+    if parent_name is None:
+        return
+    parent_key = f"table:{parent_name}"
+    parent = b.source.tables.get(parent_key)
+    parent_before = None if parent_key in b.recreated else b.target.tables.get(parent_key)
+    if parent is None:
+        return
+    for col in new.columns:
+        prior = old.column(col.name) if old is not None else None
+        if col.local and not new.partition_of and (prior is None or prior.local):
+            continue  # a column of its own: planned with the table's columns
+        from_parent = parent.column(col.name)
+        was_parent = parent_before.column(col.name) if parent_before is not None else None
+        if from_parent is None:
+            continue
+        default, not_null = (prior.default, prior.not_null) if prior else (None, False)
+        if prior is None or was_parent is None or was_parent.default != from_parent.default:
+            default = from_parent.default
+        if prior is None or was_parent is None or was_parent.not_null != from_parent.not_null:
+            not_null = from_parent.not_null
+        alter = f"ALTER TABLE ONLY {new.qualified} ALTER COLUMN {col.name}"
+        key = f"column:{new.qualified}.{col.name}"
+        if col.default != default:
+            change = "DROP DEFAULT" if col.default is None else f"SET DEFAULT {col.default}"
+            b.add(Phase.COLUMNS, f"{alter} {change}", target=key)
+        if col.not_null != not_null:
+            change = "SET NOT NULL" if col.not_null else "DROP NOT NULL"
+            b.add(Phase.COLUMNS, f"{alter} {change}", hazard=_lock(col.not_null), target=key)
+
+
+def _lock(not_null: bool) -> str:
+    return LONG_LOCK if not_null else NO_HAZARD

@@ -11,7 +11,7 @@ import re
 
 from dbenv.diff.model import Column, Identity, Table
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
-from dbenv.diff.plan_settings import plan_column_settings
+from dbenv.diff.plan_settings import plan_column_settings, plan_inherited_columns
 
 _VOLATILE = ("nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(")
 
@@ -114,10 +114,12 @@ def plan_tables(b: Builder) -> None:
             b.add(Phase.TABLES, create_table_sql(new), action="create", target=key)
             _typed(b, new, None)
             plan_column_settings(b, new, None)
+            plan_inherited_columns(b, new, None)
         else:
             _alter_table(b, new, old)
             _typed(b, new, old)
             plan_column_settings(b, new, old)
+            plan_inherited_columns(b, new, old)
     late = target.keys() - source.keys() - orphans
     for key in sorted(late, key=lambda k: -_depth(target[k], target)):
         old = target[key]
