@@ -117,7 +117,10 @@ def _plan_column_grants(
 
 
 def _plan_row_security(b: Builder, new: Table, old: Table | None) -> None:
-    if new.replica_identity != (old.replica_identity if old else "DEFAULT"):
+    replica = old.replica_identity if old else "DEFAULT"
+    if replica.startswith("USING INDEX ") and _index_recreated(b, new, replica[12:]):
+        replica = "DEFAULT"  # the recreated index no longer carries the mark
+    if new.replica_identity != replica:
         sql = f"ALTER TABLE {new.qualified} REPLICA IDENTITY {new.replica_identity}"
         b.add(Phase.ROW_SECURITY, sql, target=new.key)
     _plan_cluster(b, new, old)
@@ -138,15 +141,17 @@ def _plan_row_security(b: Builder, new: Table, old: Table | None) -> None:
         )
 
 
+def _index_recreated(b: Builder, table: Table, index: str) -> bool:
+    """Whether the plan drops and creates ``index`` (or the constraint owning it)."""
+    keys = (f"index:{table.schema}.{index}", f"constraint:{table.qualified}:{index}")
+    return any(key in b.recreated for key in keys)
+
+
 def _plan_cluster(b: Builder, new: Table, old: Table | None) -> None:
     """The CLUSTER mark lives on an index: one the plan recreated has lost it."""
     was = old.clustered_on if old else None
-    if was is not None:
-        schema = new.schema
-        if f"index:{schema}.{was}" in b.recreated or f"constraint:{new.qualified}:{was}" in (
-            b.recreated
-        ):
-            was = None
+    if was is not None and _index_recreated(b, new, was):
+        was = None
     if new.clustered_on == was:
         return
     if new.clustered_on is None:
