@@ -138,7 +138,7 @@ class Reader:
         identities: dict[tuple[int, int], Identity] = {}
         for row in self.rows(q.SEQUENCES):
             schema, name, owner, comment, acl, dtype = row[:6]
-            start, inc, lo, hi, cache, cycle, ref, refsub, deptype = row[6:]
+            start, inc, lo, hi, cache, cycle, ref, refsub, deptype, unlogged = row[6:]
             if deptype == "i":
                 identities[(ref, refsub)] = Identity(
                     sequence=f"{schema}.{name}",
@@ -168,6 +168,7 @@ class Reader:
                 cache=cache,
                 cycle=cycle,
                 owned_by=owned,
+                unlogged=unlogged,
             )
             seqs[seq.key] = seq
         return seqs, identities

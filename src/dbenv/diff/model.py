@@ -120,6 +120,7 @@ class Sequence(DbObject):
     cache: int
     cycle: bool
     owned_by: str | None  # qualified table.column
+    unlogged: bool = False
     kind = "sequence"
 
 

@@ -339,11 +339,17 @@ def plan_sequences(b: Builder) -> None:
     for key, new in b.source.sequences.items():
         old = b.target.sequences.get(key)
         if old is None:
-            sql = f"CREATE SEQUENCE {new.qualified} {_sequence_options(new)}"
+            unlogged = "UNLOGGED " if new.unlogged else ""
+            sql = f"CREATE {unlogged}SEQUENCE {new.qualified} {_sequence_options(new)}"
             b.add(Phase.SEQUENCES, sql, action="create", target=key)
         else:
             if _sequence_options(old) != _sequence_options(new):
                 _alter_sequence(b, new, old)
+            if old.unlogged != new.unlogged:
+                sql = (
+                    f"ALTER SEQUENCE {new.qualified} SET {'UNLOGGED' if new.unlogged else 'LOGGED'}"
+                )
+                b.add(Phase.SEQUENCES, sql, target=key)
             if old.owned_by and old.owned_by != new.owned_by:
                 # Detach first so dropping the old owning column cannot drop the sequence.
                 sql = f"ALTER SEQUENCE {new.qualified} OWNED BY NONE"

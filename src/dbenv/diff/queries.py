@@ -101,7 +101,7 @@ SEQUENCES = f"""
 SELECT quote_ident(n.nspname), quote_ident(c.relname), quote_ident(pg_get_userbyid(c.relowner)),
        ds.description, {acl("c.relacl", "s", "c.relowner")},
        format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
-       s.seqcache, s.seqcycle, d.refobjid, d.refobjsubid, d.deptype
+       s.seqcache, s.seqcycle, d.refobjid, d.refobjsubid, d.deptype, c.relpersistence = 'u'
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
