@@ -1,0 +1,11 @@
+create schema app;
+create type app.status as enum ('new', 'paid', 'done');
+create domain app.email as varchar(200);
+create sequence app.order_no;
+create table app.customer (id serial primary key, email text, created timestamp default now());
+create table app.orders (id int primary key, customer_id int references app.customer, status text default 'new', total numeric(10,2), note text, legacy int);
+create index orders_open on app.orders (customer_id);
+create view app.open_orders as select o.id from app.orders o;
+create function app.order_total(cid int) returns numeric language sql as 'select 1';
+create materialized view app.totals as select customer_id from app.orders;
+grant all on schema app to @ROLE2@;
