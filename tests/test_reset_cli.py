@@ -60,3 +60,20 @@ def test_a_bad_schema_source_exits_2(project_root: Path) -> None:
     assert result.exit_code == 2
     assert "schema_source of environment 'test'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_protected_environment_is_refused_before_its_inputs_are_read(tmp_path: Path) -> None:
+    # production has no schema_source and no seed files, and its server does not
+    # exist: the tier refusal must come first, without a connection
+    (tmp_path / "dbenv.toml").write_text(
+        '[project]\nname = "shop"\n\n[environments.production]\n'
+        'database_url = "postgresql://shop@db.invalid:5432/shop"\n'
+    )
+    for verb in ("reset", "seed"):
+        result = invoke(tmp_path, verb, "production")
+        assert result.exit_code == 3, result.output
+        assert f"refused to {verb} 'production': check 'tier' failed" in result.output
+        assert "schema_source" not in result.output and "seed_files" not in result.output
+    # with an override the full guard decides (here: the server cannot be reached)
+    overridden = invoke(tmp_path, "reset", "production", "--i-mean-it=shop")
+    assert overridden.exit_code == 2 and "schema_source" in overridden.output

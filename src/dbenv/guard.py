@@ -53,6 +53,7 @@ from dbenv.guard_checks import (
     CheckResult,
     Facts,
     check_override,
+    check_tier,
     facts_from,
     open_target,
     read_facts,
@@ -248,6 +249,20 @@ def _enter(
     used = override if failing else None
     target = conn or _connect_target(project, env, operation)
     return Guarded(project, env, operation, target, used, snapshot)
+
+
+def refuse_protected(
+    project: Project, env: Environment, operation: str, *, override: str | None = None
+) -> None:
+    """Refuse a protected target at once, before the operation reads its inputs.
+
+    Without an override a protected environment fails the tier check whatever else
+    is true, so ``reset production`` is a refusal (exit 3), not a complaint about
+    a missing schema source. With an override the full guard decides.
+    """
+    if env.disposable or (override or project.override_database) is not None:
+        return
+    admit(project, env, operation, None, {}, results=[check_tier(env, operation)])
 
 
 def admit(

@@ -68,9 +68,10 @@ def reset(
     progress: Progress | None = None,
 ) -> ResetResult:
     """Reset ``env`` (guarded); ``keep``: tables a data-only reset leaves alone."""
-    from dbenv.guard import destructive
+    from dbenv.guard import destructive, refuse_protected
 
     started = time.monotonic()
+    refuse_protected(project, env, "reset", override=override)
     source = None if data_only else load_schema_source(project, env)
     protected = _redis_check(project, env)  # refuse before anything changed
     arguments = {"data_only": data_only, "source": source.spec if source else None}

@@ -485,9 +485,10 @@ def seed(
     progress: Progress | None = None,
 ) -> SeedResult:
     """Seed ``env`` from ``files`` (default: its ``seed_files``), through the guard."""
-    from dbenv.guard import destructive
+    from dbenv.guard import destructive, refuse_protected
 
     started = time.monotonic()
+    refuse_protected(project, env, "seed", override=override)
     # a relative path: as given (from the current directory) if it is there, else
     # relative to the project root, like seed_files
     paths = [
