@@ -300,3 +300,22 @@ def test_scratch_server_without_createdb_is_one_sentence(
         assert "internal error" not in result.stderr
     finally:
         admin_conn.execute(f'DROP ROLE "{role}"'.encode())
+
+
+def test_models_are_built_with_the_environments_extensions(
+    drift_project: tuple[Path, str],
+) -> None:
+    root, url = drift_project
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute('CREATE EXTENSION IF NOT EXISTS "pgcrypto"')  # what provision made
+    args = ("--project", str(root), "diff", "sqlalchemy:models:Base.metadata", "test", "--sql")
+    before = invoke(*args)
+    assert "DROP EXTENSION" in before.stdout  # the models do not declare it
+    text = (root / "dbenv.toml").read_text()
+    (root / "dbenv.toml").write_text(
+        text.replace("[environments.test]\n", '[environments.test]\nextensions = ["pgcrypto"]\n')
+    )
+    after = invoke(*args)
+    assert after.exit_code == 0, after.output
+    assert "EXTENSION" not in after.stdout
+    assert "ADD VALUE 'cancelled'" in after.stdout  # the real drift is still reported

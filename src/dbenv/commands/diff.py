@@ -69,10 +69,17 @@ def diff_schemas(
     server = _scratch_server(src, dst, scratch_url)
     from concurrent.futures import ThreadPoolExecutor
 
+    # a schema source is built with the extensions the environment it meets was
+    # provisioned with (models and SQL files seldom create them)
+    provisioned = tuple(
+        name for side in (src, dst) if side.env is not None for name in side.env.extensions
+    )
+
     def read(side: Side) -> SchemaModel:
         if progress:
             progress(f"reading {side.label}")
-        model = read_side(side, scratch_url=server, progress=progress)
+        extensions = provisioned if side.source is not None else ()
+        model = read_side(side, scratch_url=server, extensions=extensions, progress=progress)
         return filter_model(model, schemas=schemas, exclude=exclude_schemas)
 
     # The two servers (or databases) answer their catalog queries side by side.

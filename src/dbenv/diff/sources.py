@@ -97,9 +97,15 @@ def read_side(
     side: Side,
     *,
     scratch_url: Secret | str | None,
+    extensions: tuple[str, ...] = (),
     progress: Callable[[str], None] | None = None,
 ) -> SchemaModel:
-    """Introspect a side; a schema source is built in a scratch database first."""
+    """Introspect a side; a schema source is built in a scratch database first.
+
+    ``extensions``: created in the scratch database before the source is built, as
+    ``dbenv provision`` creates them in the environment compared against; models
+    do not declare them, so without this every one would show as drift.
+    """
     from dbenv.backends import postgres
     from dbenv.diff.introspect import introspect
 
@@ -115,6 +121,11 @@ def read_side(
     with scratch_database(scratch_url) as url:
         if progress:
             progress(f"building {side.spec} in a scratch database")
+        if extensions:
+            with postgres.connect(url, autocommit=True) as conn:
+                for name in extensions:
+                    quoted = '"' + name.replace('"', '""') + '"'
+                    conn.execute(f"CREATE EXTENSION IF NOT EXISTS {quoted}".encode())
         _build(side.source, url, root=side.root or Path.cwd())
         with postgres.connect(url, application_name="dbenv diff") as conn:
             return introspect(conn)
