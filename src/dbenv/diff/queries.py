@@ -127,15 +127,17 @@ SELECT c.oid, c.relkind, quote_ident(n.nspname), quote_ident(c.relname),
                  JOIN pg_class ri ON ri.oid = x.indexrelid
                  WHERE x.indrelid = c.oid AND x.indisreplident)
             ELSE 'DEFAULT' END,
-       (SELECT array_agg('toast.' || o) FROM pg_class tc, unnest(tc.reloptions) o
-         WHERE tc.oid = c.reltoastrelid),
-       (SELECT quote_ident(ci.relname) FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
-         WHERE x.indrelid = c.oid AND x.indisclustered),
+       CASE WHEN tc.reloptions IS NOT NULL
+            THEN (SELECT array_agg('toast.' || o) FROM unnest(tc.reloptions) o) END,
+       CASE WHEN c.relhasindex THEN (SELECT quote_ident(ci.relname) FROM pg_index x
+            JOIN pg_class ci ON ci.oid = x.indexrelid
+            WHERE x.indrelid = c.oid AND x.indisclustered) END,
        CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END,
        c.reltype
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass
      AND ds.objsubid = 0
+LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid AND c.reltoastrelid <> 0
 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {user_ns("n")}
   AND {not_extension_member("pg_class", "c.oid")}
 """
@@ -146,7 +148,9 @@ SELECT a.attrelid, quote_ident(a.attname), a.attnum, format_type(a.atttypid, a.a
        CASE WHEN a.attcollation <> t.typcollation THEN {COLLATION_NAME} END,
        ds.description, a.attislocal, {acl("a.attacl", "r", "c.relowner")},
        a.attstattarget, CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END,
-       a.attcompression, a.attoptions, t.typstorage
+       a.attcompression,
+       CASE WHEN array_to_string(a.attoptions, ',') LIKE '%n\\_distinct%' THEN a.attoptions END,
+       t.typstorage
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -246,7 +250,7 @@ SELECT p.oid, quote_ident(n.nspname), quote_ident(p.proname),
        {acl("p.proacl", "f", "p.proowner")}, true
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_aggregate a ON a.aggfnoid = p.oid
-WHERE {user_ns("n")} AND {not_extension_member("pg_proc", "p.oid")}
+WHERE a.aggfnoid >= 16384 AND {user_ns("n")} AND {not_extension_member("pg_proc", "p.oid")}
 """
 
 TRIGGERS = """
@@ -352,9 +356,11 @@ WHERE d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n' AND d.refobjid >= 1
 
 
 def _described(catalog: str, alias: str, where: str) -> str:
+    # oid >= 16384 (FirstNormalObjectId): built-in objects are skipped before anything else.
     return (
         f"SELECT pg_describe_object('{catalog}'::regclass, {alias}.oid, 0) FROM {catalog} {alias} "
-        f"WHERE {where} AND {not_extension_member(catalog, alias + '.oid')}"
+        f"WHERE {alias}.oid >= 16384 AND {where} "
+        f"AND {not_extension_member(catalog, alias + '.oid')}"
     )
 
 
@@ -377,13 +383,13 @@ NOT_COMPARED = "\nUNION ALL\n".join(
         _in_user_ns("pg_ts_parser", "o", "prsnamespace"),
         _in_user_ns("pg_ts_template", "o", "tmplnamespace"),
         _in_user_ns("pg_conversion", "o", "connamespace"),
-        _described("pg_cast", "o", "o.oid >= 16384"),
-        _described("pg_transform", "o", "o.oid >= 16384"),
-        _described("pg_foreign_data_wrapper", "o", "o.oid >= 16384"),
-        _described("pg_foreign_server", "o", "o.oid >= 16384"),
+        _described("pg_cast", "o", "true"),
+        _described("pg_transform", "o", "true"),
+        _described("pg_foreign_data_wrapper", "o", "true"),
+        _described("pg_foreign_server", "o", "true"),
         _described("pg_publication", "o", "true"),
-        _described("pg_language", "o", "o.oid >= 16384"),
-        _described("pg_am", "o", "o.oid >= 16384"),
+        _described("pg_language", "o", "true"),
+        _described("pg_am", "o", "true"),
         _in_user_ns("pg_class", "o", "relnamespace") + " AND o.relkind = 'f'",
     ]
 )
