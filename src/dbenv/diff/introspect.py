@@ -331,6 +331,7 @@ def _tables_and_views(
                 options=tuple(options or ()),
                 columns=tuple(c.name for c in cols),
                 column_comments=tuple((c.name, c.comment) for c in cols if c.comment),
+                column_statistics=tuple((c.name, c.statistics) for c in cols if c.statistics >= 0),
                 depends_on=frozenset(deps.get(oid, ())),
                 **common,
             )

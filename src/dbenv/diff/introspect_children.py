@@ -39,7 +39,7 @@ def table_children(
         )
         constraints[con.key] = con
     indexes: dict[str, Index] = {}
-    for relid, schema, name, definition, comment, keys in reader.rows(q.INDEXES):
+    for relid, schema, name, definition, comment, keys, stats in reader.rows(q.INDEXES):
         cols = reader.names_of(relid, keys)
         if relid not in names:
             continue
@@ -50,6 +50,7 @@ def table_children(
             definition=definition.replace(" ON ONLY ", " ON ", 1),
             comment=comment,
             columns=tuple(c for c in cols or () if c),
+            statistics=tuple((n, t) for n, t in stats or ()),
         )
         indexes[idx.key] = idx
     triggers: dict[str, Trigger] = {}

@@ -186,6 +186,7 @@ class View(DbObject):
     options: tuple[str, ...]
     columns: tuple[str, ...]
     column_comments: tuple[tuple[str, str], ...]
+    column_statistics: tuple[tuple[str, int], ...] = ()  # a materialized view's SET STATISTICS
     depends_on: frozenset[str] = field(default=frozenset())  # keys, incl. column:s.t.c
 
     @property
@@ -251,6 +252,7 @@ class Constraint(TableChild):
 @dataclass(frozen=True, kw_only=True)
 class Index(TableChild):
     columns: tuple[str, ...] = ()
+    statistics: tuple[tuple[int, int], ...] = ()  # (column number, SET STATISTICS target)
     kind = "index"
 
     @property

@@ -121,6 +121,17 @@ def plan_indexes(b: Builder) -> None:
         if _names_converted_type(b, idx) or _calls_broken(b, key)
     }
     _plan_children(b, b.source.indexes, b.target.indexes, rebuild=rebuild, drop=drop, create=create)
+    for key, new in b.source.indexes.items():
+        old = None if key in b.recreated else b.target.indexes.get(key)
+        before = dict(old.statistics) if old is not None else {}
+        after = dict(new.statistics)
+        for number in sorted(after.keys() | before.keys()):
+            if after.get(number, -1) != before.get(number, -1):
+                sql = (
+                    f"ALTER INDEX {new.schema}.{new.name} ALTER COLUMN {number} "
+                    f"SET STATISTICS {after.get(number, -1)}"
+                )
+                b.add(Phase.VIEW_INDEXES, sql, target=key)
 
 
 def _view_shape(view: View) -> tuple[object, ...]:
@@ -177,6 +188,16 @@ def plan_views(b: Builder) -> None:
         b.add(Phase.VIEWS, view_sql(view), hazard=hazard, action="create", target=key)
         if key in target:
             b.recreated.add(key)
+    for key, view in source.items():
+        before = dict(target[key].column_statistics) if key not in creates else {}
+        after = dict(view.column_statistics)
+        for column in sorted(after.keys() | before.keys()):
+            if after.get(column, -1) != before.get(column, -1):
+                sql = (
+                    f"ALTER MATERIALIZED VIEW {view.qualified} ALTER COLUMN {column} "
+                    f"SET STATISTICS {after.get(column, -1)}"
+                )
+                b.add(Phase.VIEW_INDEXES, sql, target=key)
 
 
 def plan_triggers(b: Builder) -> None:
