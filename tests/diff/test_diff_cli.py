@@ -54,6 +54,24 @@ def test_exit_code_is_one_on_drift_and_report_groups_by_object(
     assert invoke("diff", a, b).exit_code == 0  # drift alone is not a failure
 
 
+def test_objects_diff_does_not_compare_still_count_as_drift(
+    make_db: Callable[[str], str],
+) -> None:
+    operator = (
+        "create function same(int, int) returns bool language sql as 'select $1 = $2';"
+        "create operator === (leftarg = int, rightarg = int, function = same);"
+    )
+    a, b = make_db(TABLE_A + operator), make_db(TABLE_A)
+    result = invoke("diff", a, b, "--exit-code")
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.stdout.split())  # long URLs wrap the lines
+    assert "only in objects diff does not compare" in text
+    assert "operator public.===(integer,integer) exists only in the source" in text
+    data = json.loads(invoke("diff", a, b, "--json").stdout)
+    assert data["drift"] is True and data["statements"] == []
+    assert invoke("diff", a, a, "--exit-code").exit_code == 0
+
+
 def test_json_and_sql_outputs(make_db: Callable[[str], str]) -> None:
     a, b = make_db(TABLE_A), make_db(TABLE_B)
     data = json.loads(invoke("diff", a, b, "--json").stdout)
