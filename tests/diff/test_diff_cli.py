@@ -57,11 +57,9 @@ def test_exit_code_is_one_on_drift_and_report_groups_by_object(
 def test_objects_diff_does_not_compare_still_count_as_drift(
     make_db: Callable[[str], str],
 ) -> None:
-    operator = (
-        "create function same(int, int) returns bool language sql as 'select $1 = $2';"
-        "create operator === (leftarg = int, rightarg = int, function = same);"
-    )
-    a, b = make_db(TABLE_A + operator), make_db(TABLE_A)
+    same = "create function same(int, int) returns bool language sql as 'select $1 = $2';"
+    operator = "create operator === (leftarg = int, rightarg = int, function = same);"
+    a, b = make_db(TABLE_A + same + operator), make_db(TABLE_A + same)
     result = invoke("diff", a, b, "--exit-code")
     assert result.exit_code == 1, result.output
     text = " ".join(result.stdout.split())  # long URLs wrap the lines
