@@ -332,6 +332,7 @@ def _tables_and_views(
                 columns=tuple(c.name for c in cols),
                 column_comments=tuple((c.name, c.comment) for c in cols if c.comment),
                 column_statistics=tuple((c.name, c.statistics) for c in cols if c.statistics >= 0),
+                column_defaults=tuple((c.name, c.default) for c in cols if c.default is not None),
                 depends_on=frozenset(deps.get(oid, ())),
                 **common,
             )

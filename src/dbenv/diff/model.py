@@ -187,6 +187,7 @@ class View(DbObject):
     columns: tuple[str, ...]
     column_comments: tuple[tuple[str, str], ...]
     column_statistics: tuple[tuple[str, int], ...] = ()  # a materialized view's SET STATISTICS
+    column_defaults: tuple[tuple[str, str], ...] = ()  # a view's ALTER COLUMN ... SET DEFAULT
     depends_on: frozenset[str] = field(default=frozenset())  # keys, incl. column:s.t.c
 
     @property

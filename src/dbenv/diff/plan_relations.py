@@ -189,15 +189,27 @@ def plan_views(b: Builder) -> None:
         if key in target:
             b.recreated.add(key)
     for key, view in source.items():
-        before = dict(target[key].column_statistics) if key not in creates else {}
-        after = dict(view.column_statistics)
-        for column in sorted(after.keys() | before.keys()):
-            if after.get(column, -1) != before.get(column, -1):
-                sql = (
-                    f"ALTER MATERIALIZED VIEW {view.qualified} ALTER COLUMN {column} "
-                    f"SET STATISTICS {after.get(column, -1)}"
-                )
-                b.add(Phase.VIEW_INDEXES, sql, target=key)
+        _plan_view_columns(b, view, None if key in creates else target[key])
+
+
+def _plan_view_columns(b: Builder, view: View, old: View | None) -> None:
+    """A view's column defaults and a materialized view's statistics targets."""
+    before = dict(old.column_statistics) if old is not None else {}
+    after = dict(view.column_statistics)
+    for column in sorted(after.keys() | before.keys()):
+        if after.get(column, -1) != before.get(column, -1):
+            sql = (
+                f"ALTER MATERIALIZED VIEW {view.qualified} ALTER COLUMN {column} "
+                f"SET STATISTICS {after.get(column, -1)}"
+            )
+            b.add(Phase.VIEW_INDEXES, sql, target=view.key)
+    had = dict(old.column_defaults) if old is not None else {}
+    wanted = dict(view.column_defaults)
+    for column in sorted(wanted.keys() | had.keys()):
+        if wanted.get(column) != had.get(column):
+            change = f"SET DEFAULT {wanted[column]}" if column in wanted else "DROP DEFAULT"
+            sql = f"ALTER VIEW {view.qualified} ALTER COLUMN {column} {change}"
+            b.add(Phase.VIEW_INDEXES, sql, target=view.key)
 
 
 def plan_triggers(b: Builder) -> None:

@@ -395,6 +395,8 @@ def _alter_identity(
             b.add(Phase.COLUMNS, sql, hazard=DATA_LOSS, action="drop", target=taken.key)
         b.add(Phase.COLUMNS, f"{alter} ADD {identity_clause(new)}", target=key)
         return
+    if new.sequence != old.sequence:
+        _move_identity_sequence(b, key, old.sequence, new.sequence)
     if new.always != old.always:
         kind = "ALWAYS" if new.always else "BY DEFAULT"
         b.add(Phase.COLUMNS, f"{alter} SET GENERATED {kind}", target=key)
@@ -411,6 +413,29 @@ def _alter_identity(
             sql += " RESTART"
             hazard = DATA_LOSS
         b.add(Phase.COLUMNS, sql, hazard=hazard, target=key)
+
+
+def split_qualified(name: str) -> tuple[str, str]:
+    """``schema.name`` (each part maybe quoted, with dots inside quotes) as its two parts."""
+    quoted = False
+    for i, char in enumerate(name):
+        if char == '"':
+            quoted = not quoted
+        elif char == "." and not quoted:
+            return name[:i], name[i + 1 :]
+    return "", name
+
+
+def _move_identity_sequence(b: Builder, key: str, old: str, new: str) -> None:
+    """An identity's sequence is renamed (and moved) in place; its values are kept."""
+    old_schema, old_name = split_qualified(old)
+    new_schema, new_name = split_qualified(new)
+    current = old
+    if old_schema != new_schema:
+        b.add(Phase.COLUMNS, f"ALTER SEQUENCE {current} SET SCHEMA {new_schema}", target=key)
+        current = f"{new_schema}.{old_name}"
+    if old_name != new_name:
+        b.add(Phase.COLUMNS, f"ALTER SEQUENCE {current} RENAME TO {new_name}", target=key)
 
 
 def _note_order(b: Builder, new: Table, old: Table, moved: list[str]) -> None:

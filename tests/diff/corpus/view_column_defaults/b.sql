@@ -1,0 +1,3 @@
+create table t (id int, v text);
+create view v as select id, v from t;
+alter view v alter column id set default 0;
