@@ -1,0 +1,2 @@
+create schema keep;
+create table keep.t (v int);
