@@ -144,19 +144,27 @@ def _plan_enum(b: Builder, new: Enum, old: Enum) -> None:
 
 def _plan_composite(b: Builder, new: CompositeType, old: CompositeType) -> None:
     # ALTER ATTRIBUTE ... TYPE is refused while a column uses the type: drop and add instead.
-    before, after = dict(old.attributes), dict(new.attributes)
-    kept = [n for n, t in old.attributes if after.get(n) == t]
+    before = dict(old.attributes)
+    kept = composite_kept(new, old)
+    typed = any(t.of_type == new.qualified for t in b.target.tables.values())
+    cascade = " CASCADE" if typed else ""  # typed tables follow their type
     for name in before:
         if name not in kept:
-            sql = f"ALTER TYPE {new.qualified} DROP ATTRIBUTE {name}"
+            sql = f"ALTER TYPE {new.qualified} DROP ATTRIBUTE {name}{cascade}"
             b.add(Phase.TYPES, sql, hazard=DATA_LOSS, target=new.key)
     for name, dtype in new.attributes:
         if name not in kept:
-            sql = f"ALTER TYPE {new.qualified} ADD ATTRIBUTE {name} {dtype}"
+            sql = f"ALTER TYPE {new.qualified} ADD ATTRIBUTE {name} {dtype}{cascade}"
             b.add(Phase.TYPES, sql, target=new.key)
     result = kept + [n for n, _ in new.attributes if n not in kept]
     if result != [n for n, _ in new.attributes]:
         b.notes.append(f"attribute order of type {new.qualified} differs; no ALTER can change it")
+
+
+def composite_kept(new: CompositeType, old: CompositeType) -> list[str]:
+    """Attributes of ``old`` that stay as they are; the others are dropped and added."""
+    after = dict(new.attributes)
+    return [n for n, t in old.attributes if after.get(n) == t]
 
 
 def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-from dbenv.diff.model import Column, Identity, Table
+from dbenv.diff.model import Column, CompositeType, Identity, Table
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
+from dbenv.diff.plan_objects import composite_kept
 from dbenv.diff.plan_settings import plan_column_settings, plan_inherited_columns
 
 _VOLATILE = ("nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(")
@@ -162,7 +163,24 @@ def _spread_recreation(b: Builder) -> set[str]:
     return orphans
 
 
+def _after_type_cascade(b: Builder, new: Table, old: Table) -> Table:
+    """A typed table as its type's ALTER ... CASCADE leaves it (columns dropped and added)."""
+    if not old.of_type or old.of_type != new.of_type:
+        return old
+    after = b.source.types.get(f"type:{new.of_type}")
+    before = b.target.types.get(f"type:{new.of_type}")
+    if not isinstance(after, CompositeType) or not isinstance(before, CompositeType):
+        return old
+    kept = composite_kept(after, before)
+    columns = [c for c in old.columns if c.name in kept or c.name not in dict(before.attributes)]
+    for name, dtype in after.attributes:
+        if name not in kept:
+            columns.append(_replace(_BARE, name=name, position=len(columns) + 1, data_type=dtype))
+    return _replace_table(old, columns=tuple(columns))
+
+
 def _alter_table(b: Builder, new: Table, old: Table) -> None:
+    old = _after_type_cascade(b, new, old)
     name = new.qualified
     if new.unlogged != old.unlogged:
         sql = f"ALTER TABLE {name} SET {'UNLOGGED' if new.unlogged else 'LOGGED'}"
@@ -293,6 +311,25 @@ def _replace(col: Column, **changes: object) -> Column:
     from dataclasses import replace
 
     return replace(col, **changes)  # type: ignore[arg-type]
+
+
+def _replace_table(table: Table, **changes: object) -> Table:
+    from dataclasses import replace
+
+    return replace(table, **changes)  # type: ignore[arg-type]
+
+
+_BARE = Column(
+    name="",
+    position=0,
+    data_type="",
+    collation=None,
+    not_null=False,
+    default=None,
+    identity=None,
+    generated=None,
+    comment=None,
+)
 
 
 def _add_column(b: Builder, table: str, col: Column) -> None:

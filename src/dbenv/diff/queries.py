@@ -288,7 +288,8 @@ FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
 
 EVENT_TRIGGERS = f"""
 SELECT quote_ident(et.evtname), et.evtevent, et.evtfoid,
-       (SELECT string_agg(quote_literal(t), ', ' ORDER BY t) FROM unnest(et.evttags) t),
+       (SELECT string_agg(quote_literal(t), ', ' ORDER BY i)
+          FROM unnest(et.evttags) WITH ORDINALITY AS u(t, i)),
        et.evtenabled, quote_ident(pg_get_userbyid(et.evtowner)),
        obj_description(et.oid, 'pg_event_trigger')
 FROM pg_event_trigger et

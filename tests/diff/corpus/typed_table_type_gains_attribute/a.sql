@@ -1,0 +1,2 @@
+create type ct as (a int, b text, c date);
+create table tt of ct;
