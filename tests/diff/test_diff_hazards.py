@@ -149,3 +149,39 @@ def test_binary_coercible_widening_is_not_a_rewrite(make_db: Callable[[str], str
     assert hazard_of(plan, "COLUMN c TYPE") == NO_HAZARD
     assert hazard_of(plan, "COLUMN d TYPE") == NO_HAZARD
     assert hazard_of(plan, "COLUMN e TYPE") == TABLE_REWRITE  # shrinking checks every row
+
+
+def test_narrowed_identity_restarts_as_data_loss(make_db: Callable[[str], str]) -> None:
+    plan, _, _ = plan_for(
+        make_db,
+        "create table t (id int generated always as identity (minvalue 10 start 10));",
+        "create table t (id int generated always as identity);",
+    )
+    assert hazard_of(plan, "RESTART") == DATA_LOSS
+
+
+def test_partition_key_over_recreated_enum_recreates_the_table(
+    make_db: Callable[[str], str],
+) -> None:
+    plan, _, _ = plan_for(
+        make_db,
+        "create type e as enum ('b', 'a'); create table p (k e) partition by list (k);",
+        "create type e as enum ('a', 'b'); create table p (k e) partition by list (k);",
+    )
+    assert hazard_of(plan, "DROP TABLE public.p") == DATA_LOSS
+    assert any("partition key uses public.e" in note for note in plan.notes)
+
+
+def test_settings_that_change_no_data_have_no_hazard(make_db: Callable[[str], str]) -> None:
+    plan, _, _ = plan_for(
+        make_db,
+        """
+        create table t (id int primary key, v text) with (toast.autovacuum_enabled = false);
+        alter table t alter v set statistics 500, alter v set storage external;
+        alter table t cluster on t_pkey;
+        alter default privileges grant select on tables to public;
+        """,
+        "create table t (id int primary key, v text);",
+    )
+    for fragment in ("SET STATISTICS", "SET STORAGE", "CLUSTER ON", "toast.", "DEFAULT PRIVILEGES"):
+        assert hazard_of(plan, fragment) == NO_HAZARD
