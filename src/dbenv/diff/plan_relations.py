@@ -218,6 +218,7 @@ def plan_triggers(b: Builder) -> None:
         for key, trg in b.target.triggers.items()
         if (trg.function and trg.function in b.broken)
         or (_mentions_columns(trg.definition) and _has_broken_column(b, trg.table))
+        or _calls_broken(b, key)
     }
 
     def drop(trg: TableChild) -> tuple[Phase, str]:

@@ -337,12 +337,12 @@ WHERE d.deptype = 'n'
   AND d.refobjid >= 16384
 """
 
-# Column defaults, constraints, indexes and policies that call a user function: a
+# Column defaults, constraints, indexes, policies and triggers that call a user function: a
 # function dropped and created again must take them with it.
 FUNCTION_USERS = """
 SELECT d.refobjid, d.classid::regclass::text,
-       coalesce(ad.adrelid, con.conrelid, x.indrelid, pol.polrelid), ad.adnum,
-       coalesce(quote_ident(con.conname), quote_ident(pol.polname),
+       coalesce(ad.adrelid, con.conrelid, x.indrelid, pol.polrelid, tg.tgrelid), ad.adnum,
+       coalesce(quote_ident(con.conname), quote_ident(pol.polname), quote_ident(tg.tgname),
                 quote_ident(icn.nspname) || '.' || quote_ident(ic.relname)),
        con.contypid
 FROM pg_depend d
@@ -352,9 +352,10 @@ LEFT JOIN pg_index x ON d.classid = 'pg_class'::regclass AND x.indexrelid = d.ob
 LEFT JOIN pg_class ic ON ic.oid = x.indexrelid
 LEFT JOIN pg_namespace icn ON icn.oid = ic.relnamespace
 LEFT JOIN pg_policy pol ON d.classid = 'pg_policy'::regclass AND pol.oid = d.objid
+LEFT JOIN pg_trigger tg ON d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid
 WHERE d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n' AND d.refobjid >= 16384
   AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_class'::regclass,
-                    'pg_policy'::regclass)
+                    'pg_policy'::regclass, 'pg_trigger'::regclass)
 """
 
 

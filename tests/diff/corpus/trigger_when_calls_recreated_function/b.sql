@@ -1,0 +1,4 @@
+create function big(x int) returns int language sql immutable as 'select x';
+create function tf() returns trigger language plpgsql as $$ begin return new; end $$;
+create table t (id int);
+create trigger w before insert on t for each row when (big(new.id) > 10) execute function tf();
