@@ -1,10 +1,10 @@
 """Data-only reset: empty just the tables that hold rows, keep the reference rows.
 
-One prepared query finds which of the environment's tables hold rows and which
-owned sequences have moved; only those are emptied (DELETE in foreign-key order,
-one TRUNCATE where a cycle or a DELETE rule makes DELETE wrong), their sequences
-restarted. TRUNCATE costs per table, DELETE per row: with a few dirty tables out
-of hundreds this is milliseconds.
+One query (prepared where the connection is reused) finds which of the
+environment's tables hold rows and which owned sequences have moved; only those
+are emptied (DELETE in foreign-key order, one TRUNCATE where a cycle or a DELETE
+rule makes DELETE wrong), their sequences restarted. TRUNCATE costs per table,
+DELETE per row: with a few dirty tables out of hundreds this is milliseconds.
 
 Reference rows — rows the schema source itself inserted (Alembic data
 migrations, ``alembic_version``) — are captured right after the schema is built
