@@ -21,8 +21,8 @@ def _model(url: str):  # type: ignore[no-untyped-def]
 
 def _not_compared(folder: Path) -> tuple[list[str], list[str]]:
     """A case's declared limits (``not_compared.txt``): ``note: <text>`` lines the plan's
-    unplanned notes must contain, ``dump: <text>`` lines naming the dump statements
-    allowed to differ because of them."""
+    notes must contain, ``dump: <text>`` lines naming the dump statements allowed to
+    differ because of them."""
     path = folder / "not_compared.txt"
     lines = path.read_text().splitlines() if path.exists() else []
     notes = [line.removeprefix("note: ") for line in lines if line.startswith("note: ")]
@@ -43,7 +43,7 @@ def test_corpus_case_converges(case: str, make_db: Callable[[str], str]) -> None
         assert plan.drift, f"{case}: A and B differ, yet the plan finds no drift"
         assert not plan.empty or notes, f"{case}: A and B differ, yet the plan is empty"
         for note in notes:
-            assert any(note in n for n in plan.unplanned), f"{case}: no note on {note}"
+            assert any(note in n for n in plan.notes), f"{case}: no note on {note}"
         with psycopg.connect(b_url, autocommit=True) as conn:
             apply_plan(conn, plan)
 

@@ -233,7 +233,8 @@ class Reader:
         for funcoid, catalog, relid, attnum, name, domain in self.rows(q.FUNCTION_USERS):
             function, table = self.func_keys.get(funcoid), self.rel_names.get(relid)
             if function is not None and domain in self.type_keys:
-                users[f"{self.type_keys[domain]}:{name}"].add(function)  # a domain's check
+                # A domain's check by name, its default as an empty name.
+                users[f"{self.type_keys[domain]}:{name or ''}"].add(function)
             if function is None or table is None:
                 continue
             if catalog == "pg_attrdef":

@@ -455,13 +455,17 @@ def drop_defaults_over_broken_functions(b: Builder) -> None:
 
 
 def rebuild_domain_checks_over_broken_functions(b: Builder) -> None:
-    """A domain check calling a function this plan drops goes first and comes back after it."""
+    """A domain check or default calling a function this plan drops goes first and comes
+    back after it."""
     for key, functions in b.target.function_users.items():
         if not key.startswith("domain:") or not functions & b.broken:
             continue
         domain_key, _, cname = key.rpartition(":")
         old = b.target.domains.get(domain_key)
         if old is None or domain_key in b.recreated:
+            continue
+        if not cname:
+            _redo_domain_default(b, old, b.source.domains.get(domain_key))
             continue
         drop = f"ALTER DOMAIN {old.qualified} DROP CONSTRAINT {cname}"
         add = f"ALTER DOMAIN {old.qualified} ADD CONSTRAINT {cname} "
@@ -471,3 +475,15 @@ def rebuild_domain_checks_over_broken_functions(b: Builder) -> None:
         for con in new.constraints if new is not None else ():
             if con.name == cname:
                 b.add(Phase.LATE_DOMAINS, add + con.definition, hazard=LONG_LOCK, target=domain_key)
+
+
+def _redo_domain_default(b: Builder, old: Domain, new: Domain | None) -> None:
+    prefix = f"ALTER DOMAIN {old.qualified} "
+    b.statements = [
+        s
+        for s in b.statements
+        if not s.sql.startswith((prefix + "SET DEFAULT", prefix + "DROP DEFAULT"))
+    ]
+    b.add(Phase.DROP_CONSTRAINTS, prefix + "DROP DEFAULT", target=old.key)
+    if new is not None and new.default is not None:
+        b.add(Phase.LATE_DOMAINS, f"{prefix}SET DEFAULT {new.default}", target=old.key)

@@ -113,6 +113,9 @@ def plan_tables(b: Builder) -> None:
         old = target.get(key)
         if old is None or key in b.recreated:
             b.add(Phase.TABLES, create_table_sql(new), action="create", target=key)
+            parent = source.get(f"table:{new.partition_of}")
+            if parent is not None:  # PARTITION OF takes the parent's column order
+                _order_note(b, new, [c.name for c in parent.columns])
             _typed(b, new, None)
             plan_column_settings(b, new, None)
             plan_inherited_columns(b, new, None)
@@ -189,6 +192,10 @@ def _alter_table(b: Builder, new: Table, old: Table) -> None:
     _alter_parents(b, new, old)
     if not new.partition_of:
         _alter_columns(b, new, old)
+    else:  # a partition's columns follow its parent's, appended at the end
+        kept = [c.name for c in old.columns if new.column(c.name) is not None]
+        result = kept + [c.name for c in new.columns if old.column(c.name) is None]
+        _order_note(b, new, result)
 
 
 def _alter_options(b: Builder, new: Table, old: Table) -> None:
@@ -208,6 +215,12 @@ def _alter_options(b: Builder, new: Table, old: Table) -> None:
 
 def _alter_parents(b: Builder, new: Table, old: Table) -> None:
     name = new.qualified
+    if set(new.inherits) == set(old.inherits) and new.inherits != old.inherits:
+        b.notes.append(
+            f"parents of {name} will be ({', '.join(old.inherits)}) instead of "
+            f"({', '.join(new.inherits)}); re-inheriting in order would make inherited "
+            "columns local, so the order is left as it is"
+        )
     for parent in old.inherits:
         if parent not in new.inherits:
             b.add(Phase.COLUMNS, f"ALTER TABLE {name} NO INHERIT {parent}", target=new.key)
@@ -478,7 +491,10 @@ def _move_identity_sequence(b: Builder, key: str, old: str, new: str) -> None:
 def _note_order(b: Builder, new: Table, old: Table, moved: list[str]) -> None:
     dropped = {c.name for c in old.columns} - _all_names(new)
     result = [c.name for c in old.columns if c.name not in dropped and c.name not in moved]
-    result += moved
+    _order_note(b, new, result + moved)
+
+
+def _order_note(b: Builder, new: Table, result: list[str]) -> None:
     wanted = [c.name for c in new.columns]
     if result != wanted:
         b.notes.append(

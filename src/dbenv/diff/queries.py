@@ -344,7 +344,7 @@ SELECT d.refobjid, d.classid::regclass::text,
        coalesce(ad.adrelid, con.conrelid, x.indrelid, pol.polrelid, tg.tgrelid), ad.adnum,
        coalesce(quote_ident(con.conname), quote_ident(pol.polname), quote_ident(tg.tgname),
                 quote_ident(icn.nspname) || '.' || quote_ident(ic.relname)),
-       con.contypid
+       coalesce(con.contypid, dt.oid)
 FROM pg_depend d
 LEFT JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid
 LEFT JOIN pg_constraint con ON d.classid = 'pg_constraint'::regclass AND con.oid = d.objid
@@ -353,9 +353,10 @@ LEFT JOIN pg_class ic ON ic.oid = x.indexrelid
 LEFT JOIN pg_namespace icn ON icn.oid = ic.relnamespace
 LEFT JOIN pg_policy pol ON d.classid = 'pg_policy'::regclass AND pol.oid = d.objid
 LEFT JOIN pg_trigger tg ON d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid
+LEFT JOIN pg_type dt ON d.classid = 'pg_type'::regclass AND dt.oid = d.objid  -- a default
 WHERE d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n' AND d.refobjid >= 16384
   AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_class'::regclass,
-                    'pg_policy'::regclass, 'pg_trigger'::regclass)
+                    'pg_policy'::regclass, 'pg_trigger'::regclass, 'pg_type'::regclass)
 """
 
 
