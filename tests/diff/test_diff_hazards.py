@@ -126,6 +126,23 @@ def test_owners_are_compared_only_when_asked(
     ]
 
 
+def test_owner_of_a_table_with_serial_and_an_aggregate_converges(
+    make_db: Callable[[str], str], roles: dict[str, str]
+) -> None:
+    body = """
+        create table t (id serial primary key);
+        create function add2(int, int) returns int language sql as 'select $1 + $2';
+        create aggregate agg(int) (sfunc = add2, stype = int);
+    """
+    owners = "alter table t owner to @ROLE1@; alter aggregate agg(int) owner to @ROLE2@;"
+    plan, a_url, b_url = plan_for(make_db, body + owners, body, owners=True)
+    assert not any("t_id_seq" in s.sql for s in plan.statements)  # it follows its table
+    with psycopg.connect(b_url, autocommit=True) as conn:
+        apply_plan(conn, plan)
+    with psycopg.connect(a_url) as ca, psycopg.connect(b_url) as cb:
+        assert build_plan(introspect(ca), introspect(cb), owners=True).empty
+
+
 def test_column_order_alone_is_no_drift_but_is_mentioned(make_db: Callable[[str], str]) -> None:
     from dbenv.diff.render import report
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from dbenv.diff.model import DbObject, DefaultPrivileges, Domain, Function, Grant, Table, View
+from dbenv.diff.model import (
+    DbObject,
+    DefaultPrivileges,
+    Domain,
+    Function,
+    Grant,
+    Sequence,
+    Table,
+    View,
+)
 from dbenv.diff.plan import Builder, Phase
 from dbenv.diff.plan_objects import literal
 
@@ -67,6 +76,8 @@ def plan_metadata(b: Builder) -> None:
             _plan_grants(b, obj, old.acl if old else default)
         owned = obj.key.startswith(("schema:", "type:", "domain:", "sequence:", "table:"))
         owned = owned or obj.key.startswith(("view:", "function:", "collation:", "event trigger:"))
+        if isinstance(obj, Sequence) and obj.owned_by:
+            owned = False  # a sequence owned by a column follows its table's owner
         if b.owners and owned and obj.owner and (old is None or old.owner != obj.owner):
             sql = f"ALTER {obj.sql_target} OWNER TO {obj.owner}"
             b.add(Phase.OWNERS, sql, target=obj.key)
