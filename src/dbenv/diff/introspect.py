@@ -67,8 +67,14 @@ class Reader:
 
     def extensions(self) -> dict[str, Extension]:
         out = {}
-        for name, version, schema, comment in self.rows(q.EXTENSIONS):
-            obj = Extension(schema=schema, name=name, version=version, comment=comment)
+        for name, version, schema, comment, reachable in self.rows(q.EXTENSIONS):
+            obj = Extension(
+                schema=schema,
+                name=name,
+                version=version,
+                comment=comment,
+                reachable=frozenset(reachable or ()),
+            )
             out[obj.key] = obj
         return out
 

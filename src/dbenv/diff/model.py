@@ -53,6 +53,8 @@ class Schema(DbObject):
 @dataclass(frozen=True, kw_only=True)
 class Extension(DbObject):
     version: str
+    reachable: frozenset[str] | None = field(default=None, compare=False)
+    """Versions ALTER EXTENSION ... UPDATE reaches from ``version`` (None: not known)."""
     kind = "extension"
 
     @property

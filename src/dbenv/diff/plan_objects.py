@@ -46,7 +46,20 @@ def plan_extensions(b: Builder) -> None:
         if old.schema != ext.schema:
             sql = f"ALTER EXTENSION {ext.name} SET SCHEMA {ext.schema}"
             b.add(Phase.EXTENSIONS, sql, target=key)
-        if old.version != ext.version:
+        if (
+            old.version != ext.version
+            and old.reachable is not None
+            and (ext.version not in old.reachable)
+        ):
+            # Dropping it would take every column of its types along: say so instead.
+            note = (
+                f"extension {ext.name} is at version {old.version} in the target and "
+                f"{ext.version} in the source, and there is no update path between them; "
+                "drop and create it by hand"
+            )
+            b.notes.append(note)
+            b.unplanned.append(note)
+        elif old.version != ext.version:
             sql = f"ALTER EXTENSION {ext.name} UPDATE TO {literal(ext.version)}"
             b.add(Phase.EXTENSIONS, sql, target=key)
     for key, ext in b.target.extensions.items():

@@ -48,9 +48,12 @@ FROM pg_namespace n
 WHERE {user_ns("n")} AND {not_extension_member("pg_namespace", "n.oid")}
 """
 
+# With the versions ALTER EXTENSION ... UPDATE can reach from the installed one.
 EXTENSIONS = """
 SELECT quote_ident(e.extname), e.extversion, quote_ident(n.nspname),
-       obj_description(e.oid, 'pg_extension')
+       obj_description(e.oid, 'pg_extension'),
+       (SELECT array_agg(u.target) FROM pg_extension_update_paths(e.extname) u
+         WHERE u.source = e.extversion AND u.path IS NOT NULL)
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 """
 

@@ -1,0 +1,1 @@
+create extension cube version '1.4';
