@@ -74,7 +74,7 @@ SELECT t.oid, t.typtype, quote_ident(n.nspname), quote_ident(t.typname),
        {acl("t.typacl", "T", "t.typowner")},
        (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
           FROM pg_enum e WHERE e.enumtypid = t.oid),
-       format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+       format_type(t.typbasetype, t.typtypmod), t.typnotnull, pg_get_expr(t.typdefaultbin, 0),
        CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation
             THEN {COLLATION_NAME} END,
        (SELECT json_agg(json_build_array(quote_ident(a.attname),
