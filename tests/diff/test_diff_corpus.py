@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,10 +35,45 @@ def _not_compared(folder: Path) -> tuple[list[str], list[str]]:
 def test_corpus_case_converges(case: str, make_db: Callable[[str], str]) -> None:
     folder = CORPUS / case
     notes, dumps = _not_compared(folder)
-    a_url = make_db((folder / "a.sql").read_text())
+    a_sql, b_sql = (folder / "a.sql").read_text(), (folder / "b.sql").read_text()
+    _converges(case, a_sql, b_sql, notes, dumps, make_db)
+
+
+# Cases that name schemas, the search path or database-wide objects cannot share a database.
+_NOT_STACKABLE = re.compile(
+    r"\bpublic\.|schema|search_path|event trigger|default privileges|extension|aggregate|"
+    r"collation",
+    re.IGNORECASE,
+)
+
+
+def test_many_cases_at_once_converge(make_db: Callable[[str], str]) -> None:
+    """Schemas that differ in many ways at once: each stackable case in its own schema."""
+    sides: dict[str, list[str]] = {"a": [], "b": []}
+    for i, case in enumerate(corpus_cases()):
+        folder = CORPUS / case
+        texts = {side: (folder / f"{side}.sql").read_text() for side in sides}
+        if (folder / "not_compared.txt").exists() or _NOT_STACKABLE.search("".join(texts.values())):
+            continue
+        for side, sql in texts.items():
+            sides[side].append(f"create schema c{i}; set search_path = c{i}, public;\n{sql}\n")
+    assert len(sides["a"]) > 100
+    a_sql, b_sql = ("".join(sides[side]) + "reset search_path;" for side in "ab")
+    _converges("all at once", a_sql, b_sql, [], [], make_db)
+
+
+def _converges(
+    case: str,
+    a_sql: str,
+    b_sql: str,
+    notes: list[str],
+    dumps: list[str],
+    make_db: Callable[[str], str],
+) -> None:
+    a_url = make_db(a_sql)
     dump_a = start_dump(a_url)  # A no longer changes: dump it while B is worked on
     try:
-        b_url = make_db((folder / "b.sql").read_text())
+        b_url = make_db(b_sql)
         wanted = _model(a_url)
         plan = build_plan(wanted, _model(b_url))
         assert plan.drift, f"{case}: A and B differ, yet the plan finds no drift"
