@@ -184,11 +184,6 @@ def load_graph(conn: psycopg.Connection[Any], env: Environment) -> TableGraph:
     return _load(conn, scope, params)
 
 
-def load_tables(conn: psycopg.Connection[Any], tables: Iterable[str]) -> TableGraph:
-    """The same for just ``tables`` (qualified names); FKs from others are outside."""
-    return _load(conn, "c.oid = ANY(%s::regclass[])", [list(tables)])
-
-
 # foreign keys from or to the given tables, with the other side's name
 _FOREIGN_KEYS = """
 SELECT x.conrelid, x.conname, x.confrelid, x.condeferrable,
