@@ -256,18 +256,26 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
             # Before the function it calls is dropped (which the column would block).
             _drop_column(b, name, before[regen], hazard=TABLE_REWRITE, phase=Phase.DROP_CONSTRAINTS)
             regenerated.append(regen)
+    # Dropped columns and generated expressions go first: a retype below is refused while a
+    # generated column uses the column.
+    for col in old.columns:
+        if col.name not in _all_names(new) and (col.local or _unparented(b, new, old, col)):
+            _drop_column(b, name, col, hazard=DATA_LOSS)
+    for col in new.columns:
+        prior = before.get(col.name)
+        if prior is None or col.name in regenerated or col.name in inherited or not col.local:
+            continue
+        if prior.generated is not None and col.generated is None:
+            sql = f"ALTER TABLE {name} ALTER COLUMN {col.name} DROP EXPRESSION"
+            b.add(Phase.COLUMNS, sql, target=f"column:{name}.{col.name}")
+            before[col.name] = _replace(prior, generated=None)
     for col in new.columns:
         if col.name in inherited or not col.local:
             continue
         prior = None if col.name in regenerated else before.get(col.name)
         if prior is not None and prior.generated is not None and col.generated != prior.generated:
-            if col.generated is None:
-                sql = f"ALTER TABLE {name} ALTER COLUMN {col.name} DROP EXPRESSION"
-                b.add(Phase.COLUMNS, sql, target=f"column:{name}.{col.name}")
-                prior = _replace(prior, generated=None)
-            else:
-                _drop_column(b, name, prior, hazard=TABLE_REWRITE)
-                prior = None
+            _drop_column(b, name, prior, hazard=TABLE_REWRITE)
+            prior = None
         elif prior is not None and col.generated is not None and prior.generated is None:
             _drop_column(b, name, prior, hazard=DATA_LOSS)
             prior = None
@@ -276,10 +284,19 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
             moved.append(col.name)
         else:
             _alter_column(b, name, col, prior)
-    for col in old.columns:
-        if col.local and col.name not in after and col.name not in _all_names(new):
-            _drop_column(b, name, col, hazard=DATA_LOSS)
     _note_order(b, new, old, moved)
+
+
+def _unparented(b: Builder, new: Table, old: Table, col: Column) -> bool:
+    """An inherited column NO INHERIT leaves behind as the child's own (to drop), unless the
+    parent's own DROP COLUMN, run before and recursing, takes it away first."""
+    if col.local:
+        return False
+    for parent in set(old.inherits) - set(new.inherits):
+        kept = b.source.tables.get(f"table:{parent}")
+        if kept is None or kept.column(col.name) is not None:
+            return True
+    return False
 
 
 def _generated_over_retyped(before: dict[str, Column], after: dict[str, Column]) -> list[str]:
@@ -413,12 +430,11 @@ def _alter_column(b: Builder, table: str, col: Column, prior: Column) -> None:
         b.add(Phase.COLUMNS, f"{alter} DROP DEFAULT", target=key)
         default_gone = True
     if prior.identity and not col.identity:
-        b.add(Phase.COLUMNS, f"{alter} DROP IDENTITY", target=key)
+        # Early: the source may create a sequence under the identity's sequence name.
+        b.add(Phase.DROP_REBUILT, f"{alter} DROP IDENTITY", target=key)
     if retype:
         b.broken.add(key)
         collate = f" COLLATE {col.collation}" if col.collation else ""
-        if col.data_type == prior.data_type and not col.collation:
-            collate = ' COLLATE pg_catalog."default"'
         sql = f"{alter} TYPE {col.data_type}{collate} USING {_using(col, prior)}"
         hazard = TABLE_REWRITE if _rewrites(prior, col) else NO_HAZARD
         b.add(Phase.COLUMNS, sql, hazard=hazard, target=key)

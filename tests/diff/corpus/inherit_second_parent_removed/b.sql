@@ -1,0 +1,3 @@
+create table p1 (a int, constraint a_pos check (a > 0));
+create table p2 (b int);
+create table c (x int) inherits (p1, p2);
