@@ -47,8 +47,10 @@ _NOT_STACKABLE = re.compile(
 )
 
 
-def test_many_cases_at_once_converge(make_db: Callable[[str], str]) -> None:
-    """Schemas that differ in many ways at once: each stackable case in its own schema."""
+@pytest.mark.parametrize("reverse", [False, True], ids=["a-to-b", "b-to-a"])
+def test_many_cases_at_once_converge(make_db: Callable[[str], str], reverse: bool) -> None:
+    """Schemas that differ in many ways at once: each stackable case in its own schema,
+    and the same the other way round (B as the source)."""
     sides: dict[str, list[str]] = {"a": [], "b": []}
     for i, case in enumerate(corpus_cases()):
         folder = CORPUS / case
@@ -59,6 +61,8 @@ def test_many_cases_at_once_converge(make_db: Callable[[str], str]) -> None:
             sides[side].append(f"create schema c{i}; set search_path = c{i}, public;\n{sql}\n")
     assert len(sides["a"]) > 100
     a_sql, b_sql = ("".join(sides[side]) + "reset search_path;" for side in "ab")
+    if reverse:
+        a_sql, b_sql = b_sql, a_sql
     _converges("all at once", a_sql, b_sql, [], [], make_db)
 
 

@@ -341,11 +341,27 @@ def _alter_domain(b: Builder, new: Domain, old: Domain) -> None:
     for cname, definition in before.items():
         if after.get(cname) != definition:
             b.add(Phase.DOMAINS, f"ALTER DOMAIN {name} DROP CONSTRAINT {cname}", target=new.key)
+    # PostgreSQL cannot check a new domain constraint against array columns of the domain:
+    # when the target has such columns, add it after the columns have changed.
+    phase = Phase.CONSTRAINTS if _in_target_arrays(b, new.qualified) else Phase.DOMAINS
     for cname, definition in after.items():
         if before.get(cname) != definition:
             hazard = "none" if "NOT VALID" in definition else LONG_LOCK
             sql = f"ALTER DOMAIN {name} ADD CONSTRAINT {cname} {definition}"
-            b.add(Phase.DOMAINS, sql, hazard=hazard, target=new.key)
+            b.add(phase, sql, hazard=hazard, target=new.key)
+
+
+def _in_target_arrays(b: Builder, domain: str) -> bool:
+    """Whether a target table has an array column of ``domain`` or of a domain over it."""
+    names, grown = {domain}, True
+    while grown:
+        grown = False
+        for dom in b.target.domains.values():
+            if dom.base_type in names and dom.qualified not in names:
+                names.add(dom.qualified)
+                grown = True
+    arrays = {f"{n}[]" for n in names}
+    return any(c.data_type in arrays for t in b.target.tables.values() for c in t.columns)
 
 
 def _sequence_options(seq: Sequence) -> str:
