@@ -152,7 +152,14 @@ def build_plan(
     concurrently: bool = False,
 ) -> Plan:
     """Statements that make ``target`` match ``source`` (``source`` is the desired state)."""
-    from dbenv.diff import plan_database, plan_meta, plan_objects, plan_relations, plan_tables
+    from dbenv.diff import (
+        plan_database,
+        plan_meta,
+        plan_objects,
+        plan_relations,
+        plan_tables,
+        plan_type_drops,
+    )
 
     builder = Builder(source, target, owners=owners, concurrently=concurrently)
     plan_objects.plan_schemas(builder)
@@ -160,6 +167,7 @@ def build_plan(
     plan_objects.plan_collations(builder)
     plan_objects.plan_types(builder)
     plan_objects.plan_domains(builder)
+    plan_type_drops.drop_types(builder)
     plan_objects.plan_sequences(builder)
     plan_objects.plan_functions(builder)
     plan_objects.drop_defaults_over_broken_functions(builder)

@@ -120,6 +120,8 @@ def plan_types(b: Builder) -> None:
         old = b.target.types.get(key)
         create = _type_sql(new)
         if old is None:
+            if isinstance(new, CompositeType) and domains_used(b, new):
+                continue  # created with the domains, after them (plan_domains)
             # A range's subtype may be another new type: create ranges after them.
             phase = Phase.DOMAINS if isinstance(new, RangeType) else Phase.TYPES
             b.add(phase, create, action="create", target=key)
@@ -132,10 +134,8 @@ def plan_types(b: Builder) -> None:
             _plan_composite(b, new, old)
         else:
             recreate_type(b, key, "TYPE", create, hazard=DATA_LOSS)
-    for key, old in b.target.types.items():
-        if key not in b.source.types:
-            b.broken.add(key)
-            b.add(Phase.DROP_TYPES, f"DROP TYPE {old.qualified}", action="drop", target=key)
+    for key in b.target.types.keys() - b.source.types.keys():
+        b.broken.add(key)  # dropped by drop_types, in dependency order
 
 
 def _plan_enum(b: Builder, new: Enum, old: Enum) -> None:
@@ -306,9 +306,9 @@ def _domain_sql(dom: Domain) -> str:
 
 
 def _domain_phase(b: Builder, dom: Domain) -> Phase:
-    """After functions when a check calls one of the source's functions."""
+    """After functions when a check or the default calls one of the source's functions."""
     called = {f"{fn.schema}.{fn.name}(" for fn in b.source.functions.values()}
-    checks = " ".join(c.definition for c in dom.constraints)
+    checks = " ".join(c.definition for c in dom.constraints) + (dom.default or "")
     return Phase.LATE_DOMAINS if any(name in checks for name in called) else Phase.DOMAINS
 
 
@@ -321,10 +321,24 @@ def plan_domains(b: Builder) -> None:
             recreate_type(b, key, "DOMAIN", _domain_sql(new), hazard=TABLE_REWRITE)
         else:
             _alter_domain(b, new, old)
-    for key, old in b.target.domains.items():
-        if key not in b.source.domains:
-            b.broken.add(key)
-            b.add(Phase.DROP_TYPES, f"DROP DOMAIN {old.qualified}", action="drop", target=key)
+    for key in b.target.domains.keys() - b.source.domains.keys():
+        b.broken.add(key)  # dropped by drop_types, in dependency order
+    for key, comp in b.source.types.items():
+        if key not in b.target.types and isinstance(comp, CompositeType):
+            used = domains_used(b, comp)
+            if used:
+                phase = max(_domain_phase(b, d) for d in used)
+                b.add(phase, _composite_sql(comp), action="create", target=key)
+
+
+def domains_used(b: Builder, comp: CompositeType) -> list[Domain]:
+    """The source's domains that ``comp``'s attributes are of (arrays included)."""
+    out = []
+    for _, dtype in comp.attributes:
+        dom = b.source.domains.get(f"domain:{dtype.split(' COLLATE ')[0].removesuffix('[]')}")
+        if dom is not None:
+            out.append(dom)
+    return out
 
 
 def _alter_domain(b: Builder, new: Domain, old: Domain) -> None:

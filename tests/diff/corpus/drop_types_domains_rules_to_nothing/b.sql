@@ -1,0 +1,12 @@
+create schema util;
+create function util.seed() returns int language sql as 'select 7';
+create type mood as enum ('ok', 'meh');
+create domain pos as int check (value > 0) default util.seed();
+create domain small_pos as pos check (value < 100);
+create domain happy as mood check (value = 'ok');
+create type pt as (x pos, y small_pos[], m happy);
+create type pr as range (subtype = float8);
+create table t (a small_pos[], p pt, c pos);
+create table log (id int);
+create rule t_log as on insert to t do also insert into log values (new.c);
+create table keep (id int);
