@@ -253,6 +253,11 @@ def _plan_enabled(
 def plan_rules(b: Builder) -> None:
     """Rules (other than a view's own) are dropped and created again when they change."""
     rebuild = {key for key, rule in b.target.rules.items() if _has_broken_column(b, rule.table)}
+    for key, rule in b.target.rules.items():
+        if _gone(b, rule.table) and key not in b.source.rules:
+            # First: a rule may name another table that is dropped before its own.
+            sql = f"DROP RULE {rule.name} ON {rule.table}"
+            b.add(Phase.DROP_TRIGGERS, sql, action="drop", target=key)
 
     def drop(rule: TableChild) -> tuple[Phase, str]:
         return Phase.DROP_TRIGGERS, f"DROP RULE {rule.name} ON {rule.table}"
@@ -283,6 +288,11 @@ def plan_policies(b: Builder) -> None:
 
     def drop(pol: TableChild) -> tuple[Phase, str]:
         return Phase.DROP_POLICIES, f"DROP POLICY {pol.name} ON {pol.table}"
+
+    for key, pol in b.target.policies.items():
+        if _gone(b, pol.table) and key not in b.source.policies:
+            # First: its expressions may read another table that is dropped before its own.
+            b.add(*drop(pol), action="drop", target=key)
 
     def create(pol: TableChild) -> tuple[Phase, str, str, bool]:
         return Phase.POLICIES, pol.definition, NO_HAZARD, True
