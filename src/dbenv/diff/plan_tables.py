@@ -259,8 +259,14 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
     # Dropped columns and generated expressions go first: a retype below is refused while a
     # generated column uses the column.
     for col in old.columns:
-        if col.name not in _all_names(new) and (col.local or _unparented(b, new, old, col)):
+        if col.name in _all_names(new):
+            continue
+        if col.local:
             _drop_column(b, name, col, hazard=DATA_LOSS)
+        elif set(old.inherits) - set(new.inherits):
+            # NO INHERIT leaves it as the child's own, unless the parent's DROP COLUMN,
+            # recursing, took it first (the tables' order decides): IF EXISTS.
+            _drop_column(b, name, col, hazard=DATA_LOSS, if_exists=True)
     for col in new.columns:
         prior = before.get(col.name)
         if prior is None or col.name in regenerated or col.name in inherited or not col.local:
@@ -285,18 +291,6 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
         else:
             _alter_column(b, name, col, prior)
     _note_order(b, new, old, moved)
-
-
-def _unparented(b: Builder, new: Table, old: Table, col: Column) -> bool:
-    """An inherited column NO INHERIT leaves behind as the child's own (to drop), unless the
-    parent's own DROP COLUMN, run before and recursing, takes it away first."""
-    if col.local:
-        return False
-    for parent in set(old.inherits) - set(new.inherits):
-        kept = b.source.tables.get(f"table:{parent}")
-        if kept is None or kept.column(col.name) is not None:
-            return True
-    return False
 
 
 def _generated_over_retyped(before: dict[str, Column], after: dict[str, Column]) -> list[str]:
@@ -376,13 +370,19 @@ def _add_column(b: Builder, table: str, col: Column) -> None:
 
 
 def _drop_column(
-    b: Builder, table: str, col: Column, *, hazard: str, phase: Phase = Phase.COLUMNS
+    b: Builder,
+    table: str,
+    col: Column,
+    *,
+    hazard: str,
+    phase: Phase = Phase.COLUMNS,
+    if_exists: bool = False,
 ) -> None:
     key = f"column:{table}.{col.name}"
     b.broken.add(key)
     b.add(
         phase,
-        f"ALTER TABLE {table} DROP COLUMN {col.name}",
+        f"ALTER TABLE {table} DROP COLUMN {'IF EXISTS ' if if_exists else ''}{col.name}",
         hazard=hazard,
         action="drop",
         target=key,
