@@ -182,8 +182,10 @@ WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal AND con.conpar
 INDEXES = f"""
 SELECT i.indrelid, quote_ident(n.nspname), quote_ident(ic.relname),
        pg_get_indexdef(i.indexrelid), ds.description, i.indkey::int2[],
-       (SELECT array_agg(ARRAY[a.attnum, a.attstattarget] ORDER BY a.attnum) FROM pg_attribute a
-         WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)
+       CASE WHEN i.indexprs IS NOT NULL  -- only expression columns take SET STATISTICS
+            THEN (SELECT array_agg(ARRAY[a.attnum, a.attstattarget] ORDER BY a.attnum)
+                    FROM pg_attribute a
+                   WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0) END
 FROM pg_index i
 LEFT JOIN pg_description ds ON ds.objoid = i.indexrelid AND ds.classoid = 'pg_class'::regclass
      AND ds.objsubid = 0
