@@ -1,0 +1,2 @@
+create sequence s cache 20;
+create table t (id int);
