@@ -301,8 +301,21 @@ def _domain_sql(dom: Domain) -> str:
     if dom.not_null:
         sql += " NOT NULL"
     for con in dom.constraints:
-        sql += f" CONSTRAINT {con.name} {con.definition}"
+        if not _not_valid(con.definition):
+            sql += f" CONSTRAINT {con.name} {con.definition}"
     return sql
+
+
+def _not_valid(definition: str) -> bool:
+    return definition.endswith(" NOT VALID")
+
+
+def _add_not_valid_checks(b: Builder, dom: Domain, phase: Phase) -> None:
+    """CREATE DOMAIN takes no NOT VALID constraint: they are added right after it."""
+    for con in dom.constraints:
+        if _not_valid(con.definition):
+            sql = f"ALTER DOMAIN {dom.qualified} ADD CONSTRAINT {con.name} {con.definition}"
+            b.add(phase, sql, target=dom.key)
 
 
 def _domain_phase(b: Builder, dom: Domain) -> Phase:
@@ -317,8 +330,10 @@ def plan_domains(b: Builder) -> None:
         old = b.target.domains.get(key)
         if old is None:
             b.add(_domain_phase(b, new), _domain_sql(new), action="create", target=key)
+            _add_not_valid_checks(b, new, _domain_phase(b, new))
         elif (old.base_type, old.collation) != (new.base_type, new.collation):
             recreate_type(b, key, "DOMAIN", _domain_sql(new), hazard=TABLE_REWRITE)
+            _add_not_valid_checks(b, new, Phase.DOMAINS)
         else:
             _alter_domain(b, new, old)
     for key in b.target.domains.keys() - b.source.domains.keys():

@@ -1,0 +1,2 @@
+create table t (v int);
+create domain e as bigint;
