@@ -71,6 +71,11 @@ def narrow(
         indexes=on_table(model.indexes),
         triggers=on_table(model.triggers),
         policies=on_table(model.policies),
+        rules=on_table(model.rules),
+        # Database-wide objects and kinds diff does not compare are not sync's business.
+        default_privileges={},
+        event_triggers={},
+        not_compared=frozenset(),
     )
 
 
