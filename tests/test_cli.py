@@ -94,6 +94,13 @@ def test_init_writes_a_loadable_project_example_and_gitignore(tmp_path: Path) ->
     assert project.local.data_dir == tmp_path / ".dbenv"
     example = (tmp_path / ".env.example").read_text()
     assert "STAGING_DB_PASSWORD=\n" in example
+    # the password reference init writes is the one the staging URL connects with
+    secrets = {"STAGING_DB_PASSWORD": "st4ging-pw", "PRODUCTION_DB_PASSWORD": "pr0d-pw"}
+    with_secrets = load_project(project=tmp_path, process_env=secrets)
+    for name, password in (("staging", "st4ging-pw"), ("production", "pr0d-pw")):
+        url = with_secrets.environment(name).database_url
+        assert url is not None and f"acme:{password}@" in url.reveal()
+        assert password not in str(url)
     lines = (tmp_path / ".gitignore").read_text().splitlines()
     assert lines[0] == "__pycache__/"
     assert {".env*", "!.env.example"} <= set(lines)

@@ -211,3 +211,78 @@ def test_secret_piece_in_a_plain_variable_masks_only_that_piece(tmp_path: Path) 
     header = project.environment("test").variables["HEADER"]
     assert header.display() == "Bearer ****"
     assert isinstance(header.value, Secret) and header.value.reveal() == f"Bearer {PLAIN}"
+
+
+# --- a password key beside a database_url (what `dbenv init` writes) ---------------
+
+
+def _url_and_password(tmp_path: Path, url: str, password: str, **kw: object):
+    toml = (
+        '[project]\nname = "app"\n[environments.staging]\n'
+        f'database_url = "{url}"\npassword = "{password}"\n'
+    )
+    return project_at(tmp_path, toml, **kw).environment("staging")  # type: ignore[arg-type]
+
+
+def test_password_key_completes_a_url_without_one(tmp_path: Path) -> None:
+    url = "postgresql://app@db.example.com:5432/app_staging?sslmode=require"
+    env = _url_and_password(tmp_path, url, "env:STAGING_PW", process={"STAGING_PW": "p@ss:w/rd"})
+    assert env.database_url is not None
+    shown = "postgresql://app:****@db.example.com:5432/app_staging?sslmode=require"
+    assert str(env.database_url) == shown
+    assert env.database_url.reveal() == (
+        "postgresql://app:p%40ss%3Aw%2Frd@db.example.com:5432/app_staging?sslmode=require"
+    )
+
+
+def test_password_key_without_a_user_goes_in_the_query(tmp_path: Path) -> None:
+    env = _url_and_password(tmp_path, "postgresql://db.example.com/app", PLAIN)
+    assert env.database_url is not None
+    assert env.database_url.reveal() == f"postgresql://db.example.com/app?password={PLAIN}"
+    assert PLAIN not in str(env.database_url)
+
+
+def test_password_in_both_places_is_a_config_error(tmp_path: Path) -> None:
+    from dbenv.errors import ProjectFileError
+
+    with pytest.raises(ProjectFileError) as info:
+        _url_and_password(tmp_path, "postgresql://app:inline@db.example.com/app", PLAIN)
+    assert "both in database_url" in str(info.value) and "inline" not in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_password_in_both_places_behind_a_url_reference_fails_on_reveal(tmp_path: Path) -> None:
+    from dbenv.errors import ProjectFileError
+
+    process = {"STAGING_URL": "postgresql://app:inline@db.example.com/app"}
+    env = _url_and_password(tmp_path, "env:STAGING_URL", PLAIN, process=process)
+    assert env.database_url is not None
+    with pytest.raises(ProjectFileError, match="both in database_url"):
+        env.database_url.reveal()
+
+
+def test_unset_required_password_leaves_no_url(tmp_path: Path) -> None:
+    toml = (
+        '[project]\nname = "app"\n[environments.staging]\nrequired = ["STAGING_PW"]\n'
+        'database_url = "postgresql://app@db/app"\npassword = "${STAGING_PW}"\n'
+    )
+    env = project_at(tmp_path, toml).environment("staging")
+    assert env.database_url is None
+    assert "STAGING_PW" in (env.settings["database_url"].note or "")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("SLACK_WEBHOOK_SECRET", "https://hooks.slack.com/services/T0/B0/abcdEFGHsecret"),
+        ("API_TOKEN", "https://api.example.com/?token=abc123"),
+        ("DB_PASSWORD", "postgresql://u:pw@h/db"),
+    ],
+)
+def test_secret_named_key_hides_a_url_value_whole(key: str, value: str) -> None:
+    assert mask_value(key, value) == MASK
+
+
+def test_plain_key_with_a_url_loses_only_the_password() -> None:
+    shown = mask_value("CACHE_URL", "redis://:pw@cache:6379/1")
+    assert shown == "redis://:****@cache:6379/1"

@@ -46,9 +46,10 @@ def mask_url(url: str) -> str:
 
 
 def mask_value(key: str, value: str, *, secret: bool = False) -> str:
-    """How a variable's value may be shown."""
+    """How a variable's value may be shown: all of it hidden under a secret-looking key
+    (a webhook URL named ``*_SECRET`` is a secret as a whole), else URL passwords."""
     if secret or is_secret_key(key):
-        return mask_url(value) if "://" in value and not secret else MASK
+        return MASK
     if "://" in value:
         return mask_url(value)
     return value

@@ -96,7 +96,8 @@ class SecretURL(Secret):
     __slots__ = ()
 
 
-def _plain(value: object) -> str:
+def plain_text(value: object) -> str:
+    """A value as plain text, revealing a ``Secret`` (only for use, never for output)."""
     return value.reveal() if isinstance(value, Secret) else str(value)
 
 
@@ -179,7 +180,7 @@ class Environment:
         Resolves secret references (runs ``cmd:`` ones): call it only to start a
         process. Every selector variable is set to this environment's name.
         """
-        values = {key: _plain(setting.value) for key, setting in self.variables.items()}
+        values = {key: plain_text(setting.value) for key, setting in self.variables.items()}
         values.update(dict.fromkeys(self.selectors, self.name))
         return values
 

@@ -18,11 +18,13 @@ from dbenv.config.interpolation import MissingVariable, Resolver
 from dbenv.config.local_state import NOT_RUNNING, local_database_name, read_local_state
 from dbenv.config.locator import KeyLines
 from dbenv.config.masking import mask_url
-from dbenv.config.model import LocalSettings, Origin, Secret, SecretURL, Setting
+from dbenv.config.model import LocalSettings, Origin, Secret, SecretURL, Setting, plain_text
 from dbenv.config.schema import ISOLATIONS, SCALAR_SETTINGS, SERVERS, TIERS
 from dbenv.config.urls import (
     socket_url,
     url_from_parts,
+    url_has_password,
+    url_with_password,
     validate_database_url,
     validate_redis_url,
 )
@@ -238,13 +240,51 @@ def resolve_settings(ctx: SettingsContext) -> dict[str, Setting]:
     """Every setting of the environment, typed, validated, with its origin."""
     settings = {key: _coerce(s) for key, s in _layered(ctx).items()}
     _check_isolation(ctx, settings)
+    given_url = "database_url" in settings
     if "server" in settings and settings["server"].value == "local":
         _local_urls(ctx, settings)
-    elif "database_url" not in settings and any(k in settings for k in PARTS):
+    elif not given_url and any(k in settings for k in PARTS):
         settings.setdefault("host", Setting("host", "localhost", Origin("default")))
         settings.setdefault("port", Setting("port", 5432, Origin("default")))
         settings["database_url"] = _parts_url(ctx, settings)
+    elif given_url and "password" in settings:
+        settings["database_url"] = _url_with_password(
+            ctx, url_setting(settings["database_url"]), settings["password"]
+        )
     for key in URL_CHECKS:
         if key in settings:
             settings[key] = url_setting(settings[key])
     return settings
+
+
+def _url_with_password(ctx: SettingsContext, url: Setting, password: Setting) -> Setting:
+    """``database_url`` without a password of its own, completed by ``password``."""
+    if password.value is None:
+        return replace(url, value=None, note=password.note or url.note)
+    if url.value is None:
+        return url
+    assert isinstance(url.value, SecretURL)
+    target, secret = url.value, password.value
+
+    def both() -> ProjectFileError:
+        path, line = _where(password.origin)
+        return ProjectFileError(
+            f"environment '{ctx.environment}' has a password both in database_url (from "
+            f"{url.origin}) and in password (from {password.origin}).",
+            hint="Keep one: remove the password from the URL, or the password key.",
+            path=path,
+            line=line,
+        )
+
+    if "://" in target.masked and url_has_password(target.masked):
+        raise both()
+
+    def reveal() -> str:
+        plain = target.reveal()
+        if url_has_password(plain):
+            raise both()
+        return url_with_password(plain, plain_text(secret))
+
+    masked = url_with_password(target.masked, "x") if "://" in target.masked else target.masked
+    combined = SecretURL(reveal, masked=mask_url(masked))
+    return replace(url, value=combined, parts=(*url.parts, ("password", password.origin)))

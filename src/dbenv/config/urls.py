@@ -136,3 +136,21 @@ def socket_url(*, socket_dir: str, port: int, database: str, user: str) -> str:
         f"postgresql://{quote(user, safe='')}@/{quote(database, safe='')}"
         f"?host={quote(socket_dir, safe='/')}&port={port}"
     )
+
+
+def url_has_password(url: str) -> bool:
+    """Whether a URL carries a password (in its user part or as ``?password=``)."""
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    return ":" in userinfo or any(k == "password" for k, _ in parse_qsl(parts.query))
+
+
+def url_with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` added: after its user, or as ``?password=`` without one."""
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if at and userinfo:
+        netloc = f"{userinfo}:{quote(password, safe='')}@{hostport}"
+        return parts._replace(netloc=netloc).geturl()
+    query = "&".join(q for q in (parts.query, "password=" + quote(password, safe="")) if q)
+    return parts._replace(query=query).geturl()
