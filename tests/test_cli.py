@@ -194,6 +194,25 @@ def test_config_get_masked_and_revealed(tmp_path: Path) -> None:
     assert invoke(root, "config", "get", "test", "WORKERS").stdout.strip() == "1"
 
 
+def test_set_is_the_highest_layer_and_shows_as_an_argument(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    other = "DBENV_TEST_DATABASE_URL=postgresql://shop:pw@localhost:6543/shop_test"
+    args = ["--project", str(root), "--set", "WORKERS=8", "--set", other]
+    result = CliRunner().invoke(app, [*args, "config", "show", "test", "--origin", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["variables"]["WORKERS"] == {"value": "8", "origin": "argument WORKERS"}
+    url = CliRunner().invoke(app, [*args, "config", "get", "test", "database_url"])
+    assert url.stdout.strip() == "postgresql://shop:****@localhost:6543/shop_test"
+
+
+@pytest.mark.parametrize("assignment", ["WORKERS", "=8", "MY VAR=1"])
+def test_set_without_name_equals_value_is_bad_input(tmp_path: Path, assignment: str) -> None:
+    root = make_project(tmp_path)
+    result = CliRunner().invoke(app, ["--project", str(root), "--set", assignment, "envs"])
+    assert_bad_input(result, "--set takes NAME=VALUE")
+
+
 def test_config_get_unknown_key_suggests(tmp_path: Path) -> None:
     result = invoke(make_project(tmp_path), "config", "get", "test", "WORKER")
     assert_bad_input(result, "'WORKER'", "WORKERS")

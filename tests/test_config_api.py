@@ -30,6 +30,19 @@ def test_load_is_strict_and_lists_every_missing_variable(tmp_path: Path) -> None
     assert info.value.exit_code == 2
 
 
+def test_load_overrides_win_over_the_process_environment(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    env = dbenv.load(
+        "test",
+        project=tmp_path,
+        process_env={"SECRET_KEY": "from-process", "DBENV_TEST_TIER": "protected"},
+        overrides={"SECRET_KEY": "explicit", "DBENV_TEST_TIER": "disposable"},
+    )
+    assert env.variables["SECRET_KEY"].value == "explicit"
+    assert env.variables["SECRET_KEY"].origin.kind == "argument"
+    assert env.tier == "disposable"
+
+
 def test_empty_required_variable_counts_as_missing(tmp_path: Path) -> None:
     write_project(tmp_path, files={".env.test": "SECRET_KEY=\n"})
     env = dbenv.load_project(project=tmp_path, process_env={}).environment("test")

@@ -45,13 +45,18 @@ def load(
     *,
     project: Path | str | None = None,
     process_env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> Environment:
     """The environment ``env`` (default: the active one), strictly checked.
+
+    ``overrides``: explicit variables, above every other layer (``DBENV_<ENV>_<KEY>``
+    names override settings, e.g. ``{"DBENV_TEST_PORT": "6543"}``).
 
     Raises ``MissingVariables`` listing every required variable that is missing,
     and any other ``ConfigError`` the project file or env files cause.
     """
-    resolved = load_project(project=project, process_env=process_env).environment(env)
+    loaded = load_project(project=project, process_env=process_env, overrides=overrides)
+    resolved = loaded.environment(env)
     missing = missing_variables(resolved)
     if missing:
         raise MissingVariables(resolved.name, missing)

@@ -151,6 +151,7 @@ class CliState:
 
     project_path: Path | None = None
     debug: bool = False
+    overrides: dict[str, str] = field(default_factory=dict)  # --set NAME=VALUE
     _project: Project | None = field(default=None, repr=False)
 
 
@@ -174,7 +175,7 @@ def get_project(ctx: typer.Context | None = None) -> Project:
 
     state = get_state(ctx)
     if state._project is None:
-        state._project = load_project(project=state.project_path)
+        state._project = load_project(project=state.project_path, overrides=state.overrides)
     return state._project
 
 
@@ -211,6 +212,21 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _parse_sets(assignments: list[str] | None) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for item in assignments or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or any(c.isspace() for c in name):
+            shown = name.strip() or item
+            err(
+                f"dbenv: --set takes NAME=VALUE, got '{shown}'. "
+                "Write it as --set LOG_LEVEL=debug (no spaces around =)."
+            )
+            raise typer.Exit(2)
+        overrides[name] = value
+    return overrides
+
+
 @app.callback()
 def main_callback(
     ctx: typer.Context,
@@ -223,9 +239,18 @@ def main_callback(
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")] = False,
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="NAME=VALUE",
+            help="Set a variable above every other layer (repeatable); "
+            "DBENV_<ENV>_<KEY> names set a setting, e.g. DBENV_TEST_PORT=6543.",
+        ),
+    ] = None,
 ) -> None:
     """dbenv: one application's databases, kept apart across its environments."""
     global _CURRENT
     _REVEALED.clear()  # one invocation, one set of revealed secrets
-    _CURRENT = CliState(project_path=project, debug=debug)
+    _CURRENT = CliState(project_path=project, debug=debug, overrides=_parse_sets(assignments))
     ctx.obj = _CURRENT
