@@ -1,11 +1,18 @@
-"""Sync's structure step leaves database-wide objects alone (schema diff reads them now)."""
+"""Sync's structure step: only what the selected tables use, nothing database-wide."""
 
 from __future__ import annotations
 
-import psycopg
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import psycopg
+import pytest
+
+from dbenv.commands import sync as commands
 from dbenv.diff.introspect import introspect
 from dbenv.sync.structure import narrow
+from sync_support import Scenario, execute, make_scenario, query
 
 
 def test_narrow_drops_database_wide_objects_and_keeps_rules_of_selected_tables(
@@ -32,3 +39,62 @@ def test_narrow_drops_database_wide_objects_and_keeps_rules_of_selected_tables(
     assert not narrowed.default_privileges
     assert not narrowed.event_triggers
     assert not narrowed.not_compared
+
+
+NEEDED = """
+CREATE SCHEMA kinds;
+CREATE TYPE kinds.level AS ENUM ('low', 'high');
+CREATE FUNCTION kinds.is_short(text) RETURNS boolean LANGUAGE sql IMMUTABLE
+    AS 'SELECT length($1) < 40';
+CREATE DOMAIN kinds.short_text AS text CHECK (kinds.is_short(VALUE));
+CREATE FUNCTION kinds.default_level() RETURNS kinds.level LANGUAGE sql
+    AS $$SELECT 'low'::kinds.level$$;
+CREATE FUNCTION kinds.touch() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN NEW.version := NEW.version + 1; RETURN NEW; END$$;
+ALTER TABLE object_models ADD COLUMN level kinds.level DEFAULT kinds.default_level(),
+    ADD COLUMN code kinds.short_text;
+UPDATE object_models SET code = 'c' || id;
+CREATE TRIGGER touch BEFORE UPDATE ON object_models FOR EACH ROW
+    EXECUTE FUNCTION kinds.touch();
+"""
+
+UNRELATED = """
+CREATE SCHEMA util;
+CREATE FUNCTION util.f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE TYPE util.mood AS ENUM ('ok', 'meh');
+CREATE FUNCTION public.unrelated() RETURNS text LANGUAGE sql AS $$SELECT 'production'$$;
+"""
+
+
+@pytest.fixture
+def scenario(pg_server: Any, tmp_path: Path) -> Iterator[Scenario]:
+    yield from make_scenario(pg_server.dsn_for, pg_server.dsn, tmp_path / "contentgen")
+
+
+def test_structure_step_takes_only_what_the_selected_tables_use(scenario: Scenario) -> None:
+    execute(scenario.production, NEEDED + UNRELATED)
+    execute(
+        scenario.test,
+        "CREATE FUNCTION public.unrelated() RETURNS text LANGUAGE sql AS $$SELECT 'test'$$",
+    )
+    project = scenario.project()
+    result = commands.sync(project, project.environment("production"), project.environment("test"))
+    targets = " ".join(s.target for s in result.structure)
+    assert "util" not in targets and "unrelated" not in targets
+    # a function and a type in a schema with no selected table, never created
+    assert query(scenario.test, "SELECT count(*) FROM pg_namespace WHERE nspname = 'util'") == [
+        (0,)
+    ]
+    assert query(scenario.test, "SELECT public.unrelated()") == [("test",)]
+    # what the mirrored table uses came along, schema first
+    assert query(scenario.test, "SELECT level::text, code FROM object_models WHERE id = 3") == [
+        ("low", "c3")
+    ]
+    execute(scenario.test, "INSERT INTO object_models (name, definition) VALUES ('n', '{}')")
+    assert query(scenario.test, "SELECT level::text FROM object_models WHERE name = 'n'") == [
+        ("low",)
+    ]
+    with pytest.raises(psycopg.errors.CheckViolation):
+        execute(scenario.test, f"UPDATE object_models SET code = '{'x' * 50}' WHERE id = 1")
+    execute(scenario.test, "UPDATE object_models SET name = 'renamed' WHERE id = 2")
+    assert query(scenario.test, "SELECT version FROM object_models WHERE id = 2") == [(2,)]

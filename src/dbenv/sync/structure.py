@@ -2,10 +2,12 @@
 
 Both databases are introspected whole (``dbenv.diff``), then each model is cut
 down to the tables the profile mirrors or copies the structure of, their
-constraints, indexes, triggers and owned sequences, and the schemas, types,
-domains, extensions and functions they may need. The target keeps only objects
-the source also has outside those tables, so the plan never drops a schema,
-type or function the profile did not name.
+constraints, indexes, triggers and owned sequences, and what those use
+(``dbenv.sync.needs``: the types, domains, collations, sequences, functions and
+extensions their columns, defaults, checks, indexes and triggers reference, and
+the schemas all of these live in) — nothing else of the source. The target keeps
+only objects the narrowed source also has, so the plan never drops or replaces
+a schema, type or function the selected tables do not use.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.diff.model import SchemaModel
 from dbenv.diff.plan import Plan, build_plan
+from dbenv.sync.needs import Needs, needed_objects
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,40 +34,48 @@ def unquote(name: str) -> str:
 
 
 def narrow(
-    model: SchemaModel, selected: Selector, *, keep: SchemaModel | None = None
+    model: SchemaModel,
+    selected: Selector,
+    *,
+    needs: Needs | None = None,
+    keep: SchemaModel | None = None,
 ) -> SchemaModel:
-    """Only the selected tables and what hangs off them.
+    """Only the selected tables, what hangs off them, and the ``needs`` they use.
 
-    ``keep``: the narrowed source; shared objects (schemas, types, ...) are kept on
-    this side only where ``keep`` has them too, so they are never dropped.
+    ``keep``: the narrowed source; this side (the target) then keeps shared objects
+    (schemas, types, functions, ...) only where ``keep`` has them too, so objects
+    the selected tables do not use are never dropped or replaced.
     """
     tables = {k: t for k, t in model.tables.items() if selected(unquote(t.schema), unquote(t.name))}
     names = {t.qualified for t in tables.values()}
+    wanted = needs or Needs()
 
     def on_table(children: dict[str, Any]) -> dict[str, Any]:
         return {k: c for k, c in children.items() if c.table in names}
 
     def owned(seq: Any) -> bool:
-        if not seq.owned_by:
-            return False
-        return seq.owned_by.rsplit(".", 1)[0] in names
+        return bool(seq.owned_by) and seq.owned_by.rsplit(".", 1)[0] in names
 
-    def shared(group: dict[str, Any], other: dict[str, Any] | None) -> dict[str, Any]:
-        return dict(group) if other is None else {k: v for k, v in group.items() if k in other}
+    def used(group: dict[str, Any], other: dict[str, Any] | None) -> dict[str, Any]:
+        if other is not None:
+            return {k: v for k, v in group.items() if k in other}
+        return {k: v for k, v in group.items() if k in wanted}
 
-    schemas = {
-        k: s for k, s in model.schemas.items() if any(t.schema == s.name for t in tables.values())
-    }
+    groups = ("extensions", "types", "domains", "functions", "collations")
+    kept = {g: used(getattr(model, g), getattr(keep, g) if keep else None) for g in groups}
+    sequences = {k: s for k, s in model.sequences.items() if owned(s) or k in wanted}
     if keep is not None:
+        sequences = {k: s for k, s in model.sequences.items() if owned(s) or k in keep.sequences}
         schemas = {k: s for k, s in model.schemas.items() if k in keep.schemas}
+    else:
+        homes = {t.schema for t in tables.values()}
+        homes |= wanted.schemas(k for group in kept.values() for k in group)
+        homes |= wanted.schemas(sequences)
+        schemas = {k: s for k, s in model.schemas.items() if s.name in homes}
     return replace(
         model,
         schemas=schemas,
-        extensions=shared(model.extensions, keep.extensions if keep else None),
-        types=shared(model.types, keep.types if keep else None),
-        domains=shared(model.domains, keep.domains if keep else None),
-        functions=shared(model.functions, keep.functions if keep else None),
-        sequences={k: s for k, s in model.sequences.items() if owned(s)},
+        sequences=sequences,
         tables=tables,
         views={},
         constraints=on_table(model.constraints),
@@ -72,10 +83,12 @@ def narrow(
         triggers=on_table(model.triggers),
         policies=on_table(model.policies),
         rules=on_table(model.rules),
+        statistics=on_table(model.statistics),
         # Database-wide objects and kinds diff does not compare are not sync's business.
         default_privileges={},
         event_triggers={},
         not_compared=frozenset(),
+        **kept,
     )
 
 
@@ -85,7 +98,10 @@ def structure_plan(
     """The statements that bring the target's selected tables in line with the source."""
     from dbenv.diff.introspect import introspect
 
-    wanted = narrow(introspect(source), selected)
+    model = introspect(source)
+    names = [(unquote(t.schema), unquote(t.name)) for t in model.tables.values()]
+    tables = [name for name in names if selected(*name)]
+    wanted = narrow(model, selected, needs=needed_objects(source, tables))
     have = narrow(introspect(target), selected, keep=wanted)
     return build_plan(wanted, have)
 
