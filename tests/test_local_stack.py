@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -169,8 +170,11 @@ def test_a_pid_file_left_by_a_reboot_is_recovered(base: Path) -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only meaningful when the tests run as root")
 def test_as_root_the_server_runs_as_an_unprivileged_user(base: Path) -> None:
-    stack = new_stack(base / "data", redis=False)
+    said: list[str] = []
+    stack = new_stack(base / "data", redis=False, progress=said.append)
     pid = pids(stack.start())[0]
+    user = pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name
+    assert any(f"as user '{user}' (it refuses root)" in line for line in said), said
     uid = int(
         next(
             line.split()[1]
@@ -223,7 +227,6 @@ def test_a_cached_initdb_others_could_write_is_not_used(base: Path) -> None:
 def test_without_a_server_user_and_useradd_failing_the_error_says_what_to_do(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import pwd
 
     from dbenv.backends import local_host
 
@@ -324,6 +327,19 @@ def test_a_data_dir_another_user_made_is_a_clear_error(base: Path) -> None:
     assert "belongs to another user" in done.stdout, done.stderr
     assert "Run dbenv as the user that created it" in done.stdout
     assert sorted((base / "data").iterdir()) == [base / "data" / "postgres"]  # unchanged
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+@pytest.mark.parametrize("made", [True, False])
+def test_a_data_dir_the_user_may_not_write_is_a_clear_error(base: Path, made: bool) -> None:
+    (base / "project").mkdir(mode=0o755)  # root's: others may enter, not write
+    data = base / "project" / ".dbenv"
+    if made:
+        data.mkdir(mode=0o755)
+    done = as_postgres_user(CHILD, str(data), cwd=base)
+    assert "(permission denied); nothing was started." in done.stdout, done.stderr
+    assert "set [local] data_dir" in done.stdout and "Traceback" not in done.stderr
+    assert data.exists() == made and (not made or not any(data.iterdir()))
 
 
 def test_two_projects_side_by_side(base: Path) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -218,8 +219,20 @@ class LocalStack:
                 path=self.data_dir,
                 hint="Remove it or set [local] data_dir to another path.",
             )
-        fresh = not existed or not any(self.data_dir.iterdir())
-        self.data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        try:
+            fresh = not existed or not any(self.data_dir.iterdir())
+            self.data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+            probe = self.data_dir / f".write-test-{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+        except PermissionError as exc:
+            where = Path(exc.filename) if exc.filename else self.data_dir
+            raise ServerStartError(
+                f"dbenv may not write {where} (permission denied); nothing was started.",
+                path=where,
+                hint="Give your user write access there, or set [local] data_dir in dbenv.toml "
+                "to a directory you own.",
+            ) from None
         return fresh
 
     def _ensure_postgres(
@@ -282,7 +295,8 @@ class LocalStack:
             except PortTaken:
                 wanted = 0
                 continue
-            self._say(f"PostgreSQL {cluster.bin.version} listening on 127.0.0.1:{port}")
+            who = f" as user '{cluster.run_as.name}' (it refuses root)" if cluster.run_as else ""
+            self._say(f"PostgreSQL {cluster.bin.version} listening on 127.0.0.1:{port}{who}")
             return pid, port
         raise ServerStartError(
             "PostgreSQL could not bind a free port on 127.0.0.1 after 3 attempts.",
