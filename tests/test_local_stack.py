@@ -266,7 +266,6 @@ except ServerStartError as error:
 
 def as_postgres_user(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run Python ``code`` as the unprivileged ``postgres`` user (we are root)."""
-    import pwd
     import site
     import sys
 
@@ -314,8 +313,6 @@ def test_an_unprivileged_user_runs_the_stack_itself(base: Path) -> None:
 
 
 def pwd_uid(name: str) -> int:
-    import pwd
-
     return pwd.getpwnam(name).pw_uid
 
 
