@@ -167,10 +167,13 @@ def destructive(
     arguments: Mapping[str, object] | None = None,
     progress: Progress | None = None,
     lock_timeout: float | None = None,
+    snapshot: Callable[[], str] | None = None,
 ) -> Iterator[Guarded]:
     """Check, lock, (snapshot,) yield the target connection, journal the outcome.
 
     ``override`` defaults to the process's ``DBENV_I_MEAN_IT`` (via config).
+    ``snapshot``: what an override saves first, when the operation changes something
+    other than the database (flush: the Redis keys); default ``pg_dump`` of the target.
     Raises ``GuardRefusal`` (nothing changed) when a check fails.
     """
     if override is None:
@@ -195,7 +198,7 @@ def destructive(
             project, env, progress=progress, timeout=lock_timeout, before_wait=before_wait
         ) as lock_conn:
             guarded = _enter(
-                project, env, operation, override, args, lock_conn, progress, early.take()
+                project, env, operation, override, args, lock_conn, progress, early.take(), snapshot
             )
             try:
                 yield guarded
@@ -220,6 +223,7 @@ def _enter(
     lock_conn: psycopg.Connection[Any],
     progress: Progress | None,
     early: psycopg.Connection[Any] | None,
+    take: Callable[[], str] | None = None,
 ) -> Guarded:
     """Under the lock: read the facts, run the checks, snapshot if overriding."""
     conn, facts = early, None
@@ -241,7 +245,9 @@ def _enter(
         if override is not None:
             results.append(check_override(env, override, facts.database))
         failing = admit(project, env, operation, override, args, results=results)
-        snapshot = _snapshot_if_needed(project, env, operation, failing, override, progress)
+        snapshot = _snapshot_if_needed(
+            project, env, operation, failing, override, progress, take=take
+        )
     except BaseException:
         if conn is not None:
             conn.close()
@@ -317,6 +323,8 @@ def _snapshot_if_needed(
     failing: list[CheckResult],
     override: str | None,
     progress: Progress | None,
+    *,
+    take: Callable[[], str] | None = None,
 ) -> str | None:
     if not failing or override is None or operation in LABELLING:
         return None  # stamp/provision delete nothing: there is nothing to save
@@ -324,6 +332,8 @@ def _snapshot_if_needed(
 
     if progress:
         progress(f"override for '{override}': taking a safety snapshot first")
+    if take is not None:
+        return take()
     return str(take_snapshot(env, target_url(env), project.root))
 
 

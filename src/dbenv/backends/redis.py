@@ -5,13 +5,20 @@ environment's keys: ``FLUSHDB`` on its db index, or ``SCAN`` + ``DEL`` of its
 ``redis_prefix`` keys when it has one. A flush is refused (``GuardRefusal``,
 check ``redis-shared``) when a protected environment uses the same server and db
 index — unless both have distinct, non-overlapping key prefixes.
+
+``snapshot`` saves the keys a flush would remove (``DUMP`` + ``PTTL`` of each, one
+JSON line per key) before an overridden flush; ``restore_snapshot`` puts them back.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbenv.config.masking import mask_url
@@ -21,7 +28,16 @@ from dbenv.errors import ConfigError, ConnectionFailed, GuardRefusal
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["FlushResult", "connect", "flush", "ping", "place_of"]
+__all__ = [
+    "FlushResult",
+    "connect",
+    "flush",
+    "ping",
+    "place_of",
+    "restore_snapshot",
+    "snapshot",
+    "target_name",
+]
 
 
 @dataclass(frozen=True)
@@ -31,7 +47,7 @@ class FlushResult:
     environment: str
     db: int
     prefix: str | None
-    keys_removed: int | None  # None: FLUSHDB (count unknown)
+    keys_removed: int  # FLUSHDB: the db's size when it was flushed
 
 
 def _plain(url: Secret | str) -> str:
@@ -83,6 +99,12 @@ def place_of(env: Environment) -> tuple[str, int, int] | None:
     return target.host, target.port, index
 
 
+def target_name(env: Environment) -> str:
+    """``redis/<db index>``: what an override names for an environment without a database."""
+    place = place_of(env)
+    return f"redis/{place[2] if place else 0}"
+
+
 def _overlap(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return True
@@ -126,8 +148,11 @@ def flush(env: Environment, protected_envs: Iterable[Environment]) -> FlushResul
         if env.redis_prefix:
             removed = _delete_prefix(client, env.redis_prefix)
             return FlushResult(env.name, index, env.redis_prefix, removed)
-        client.flushdb()
-        return FlushResult(env.name, index, None, None)
+        with client.pipeline(transaction=True) as pipe:  # MULTI: the size is what went
+            pipe.dbsize()
+            pipe.flushdb()
+            size, _ = pipe.execute()
+        return FlushResult(env.name, index, None, int(size))
     except redis_lib.RedisError as exc:
         raise ConnectionFailed(
             f"could not flush Redis db {index} of '{env.name}': {type(exc).__name__}.",
@@ -138,14 +163,85 @@ def flush(env: Environment, protected_envs: Iterable[Environment]) -> FlushResul
 
 
 def _delete_prefix(client: redis.Redis, prefix: str) -> int:
-    pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
     removed = 0
+    for batch in _key_batches(client, prefix):
+        removed += int(client.delete(*batch))
+    return removed
+
+
+def _key_batches(client: redis.Redis, prefix: str | None) -> Iterator[list[Any]]:
+    """The environment's keys (all of the db without a prefix), 1000 at a time."""
+    pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix or "") + "*"
     batch: list[Any] = []
     for key in client.scan_iter(match=pattern, count=1000):
         batch.append(key)
         if len(batch) >= 1000:
-            removed += int(client.delete(*batch))
-            batch.clear()
+            yield batch
+            batch = []
     if batch:
-        removed += int(client.delete(*batch))
-    return removed
+        yield batch
+
+
+def snapshot(env: Environment, root: Path) -> Path:
+    """Save the keys a flush of ``env`` would remove; returns the file.
+
+    ``<root>/.dbenv/snapshots/<env>-redis<db>-<UTC>.jsonl``: one line per key with
+    its ``DUMP`` payload and remaining time to live (base64; ``restore_snapshot``).
+    """
+    import redis as redis_lib
+
+    place = place_of(env)
+    index = place[2] if place else 0
+    when = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = root / ".dbenv" / "snapshots" / f"{env.name}-redis{index}-{when}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    client = connect(env.redis_url or "", index)
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            for batch in _key_batches(client, env.redis_prefix):
+                _write_dumps(client, batch, out)
+    except redis_lib.RedisError as exc:
+        path.unlink(missing_ok=True)
+        raise ConnectionFailed(
+            f"the safety snapshot of Redis db {index} failed ({type(exc).__name__});"
+            " nothing was changed.",
+            hint="Check that Redis is running and the URL is right (dbenv status).",
+        ) from None
+    finally:
+        client.close()
+    return path
+
+
+def _write_dumps(client: redis.Redis, keys: list[Any], out: Any) -> None:
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.dump(key)
+            pipe.pttl(key)
+        replies = pipe.execute()
+    for key, payload, ttl in zip(keys, replies[::2], replies[1::2], strict=True):
+        if payload is None:
+            continue  # expired between SCAN and DUMP
+        record = {
+            "key": base64.b64encode(key).decode(),
+            "ttl": max(int(ttl), 0),
+            "dump": base64.b64encode(payload).decode(),
+        }
+        out.write(json.dumps(record) + "\n")
+
+
+def restore_snapshot(env: Environment, path: Path) -> int:
+    """Put the keys of a ``snapshot`` file back into ``env``'s db (replacing); returns the count."""
+    place = place_of(env)
+    client = connect(env.redis_url or "", place[2] if place else 0)
+    restored = 0
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for line in path.read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                key, payload = base64.b64decode(record["key"]), base64.b64decode(record["dump"])
+                pipe.restore(key, record["ttl"], payload, replace=True)
+                restored += 1
+            pipe.execute()
+    finally:
+        client.close()
+    return restored

@@ -248,7 +248,7 @@ def flush_command(
     from dbenv.commands.lifecycle import flush
 
     project = get_project(ctx)
-    result = flush(project, project.environment(env), override=i_mean_it)
+    result = flush(project, project.environment(env), override=i_mean_it, progress=err)
     if json:
         print_json(asdict(result))
         return
@@ -258,4 +258,4 @@ def flush_command(
             f" '{result.prefix}' in Redis db {result.db}"
         )
     else:
-        out(f"flushed {result.environment}: Redis db {result.db}")
+        out(f"flushed {result.environment}: Redis db {result.db} ({result.keys_removed} keys)")

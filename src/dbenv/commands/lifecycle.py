@@ -11,9 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dbenv import journal
 from dbenv.config.model import Environment
-from dbenv.errors import GuardRefusal
 from dbenv.provision import ProvisionResult
 from dbenv.stamp import Stamp
 from dbenv.status import StatusReport
@@ -82,71 +80,14 @@ def status(project: Project, *, names: Sequence[str] | None = None) -> StatusRep
     return run(project, names=names)
 
 
-def flush(project: Project, env: Environment, *, override: str | None = None) -> FlushResult:
-    """``dbenv flush ENV``: clear the environment's Redis db (or prefix), guarded.
+def flush(
+    project: Project,
+    env: Environment,
+    *,
+    override: str | None = None,
+    progress: Progress | None = None,
+) -> FlushResult:
+    """``dbenv flush ENV``: clear the environment's Redis db (or prefix), through the guard."""
+    from dbenv.flush import flush as run
 
-    Checks: the tier and the process-declared environment (an override naming the
-    environment's database passes them); a protected environment on the same Redis
-    server and db index is never overridable. Journaled in ``.dbenv/journal.jsonl``.
-    """
-    from dbenv.backends import redis as redis_backend
-
-    override = override if override is not None else project.override_database
-    try:
-        _check_flush(project, env, override)
-        protected = [e for e in _resolvable(project) if e.tier == "protected"]
-        result = redis_backend.flush(env, protected)
-    except GuardRefusal as refusal:
-        entry = journal.JournalEntry(
-            "flush", project.name, env.name, "refused", detail=f"{refusal.check}: {refusal}"
-        )
-        journal.write_local(project.root, entry)
-        raise
-    entry = journal.JournalEntry(
-        "flush",
-        project.name,
-        env.name,
-        "ok",
-        rows=result.keys_removed,
-        override=override,
-        arguments={"db": result.db, "prefix": result.prefix},
-    )
-    journal.write_local(project.root, entry)
-    return result
-
-
-def _check_flush(project: Project, env: Environment, override: str | None) -> None:
-    from dbenv.guard_checks import check_declared, check_override, check_tier
-
-    checks = [check_tier(env, "flush"), check_declared(project, env, "flush")]
-    failing = [r for r in checks if not r.passed]
-    if override is not None:
-        verdict = check_override(env, override, _database_name(env))
-        failing = [verdict] if not verdict.passed else []
-    if failing:
-        first = failing[0]
-        raise GuardRefusal(
-            f"refused to flush '{env.name}': check '{first.check}' failed — {first.found}.",
-            check=first.check,
-            hint=first.hint,
-        )
-
-
-def _database_name(env: Environment) -> str:
-    from dbenv.backends.postgres import url_parts
-
-    if env.database_url is None:
-        return ""
-    return url_parts(env.database_url).get("dbname", "")
-
-
-def _resolvable(project: Project) -> list[Environment]:
-    from dbenv.errors import DbenvError
-
-    found = []
-    for name in project.environment_names:
-        try:
-            found.append(project.environment(name))
-        except DbenvError:
-            continue
-    return found
+    return run(project, env, override=override, progress=progress)
