@@ -49,9 +49,10 @@ class Secret:
     runs a ``cmd:`` reference or reads a secret file.
     """
 
-    __slots__ = ("_cache", "_masked", "_resolve")
+    __slots__ = ("_cache", "_masked", "_plain", "_resolve")
 
     def __init__(self, resolve: Callable[[], str] | str, *, masked: str = MASK) -> None:
+        self._plain = resolve if isinstance(resolve, str) else None  # known without resolving
         if isinstance(resolve, str):
             plain = resolve
             self._resolve: Callable[[], str] = lambda: plain
@@ -79,8 +80,14 @@ class Secret:
         return format(self._masked, spec)
 
     def __eq__(self, other: object) -> bool:
+        # Comparing never resolves a reference (that could run a `cmd:` or read a
+        # file): two secrets are equal when they are one, or both are plain values.
         if isinstance(other, Secret):
-            return self.reveal() == other.reveal()
+            if self is other:
+                return True
+            if self._plain is None or other._plain is None:
+                return False
+            return self._plain == other._plain and self._masked == other._masked
         return NotImplemented
 
     def __hash__(self) -> int:
