@@ -66,6 +66,28 @@ def test_data_only_empties_just_the_dirty_tables_and_restarts_their_sequences(
     assert reset(project, env, data_only=True).emptied == ()
 
 
+def test_data_only_reset_journals_the_rows_it_deleted(made: Any) -> None:
+    project, dsn = made()
+    env = project.environment("test")
+    reset(project, env)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) SELECT 'u' || i FROM generate_series(1, 7) i")
+        conn.execute("INSERT INTO providers (user_id, name) VALUES (1, 'x'), (2, 'y')")
+    result = reset(project, env, data_only=True)
+    assert result.rows_deleted == {"users": 7, "providers": 2}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT rows FROM dbenv.journal WHERE operation = 'reset' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert rows is not None
+    assert rows[0] == {
+        "deleted": 9,
+        "emptied": 2,
+        "deleted:providers": 2,
+        "deleted:users": 7,
+    }
+
+
 def test_a_sequence_moved_by_a_rolled_back_insert_is_restarted(made: Any) -> None:
     project, dsn = made()
     env = project.environment("test")

@@ -250,11 +250,17 @@ def _differing_references(conn: psycopg.Connection[Any], plan: DataResetPlan) ->
 
 
 def run(
-    conn: psycopg.Connection[Any], plan: DataResetPlan, *, prepare: bool = True
+    conn: psycopg.Connection[Any],
+    plan: DataResetPlan,
+    *,
+    prepare: bool = True,
+    deleted: dict[str, int] | None = None,
 ) -> tuple[str, ...]:
     """Empty what is dirty; returns the tables emptied or restored (caller's transaction).
 
     Loops while DELETE triggers dirty more tables. ``prepare``: see ``find_dirty``.
+    ``deleted``: filled with the rows each DELETE removed, per table (the statements'
+    own row counts, no extra query); tables emptied by TRUNCATE are not counted.
     """
     emptied: list[str] = []
     for _ in range(5):
@@ -263,11 +269,25 @@ def run(
             break
         graph = _dirty_graph(conn, plan, dirty) if dirty else None
         statements = _statements(plan, graph, dirty, moved)
-        conn.execute("; ".join(statements))
+        cursor = conn.execute("; ".join(statements))
+        if deleted is not None:
+            _count_deleted(cursor, statements, deleted)
         emptied.extend(t for t in dirty if t not in emptied)
         if graph is None or not any(graph.tables[t].delete_triggers for t in dirty):
             break
     return tuple(emptied)
+
+
+def _count_deleted(
+    cursor: psycopg.Cursor[Any], statements: list[str], deleted: dict[str, int]
+) -> None:
+    """Add each ``DELETE FROM t`` statement's row count to ``deleted[t]``."""
+    for statement in statements:
+        if statement.startswith("DELETE FROM ") and cursor.rowcount >= 0:
+            table = statement.removeprefix("DELETE FROM ")
+            deleted[table] = deleted.get(table, 0) + cursor.rowcount
+        if not cursor.nextset():
+            break
 
 
 def _dirty_graph(

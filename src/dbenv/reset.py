@@ -16,8 +16,8 @@ is flushed (never one a protected environment uses).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from dbenv import datareset
@@ -54,6 +54,7 @@ class ResetResult:
     template_built: bool = False
     fingerprint: str | None = None
     redis_flushed: bool = False
+    rows_deleted: Mapping[str, int] = field(default_factory=dict)  # data-only, per table
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
 
@@ -84,7 +85,7 @@ def reset(
             result = _database_reset(project, env, source, guarded, progress)
         else:
             result = _scoped_reset(project, env, source, guarded.conn, progress)
-        guarded.record({"tables": len(result.tables), "emptied": len(result.emptied)})
+        guarded.record(_rows_affected(result))
         flushed = _flush_redis(env, protected, progress)
     return _with(result, redis_flushed=flushed, seconds=time.monotonic() - started)
 
@@ -98,10 +99,28 @@ def _with(result: ResetResult, **changes: Any) -> ResetResult:
 def _data_only(
     conn: psycopg.Connection[Any], env: Environment, *, keep: Iterable[str]
 ) -> ResetResult:
+    deleted: dict[str, int] = {}
     with conn.transaction():
         plan = datareset.plan(conn, env, keep=keep)
-        emptied = datareset.run(conn, plan, prepare=False)  # this connection ends here
-    return ResetResult(env.name, "data", _shown(plan.tables), _shown(emptied))
+        # this connection ends here: nothing to prepare
+        emptied = datareset.run(conn, plan, prepare=False, deleted=deleted)
+    rows = {display_name(t): n for t, n in deleted.items()}
+    return ResetResult(env.name, "data", _shown(plan.tables), _shown(emptied), rows_deleted=rows)
+
+
+def _rows_affected(result: ResetResult) -> dict[str, int]:
+    """The journal's rows: rows deleted where the reset counted them (data-only).
+
+    A data-only reset counts its DELETEs' rows (free: the statements report them);
+    a rebuild or template clone replaces whole tables, whose rows are not counted.
+    """
+    if result.method != "data":
+        return {"tables": len(result.tables)}
+    return {
+        "deleted": sum(result.rows_deleted.values()),
+        "emptied": len(result.emptied),
+        **{f"deleted:{t}": n for t, n in sorted(result.rows_deleted.items())},
+    }
 
 
 def _database_reset(
