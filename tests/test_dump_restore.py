@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from dbenv.errors import GuardRefusal, OperationError, UsageError
 from dbenv.stamp import stamp_state
 from dbenv.sync.dump import dump_origin
 from lifecycle_support import journal_rows, stamp_as
-from sync_support import Scenario, make_scenario, query, table_state
+from sync_support import Scenario, execute, make_scenario, query, table_state
 
 
 @pytest.fixture
@@ -33,7 +34,11 @@ def test_dump_restore_round_trip_is_stamped_as_the_target(
     dumped = commands.dump(project, prod, output=tmp_path / "prod.dump")
     assert dumped.format == "custom" and dumped.bytes > 0
     assert (tmp_path / "prod.dump").read_bytes()[:5] == b"PGDMP"
-    result = commands.restore(project, tmp_path / "prod.dump", test)
+    # production's rows, unmasked on purpose
+    override = scenario.names[1]
+    result = commands.restore(
+        project, tmp_path / "prod.dump", test, no_mask=True, override=override
+    )
     assert result.database == scenario.names[1]
     assert table_state(scenario.test) == table_state(scenario.production)
     with psycopg.connect(scenario.test, autocommit=True) as conn:
@@ -47,11 +52,15 @@ def test_parallel_directory_dump_and_schema_only(scenario: Scenario, tmp_path: P
     prod, test = project.environment("production"), project.environment("test")
     dumped = commands.dump(project, prod, output=tmp_path / "prod.d", jobs=2)
     assert dumped.format == "directory" and (tmp_path / "prod.d" / "toc.dat").exists()
-    commands.restore(project, tmp_path / "prod.d", test, jobs=2)
+    unmasked: dict[str, Any] = {
+        "no_mask": True,
+        "override": scenario.names[1],
+    }  # production's rows, on purpose
+    commands.restore(project, tmp_path / "prod.d", test, jobs=2, **unmasked)
     assert query(scenario.test, "SELECT count(*) FROM prompts") == [(200,)]
     schema = commands.dump(project, prod, output=tmp_path / "schema.dump", schema_only=True)
     assert schema.schema_only
-    commands.restore(project, tmp_path / "schema.dump", test)
+    commands.restore(project, tmp_path / "schema.dump", test, **unmasked)
     assert query(scenario.test, "SELECT count(*) FROM prompts") == [(0,)]
 
 
@@ -95,6 +104,53 @@ def test_a_protected_environments_dump_is_not_restored_unmasked(
     again = Path(commands.dump(project, test, output=tmp_path / "t").path)
     assert dump_origin(again) == ("test", "disposable")
     commands.restore(project, again, test)
+
+
+def test_an_unstamped_protected_environments_dump_records_its_origin(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    project = scenario.project()
+    prod, test = project.environment("production"), project.environment("test")
+    assert query(scenario.production, "SELECT to_regclass('dbenv.stamp') IS NULL") == [(True,)]
+    dumped = commands.dump(project, prod, output=tmp_path / "p.dump")
+    record = json.loads(Path(dumped.origin).read_text(encoding="utf-8"))
+    assert record["environment"] == "production" and record["tier"] == "protected"
+    assert record["project"] == "contentgen" and "postgres" not in json.dumps(record)
+    assert dump_origin(Path(dumped.path)) == ("production", "protected")
+    before = table_state(scenario.test)
+    with pytest.raises(GuardRefusal, match="cannot mask") as caught:
+        commands.restore(project, Path(dumped.path), test)
+    assert caught.value.exit_code == 3 and caught.value.check == "masking"
+    assert "dbenv clone production test" in str(caught.value.hint)
+    assert table_state(scenario.test) == before
+    # a directory dump carries its record inside; the file copied without its record is
+    # still known by the database name in its header
+    directory = commands.dump(project, prod, output=tmp_path / "p.d", jobs=2)
+    assert Path(directory.origin).parent == Path(directory.path)
+    Path(dumped.origin).unlink()
+    assert dump_origin(Path(dumped.path)) is None
+    for path in (Path(directory.path), Path(dumped.path)):
+        with pytest.raises(GuardRefusal, match="protected environment 'production'"):
+            commands.restore(project, path, test)
+    assert table_state(scenario.test) == before
+    commands.restore(project, Path(dumped.path), test, no_mask=True, override=scenario.names[1])
+    assert table_state(scenario.test) == table_state(scenario.production)
+    rows = [r for r in journal_rows(scenario.test) if r[0] == "restore"]
+    assert rows[-1][2] == "ok"
+
+
+def test_a_disposable_environments_dump_restores_without_ceremony(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    project = scenario.project()
+    test = project.environment("test")
+    execute(scenario.test, "INSERT INTO clients (name) VALUES ('second')")
+    dumped = commands.dump(project, test, output=tmp_path / "t.dump")
+    assert json.loads(Path(dumped.origin).read_text(encoding="utf-8"))["tier"] == "disposable"
+    execute(scenario.test, "DELETE FROM llm_usage")
+    commands.restore(project, Path(dumped.path), test)
+    assert query(scenario.test, "SELECT count(*) FROM clients") == [(2,)]
+    assert query(scenario.test, "SELECT count(*) FROM llm_usage") == [(1,)]
 
 
 def test_bad_inputs_change_nothing(scenario: Scenario, tmp_path: Path) -> None:
@@ -155,7 +211,13 @@ def test_restore_without_createdb_is_refused_before_dropping(
         before = table_state(original)
         project = scenario.project()
         with pytest.raises(OperationError) as caught:
-            commands.restore(project, Path(dump.path), project.environment("test"))
+            commands.restore(
+                project,
+                Path(dump.path),
+                project.environment("test"),
+                no_mask=True,
+                override=scenario.names[1],
+            )
         assert "may not drop and re-create" in caught.value.message
         assert table_state(original) == before
     finally:

@@ -98,7 +98,17 @@ def test_dump_restore_and_clone_commands(scenario: Scenario, tmp_path: Path) -> 
     result = invoke(scenario, "dump", "production", "-o", str(dump))
     assert result.exit_code == 0, result.output
     assert dump.exists()
+    # an unstamped production still counts as production: dbenv dump recorded its origin
+    before = table_state(scenario.test)
     result = invoke(scenario, "restore", str(dump), "test")
+    assert result.exit_code == 3, result.output
+    assert "dump of protected environment 'production'" in result.stderr
+    assert "dbenv clone production test" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert table_state(scenario.test) == before
+    result = invoke(
+        scenario, "restore", str(dump), "test", "--no-mask", "--i-mean-it", scenario.names[1]
+    )
     assert result.exit_code == 0, result.output
     assert "stamped as test" in result.stdout
     assert query(scenario.test, "SELECT count(*) FROM clients") == [(40,)]

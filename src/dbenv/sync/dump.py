@@ -3,7 +3,8 @@
 Passwords reach the tools through ``PGPASSWORD`` in their environment, never the
 command line, a file or an error message. A dump is custom format (``-Fc``), or a
 directory dumped in parallel (``-Fd -j N``) for large databases; it keeps the
-source's ``dbenv`` schema so a copy stays recognisable as one. A restore goes
+source's ``dbenv`` schema so a copy stays recognisable as one, and an origin record
+(``dbenv.sync.origin``) names the environment and tier it came from. A restore goes
 through the guard, replaces the target database (dropped and created again with
 its owner), restores in parallel without the dump's ``dbenv`` schema, and the
 guard re-stamps the result as the *target* environment — never the source.
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from dbenv.backends import postgres
 from dbenv.config.masking import scrub
 from dbenv.errors import BinariesNotFound, GuardRefusal, OperationError, UsageError
+from dbenv.sync.origin import dump_origin, write_origin
 
 if TYPE_CHECKING:
     import psycopg
@@ -42,6 +44,7 @@ class DumpResult:
     schema_only: bool
     bytes: int
     seconds: float
+    origin: str = ""  # the origin record written beside (or inside) the dump
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,10 @@ def dump(
     if progress:
         progress(f"dumping {env.name} ({database}) to {output}")
     run_tool(args, url, what=f"dumping '{env.name}'")
+    size = _size(output)  # before the record lands inside a directory dump
+    record = write_origin(output, env, database)
     return DumpResult(
-        env.name, str(output), fmt, schema_only, _size(output), time.monotonic() - started
+        env.name, str(output), fmt, schema_only, size, time.monotonic() - started, str(record)
     )
 
 
@@ -174,9 +179,10 @@ def restore(
 ) -> RestoreResult:
     """Replace ``env``'s database by the dump at ``path`` (guarded), re-stamped as ``env``.
 
-    A dump stamped by a protected environment is refused into a disposable one:
-    pg_restore cannot mask, so unmasked personal data would land there (``clone``
-    masks); ``no_mask`` with the override naming the target opts out.
+    A dump of a protected environment (its origin record, its stamp, or its
+    database name tells) is refused into a disposable one: pg_restore cannot
+    mask, so unmasked personal data would land there (``clone`` and ``sync``
+    mask); ``no_mask`` with the override naming the target opts out.
     """
     from dbenv import guard
 
@@ -187,16 +193,7 @@ def restore(
         )
     _check_archive(path)
     url, database = _database(env)
-    origin = dump_origin(path)
-    opted_out = no_mask and (override or project.override_database) == database
-    if origin is not None and origin[1] == "protected" and env.disposable and not opted_out:
-        raise GuardRefusal(
-            f"refused to restore {path.name} into '{env.name}': it is a dump of protected"
-            f" environment '{origin[0]}', and a restore cannot mask its personal data.",
-            check="masking",
-            hint=f"Use dbenv clone {origin[0]} {env.name} (masked by the sync profile), or"
-            f" restore it unmasked with --no-mask --i-mean-it={database}.",
-        )
+    origin = _check_origin(project, path, env, database, no_mask=no_mask, override=override)
     arguments: dict[str, object] = {"file": str(path), "jobs": jobs}
     if origin is not None:
         arguments["from"] = origin[0]
@@ -216,31 +213,28 @@ def restore(
     return RestoreResult(env.name, str(path), database, jobs, time.monotonic() - started)
 
 
-def dump_origin(path: Path) -> tuple[str, str] | None:
-    """(environment, tier) of the stamp a dump carries, the most protected one first.
-
-    ``None`` when the dump has no ``dbenv.stamp`` rows (not a dbenv-managed database).
-    """
-    done = subprocess.run(
-        [binary("pg_restore"), "--data-only", "-n", "dbenv", "-t", "stamp", "-f", "-", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    columns: list[str] = []
-    found: list[tuple[str, str]] = []
-    for line in done.stdout.splitlines():
-        if line.startswith("COPY dbenv.stamp ("):
-            columns = [c.strip() for c in line.split("(", 1)[1].split(")", 1)[0].split(",")]
-        elif line == "\\.":
-            columns = []
-        elif columns and "environment" in columns and "tier" in columns:
-            values = line.split("\t")
-            if len(values) == len(columns):
-                row = dict(zip(columns, values, strict=True))
-                found.append((row["environment"], row["tier"]))
-    found.sort(key=lambda origin: origin[1] != "protected")
-    return found[0] if found else None
+def _check_origin(
+    project: Project,
+    path: Path,
+    env: Environment,
+    database: str,
+    *,
+    no_mask: bool,
+    override: str | None,
+) -> tuple[str, str] | None:
+    """The dump's origin; a protected one into a disposable ``env`` needs the opt-out."""
+    origin = dump_origin(path, project)
+    opted_out = no_mask and (override or project.override_database) == database
+    if origin is not None and origin[1] == "protected" and env.disposable and not opted_out:
+        raise GuardRefusal(
+            f"refused to restore {path.name} into '{env.name}': it is a dump of protected"
+            f" environment '{origin[0]}', and a restore cannot mask its personal data.",
+            check="masking",
+            hint=f"Copy it masked with dbenv clone {origin[0]} {env.name} (or dbenv sync"
+            f" {origin[0]} {env.name}), which apply the sync profile's masking rules, or"
+            f" restore it unmasked with --no-mask --i-mean-it={database}.",
+        )
+    return origin
 
 
 def restore_archive(path: Path, url: str, *, jobs: int, section: str | None = None) -> None:
