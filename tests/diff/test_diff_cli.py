@@ -110,7 +110,35 @@ def test_schema_source_needs_a_server(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "b.sql").write_text(TABLE_B)
     result = invoke("diff", "sql:a.sql", "sql:b.sql")
     assert result.exit_code == 2
-    assert "--scratch-url" in result.stderr
+    assert "--scratch" in result.stderr and "disposable" in result.stderr
+
+
+def scratch_databases(dsn: str) -> list[str]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "select datname from pg_database where datname like 'dbenv_diff_scratch_%'"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_a_bare_url_side_is_not_a_scratch_server(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_db: Callable[[str], str],
+    pg_server: object,
+) -> None:
+    """The other side's server is not assumed disposable: say how to give one, touch nothing."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "schema.sql").write_text(TABLE_A)
+    b = make_db(TABLE_B)
+    before = tables(b)
+    result = invoke("diff", "sql:schema.sql", b)
+    assert result.exit_code == 2, result.output
+    assert "no disposable server is configured" in result.stderr
+    assert "--scratch" in result.stderr and "Traceback" not in result.output
+    assert tables(b) == before
+    explicit = invoke("diff", "sql:schema.sql", b, "--scratch", pg_server.dsn)  # type: ignore[attr-defined]
+    assert explicit.exit_code == 0, explicit.output
 
 
 def test_sql_source_built_in_scratch_database(
@@ -122,8 +150,9 @@ def test_sql_source_built_in_scratch_database(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "schema.sql").write_text(TABLE_A)
     b = make_db(TABLE_B)
-    result = invoke("diff", "sql:schema.sql", b, "--exit-code")
-    assert result.exit_code == 1
+    server = pg_server.dsn  # type: ignore[attr-defined]
+    result = invoke("diff", "sql:schema.sql", b, "--exit-code", "--scratch", server)
+    assert result.exit_code == 1, result.output
     assert "tags" in result.stdout
     with psycopg.connect(pg_server.dsn) as conn:  # type: ignore[attr-defined]
         left = conn.execute(
@@ -310,7 +339,7 @@ def test_scratch_server_without_createdb_is_one_sentence(
         (tmp_path / "s.sql").write_text(TABLE_A)
         b = make_db(TABLE_B)
         weak = pg_server.dsn_for("postgres", user=role)  # type: ignore[attr-defined]
-        result = invoke("diff", "sql:s.sql", b, "--scratch-url", weak)
+        result = invoke("diff", "sql:s.sql", b, "--scratch", weak)
         assert result.exit_code == 1
         assert "could not create a scratch database" in result.stderr
         assert "internal error" not in result.stderr
@@ -335,3 +364,110 @@ def test_models_are_built_with_the_environments_extensions(
     assert after.exit_code == 0, after.output
     assert "EXTENSION" not in after.stdout
     assert "ADD VALUE 'cancelled'" in after.stdout  # the real drift is still reported
+
+
+def scratch_project(root: Path, environments: dict[str, dict[str, str]]) -> Path:
+    lines = ['[project]\nname = "scratchy"\n']
+    for name, keys in environments.items():
+        lines.append(f"[environments.{name}]")
+        lines.extend(f'{key} = "{value}"' for key, value in keys.items())
+    (root / "dbenv.toml").write_text("\n".join(lines) + "\n")
+    (root / "s.sql").write_text(TABLE_A)
+    return root
+
+
+@pytest.fixture
+def no_app_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("APP_ENV", "ENVIRONMENT", "DBENV_I_MEAN_IT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_app_env")
+def test_a_protected_environment_is_never_the_scratch_server(
+    tmp_path: Path, make_db: Callable[[str], str]
+) -> None:
+    """Models vs production with no disposable server: refused before any server is touched."""
+    production = make_db(TABLE_B)
+    # An admin URL nothing listens on: using it would fail with exit 1, not refuse with 2.
+    root = scratch_project(
+        tmp_path,
+        {
+            "production": {
+                "database_url": production,
+                "admin_url": "postgresql://a:S3cr3t@127.0.0.1:1/postgres",
+            }
+        },
+    )
+    before = tables(production)
+    result = invoke("--project", str(root), "diff", "sql:s.sql", "production")
+    assert result.exit_code == 2, result.output
+    assert "no disposable server is configured" in result.stderr
+    assert "--scratch" in result.stderr and "S3cr3t" not in result.output
+    assert tables(production) == before
+
+
+@pytest.mark.usefixtures("no_app_env")
+def test_the_disposable_test_environment_hosts_the_scratch_database(
+    tmp_path: Path, make_db: Callable[[str], str], pg_server: object
+) -> None:
+    production, test = make_db(TABLE_B), make_db("")
+    dead = "postgresql://a@127.0.0.1:1/postgres"
+    root = scratch_project(
+        tmp_path,
+        {
+            "production": {"database_url": production, "admin_url": dead},
+            "test": {"tier": "disposable", "database_url": test, "admin_url": pg_server.dsn},  # type: ignore[attr-defined]
+        },
+    )
+    result = invoke("--project", str(root), "diff", "sql:s.sql", "production", "--exit-code")
+    assert result.exit_code == 1, result.output
+    assert "DROP COLUMN old" in result.stdout
+    assert "environment 'test'" in result.stderr  # progress names where it was built
+
+
+@pytest.mark.usefixtures("no_app_env")
+def test_scratch_option_names_an_environment_whatever_its_tier(
+    tmp_path: Path, make_db: Callable[[str], str], pg_server: object
+) -> None:
+    production = make_db(TABLE_B)
+    admin = pg_server.dsn  # type: ignore[attr-defined]
+    root = scratch_project(
+        tmp_path, {"production": {"database_url": production, "admin_url": admin}}
+    )
+    args = ("--project", str(root), "diff", "sql:s.sql", "production", "--exit-code")
+    assert invoke(*args).exit_code == 2
+    result = invoke(*args, "--scratch", "production")
+    assert result.exit_code == 1, result.output
+    assert "DROP COLUMN old" in result.stdout
+    unknown = invoke(*args, "--scratch", "nosuch")
+    assert unknown.exit_code == 2 and "nosuch" in unknown.stderr
+
+
+def test_schema_filters_apply_to_objects_diff_does_not_compare(
+    make_db: Callable[[str], str],
+) -> None:
+    same = (
+        "create schema keep; create table keep.t (id int); create schema skip; "
+        "create function skip.same(int, int) returns bool language sql as 'select $1 = $2';"
+    )
+    operator = "create operator skip.=== (leftarg = int, rightarg = int, function = skip.same);"
+    a, b = make_db(same + operator), make_db(same)
+    assert invoke("diff", a, b, "--exit-code").exit_code == 1
+    excluded = invoke("diff", a, b, "--exit-code", "--exclude-schema", "skip")
+    assert excluded.exit_code == 0, excluded.output
+    assert invoke("diff", a, b, "--exit-code", "--schema", "keep").exit_code == 0
+    assert invoke("diff", a, b, "--exit-code", "--schema", "skip").exit_code == 1
+
+
+def test_database_wide_objects_diff_does_not_compare_count_only_in_a_whole_diff(
+    make_db: Callable[[str], str],
+) -> None:
+    base = "create schema keep; create type keep.pair as (a int, b int);"
+    cast = (
+        "create function keep.to_pair(int) returns keep.pair language sql as 'select ($1, $1)';"
+        "create cast (int as keep.pair) with function keep.to_pair(int);"
+    )
+    fn = "create function keep.to_pair(int) returns keep.pair language sql as 'select ($1, $1)';"
+    a, b = make_db(base + cast), make_db(base + fn)
+    assert invoke("diff", a, b, "--exit-code").exit_code == 1  # the cast
+    assert invoke("diff", a, b, "--exit-code", "--schema", "keep").exit_code == 0

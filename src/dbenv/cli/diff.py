@@ -36,9 +36,14 @@ def diff_command(
     exclude_schema: Annotated[
         list[str] | None, typer.Option("--exclude-schema", help="Leave out this schema.")
     ] = None,
-    scratch_url: Annotated[
+    scratch: Annotated[
         str | None,
-        typer.Option("--scratch-url", help="Server to build schema sources on (admin URL)."),
+        typer.Option(
+            "--scratch",
+            "--scratch-url",
+            metavar="ENV|URL",
+            help="Disposable server to build schema sources on: an environment or an admin URL.",
+        ),
     ] = None,
     owners: Annotated[bool, typer.Option("--owners", help="Compare object owners too.")] = False,
     concurrently: Annotated[
@@ -67,7 +72,7 @@ def diff_command(
         project=loader,
         schemas=tuple(schema or ()),
         exclude_schemas=tuple(exclude_schema or ()),
-        scratch_url=scratch_url,
+        scratch=scratch,
         owners=owners,
         concurrently=concurrently,
         progress=None if quiet else err,

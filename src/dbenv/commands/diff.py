@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbenv.diff.plan import Plan, build_plan
+from dbenv.diff.scratch import choose_scratch
 from dbenv.diff.sources import Side, filter_model, read_side, resolve_side
 from dbenv.errors import GuardRefusal, UsageError
 
@@ -39,17 +40,6 @@ class DiffResult:
         return self.plan.drift
 
 
-def _scratch_server(
-    source: Side, target: Side, scratch_url: Secret | str | None
-) -> Secret | str | None:
-    if scratch_url is not None:
-        return scratch_url
-    for side in (target, source):
-        if side.source is None and side.admin_url is not None:
-            return side.admin_url
-    return None
-
-
 def diff_schemas(
     source: str,
     target: str,
@@ -58,15 +48,19 @@ def diff_schemas(
     root: Path | None = None,
     schemas: tuple[str, ...] = (),
     exclude_schemas: tuple[str, ...] = (),
-    scratch_url: Secret | str | None = None,
+    scratch: Secret | str | None = None,
     owners: bool = False,
     concurrently: bool = False,
     progress: Progress | None = None,
 ) -> DiffResult:
-    """Plan the statements that make ``target``'s schema match ``source``'s."""
+    """Plan the statements that make ``target``'s schema match ``source``'s.
+
+    ``scratch``: where schema sources are built (``--scratch ENV|URL``); without
+    it, a disposable environment of the project (``dbenv.diff.scratch``).
+    """
     src = resolve_side(source, project=project, root=root)
     dst = resolve_side(target, project=project, root=root)
-    server = _scratch_server(src, dst, scratch_url)
+    server = choose_scratch((src, dst), scratch=scratch, project=project)
     from concurrent.futures import ThreadPoolExecutor
 
     # a schema source is built with the extensions the environment it meets was
@@ -79,7 +73,7 @@ def diff_schemas(
         if progress:
             progress(f"reading {side.label}")
         extensions = provisioned if side.source is not None else ()
-        model = read_side(side, scratch_url=server, extensions=extensions, progress=progress)
+        model = read_side(side, scratch=server, extensions=extensions, progress=progress)
         return filter_model(model, schemas=schemas, exclude=exclude_schemas)
 
     # The two servers (or databases) answer their catalog queries side by side.

@@ -192,7 +192,7 @@ class Reader:
 
     def columns(self) -> dict[int, list[Row]]:
         by_rel: dict[int, list[Row]] = defaultdict(list)
-        for row in self.rows(q.COLUMNS):
+        for row in self.rows(q.columns(self.conn.info.server_version)):
             by_rel[row[0]].append(row)
             self.attnames[(row[0], row[2])] = row[1]
         return by_rel
@@ -422,6 +422,7 @@ def _read(reader: Reader) -> SchemaModel:
     deps = reader.dependencies()
     tables, views = _tables_and_views(reader, relations, columns, identities, deps)
     constraints, indexes, triggers, policies = table_children(reader)
+    not_compared = reader.rows(q.NOT_COMPARED)
     return SchemaModel(
         schemas=schemas,
         extensions=extensions,
@@ -441,6 +442,7 @@ def _read(reader: Reader) -> SchemaModel:
         rules=rules(reader),
         default_privileges=reader.default_privileges(),
         event_triggers=reader.event_triggers(),
-        not_compared=frozenset(row[0] for row in reader.rows(q.NOT_COMPARED)),
+        not_compared=frozenset(row[0] for row in not_compared),
+        not_compared_schemas={row[0]: row[1] for row in not_compared if row[1] is not None},
         function_users=reader.function_users(),
     )

@@ -347,6 +347,8 @@ class SchemaModel:
     event_triggers: dict[str, EventTrigger] = field(default_factory=dict)
     not_compared: frozenset[str] = frozenset()
     """Descriptions of objects of kinds diff does not compare (operators, casts, ...)."""
+    not_compared_schemas: dict[str, str] = field(default_factory=dict)
+    """Description -> schema name (unquoted) of those that live in a schema."""
     function_users: dict[str, frozenset[str]] = field(default_factory=dict)
     """Keys of column defaults, constraints, indexes and policies -> function keys they call."""
 

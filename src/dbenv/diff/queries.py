@@ -145,13 +145,20 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {user_ns("n")}
   AND {not_extension_member("pg_class", "c.oid")}
 """
 
-COLUMNS = f"""
+PG14 = 140000
+
+# Catalog columns newer than PostgreSQL 13 are read only where the server has them:
+# attcompression (14) through ``columns()``; collation locales (renamed in 15 and 17) and
+# rngmultitypid (14) through to_jsonb. indnullsnotdistinct (15), confdelsetcols (15) and
+# prosqlbody (14) are never selected: pg_get_indexdef / pg_get_constraintdef /
+# pg_get_functiondef render them on the servers that have them.
+_COLUMNS = f"""
 SELECT a.attrelid, quote_ident(a.attname), a.attnum, format_type(a.atttypid, a.atttypmod),
        a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated, a.attidentity,
        CASE WHEN a.attcollation <> t.typcollation THEN {COLLATION_NAME} END,
        ds.description, a.attislocal, {acl("a.attacl", "r", "c.relowner")},
        a.attstattarget, CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END,
-       a.attcompression,
+       @COMPRESSION@,
        CASE WHEN array_to_string(a.attoptions, ',') LIKE '%n\\_distinct%' THEN a.attoptions END,
        t.typstorage
 FROM pg_attribute a
@@ -167,6 +174,13 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
   AND {user_ns("n")}
 ORDER BY a.attrelid, a.attnum
 """
+
+
+def columns(server_version: int) -> str:
+    """The columns query for a server: PostgreSQL 13 has no ``attcompression`` (NULL there)."""
+    compression = "a.attcompression" if server_version >= PG14 else 'NULL::"char"'
+    return _COLUMNS.replace("@COMPRESSION@", compression)
+
 
 CONSTRAINTS = f"""
 SELECT con.conrelid, quote_ident(con.conname), con.contype, pg_get_constraintdef(con.oid),
@@ -365,24 +379,27 @@ WHERE d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n' AND d.refobjid >= 1
 """
 
 
-def _described(catalog: str, alias: str, where: str) -> str:
+def _described(catalog: str, alias: str, where: str, schema: str = "NULL::text") -> str:
     # oid >= 16384 (FirstNormalObjectId): built-in objects are skipped before anything else.
     return (
-        f"SELECT pg_describe_object('{catalog}'::regclass, {alias}.oid, 0) FROM {catalog} {alias} "
-        f"WHERE {alias}.oid >= 16384 AND {where} "
+        f"SELECT pg_describe_object('{catalog}'::regclass, {alias}.oid, 0), {schema} "
+        f"FROM {catalog} {alias} WHERE {alias}.oid >= 16384 AND {where} "
         f"AND {not_extension_member(catalog, alias + '.oid')}"
     )
 
 
 def _in_user_ns(catalog: str, alias: str, column: str) -> str:
+    """Objects in a user schema, with that schema's (unquoted) name for --schema filters."""
     return _described(
         catalog,
         alias,
         f"EXISTS (SELECT 1 FROM pg_namespace n WHERE n.oid = {alias}.{column} AND {user_ns('n')})",
+        f"(SELECT n.nspname::text FROM pg_namespace n WHERE n.oid = {alias}.{column})",
     )
 
 
-# Objects diff does not compare, named so the plan can say they differ (one query).
+# Objects diff does not compare, named so the plan can say they differ (one query): each
+# row is (description, schema or NULL for database-wide objects such as casts).
 NOT_COMPARED = "\nUNION ALL\n".join(
     [
         _in_user_ns("pg_operator", "o", "oprnamespace"),

@@ -21,6 +21,7 @@ from dbenv.errors import ConfigError, OperationError, UsageError
 
 if TYPE_CHECKING:
     from dbenv.config import Project
+    from dbenv.diff.scratch import ScratchServer
     from dbenv.sources import SchemaSource
 
 BOOKKEEPING_SCHEMA = "dbenv"
@@ -45,13 +46,6 @@ class Side:
     @property
     def label(self) -> str:
         return mask_url(self.spec) if self.kind == "url" else self.spec
-
-    @property
-    def admin_url(self) -> Secret | str | None:
-        """A URL on this side's server that may create databases."""
-        if self.env is not None and self.env.admin_url is not None:
-            return self.env.admin_url
-        return self.url
 
 
 def resolve_side(
@@ -96,7 +90,7 @@ def _project_root(project: Callable[[], Project] | None) -> Path:
 def read_side(
     side: Side,
     *,
-    scratch_url: Secret | str | None,
+    scratch: ScratchServer | None,
     extensions: tuple[str, ...] = (),
     progress: Callable[[str], None] | None = None,
 ) -> SchemaModel:
@@ -113,14 +107,17 @@ def read_side(
         assert side.url is not None
         with postgres.connect(side.url, application_name="dbenv diff") as conn:
             return introspect(conn)
-    if scratch_url is None:
+    if scratch is None:
+        from dbenv.diff.scratch import HOW
+
         raise UsageError(
-            f"{side.spec} must be built in a scratch database, and no server was given for it.",
-            hint="Pass --scratch-url postgresql://admin@host/postgres (a disposable server).",
+            f"{side.spec} is built in a scratch database on a disposable server, "
+            "and none was chosen.",
+            hint=HOW,
         )
-    with scratch_database(scratch_url) as url:
+    with scratch_database(scratch.url) as url:
         if progress:
-            progress(f"building {side.spec} in a scratch database")
+            progress(f"building {side.spec} in a scratch database on {scratch.label}")
         if extensions:
             with postgres.connect(url, autocommit=True) as conn:
                 for name in extensions:
@@ -147,8 +144,8 @@ def scratch_database(server_url: Secret | str) -> Iterator[str]:
             reason = (exc.diag.message_primary or type(exc).__name__).strip()
             raise OperationError(
                 f"could not create a scratch database on {mask_url(admin)}: {reason}.",
-                hint="Pass --scratch-url with a role that may create databases "
-                "(or set admin_url on the other side's environment).",
+                hint="Pass --scratch with a role that may create databases "
+                "(or set admin_url on the disposable environment).",
             ) from None
     try:
         yield postgres.with_database(server_url, name)
@@ -234,6 +231,11 @@ def filter_model(
     def pick(group: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in group.items() if keep(v.schema or v.name)}
 
+    def keep_described(description: str) -> bool:
+        schema = model.not_compared_schemas.get(description)
+        # database-wide (a cast, a language): part of a whole-database diff only
+        return not schemas if schema is None else keep(schema)
+
     return SchemaModel(
         schemas=pick(model.schemas),
         extensions=pick(model.extensions),
@@ -253,6 +255,7 @@ def filter_model(
         rules=pick(model.rules),
         default_privileges=pick(model.default_privileges),
         event_triggers=pick(model.event_triggers),
-        not_compared=model.not_compared,
+        not_compared=frozenset(d for d in model.not_compared if keep_described(d)),
+        not_compared_schemas=model.not_compared_schemas,
         function_users=model.function_users,
     )
