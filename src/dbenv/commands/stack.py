@@ -122,12 +122,35 @@ def _setting(env: Environment, key: str) -> str | None:
 
 
 def _provision(project: Project, *, progress: Progress | None) -> tuple[LocalDatabase, ...]:
-    """Provision (role, database, grants, extensions, stamp) every local environment."""
-    from dbenv.provision import provision
+    """Provision (role, database, grants, extensions, stamp) every local environment.
 
+    Environments on different databases are provisioned at once (each mostly waits
+    on the server); those sharing a database one after the other, so two stamps
+    never race to create one schema. Progress is reported in the project's order.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dbenv.provision import ProvisionResult, provision
+
+    envs = local_environments(project.environments())
+    groups: dict[str, list[Environment]] = {}
+    for env, database, _ in envs:
+        groups.setdefault(database, []).append(env)
+    done: dict[str, tuple[ProvisionResult, list[str]]] = {}
+
+    def run(group: list[Environment]) -> None:
+        for env in group:
+            said: list[str] = []
+            done[env.name] = (provision(project, env, progress=said.append), said)
+
+    with ThreadPoolExecutor(max(1, min(4, len(groups)))) as pool:
+        list(pool.map(run, groups.values()))  # re-raises the first failure
     made = []
-    for env, _, _ in local_environments(project.environments()):
-        result = provision(project, env, progress=progress)
+    for env, _, _ in envs:
+        result, said = done[env.name]
+        for line in said:
+            if progress:
+                progress(line)
         created = any(change.startswith("created database") for change in result.changes)
         url = env.database_url.masked if env.database_url is not None else ""
         made.append(LocalDatabase(env.name, result.database, result.role, created, url))
