@@ -131,6 +131,31 @@ def test_separate_databases_and_prefixes_are_not_shared(tmp_path: Path) -> None:
     assert rule(run_check(project_at(tmp_path, toml)), "shared-database") == []
 
 
+@pytest.mark.parametrize(("database", "shared"), [("app_dev", True), ("app_test", False)])
+def test_local_stack_environments_are_compared_before_up(
+    tmp_path: Path, database: str, shared: bool
+) -> None:
+    toml = f"""
+    [project]
+    name = "app"
+    default = "development"
+    [environments.development]
+    server = "local"
+    database = "app_dev"
+    [environments.test]
+    server = "local"
+    tier = "disposable"
+    database = "{database}"
+    """
+    findings = rule(run_check(project_at(tmp_path, toml)), "shared-database")
+    assert not (tmp_path / ".dbenv").exists()  # the stack was never started
+    if shared:
+        (finding,) = findings
+        assert finding.severity == "error" and "local stack/app_dev" in finding.message
+    else:
+        assert findings == []
+
+
 def test_two_disposable_environments_on_one_database_warn(tmp_path: Path) -> None:
     toml = """
     [project]

@@ -126,20 +126,28 @@ def missing_variables_rule(
 
 def _target(env: Environment) -> tuple[str, int, str, str] | None:
     """(host, port, database, schema-or-prefix) from the masked URL; None without a URL."""
+    from dbenv.config.local_state import local_database_name
     from dbenv.config.urls import target_of
 
-    if env.database_url is None:
-        return None
-    try:
-        target = target_of(env.database_url.masked)
-    except ConfigError:
+    if env.database_url is not None:
+        try:
+            target = target_of(env.database_url.masked)
+        except ConfigError:
+            return None
+        host, port, database = target.host, target.port, target.database
+    elif env.server == "local":  # the stack is not running: one server all the same
+        setting = env.settings.get("database")
+        named = str(setting.value) if setting is not None and setting.value else None
+        host, port = "local stack", 0
+        database = named or local_database_name(env.project, env.name)
+    else:
         return None
     scope = ""
     if env.isolation == "schema":
         scope = f"schema:{env.schema or 'public'}"
     elif env.isolation == "prefix":
         scope = f"prefix:{env.prefix or ''}"
-    return target.host, target.port, target.database, scope
+    return host, port, database, scope
 
 
 def _is_local(host: str) -> bool:
@@ -166,7 +174,8 @@ def shared_database_rule(
             if only is not None and a.name not in only and b.name not in only:
                 continue
             host, port, database, scope = ta
-            where = f"{host}:{port}/{database}" + (f" ({scope})" if scope else "")
+            server = f"{host}:{port}" if port else host
+            where = f"{server}/{database}" + (f" ({scope})" if scope else "")
             protected = [e.name for e in (a, b) if not e.disposable]
             severity: Severity = "error" if protected else "warning"
             why = (
