@@ -70,6 +70,30 @@ def test_sync_json_and_dry_run(scenario: Scenario) -> None:
             3,
             "refused to sync 'production'",
         ),
+        (("sync", "production", "test", "--where", "public.prompts"), 2, "is not TABLE=CONDITION"),
+        (("sync", "production", "test", "--where", "public.prompts="), 2, "is not TABLE=CONDITION"),
+        (("sync", "production", "test", "--where", "a.b.c=true"), 2, "is not TABLE=CONDITION"),
+        (("sync", "production", "test", "--where", "project_*.*=true"), 2, "names a pattern"),
+        (
+            ("sync", "production", "test", "--where", "public.nope=true"),
+            2,
+            "'public.nope', which is not a table of the source",
+        ),
+        (
+            ("sync", "production", "test", "--where", "clients=true"),
+            2,
+            "'public.clients', which this sync does not mirror",
+        ),
+        (
+            ("sync", "production", "test", "--where", "public.prompts=no_such_column > 1"),
+            2,
+            "the where filter on public.prompts is not a valid condition",
+        ),
+        (
+            ("sync", "production", "test", "--where", "public.prompts=true; DROP TABLE clients"),
+            2,
+            "is not TABLE=CONDITION",
+        ),
         (("restore", "missing.dump", "test"), 2, "no dump at"),
         (("clone", "production", "test", "--method", "rsync"), 2, "--method must be"),
     ],
@@ -84,6 +108,31 @@ def test_bad_input_and_refusals(
     assert len(result.stderr.strip().splitlines()) == 1
     assert_clean(result)
     assert (table_state(scenario.test), table_state(scenario.production)) == before
+
+
+def test_where_option_keeps_the_foreign_key_parents_of_its_rows(scenario: Scenario) -> None:
+    result = invoke(
+        scenario,
+        "sync",
+        "production",
+        "test",
+        "--where",
+        "public.prompts=id <= 10",
+        "--where",
+        "object_models = id IN (1, 2)",
+    )
+    assert result.exit_code == 0, result.output
+    assert "public.prompts: 10 rows" in result.stdout and "subset" in result.stdout
+    assert query(scenario.test, "SELECT count(*) FROM prompts") == [(10,)]
+    wanted = query(
+        scenario.production,
+        "SELECT object_model_id FROM prompts WHERE id <= 10 UNION SELECT 1 UNION SELECT 2"
+        " ORDER BY 1",
+    )
+    assert len(wanted) > 2  # the prompts use models the object_models filter left out
+    assert query(scenario.test, "SELECT id FROM object_models ORDER BY 1") == wanted
+    # the unfiltered mirrored schema is copied whole
+    assert query(scenario.test, "SELECT count(*) FROM project_acme.documents") == [(25,)]
 
 
 def test_personal_columns_refusal_names_them(scenario: Scenario) -> None:

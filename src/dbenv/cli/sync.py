@@ -142,6 +142,15 @@ def sync_command(
         list[str] | None,
         typer.Option("--structure-only", help="Copy only the structure of these (repeatable)."),
     ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            metavar="TABLE=CONDITION",
+            help="Copy only these rows of a mirrored table, plus the foreign-key parents"
+            " they need (repeatable).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
     ] = False,
@@ -163,6 +172,7 @@ def sync_command(
         "profile": profile,
         "tables": _split(tables),
         "structure_only": _split(structure_only),
+        "where": tuple(where or ()),  # never split on commas: a condition may hold one
         "dry_run": dry_run,
         "allow_destructive": allow_destructive,
         "no_mask": no_mask,

@@ -40,20 +40,28 @@ def sync(
     profile: str | None = None,
     tables: Sequence[str] = (),
     structure_only: Sequence[str] = (),
+    where: Sequence[str] = (),
     dry_run: bool = False,
     allow_destructive: bool = False,
     no_mask: bool = False,
     override: str | None = None,
     progress: Progress | None = None,
 ) -> SyncResult:
-    """``dbenv sync SOURCE TARGET [--profile NAME] [--tables ...] [--structure-only ...]``."""
+    """``dbenv sync SOURCE TARGET [--profile NAME] [--tables ...] [--structure-only ...]``.
+
+    ``where``: ``TABLE=CONDITION`` subsets (``--where``), added to the profile's own;
+    each keeps its rows plus the foreign-key parents its mirrored children need.
+    """
     from dbenv.sync import engine
-    from dbenv.sync.choose import choose_profile, restrict
+    from dbenv.sync.choose import choose_profile, parse_where, restrict
     from dbenv.sync.profiles import load_settings
 
+    filters = parse_where(tuple(where))  # malformed input fails before any connection
     settings = load_settings(project)
     chosen = choose_profile(settings, source.name, target.name, name=profile, tables=tuple(tables))
-    chosen = restrict(chosen, tables=tuple(tables), structure_only=tuple(structure_only))
+    chosen = restrict(
+        chosen, tables=tuple(tables), structure_only=tuple(structure_only), where=filters
+    )
     options = Options(
         dry_run=dry_run,
         allow_destructive=allow_destructive,

@@ -3,12 +3,13 @@ then narrowing it with ``--tables`` and ``--structure-only``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from dbenv.errors import UsageError
 from dbenv.sync.profiles import Pattern, Profile, SyncSettings, parse_pattern
 
-__all__ = ["choose_profile", "restrict"]
+__all__ = ["choose_profile", "parse_where", "restrict"]
 
 
 def choose_profile(
@@ -67,10 +68,34 @@ def choose_profile(
     )
 
 
+def parse_where(texts: tuple[str, ...]) -> dict[str, str]:
+    """``--where TABLE=CONDITION`` options -> ``{"schema.table": condition}``."""
+    filters: dict[str, str] = {}
+    for text in texts:
+        table, sep, condition = text.partition("=")
+        pattern = parse_pattern(table.strip(), 2)
+        if not sep or pattern is None or not condition.strip() or ";" in condition:
+            raise UsageError(
+                f"--where '{text}' is not TABLE=CONDITION (one table, one SQL boolean expression).",
+                hint='e.g. --where "public.prompts=id <= 1000" (repeat it for more tables).',
+            )
+        if any(ch in table for ch in "*?["):
+            raise UsageError(
+                f"--where '{text}' names a pattern; a where filter applies to one table.",
+                hint='Name one table, e.g. --where "public.prompts=active".',
+            )
+        filters[".".join(pattern.parts)] = condition.strip()
+    return filters
+
+
 def restrict(
-    profile: Profile, *, tables: tuple[str, ...], structure_only: tuple[str, ...]
+    profile: Profile,
+    *,
+    tables: tuple[str, ...],
+    structure_only: tuple[str, ...],
+    where: Mapping[str, str] | None = None,
 ) -> Profile:
-    """Apply ``--tables`` (only these of the profile) and ``--structure-only`` patterns."""
+    """Apply ``--tables`` (only these of the profile), ``--structure-only`` and ``--where``."""
 
     def parsed(values: tuple[str, ...], flag: str) -> tuple[Pattern, ...]:
         out = []
@@ -99,4 +124,6 @@ def restrict(
             structure=forced + result.structure,
             mirror=tuple(replace(p, unless=forced) for p in result.mirror),
         )
+    if where:
+        result = replace(result, where={**result.where, **where})
     return result

@@ -37,6 +37,7 @@ from dbenv.sync.selection import (
     same_database,
     select,
 )
+from dbenv.sync.subset import check_conditions
 
 if TYPE_CHECKING:
     import psycopg
@@ -79,7 +80,8 @@ def _plan_selection(
         )
     with postgres.connect(source_url, autocommit=True) as probe:
         tables = read_tables(probe)
-    chosen = select(profile, tables, masks=not options.no_mask)
+        chosen = select(profile, tables, masks=not options.no_mask)
+        check_conditions(probe, chosen.mirror, profile.where)
     if not chosen.mirror and not chosen.structure:
         raise UsageError(
             f"sync profile '{profile.name}' selects no table of '{source.name}'.",

@@ -96,7 +96,29 @@ def select(
         for info in mirror
     }
     chosen = {info.key: info for info in mirror}
+    _check_filtered(profile, tables, chosen)
     return Selection(mirror, structure, columns, subset.conditions(chosen, profile.where))
+
+
+def _check_filtered(
+    profile: Profile,
+    tables: Mapping[tuple[str, str], TableInfo],
+    mirrored: Mapping[tuple[str, str], TableInfo],
+) -> None:
+    """Every where filter names a table of the source that this sync mirrors."""
+    for label in profile.where:
+        schema, _, name = label.partition(".")
+        if (schema, name) not in tables:
+            raise UsageError(
+                f"the where filter names '{label}', which is not a table of the source.",
+                hint="Check the spelling (schema.table; a bare name means public.<name>).",
+            )
+        if (schema, name) not in mirrored:
+            raise UsageError(
+                f"the where filter names '{label}', which this sync does not mirror (only"
+                " mirrored tables copy rows to filter).",
+                hint="Filter a mirrored table, or add it to the profile's mirror list.",
+            )
 
 
 def check_masking(

@@ -62,7 +62,9 @@ def narrow(
         return {k: v for k, v in group.items() if k in wanted}
 
     groups = ("extensions", "types", "domains", "functions", "collations")
-    kept = {g: used(getattr(model, g), getattr(keep, g) if keep else None) for g in groups}
+    kept: dict[str, Any] = {
+        g: used(getattr(model, g), getattr(keep, g) if keep else None) for g in groups
+    }
     sequences = {k: s for k, s in model.sequences.items() if owned(s) or k in wanted}
     if keep is not None:
         sequences = {k: s for k, s in model.sequences.items() if owned(s) or k in keep.sequences}

@@ -9,10 +9,14 @@ table (alias ``t``), evaluated inside the source snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from dbenv.errors import UsageError
 from dbenv.sync.catalog import TableInfo, quote
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def conditions(
@@ -73,3 +77,28 @@ def _condition(
         filtered = f" WHERE {inner}" if inner else ""
         parts.append(f"({mine}) IN (SELECT {theirs} FROM {child.sql} t{filtered})")
     return " OR ".join(parts)
+
+
+def check_conditions(
+    conn: psycopg.Connection[Any], mirrored: Sequence[TableInfo], where: Mapping[str, str]
+) -> None:
+    """Each filter is a valid boolean over its table (planned on the source, read only)."""
+    from dbenv.backends import postgres
+
+    for info in mirrored:
+        condition = where.get(info.label)
+        if condition is None:
+            continue
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION READ ONLY")
+                conn.execute(f"EXPLAIN SELECT 1 FROM {info.sql} t WHERE ({condition})".encode())
+        except Exception as exc:
+            reason = postgres.error_message(exc)
+            if reason is None:
+                raise
+            raise UsageError(
+                f"the where filter on {info.label} is not a valid condition: {reason}.",
+                hint="Write one SQL boolean expression over that table's columns"
+                ' (e.g. "id <= 1000").',
+            ) from exc
