@@ -246,6 +246,39 @@ def test_components_on_different_databases_is_an_error(tmp_path: Path) -> None:
     assert "pw1" not in finding.message
 
 
+@pytest.mark.parametrize(
+    ("backend", "frontend"),
+    [
+        (  # seed 001's style: the URL assembled from the file's own variables
+            "POSTGRES_DB=app\nPOSTGRES_PASSWORD=pw1\n"
+            "DATABASE_URL=postgresql+asyncpg://a:${POSTGRES_PASSWORD}@db1.internal/${POSTGRES_DB}\n",
+            "DB_URL=postgresql://a:pw1@db2.internal/app\n",
+        ),
+        ("POSTGRES_HOST=db1.internal\nPOSTGRES_DB=app\n", "DB_HOST=db1.internal\nDB_NAME=app2\n"),
+    ],
+)
+def test_components_on_different_databases_by_other_names(
+    tmp_path: Path, backend: str, frontend: str
+) -> None:
+    files = {
+        "backend/.env": "APP_ENV=test\n" + backend,
+        "frontend/.env": "APP_ENV=test\n" + frontend,
+    }
+    (finding,) = rule(run_check(project_at(tmp_path, COMPONENTS, files)), "components-disagree")
+    assert "different databases" in finding.message and "pw1" not in finding.message
+
+
+def test_component_database_url_forms() -> None:
+    from dbenv.check import component_database_url
+
+    assert component_database_url({"LOG": "x"}) is None
+    assert component_database_url({"PGHOST": "h", "PGDATABASE": "d", "PGPORT": "6"}) == (
+        "postgresql://h:6/d"
+    )
+    values = {"U": "u", "DATABASE_URL": "postgresql://${U}@h/${D:-fallback}"}
+    assert component_database_url(values) == "postgresql://u@h/fallback"
+
+
 def test_components_that_agree_are_clean(tmp_path: Path) -> None:
     files = {"backend/.env": "APP_ENV=test\n", "frontend/.env": "ENVIRONMENT=test\n"}
     assert rule(run_check(project_at(tmp_path, COMPONENTS, files)), "components-disagree") == []

@@ -14,6 +14,7 @@ TLS: loopback hosts (localhost, 127.0.0.1, ::1) and unix sockets are exempt from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,12 +263,49 @@ def component_views(env: Environment) -> list[ComponentView]:
             continue
         plain = {key: (raw.text, raw.origin.line) for key, raw in values.items()}
         selected, line = mapping_selected(plain, env.selectors)
-        url = plain.get("DATABASE_URL", ("", None))[0]
+        url = component_database_url({key: text for key, (text, _) in plain.items()})
         target = _url_target(url) if url else None
         views.append(
             ComponentView(name, shown, selected, line, mask_url(url) if url else None, target)
         )
     return views
+
+
+_POSTGRES_URL = re.compile(r"^postgres(ql)?(\+\w+)?://", re.I)
+_FILE_VAR = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)")
+_PART_KEYS = {
+    "host": ("POSTGRES_HOST", "DB_HOST", "PGHOST", "DATABASE_HOST"),
+    "port": ("POSTGRES_PORT", "DB_PORT", "PGPORT", "DATABASE_PORT"),
+    "database": ("POSTGRES_DB", "DB_NAME", "PGDATABASE", "DATABASE_NAME"),
+}
+
+
+def component_database_url(values: Mapping[str, str]) -> str | None:
+    """The database a component's env file points at: ``DATABASE_URL``, else another
+    variable holding a PostgreSQL URL, else host/port/name parts (``POSTGRES_DB``, ...);
+    ``${VAR}`` references to the same file are expanded."""
+
+    def expand(text: str, depth: int = 0) -> str:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1) or match.group(3)
+            if name in values and depth < 5:
+                return expand(values[name], depth + 1)
+            return match.group(2) or ""
+
+        return _FILE_VAR.sub(one, text)
+
+    urls = [(k, expand(v)) for k, v in values.items() if _POSTGRES_URL.match(expand(v))]
+    urls.sort(key=lambda item: item[0] != "DATABASE_URL")
+    if urls:
+        return urls[0][1]
+    parts = {
+        part: next((expand(values[k]) for k in keys if values.get(k)), None)
+        for part, keys in _PART_KEYS.items()
+    }
+    if not parts["database"]:
+        return None
+    port = parts["port"] if (parts["port"] or "").isdigit() else "5432"
+    return f"postgresql://{parts['host'] or 'localhost'}:{port}/{parts['database']}"
 
 
 def _shown(path: Path, root: Path) -> str:
