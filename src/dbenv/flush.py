@@ -29,12 +29,18 @@ from dbenv.backends import redis
 from dbenv.config.model import Environment
 from dbenv.errors import ConfigError, DbenvError, GuardRefusal
 from dbenv.guard import admit, destructive, refuse_protected
-from dbenv.guard_checks import CheckResult, check_declared, check_override, check_tier
+from dbenv.guard_checks import (
+    CheckResult,
+    check_declared,
+    check_override,
+    check_tier,
+    protected_environments,
+)
 
 if TYPE_CHECKING:
     from dbenv.config import Project
 
-__all__ = ["flush", "protected_environments"]
+__all__ = ["flush"]
 
 Progress = Callable[[str], None]
 
@@ -75,21 +81,6 @@ def flush(
         result = redis.flush(env, protected)
         guarded.record({"keys": result.keys_removed})
     return result
-
-
-def protected_environments(project: Project, env: Environment) -> list[Environment]:
-    """The project's protected environments other than ``env`` that resolve."""
-    found = []
-    for name in project.environment_names:
-        if name == env.name:
-            continue
-        try:
-            other = project.environment(name)
-        except DbenvError:
-            continue  # one that does not resolve cannot be compared
-        if other.tier == "protected":
-            found.append(other)
-    return found
 
 
 def _refuse_shared_redis(

@@ -29,6 +29,7 @@ __all__ = [
     "check_override",
     "facts_from",
     "open_target",
+    "protected_environments",
     "read_facts",
     "run_checks",
 ]
@@ -258,6 +259,21 @@ def scopes_overlap(target: Environment, other: Environment) -> bool:
         mine, theirs = target.prefix or "", other.prefix or ""
         return mine.startswith(theirs) or theirs.startswith(mine)
     return False
+
+
+def protected_environments(project: Project, env: Environment) -> list[Environment]:
+    """The project's protected environments other than ``env`` (those that resolve)."""
+    found = []
+    for name in project.environment_names:
+        if name == env.name:
+            continue
+        try:
+            other = project.environment(name)
+        except DbenvError:
+            continue  # an environment that does not resolve cannot be compared
+        if other.tier == "protected":
+            found.append(other)
+    return found
 
 
 def check_shared(project: Project, env: Environment) -> CheckResult:

@@ -4,6 +4,10 @@ Idempotent, and it only ever creates: it never drops, and on a *protected*
 environment it never changes what exists (owner, password, grants) — it creates
 what is missing and lists the rest as actions for the operator. On a disposable
 environment it also resets a role password that differs from the configured one.
+It never changes a role or database setting that a protected environment also
+uses (``provision_shared``): a role shared with production keeps its password,
+grants and settings, a database shared with production its settings; what was
+left alone is reported in ``skipped`` with the reason and the alternative.
 
 Grants (seed 002): in ``database`` mode the role owns its database (full CRUD and
 DDL there) and gets nothing elsewhere; on a disposable database ``CONNECT`` and
@@ -32,6 +36,7 @@ from dbenv.config.model import Environment
 from dbenv.errors import OperationError
 from dbenv.guard import admit, maintenance_url, target_url
 from dbenv.guard_checks import check_override, read_facts, run_checks
+from dbenv.provision_shared import Sharing, sharing_of
 from dbenv.stamp import Stamp, read_stamp, stamp_state, write_stamp
 
 if TYPE_CHECKING:
@@ -53,6 +58,7 @@ class ProvisionResult:
     unchanged: tuple[str, ...]
     actions_required: tuple[str, ...]
     stamp: Stamp | None
+    skipped: tuple[str, ...] = ()  # left alone: a protected environment uses it too
 
     @property
     def complete(self) -> bool:
@@ -69,12 +75,19 @@ class _Work:
     changes: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    sharing: Sharing = field(default_factory=Sharing)
     progress: Callable[[str], None] | None = None
 
     def changed(self, text: str) -> None:
         self.changes.append(text)
         if self.progress:
             self.progress(text)
+
+    def skip(self, text: str) -> None:
+        self.skipped.append(text)
+        if self.progress:
+            self.progress(f"skipped: {text}")
 
     @property
     def protected(self) -> bool:
@@ -125,6 +138,7 @@ def provision(
     if override is not None:
         results.append(check_override(env, override, work.database))
     admit(project, env, "provision", override, {"database": work.database}, results=results)
+    work.sharing = sharing_of(project, env)
     with postgres.connect(
         maintenance,
         autocommit=True,
@@ -145,6 +159,7 @@ def provision(
         tuple(work.unchanged),
         tuple(work.actions),
         stamp,
+        tuple(work.skipped),
     )
 
 
@@ -199,6 +214,9 @@ def _check_password(admin: psycopg.Connection[Any], work: _Work) -> None:
             f"ALTER ROLE \"{work.role}\" PASSWORD '****';  -- the stored password differs from"
             f" {work.env.name}'s database_url (dbenv never changes a protected role)"
         )
+        return
+    if work.sharing.role:
+        work.actions.append(work.sharing.password_note(work.env.name, work.role))
         return
     try:
         admin.execute(
@@ -300,6 +318,10 @@ def _grant(conn: psycopg.Connection[Any], work: _Work) -> None:
     if work.protected:
         work.unchanged.append(f"grants on {work.database} left as they are (protected)")
         return
+    database_wide = work.env.isolation == "database" and work.sharing.database
+    if work.sharing.role or database_wide:
+        work.skip(work.sharing.grants_note(work.env.name, work.role, work.database))
+        return
     db, role = sql.Identifier(work.database), sql.Identifier(work.role)
     statements = [sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(db, role)]
     if work.env.isolation == "database":
@@ -358,11 +380,13 @@ def _settings(conn: psycopg.Connection[Any], work: _Work) -> None:
     if work.env.isolation == "database":
         target = sql.SQL("DATABASE {}").format(sql.Identifier(work.database))
         role_filter = "s.setrole = 0"
+        shared = work.sharing.database
     elif work.separate_role:
         target = sql.SQL("ROLE {} IN DATABASE {}").format(
             sql.Identifier(work.role), sql.Identifier(work.database)
         )
         role_filter = "s.setrole = (SELECT oid FROM pg_roles WHERE rolname = %(role)s)"
+        shared = work.sharing.role_in_database
     else:
         return
     present = _scalar(
@@ -373,6 +397,9 @@ def _settings(conn: psycopg.Connection[Any], work: _Work) -> None:
         + " AND 'synchronous_commit=off' = ANY(s.setconfig)",
         {"role": work.role},
     )
+    if shared:
+        _settings_shared(conn, work, target, shared, present=bool(present))
+        return
     if present:
         work.unchanged.append("synchronous_commit = off already set")
         return
@@ -381,6 +408,25 @@ def _settings(conn: psycopg.Connection[Any], work: _Work) -> None:
         work.changed(f"set synchronous_commit = off on {work.database}")
     except errors.InsufficientPrivilege:
         work.actions.append(f"ALTER {target.as_string(conn)} SET synchronous_commit = off;")
+
+
+def _settings_shared(
+    conn: psycopg.Connection[Any],
+    work: _Work,
+    target: Any,
+    shared: tuple[str, ...],
+    *,
+    present: bool,
+) -> None:
+    """A protected environment uses the setting's target: leave it, or ask to undo it."""
+    where = target.as_string(conn)
+    if present:  # an earlier provision set it: production's commits are asynchronous
+        work.actions.append(
+            f"ALTER {where} RESET synchronous_commit;  -- synchronous_commit = off is set"
+            f" there, and {', '.join(shared)} uses it too"
+        )
+        return
+    work.skip(work.sharing.settings_note(work.env.name, where))
 
 
 def _share_dbenv_schema(conn: psycopg.Connection[Any], work: _Work) -> None:

@@ -60,6 +60,8 @@ def provision_command(
             out(f"  {line}")
         if not result.changes:
             out(f"{env}: nothing to change")
+        for line in result.skipped:
+            out(f"skipped: {line}")
         for line in result.actions_required:
             out(f"operator action needed: {line}")
     if result.actions_required:
