@@ -5,11 +5,14 @@ A source is one of
   an object with ``.metadata`` — a declarative Base or ``SQLModel``);
 - ``alembic:path/to/alembic.ini`` (``upgrade head``, run programmatically);
 - ``sql:path/to/schema.sql``;
-- ``env:OTHER`` (another environment's structure, via ``pg_dump --schema-only``).
+- ``env:OTHER`` (another environment's structure, read from its catalogs and
+  planned by ``dbenv.diff``; ``pg_dump --schema-only`` when it holds objects diff
+  cannot create).
 
 The fingerprint is a hash of what the source would build — the generated DDL, the
-migration files, the SQL file, the other environment's dump — plus the configured
-extensions, so a template database is rebuilt exactly when the schema changed.
+migration files, the SQL file, the other environment's planned structure — plus
+the configured extensions, so a template database is rebuilt exactly when the
+schema changed.
 """
 
 from __future__ import annotations
@@ -226,10 +229,49 @@ def render(project: Any, env: Environment, source: SchemaSource) -> tuple[str, s
         for path in _alembic_files(source):
             digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
     else:
-        script = _dump_other(project, source)
+        script, hashed = _structure_of_other(project, env, source)
+        digest.update(hashed.encode())
+        return digest.hexdigest(), script
     if script is not None:
         digest.update(script.encode())
     return digest.hexdigest(), script
+
+
+def _other_environment(project: Any, source: SchemaSource) -> Environment:
+    assert source.other is not None
+    other: Environment = project.environment(source.other)
+    if other.database_url is None:
+        raise _bad(
+            source.environment,
+            source.spec,
+            f"environment '{source.other}' has no database URL",
+            f"Configure database_url for '{source.other}'.",
+        )
+    return other
+
+
+def _structure_of_other(project: Any, env: Environment, source: SchemaSource) -> tuple[str, str]:
+    """(script, what the fingerprint hashes) building the other environment's structure.
+
+    Read from its catalogs and planned by ``dbenv.diff`` (the same code that
+    ``dbenv diff`` converges schemas with); only when it holds objects diff cannot
+    create (operators, casts, text search, foreign tables, ...) is it dumped with
+    ``pg_dump --schema-only`` instead.
+    """
+    from dbenv.backends import postgres
+    from dbenv.diff.creation import creation_script
+    from dbenv.diff.introspect import introspect
+
+    other = _other_environment(project, source)
+    assert other.database_url is not None
+    name = f"dbenv:{env.project}:{env.name}:structure"
+    with postgres.connect(other.database_url, application_name=name) as conn:
+        model = introspect(conn)
+    made = creation_script(model, present=env.extensions)
+    if made is None:
+        dumped = _dump_other(project, source)
+        return dumped, "pg_dump|" + dumped
+    return made.sql, "diff|" + made.digest
 
 
 def _alembic_config(source: SchemaSource, url: str | None = None) -> Any:
@@ -262,14 +304,8 @@ def _alembic_files(source: SchemaSource) -> list[Path]:
 def _dump_other(project: Any, source: SchemaSource) -> str:
     """``pg_dump --schema-only`` of the other environment, psql meta-commands removed."""
     assert source.other is not None
-    other = project.environment(source.other)
-    if other.database_url is None:
-        raise _bad(
-            source.environment,
-            source.spec,
-            f"environment '{source.other}' has no database URL",
-            f"Configure database_url for '{source.other}'.",
-        )
+    other = _other_environment(project, source)
+    assert other.database_url is not None
     url, password = _split_password(libpq_url(other.database_url.reveal()))
     command = [
         "pg_dump",
