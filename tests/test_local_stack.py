@@ -24,7 +24,7 @@ from dbenv.backends.local_host import pid_alive
 from dbenv.backends.local_pg import SOCKET_PATH_MAX
 from dbenv.backends.local_redis import RedisProcess
 from dbenv.cli import app
-from dbenv.commands.stack import down, up
+from dbenv.commands.stack import down, stack_for, up
 from dbenv.config import load_project
 from dbenv.errors import BinariesNotFound, ConnectionFailed, GuardRefusal, ServerStartError
 from servers import missing
@@ -540,6 +540,28 @@ def test_redis_starts_without_persistence_and_stops(base: Path) -> None:
     pid = status.state.redis.pid
     stack.stop()
     assert gone(pid)
+
+
+def test_redis_persist_keeps_keys_across_a_restart(base: Path) -> None:
+    import redis
+
+    (base / "dbenv.toml").write_text('[project]\nname = "p"\n[local]\nredis_persist = true\n')
+    project = load_project(project=base, process_env=dict(os.environ))
+    stack = stack_for(project)
+    status = stack.start()
+    if status.state is None or status.state.redis is None:
+        missing("no redis-server on this machine")
+    client = redis.Redis(port=status.state.redis.port)
+    assert client.config_get("appendonly") == {"appendonly": "yes"}
+    client.set("kept", "1")
+    client.close()
+    stack.stop()
+    again = stack.start()
+    assert again.state is not None and again.state.redis is not None
+    client = redis.Redis(port=again.state.redis.port)
+    assert client.get("kept") == b"1"
+    client.close()
+    stack.stop()
 
 
 def test_no_redis_binary_is_a_notice_not_an_error(base: Path) -> None:

@@ -82,6 +82,7 @@ class LocalStack:
         port: int = 0,
         redis: bool = True,
         redis_port: int = 0,
+        redis_persist: bool = False,
         disposable: bool = True,
         pg_bindir: Path | None = None,
         search_path: str | None = None,
@@ -94,6 +95,7 @@ class LocalStack:
         self.port = port
         self.redis = redis
         self.redis_port = redis_port
+        self.redis_persist = redis_persist
         self.disposable = disposable
         self.pg_bindir = pg_bindir
         self.search_path = search_path
@@ -343,7 +345,7 @@ class LocalStack:
         for _attempt in range(3):
             port = self._pick_port(wanted, "Redis", configured=self.redis_port)
             try:
-                pid = proc.start(port)
+                pid = proc.start(port, persist=self.redis_persist)
             except PortTaken:
                 wanted = 0
                 continue

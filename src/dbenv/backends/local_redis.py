@@ -89,15 +89,20 @@ class RedisProcess:
         except OSError:
             return None
 
-    def start(self, port: int, *, timeout: float = 30) -> int:
-        """Start on 127.0.0.1:``port`` with no persistence; return its pid once it answers."""
+    def start(self, port: int, *, persist: bool = False, timeout: float = 30) -> int:
+        """Start on 127.0.0.1:``port``; return its pid once it answers.
+
+        Nothing is kept on disk unless ``persist``: then Redis's default snapshots and
+        an append-only file, in ``workdir``, survive a restart.
+        """
         self.workdir.mkdir(parents=True, exist_ok=True)
+        save = "3600 1 300 100 60 10000" if persist else ""
         cmd = [
             str(self.binary),
             "--port", str(port),
             "--bind", "127.0.0.1",
-            "--save", "",
-            "--appendonly", "no",
+            "--save", save,
+            "--appendonly", "yes" if persist else "no",
             "--daemonize", "no",
             "--dir", str(self.workdir),
         ]  # fmt: skip

@@ -77,6 +77,7 @@ def stack_for(
         port=local.port,
         redis=local.redis and not no_redis,
         redis_port=local.redis_port,
+        redis_persist=local.redis_persist,
         disposable=local.disposable,
         pg_bindir=Path(env_bindir) if env_bindir else local.pg_bindir,
         search_path=project.process_env.get("PATH"),

@@ -40,6 +40,7 @@ def local_settings(table: Mapping[str, Any], root: Path) -> LocalSettings:
         port=int(table.get("port", 0)),
         redis=bool(table.get("redis", True)),
         redis_port=int(table.get("redis_port", 0)),
+        redis_persist=bool(table.get("redis_persist", False)),
         disposable=bool(table.get("disposable", True)),
         pg_bindir=Path(bindir).expanduser() if bindir else None,
     )

@@ -206,5 +206,6 @@ class LocalSettings:
     port: int = 0  # 0: pick a free port
     redis: bool = True
     redis_port: int = 0
+    redis_persist: bool = False  # RDB snapshots + append-only file under data_dir/redis
     disposable: bool = True  # allows fsync=off & co. on a cluster dbenv created
     pg_bindir: Path | None = None

@@ -109,6 +109,7 @@ LOCAL_KEYS: Mapping[str, Check] = {
     "port": port,
     "redis": boolean,
     "redis_port": port,
+    "redis_persist": boolean,
     "disposable": boolean,
     "pg_bindir": text,
 }
