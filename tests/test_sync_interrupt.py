@@ -114,3 +114,59 @@ def test_lost_connection_mid_copy_leaves_target_unchanged(scenario: Scenario) ->
     assert caught.value.exit_code == 1
     assert "left as it was" in str(caught.value), str(caught.value)
     assert table_state(scenario.test) == before
+
+
+CLI_CHILD = """
+import sys, time
+from pathlib import Path
+from dbenv.cli import app
+from dbenv.cli import sync as cli_sync
+
+root, marker = Path(sys.argv[1]), Path(sys.argv[2])
+shown = cli_sync._Bars.__call__
+
+def pausing(self, event):
+    shown(self, event)
+    if event.phase == "start" and event.table == "public.prompts":
+        marker.write_text("copying")
+        time.sleep(120)
+
+cli_sync._Bars.__call__ = pausing
+app(["--project", str(root), "sync", "production", "test"], prog_name="dbenv")
+"""
+
+
+def test_ctrl_c_mid_copy_exits_cleanly_and_leaves_target_unchanged(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    before = table_state(scenario.test)
+    marker, script = tmp_path / "marker", tmp_path / "cli_child.py"
+    script.write_text(CLI_CHILD, encoding="utf-8")
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(scenario.root), str(marker)],
+        env={**os.environ, "DBENV_MASK_SALT": SALT, "PYTHONPATH": str(Path(__file__).parent)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, child.communicate()[1].decode()
+            assert time.monotonic() < deadline, "the dbenv sync child never reached the copy"
+            time.sleep(0.05)
+        assert _truncated_in_open_transaction(scenario.test)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    text = stderr.decode()
+    assert child.returncode == 130, text
+    assert "dbenv: interrupted." in text
+    assert "Traceback" not in text and SALT not in text
+    # rolled back by the client itself: no lock is left behind for the server to reap
+    assert not _truncated_in_open_transaction(scenario.test)
+    assert table_state(scenario.test) == before
+    project = scenario.project()
+    result = commands.sync(project, project.environment("production"), project.environment("test"))
+    assert next(t for t in result.tables if t.table == "public.prompts").rows == 200
