@@ -71,6 +71,7 @@ def make_project(
     *,
     isolation: str = "database",
     redis_url: str | None = None,
+    redis_db: int = 5,
     seeds: bool = False,
     extra: str = "",
 ) -> PluginProject:
@@ -82,7 +83,7 @@ def make_project(
         scope = f'isolation = "{isolation}"\n' + (
             'schema = "test"\n' if isolation == "schema" else 'prefix = "test_"\n'
         )
-    redis = f'redis_url = "{redis_url}"\nredis_db = 5\n' if redis_url else ""
+    redis = f'redis_url = "{redis_url}"\nredis_db = {redis_db}\n' if redis_url else ""
     seed = 'seed_files = ["seeds/users.json"]\n' if seeds else ""
     (root / "dbenv.toml").write_text(
         textwrap.dedent(

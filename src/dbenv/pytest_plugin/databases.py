@@ -9,6 +9,10 @@
 - The *reuse key* (template fingerprint + seed digest) is kept in
   ``dbenv.pytest_state``, one row per isolation scope; a database whose key
   matches is reused after a data-only reset instead of cloned again.
+
+Nothing here drops a database by its name alone: a worker clone, its staging
+copy or a leftover of a killed run is dropped only when it is stamped as this
+project's environment (``owned``), a kept copy only when its stamp row names them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
+from dbenv.errors import DbenvError, GuardRefusal
 from dbenv.pytest_plugin.names import suffixed, worker_database
 
 if TYPE_CHECKING:
@@ -110,6 +115,22 @@ def seeded_template(project: Any, env: Environment, template: str, digest: str) 
     return name
 
 
+def seed_scoped(project: Any, env: Environment) -> None:
+    """Load the seed rows into the schema or prefix just reset, through the guard."""
+    from dbenv.datareset import capture_reference
+    from dbenv.guard import destructive
+    from dbenv.seed import read_files, seed_rows
+
+    files = [str(path) for path in env.seed_files]
+    arguments = {"by": "pytest", "files": files}
+    with (
+        destructive(project, env, "seed", arguments=arguments) as guarded,
+        guarded.conn.transaction(),
+    ):
+        guarded.record(seed_rows(guarded.conn, env, read_files(env.seed_files)))
+        capture_reference(guarded.conn, env)
+
+
 def drop_templates(maint: psycopg.Connection[Any], template: str) -> None:
     """Drop a template and its seeded variants (``--dbenv-recreate``)."""
     rows = maint.execute(
@@ -137,6 +158,7 @@ def clone_worker(
 
     base = postgres.url_parts(configured.database_url or "").get("dbname", "")
     staging = suffixed(database, "new")
+    refuse_unless_ours(maint, project, worker_env, staging)
     maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
     owner, settings, grants = _carried(maint, base)
     _terminate(maint, template)
@@ -162,6 +184,7 @@ def clone_worker(
     except BaseException:
         maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
         raise
+    refuse_unless_ours(maint, project, worker_env, database)
     maint.execute(f"DROP DATABASE IF EXISTS {ident(database)} WITH (FORCE)")
     maint.execute(f"ALTER DATABASE {ident(staging)} RENAME TO {ident(database)}")
 
@@ -187,19 +210,89 @@ def label(project: Any, env: Environment, database: str, key: str) -> None:
         write(maintenance_url(env))
 
 
-def drop_other_workers(maint: psycopg.Connection[Any], base: str, count: int) -> list[str]:
-    """Drop worker clones (and staging copies) a killed or wider earlier run left behind."""
+def owned(project: Any, env: Environment, database: str) -> tuple[str, Any]:
+    """(stamp state, stamp row) of ``database`` read as ``env``'s role.
+
+    ``ok`` means stamped as ``env`` of ``project``; ``unreadable`` that it could not
+    be connected to or read (then it is not treated as ours).
+    """
+    from psycopg import Error
+
+    from dbenv.guard import target_url
+    from dbenv.stamp import read_stamp_state
+
+    url = postgres.with_database(target_url(env), database)
+    try:
+        with postgres.connect(url, autocommit=True, connect_timeout=5) as conn:
+            _, state, stamp = read_stamp_state(conn, project.name, env)
+            return state, stamp
+    except (DbenvError, Error):
+        return "unreadable", None
+
+
+def not_ours(project: str, env: Environment, database: str, state: str) -> GuardRefusal:
+    return GuardRefusal(
+        f"refused to replace '{database}': it exists but is not stamped as "
+        f"{project}/{env.name}'s worker database (stamp: {state}).",
+        check="stamp",
+        hint=f"Drop or rename '{database}' yourself if it is disposable (a run killed "
+        "while cloning can leave its '_new' staging copy unstamped).",
+    )
+
+
+def refuse_unless_ours(
+    maint: psycopg.Connection[Any], project: Any, env: Environment, database: str
+) -> None:
+    """Raise ``GuardRefusal`` when ``database`` exists and is not stamped as ``env``'s."""
+    if exists(maint, database):
+        state, _ = owned(project, env, database)
+        if state != "ok":
+            raise not_ours(project.name, env, database, state)
+
+
+def refuse_unless_kept(
+    maint: psycopg.Connection[Any], project: Any, env: Environment, database: str
+) -> None:
+    """Raise unless ``database`` is absent or a copy of ``env``'s (its stamp row names it).
+
+    A kept copy carries the stamp row but not the database-level marker: ``copy``.
+    """
+    if not exists(maint, database):
+        return
+    state, stamp = owned(project, env, database)
+    if state in ("ok", "copy") and (stamp.project, stamp.environment) == (project.name, env.name):
+        return
+    raise GuardRefusal(
+        f"refused to replace '{database}': it exists but is not a kept copy of "
+        f"{project.name}/{env.name}'s database (stamp: {state}).",
+        check="stamp",
+        hint=f"Drop or rename '{database}' yourself if it is disposable.",
+    )
+
+
+def drop_other_workers(
+    maint: psycopg.Connection[Any], project: Any, configured: Environment, count: int
+) -> tuple[list[str], list[str]]:
+    """Drop worker clones (and staging copies) a killed or wider earlier run left behind.
+
+    Only those stamped as ``configured``'s; the others are left alone. Returns
+    (dropped, left alone).
+    """
+    base = postgres.url_parts(configured.database_url or "").get("dbname", "")
     names = {worker_database(base, f"gw{n}") for n in range(count, 64)}
     names |= {suffixed(name, "new") for name in names}
     rows = maint.execute(
         "SELECT datname FROM pg_database WHERE datname = ANY(%s)", [sorted(names)]
     ).fetchall()
-    dropped = []
+    dropped, left = [], []
     for (name,) in rows:
+        if owned(project, configured, name)[0] != "ok":
+            left.append(str(name))
+            continue
         with contextlib.suppress(Exception):  # in use by a concurrent run: leave it
             maint.execute(f"DROP DATABASE IF EXISTS {ident(name)}")
             dropped.append(str(name))
-    return dropped
+    return dropped, left
 
 
 def _search_path(env: Environment) -> str | None:

@@ -315,7 +315,7 @@ def dbenv_redis(env: str | None = None) -> Any:
 
         target = _target(request, dbenv_databases, env)
         with reported(request.config):
-            protected = _protected(dbenv_databases, target)
+            protected = dbenv_databases.redis_protected(target)
             redis.flush(target.env, protected)
             place = redis.place_of(target.env)
             assert target.env.redis_url is not None and place is not None
@@ -328,21 +328,3 @@ def dbenv_redis(env: str | None = None) -> Any:
                 redis.flush(target.env, protected)
 
     return fixture
-
-
-def _protected(manager: TestDatabases, target: Target) -> list[Environment]:
-    from dbenv.errors import ConfigError
-
-    if target.env.redis_url is None:
-        raise ConfigError(
-            f"environment '{target.configured.name}' has no Redis URL for dbenv_redis.",
-            hint=f"Set redis_url (and redis_db) under [environments.{target.configured.name}].",
-        )
-    project = manager.project()
-    found = []
-    for name in project.environment_names:
-        with contextlib.suppress(DbenvError):  # one that does not resolve cannot be compared
-            other = project.environment(name)
-            if not other.disposable:
-                found.append(other)
-    return found

@@ -9,7 +9,18 @@ template, and give this worker its database. Nothing happens until a fixture
 asks: a session that uses none of them never touches a server.
 
 It must never: prepare a protected environment, drop a database not named and
-stamped as this environment's worker clone, or show a password in a message.
+stamped as this environment's worker clone, give a worker a Redis db index another
+environment uses, or show a password in a message.
+
+What goes through ``guard.destructive`` (checks, advisory lock, journal): the
+configured database's clone or data-only reset without xdist, ``dbenv reset`` of
+a schema or prefix, and the seed rows loaded into one. An xdist worker's clone
+(``<database>_gw0``) does not exist before the session makes it, so the guard's
+stamp check cannot pass on it; instead the configured environment passes the
+guard first (``_admit``), and a clone, its staging copy or a leftover of a
+killed run is dropped only when absent or stamped as this project's environment
+(``databases.owned``): a database that merely has such a name is refused (for
+this worker's own) or left alone (leftovers).
 """
 
 from __future__ import annotations
@@ -22,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
-from dbenv.errors import DbenvError, GuardRefusal
-from dbenv.pytest_plugin import databases
+from dbenv.errors import ConfigError, DbenvError
+from dbenv.pytest_plugin import databases, workers_redis
 from dbenv.pytest_plugin.names import failed_copy
 from dbenv.pytest_plugin.options import PluginOptions
 from dbenv.pytest_plugin.targets import Target, WorkerInfo, derive
@@ -54,6 +65,7 @@ class TestDatabases:
     _conns: dict[str, psycopg.Connection[Any]] = field(default_factory=dict)
     _engines: dict[str, Engine] = field(default_factory=dict)
     _plans: dict[str, DataResetPlan] = field(default_factory=dict)
+    _redis: dict[str, list[Environment] | DbenvError] = field(default_factory=dict)
     _sent: set[str] = field(default_factory=set)  # connections with a result to read
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
@@ -85,14 +97,16 @@ class TestDatabases:
         configured = project.environment(name)
         if configured.server == "local":
             project, configured = self._local_stack(project, name)
-        env = derive(configured, self.worker)
+        neighbours = workers_redis.neighbours(project, name) if configured.redis_url else ()
+        env = derive(configured, self.worker, neighbours)
         template = None
         if configured.isolation == "database":
             database, key, reused, template = self._prepare_database(project, configured, env)
         else:
+            workers_redis.check_room(configured, neighbours, self.worker)  # reset flushes it
             database, key, reused = self._prepare_scoped(project, configured, env)
         seconds = time.monotonic() - started
-        return Target(env, configured, database, key, reused, seconds, template)
+        return Target(env, configured, database, key, reused, seconds, template, neighbours)
 
     def _local_stack(self, project: Project, name: str) -> tuple[Project, Environment]:
         from dbenv.commands.stack import stack_for, up
@@ -191,20 +205,14 @@ class TestDatabases:
         from dbenv.stamp import stamp_state
         from dbenv.template import connect_maintenance
 
-        base = postgres.url_parts(configured.database_url or "").get("dbname", "")
         database = postgres.url_parts(env.database_url or "").get("dbname", "")
         with connect_maintenance(configured, project, "pytest") as maint:
-            databases.drop_other_workers(maint, base, self.worker.count)
+            databases.drop_other_workers(maint, project, configured, self.worker.count)
             if databases.exists(maint, database):
                 with self._connect(env, autocommit=True) as conn:
                     state = stamp_state(conn, project.name, env)
                     if state != "ok":
-                        raise GuardRefusal(
-                            f"refused to replace '{database}': it exists but is not stamped as "
-                            f"{project.name}/{env.name}'s worker database (stamp: {state}).",
-                            check="stamp",
-                            hint=f"Drop or rename '{database}' yourself if it is disposable.",
-                        )
+                        raise databases.not_ours(project.name, env, database, state)
                     reuse = self.options.reuse and not self.options.recreate
                     if reuse and databases.read_key(conn, env) == key:
                         self._empty_on(conn, env)
@@ -233,16 +241,35 @@ class TestDatabases:
             reset(project, env, data_only=True)
             return database, key, True
         reset(project, env, progress=self.progress)
+        if digest:
+            databases.seed_scoped(project, env)
         with self._connect(env, autocommit=True) as conn:
-            if digest:
-                from dbenv.datareset import capture_reference
-                from dbenv.seed import read_files, seed_rows
-
-                with conn.transaction():
-                    seed_rows(conn, env, read_files(env.seed_files))
-                    capture_reference(conn, env)
             databases.write_key(conn, env, key)
         return database, key, False
+
+    # -- Redis ------------------------------------------------------------------------
+    def redis_protected(self, target: Target) -> list[Environment]:
+        """The protected environments a flush of ``target``'s Redis db is checked against.
+
+        Worked out once per environment, with the check that the server has a db
+        index for every xdist worker.
+        """
+        name = target.configured.name
+        if name not in self._redis:
+            try:
+                if target.env.redis_url is None:
+                    raise ConfigError(
+                        f"environment '{name}' has no Redis URL for dbenv_redis.",
+                        hint=f"Set redis_url (and redis_db) under [environments.{name}].",
+                    )
+                workers_redis.check_room(target.configured, target.neighbours, self.worker)
+                self._redis[name] = [e for e in target.neighbours if not e.disposable]
+            except DbenvError as error:
+                self._redis[name] = error
+        found = self._redis[name]
+        if isinstance(found, DbenvError):
+            raise found
+        return found
 
     # -- what the fixtures use --------------------------------------------------------
     def _connect(self, env: Environment, *, autocommit: bool = False) -> psycopg.Connection[Any]:
@@ -340,7 +367,9 @@ class TestDatabases:
 
         self._release(target.configured.name)
         copy = failed_copy(target.database, nodeid)
-        with connect_maintenance(target.configured, self.project(), "pytest") as maint:
+        project = self.project()
+        with connect_maintenance(target.configured, project, "pytest") as maint:
+            databases.refuse_unless_kept(maint, project, target.env, copy)
             maint.execute(f"DROP DATABASE IF EXISTS {databases.ident(copy)} WITH (FORCE)")
             _terminate(maint, target.database)
             maint.execute(

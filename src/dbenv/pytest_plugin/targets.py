@@ -2,11 +2,18 @@
 
 ``derive`` turns the configured environment into the one an xdist worker uses:
 its own database (``<database>_gw0``), schema (``test_gw0``) or prefix
-(``test_gw0_``), and its own Redis db index (``redis_db`` + worker number).
+(``test_gw0_``), and its own Redis db index (``worker_redis_db``).
+
+A worker's Redis index must never be one another environment of the project uses
+on the same server, protected or not (each worker flushes its index): ``gw0``
+keeps the configured index, ``gw1`` and up take indexes above every index any
+environment configures on that server, interleaved when several disposable
+environments there have workers of their own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,7 +22,7 @@ from dbenv.config.masking import mask_url
 from dbenv.config.model import Environment, SecretURL
 from dbenv.pytest_plugin.names import worker_database, worker_number
 
-__all__ = ["Target", "WorkerInfo", "derive"]
+__all__ = ["Target", "WorkerInfo", "derive", "worker_redis_db"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +44,16 @@ class Target:
     reused: bool
     seconds: float
     template: str | None = None  # the schema template (database isolation)
+    neighbours: tuple[Environment, ...] = ()  # the project's other environments (Redis)
 
 
-def derive(env: Environment, worker: WorkerInfo) -> Environment:
-    """The environment a worker uses: its own database, schema or prefix, and Redis db."""
+def derive(
+    env: Environment, worker: WorkerInfo, neighbours: Sequence[Environment] = ()
+) -> Environment:
+    """The environment a worker uses: its own database, schema or prefix, and Redis db.
+
+    ``neighbours``: the project's other environments, whose Redis indexes it avoids.
+    """
     if worker.id is None or env.database_url is None:
         return env
     changes: dict[str, Any] = {}
@@ -54,8 +67,28 @@ def derive(env: Environment, worker: WorkerInfo) -> Environment:
     elif env.isolation == "prefix" and env.prefix:
         changes["prefix"] = f"{env.prefix}{worker.id}_"
     if env.redis_url is not None:
-        from dbenv.backends.redis import place_of
-
-        place = place_of(env)
-        changes["redis_db"] = (place[2] if place else 0) + worker_number(worker.id)
+        changes["redis_db"] = worker_redis_db(env, worker, neighbours)
     return replace(env, **changes)
+
+
+def worker_redis_db(
+    env: Environment, worker: WorkerInfo, neighbours: Sequence[Environment] = ()
+) -> int:
+    """The Redis db index worker ``worker`` of ``env`` uses (see the module's docstring)."""
+    from dbenv.backends.redis import place_of
+
+    place = place_of(env)
+    own = place[2] if place else 0
+    number = worker_number(worker.id)
+    if place is None or number == 0:
+        return own
+    same_server = [
+        (other, found)
+        for other in neighbours
+        if other.name != env.name
+        and (found := place_of(other)) is not None
+        and found[:2] == place[:2]
+    ]
+    top = max([own, *(found[2] for _, found in same_server)])
+    with_workers = sorted({env.name, *(o.name for o, _ in same_server if o.disposable)})
+    return top + 1 + (number - 1) * len(with_workers) + with_workers.index(env.name)
