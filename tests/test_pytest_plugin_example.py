@@ -63,7 +63,9 @@ def test_the_example_passes_with_the_plugin_loaded_by_its_entry_point(
     shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", ".dbenv"))
     assert not list(project.rglob("conftest.py"))
     # no pytest configuration from here up to / (the repository's would load -p no:dbenv)
-    assert not [p / f for p in (project, *project.parents) for f in PYTEST_FILES if (p / f).exists()]
+    assert not [
+        p / f for p in (project, *project.parents) for f in PYTEST_FILES if (p / f).exists()
+    ]
     database = f"zero_conftest_{uuid.uuid4().hex[:8]}_test"
     env = _user_environment(pg_server.dsn_for(database))
     try:
