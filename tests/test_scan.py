@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +139,50 @@ def test_tracked_files_lists_only_tracked(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text("b")
     subprocess.run(["git", "-C", str(tmp_path), "add", "a.txt"], check=True)
     assert tracked_files(tmp_path) == [tmp_path / "a.txt"]
+
+
+# --- `dbenv scan`: the rule on its own, no project file needed ----------------------
+
+
+def _scan_cli(cwd: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from typer.testing import CliRunner
+
+    from dbenv.cli import app
+
+    monkeypatch.chdir(cwd)
+    return CliRunner().invoke(app, ["scan", *args])
+
+
+def test_scan_command_flags_seed_003_without_a_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _scan_cli(tmp_path, str(SEED_003), monkeypatch=monkeypatch)
+    assert result.exit_code == 1
+    assert f"{SEED_003}:46: a postgresql URL with an inline password" in result.stdout
+    assert SEED_003_PASSWORD not in result.output
+    assert result.stdout.rstrip().endswith("scanned 1 files: 6 credential(s) found.")
+
+
+def test_scan_command_defaults_to_git_tracked_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "notes.md").write_text("DB_PASSWORD=changeme\n")
+    (tmp_path / "untracked.env").write_text("DB_PASSWORD=Sup3rSecret\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "notes.md"], check=True)
+    result = _scan_cli(tmp_path, "--json", monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["files_scanned"] == 1 and report["findings"] == []
+
+
+@pytest.mark.parametrize("where", ["missing", "outside-git"])
+def test_scan_command_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    args = [str(tmp_path / "absent")] if where == "missing" else []
+    result = _scan_cli(tmp_path, *args, monkeypatch=monkeypatch)
+    assert result.exit_code == 2
+    needle = "does not exist" if where == "missing" else "is not in a git work tree"
+    assert result.stderr.startswith("dbenv: ") and needle in result.stderr
+    assert "Traceback" not in result.output

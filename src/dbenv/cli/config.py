@@ -1,4 +1,4 @@
-"""CLI for configuration: ``init``, ``envs``, ``config show/get``, ``run``, ``check``.
+"""CLI for configuration: ``init``, ``envs``, ``config show/get``, ``run``, ``check``, ``scan``.
 
 Each command parses, calls its ``dbenv.commands.config`` function and renders the
 result; everything printed goes through the masked output of ``dbenv.cli.app``.
@@ -224,4 +224,34 @@ def check_command(
     else:
         _render_check(report)
     if report.errors or (strict and report.warnings):
+        raise typer.Exit(1)
+
+
+@app.command("scan")
+@handle_errors
+def scan_command(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or directories (default: the files git tracks here)."),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Find credentials written into files (no project file needed), masked.
+
+    Exit 0 when none (a localhost development password only warns), 1 when found,
+    2 bad input.
+    """
+    from dbenv.commands.scan import scan
+
+    report = scan(paths or [], cwd=Path.cwd())
+    if json:
+        print_json(report.as_dict())
+    else:
+        for finding in report.findings:
+            out(_finding_line(finding))
+        for note in report.notes:
+            out(f"note    {note}")
+        found = len(report.findings)
+        out(f"scanned {report.files_scanned} files: {found} credential(s) found.")
+    if report.errors:
         raise typer.Exit(1)
