@@ -2,7 +2,8 @@
 
 For each environment: tier, isolation, masked target, reachability and latency,
 stamp state, Alembic revision or a catalog fingerprint, table count, the guard
-checks a reset would fail right now (computed, not attempted), and the
+checks a reset would fail right now (computed, not attempted), the schema drift
+from its ``reference`` environment (``status_drift``), and the
 connected clients grouped by the environment their ``application_name`` declares
 (``dbenv:<project>:<env>[:<component>]``). A database whose clients declare
 different environments is flagged (seed 000: a backend on production and a
@@ -24,6 +25,7 @@ from dbenv.config.urls import Target, target_of
 from dbenv.errors import DbenvError
 from dbenv.guard_checks import facts_from, run_checks
 from dbenv.stamp import Stamp
+from dbenv.status_drift import Drift, DriftReader
 
 if TYPE_CHECKING:
     import psycopg
@@ -64,6 +66,8 @@ class EnvironmentStatus:
     redis: RedisStatus | None = None
     # the guard checks a reset would fail right now (empty: a reset would run)
     reset_refused_by: tuple[str, ...] = ()
+    # schema drift from the environment's `reference` (None: it names none)
+    drift: Drift | None = None
 
     @property
     def mixed(self) -> bool:
@@ -101,10 +105,11 @@ def status(
 ) -> StatusReport:
     """The status of the named environments (default: all of them)."""
     chosen = list(names) if names else list(project.environment_names)
-    return StatusReport(project.name, tuple(_one(project, n, timeout) for n in chosen))
+    drift = DriftReader(project, timeout)
+    return StatusReport(project.name, tuple(_one(project, n, timeout, drift) for n in chosen))
 
 
-def _one(project: Project, name: str, timeout: int) -> EnvironmentStatus:
+def _one(project: Project, name: str, timeout: int, drift: DriftReader) -> EnvironmentStatus:
     try:
         env = project.environment(name)
     except DbenvError as exc:
@@ -114,9 +119,19 @@ def _one(project: Project, name: str, timeout: int) -> EnvironmentStatus:
     if env.database_url is None:
         return _replace(base, error="no database URL (is the local stack up? dbenv up)")
     try:
-        return _inspect(project, env, base, timeout)
+        row = _inspect(project, env, base, timeout)
     except DbenvError as exc:
-        return _replace(base, error=exc.message)
+        return _replace(base, error=exc.message, drift=_unread(env))
+    if not row.reachable or row.error:
+        return _replace(row, drift=_unread(env))
+    return _replace(row, drift=drift.drift(env))
+
+
+def _unread(env: Environment) -> Drift | None:
+    """An environment that could not be inspected has no known drift (when it has a reference)."""
+    if env.reference is None:
+        return None
+    return Drift(env.reference, error=f"'{env.name}' could not be inspected")
 
 
 def _replace(status: EnvironmentStatus, **changes: Any) -> EnvironmentStatus:

@@ -121,6 +121,7 @@ def _render_status(rows: Any) -> None:
         "stamp",
         "schema",
         "tables",
+        "drift",
         "clients",
         "reset",
     )
@@ -129,6 +130,9 @@ def _render_status(rows: Any) -> None:
         table.add_row(*_status_cells(row))
         if row.error:
             notes.append(f"{row.name}: {row.error}")
+        drift = _drift_note(row)
+        if drift:
+            notes.append(drift)
         if row.mixed:
             notes.append(
                 f"{row.name}: clients on this database declare different environments"
@@ -157,9 +161,36 @@ def _status_cells(row: EnvironmentStatus) -> list[str]:
         row.stamp_state or "-",
         schema,
         "-" if row.table_count is None else str(row.table_count),
+        _drift_cell(row),
         clients,
         _reset_cell(row),
     ]
+
+
+def _drift_cell(row: EnvironmentStatus) -> str:
+    drift = row.drift
+    if drift is None:
+        return "-"
+    if drift.statements is None:
+        return "?"
+    if not drift.drifted:
+        return "none"
+    text = f"{drift.statements} statement(s)"
+    return text + (f" + {drift.unplanned} not compared" if drift.unplanned else "")
+
+
+def _drift_note(row: EnvironmentStatus) -> str | None:
+    drift = row.drift
+    if drift is None or row.error:
+        return None
+    if drift.error:
+        return f"{row.name}: drift from {drift.reference} unknown: {drift.error}"
+    if drift.drifted:
+        return (
+            f"{row.name}: drift from {drift.reference}: {_drift_cell(row)}"
+            f" (dbenv diff {drift.reference} {row.name})"
+        )
+    return None
 
 
 def _reset_cell(row: EnvironmentStatus) -> str:

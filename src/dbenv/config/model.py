@@ -166,6 +166,7 @@ class Environment:
     components: Mapping[str, Path] = field(default_factory=dict)
     extensions: tuple[str, ...] = ()
     schema_source: str | None = None
+    reference: str | None = None  # the environment whose schema `status` reports drift from
     seed_files: tuple[Path, ...] = ()
     selectors: tuple[str, ...] = ("APP_ENV", "ENVIRONMENT")
     # every setting above, by key, with its origin (for `config show --origin`)

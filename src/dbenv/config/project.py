@@ -240,6 +240,7 @@ def _environment(
         components={k: project._path(v) for k, v in table.get("components", {}).items()},
         extensions=tuple(table.get("extensions", [])),
         schema_source=_value(settings, "schema_source"),
+        reference=table.get("reference"),
         seed_files=paths("seed_files"),
         selectors=project.selectors,
         settings=settings,

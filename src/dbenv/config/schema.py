@@ -136,6 +136,7 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "components": string_table,
     "extensions": strings,
     "schema_source": text,
+    "reference": text,
     "seed_files": strings,
     "vars": scalars,
 }
@@ -212,6 +213,24 @@ def fail(source: ProjectSource, where: tuple[str, ...], message: str, hint: str)
     )
 
 
+def _check_reference(
+    source: ProjectSource, environments: Mapping[str, Any], name: str, reference: object
+) -> None:
+    """``reference`` (the environment whose schema status compares with) must be another one."""
+    if reference is None or _is_template(reference):
+        return
+    where = ("environments", name, "reference")
+    if reference == name:
+        fail(source, where, f"environment '{name}' is its own reference.", "Name another one.")
+    if reference not in environments:
+        fail(
+            source,
+            where,
+            f"environment '{name}' has reference '{reference}', which is not declared.",
+            "Declared: " + ", ".join(environments) + "." + suggest(str(reference), environments),
+        )
+
+
 def validate(source: ProjectSource) -> None:
     """Raise ``ProjectFileError`` for the first problem in the project file."""
     data = source.data
@@ -234,6 +253,7 @@ def validate(source: ProjectSource) -> None:
         if not isinstance(table, dict):
             fail(source, ("environments", name), f"[environments.{name}] must be a table.", "")
         _check_table(source, ("environments", name), table, ENVIRONMENT_KEYS)
+        _check_reference(source, environments, name, table.get("reference"))
         for other in table.get("shares_with", []):
             if other not in environments:
                 fail(
