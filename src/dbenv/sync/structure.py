@@ -48,36 +48,12 @@ def narrow(
     """
     tables = {k: t for k, t in model.tables.items() if selected(unquote(t.schema), unquote(t.name))}
     names = {t.qualified for t in tables.values()}
-    wanted = needs or Needs()
 
     def on_table(children: dict[str, Any]) -> dict[str, Any]:
         return {k: c for k, c in children.items() if c.table in names}
 
-    def owned(seq: Any) -> bool:
-        return bool(seq.owned_by) and seq.owned_by.rsplit(".", 1)[0] in names
-
-    def used(group: dict[str, Any], other: dict[str, Any] | None) -> dict[str, Any]:
-        if other is not None:
-            return {k: v for k, v in group.items() if k in other}
-        return {k: v for k, v in group.items() if k in wanted}
-
-    groups = ("extensions", "types", "domains", "functions", "collations")
-    kept: dict[str, Any] = {
-        g: used(getattr(model, g), getattr(keep, g) if keep else None) for g in groups
-    }
-    sequences = {k: s for k, s in model.sequences.items() if owned(s) or k in wanted}
-    if keep is not None:
-        sequences = {k: s for k, s in model.sequences.items() if owned(s) or k in keep.sequences}
-        schemas = {k: s for k, s in model.schemas.items() if k in keep.schemas}
-    else:
-        homes = {t.schema for t in tables.values()}
-        homes |= wanted.schemas(k for group in kept.values() for k in group)
-        homes |= wanted.schemas(sequences)
-        schemas = {k: s for k, s in model.schemas.items() if s.name in homes}
     return replace(
         model,
-        schemas=schemas,
-        sequences=sequences,
         tables=tables,
         views={},
         constraints=on_table(model.constraints),
@@ -90,8 +66,34 @@ def narrow(
         default_privileges={},
         event_triggers={},
         not_compared=frozenset(),
-        **kept,
+        **_shared(model, tables, needs or Needs(), keep),
     )
+
+
+def _shared(
+    model: SchemaModel, tables: dict[str, Any], needs: Needs, keep: SchemaModel | None
+) -> dict[str, Any]:
+    """Schemas, sequences, types, functions, ...: the needed ones, or (target) ``keep``'s."""
+    names = {t.qualified for t in tables.values()}
+
+    def owned(seq: Any) -> bool:
+        return bool(seq.owned_by) and seq.owned_by.rsplit(".", 1)[0] in names
+
+    groups = ("extensions", "types", "domains", "functions", "collations", "sequences")
+    # keys carry their kind ("type:...", "function:..."), so one set serves every group
+    wanted: Any = needs.objects
+    if keep is not None:
+        wanted = {k for g in groups for k in getattr(keep, g)}
+    shared = {g: {k: v for k, v in getattr(model, g).items() if k in wanted} for g in groups}
+    shared["sequences"] |= {k: s for k, s in model.sequences.items() if owned(s)}
+    if keep is not None:
+        shared["schemas"] = {k: s for k, s in model.schemas.items() if k in keep.schemas}
+    else:
+        homes = {t.schema for t in tables.values()}
+        homes |= needs.schemas(k for group in shared.values() for k in group)
+        homes |= {seq.schema for seq in shared["sequences"].values()}
+        shared["schemas"] = {k: s for k, s in model.schemas.items() if s.name in homes}
+    return shared
 
 
 def structure_plan(
