@@ -1,11 +1,19 @@
-"""The guard matrix: every combination of the five checks and the override.
+"""The guard matrix: operation × tier × stamp × name pattern × shared × declared × override.
 
-operation × tier × stamp state × name pattern × shared with a protected
-environment × process environment × override. Each cell predicts the outcome
-from DESIGN §3; a refused cell must raise ``GuardRefusal`` naming the first failing
-check and leave the database exactly as it was (catalog, row counts, database
-settings); a safe cell must run its body and leave an ``ok`` journal row.
-The databases are built once per stamp state; cells only add journal rows.
+Each cell predicts the outcome from DESIGN §3 and runs the operation's real
+command (``dbenv.commands``; see ``guard_matrix_support``). A refused cell must
+raise ``GuardRefusal`` naming the first failing check and leave the database
+exactly as it was (catalog with every column's type, row counts, database
+settings) and the Redis keys too; a safe cell must do its work (checked per
+operation) and leave an ``ok`` journal row, with the override and a snapshot when
+one was needed.
+
+``reset`` (data-only) and ``stamp`` cross every dimension. ``seed``, ``flush``,
+``restore`` and ``sync`` (into) cross every failing check alone, all of them at
+once and the all-passing cell, each with no, the right and a wrong override
+(``seed`` and ``sync`` need a table to write to, so not the empty database).
+The databases are built once per stamp state; a cell that re-stamps or replaces
+one builds its state again.
 """
 
 from __future__ import annotations
@@ -17,29 +25,36 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 
-from dbenv import guard
 from dbenv.config import Project
 from dbenv.errors import GuardRefusal
+from guard_matrix_support import (
+    OPERATIONS,
+    REDIS_DB,
+    STATES,
+    Fixtures,
+    build_state,
+    make_dump,
+    redis_keys,
+    write_seed,
+)
 from lifecycle_support import (
     create_database,
     database_state,
     drop_database,
-    drop_marker,
     journal_rows,
     load,
-    stamp_as,
     unique,
     write_project,
 )
 
-STATES = ("ok", "absent", "empty", "other-environment", "other-project", "copy")
-OPERATIONS = ("reset", "stamp")
 TIERS = ("disposable", "protected")
 PATTERNS = ("match", "mismatch")
 SHARED = ("own", "shared")
 DECLARED = ("agree", "disagree")
 OVERRIDES = ("none", "right", "wrong")
+SAFE = ("disposable", "ok", "match", "own", "agree")
 
 
 def expected_refusal(
@@ -73,46 +88,95 @@ def expected_refusal(
     return None
 
 
+def one_failing_check_at_a_time(operation: str) -> list[tuple[str, ...]]:
+    """The all-passing cell, each failing dimension alone, and all failing at once."""
+    states = [
+        s for s in STATES if s != "ok" and not (s == "empty" and operation in ("seed", "sync"))
+    ]
+    variants = [SAFE, ("protected", *SAFE[1:])]
+    variants += [(SAFE[0], state, *SAFE[2:]) for state in states]
+    variants += [(*SAFE[:2], "mismatch", *SAFE[3:]), (*SAFE[:3], "shared", SAFE[4])]
+    variants += [(*SAFE[:4], "disagree"), ("protected", "copy", "mismatch", "shared", "disagree")]
+    return [(operation, *v, o) for v in variants for o in OVERRIDES]
+
+
+CELLS = list(
+    itertools.product(("reset", "stamp"), TIERS, STATES, PATTERNS, SHARED, DECLARED, OVERRIDES)
+)
+for _operation in ("seed", "flush", "restore", "sync"):
+    CELLS += one_failing_check_at_a_time(_operation)
+
+
 @pytest.fixture(scope="module")
-def databases(pg_server: Any) -> Iterator[dict[str, str]]:
-    """One database per stamp state, named so that 'test' matches."""
+def databases(pg_server: Any) -> Iterator[dict[str, tuple[str, str]]]:
+    """One database per stamp state, named so that 'test' matches: state -> (name, dsn)."""
     admin = pg_server.dsn
-    names = {state: unique(f"gm_{state.replace('-', '_')}_test") for state in STATES}
-    for state, name in names.items():
-        create_database(admin, name)
-        dsn = pg_server.dsn_for(name)
-        if state != "empty":
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute("CREATE TABLE app_rows (id int PRIMARY KEY, note text)")
-                conn.execute("INSERT INTO app_rows VALUES (1, 'kept'), (2, 'kept')")
-        if state == "ok":
-            stamp_as(dsn, "app", "test")
-        elif state == "other-environment":
-            stamp_as(dsn, "app", "development")
-        elif state == "other-project":
-            stamp_as(dsn, "elsewhere", "test")
-        elif state == "copy":
-            stamp_as(dsn, "app", "production", tier="protected")
-            drop_marker(dsn)
-    yield {state: pg_server.dsn_for(name) for state, name in names.items()}
-    for name in names.values():
+    made = {}
+    for state in STATES:
+        name = unique(f"gm_{state.replace('-', '_')}_test")
+        made[state] = (name, pg_server.dsn_for(name))
+        build_state(admin, made[state][1], name, state, fresh=True)
+    yield made
+    for name, _ in made.values():
         drop_database(admin, name)
 
 
-CELLS = list(itertools.product(OPERATIONS, TIERS, STATES, PATTERNS, SHARED, DECLARED, OVERRIDES))
+@pytest.fixture(scope="module")
+def fixtures(
+    pg_server: Any, redis_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Fixtures]:
+    """The seed file, the dump to restore, the sync source and the Redis prefix."""
+    files = tmp_path_factory.mktemp("matrix_files")
+    dump_db, source_db = unique("gm_dump"), unique("gm_source")
+    for name in (dump_db, source_db):
+        create_database(pg_server.dsn, name)
+    source = pg_server.dsn_for(source_db)
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute("CREATE TABLE app_rows (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO app_rows VALUES (9, 'synced')")
+    client = redis.Redis.from_url(redis_server.url, db=REDIS_DB)
+    yield Fixtures(
+        write_seed(files / "seed.json"),
+        make_dump(pg_server.dsn_for(dump_db), files / "restore.dump"),
+        source,
+        client,
+        redis_server.url,
+        f"gm{unique('')[1:]}:",
+    )
+    client.close()
+    for name in (dump_db, source_db):
+        drop_database(pg_server.dsn, name)
+
+
+class Observers:
+    """One connection per database for the comparisons (reopened after a restore)."""
+
+    def __init__(self, databases: dict[str, tuple[str, str]]) -> None:
+        self.databases = databases
+        self.conns: dict[str, psycopg.Connection[Any]] = {}
+
+    def __getitem__(self, state: str) -> psycopg.Connection[Any]:
+        conn = self.conns.get(state)
+        if conn is None or conn.closed or conn.broken:
+            conn = self.conns[state] = psycopg.connect(self.databases[state][1], autocommit=True)
+        return conn
+
+    def forget(self, state: str) -> None:
+        conn = self.conns.pop(state, None)
+        if conn is not None:
+            conn.close()
 
 
 @pytest.fixture(scope="module")
-def observers(databases: dict[str, str]) -> Iterator[dict[str, psycopg.Connection[Any]]]:
-    """One connection per database for the before/after comparisons."""
-    conns = {state: psycopg.connect(dsn, autocommit=True) for state, dsn in databases.items()}
-    yield conns
-    for conn in conns.values():
-        conn.close()
+def observers(databases: dict[str, tuple[str, str]]) -> Iterator[Observers]:
+    made = Observers(databases)
+    yield made
+    for state in list(made.conns):
+        made.forget(state)
 
 
 @pytest.fixture(scope="module")
-def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], Project]:
+def projects() -> dict[tuple[str, ...], Project]:
     """Projects by (state, tier, pattern, shared, declared), written and loaded once each."""
     return {}
 
@@ -121,22 +185,28 @@ def project_for(
     projects: dict[tuple[str, ...], Project],
     tmp: pytest.TempPathFactory,
     dsn: str,
+    fx: Fixtures,
     key: tuple[str, str, str, str, str],
 ) -> Project:
     if key not in projects:
         _, tier, pattern, shared, declared = key
         root = tmp.mktemp("cell")
         elsewhere = dsn.rsplit("/", 1)[0] + "/gm_production_elsewhere"
+        test = {
+            "tier": tier,
+            "database_url": dsn,
+            "guard_pattern": "test" if pattern == "match" else "^nomatch$",
+            "redis_url": fx.redis_url,
+            "redis_db": REDIS_DB,
+            "redis_prefix": fx.prefix + "test:",
+        }
         write_project(
             root,
             "app",
             {
-                "test": {
-                    "tier": tier,
-                    "database_url": dsn,
-                    "guard_pattern": "test" if pattern == "match" else "^nomatch$",
-                },
+                "test": test,
                 "production": {"database_url": dsn if shared == "shared" else elsewhere},
+                "development": {"tier": "disposable", "database_url": fx.source_dsn},
             },
         )
         projects[key] = load(root, {"APP_ENV": "test" if declared == "agree" else "production"})
@@ -147,8 +217,10 @@ def project_for(
     ("operation", "tier", "state", "pattern", "shared", "declared", "override"), CELLS
 )
 def test_guard_cell(
-    databases: dict[str, str],
-    observers: dict[str, psycopg.Connection[Any]],
+    pg_server: Any,
+    databases: dict[str, tuple[str, str]],
+    observers: Observers,
+    fixtures: Fixtures,
     projects: dict[tuple[str, ...], Project],
     tmp_path_factory: pytest.TempPathFactory,
     operation: str,
@@ -159,44 +231,56 @@ def test_guard_cell(
     declared: str,
     override: str,
 ) -> None:
-    dsn = databases[state]
-    observer = observers[state]
-    database = dsn.rsplit("/", 1)[1]
-    key = (state, tier, pattern, shared, declared)
-    project = project_for(projects, tmp_path_factory, dsn, key)
+    database, dsn = databases[state]
+    op = OPERATIONS[operation]
+    project = project_for(
+        projects, tmp_path_factory, dsn, fixtures, (state, tier, pattern, shared, declared)
+    )
     env = project.environment("test")
     given = {"none": None, "right": database, "wrong": f"not_{database}"}[override]
     refusal = expected_refusal(operation, tier, state, pattern, shared, declared, override)
-    before = database_state(observer)
-    journal_before = len(journal_rows(observer))
+    op.prepare(observers[state], fixtures, state)
+    before = database_state(observers[state])
+    keys_before = redis_keys(fixtures)
+    journal_before = len(journal_rows(observers[state]))
 
     if refusal is not None:
-        with (
-            pytest.raises(GuardRefusal) as caught,
-            guard.destructive(project, env, operation, override=given),
-        ):
-            pytest.fail("the body of a refused operation ran")
+        with pytest.raises(GuardRefusal) as caught:
+            op.run(project, env, fixtures, given)
         assert caught.value.check == refusal
-        assert caught.value.exit_code == 3
-        assert database_state(observer) == before
+        assert caught.value.exit_code == 3 and caught.value.hint
+        assert database_state(observers[state]) == before
+        assert redis_keys(fixtures) == keys_before
         return
 
-    ran = []
-    with guard.destructive(project, env, operation, override=given) as guarded:
-        guarded.conn.execute("SELECT 1")
-        ran.append(True)
-    assert ran == [True]
-    rows = journal_rows(observer)
-    assert len(rows) == journal_before + 1
+    if op.replaces_database:
+        observers.forget(state)  # the restore drops the database: stay off it
+    try:
+        op.run(project, env, fixtures, given)
+        op.verify(observers[state], fixtures, env)
+        overridden = override == "right" and (
+            expected_refusal(operation, tier, state, pattern, shared, declared, "none") is not None
+        )
+        check_journal(observers[state], journal_before, operation, database, overridden)
+        if operation == "reset":
+            assert journal_rows(observers[state])[-1][5]["deleted"] == (
+                0 if state == "empty" else 2
+            )
+    finally:
+        if op.replaces_database or op.restamps:
+            observers.forget(state)
+            build_state(pg_server.dsn, dsn, database, state, fresh=op.replaces_database)
+
+
+def check_journal(
+    conn: psycopg.Connection[Any], before: int, operation: str, database: str, overridden: bool
+) -> None:
+    """One new ``ok`` row; the override and a snapshot exactly when one was needed."""
+    rows = journal_rows(conn)
+    assert len(rows) == before + 1
     last = rows[-1]
     assert (last[0], last[1], last[2]) == (operation, "test", "ok")
-    overridden = (
-        override == "right"
-        and expected_refusal(operation, tier, state, pattern, shared, declared, "none") is not None
-    )
     assert (last[3] == database) is overridden
     assert (last[4] is not None) is (overridden and operation != "stamp")
     if last[4] is not None:
         assert Path(last[4]).is_file()
-    after = database_state(observer)
-    assert after["counts"].get("public.app_rows") == before["counts"].get("public.app_rows")
