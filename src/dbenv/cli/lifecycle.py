@@ -281,7 +281,9 @@ def flush_command(
     from dbenv.commands.lifecycle import flush
 
     project = get_project(ctx)
-    result = flush(project, project.environment(env), override=i_mean_it, progress=err)
+    result = flush(
+        project, project.environment(env), override=i_mean_it, progress=None if json else err
+    )
     if json:
         print_json(asdict(result))
         return
