@@ -17,6 +17,7 @@ import psycopg
 # Imported once here, before any in-process pytester run: those runs restore
 # sys.modules afterwards, and SQLAlchemy's compiled extensions do not survive being
 # imported a second time in one process.
+import sqlalchemy.dialects.postgresql
 import sqlalchemy.ext.asyncio
 import sqlalchemy.orm  # noqa: F401
 
