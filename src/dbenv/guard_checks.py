@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from dbenv.config import Project
+    from dbenv.config.urls import Target
 
 __all__ = [
     "LABELLING",
@@ -224,8 +225,13 @@ def check_pattern(env: Environment, database: str) -> CheckResult:
     )
 
 
-def place_of(env: Environment) -> tuple[str, int, str] | None:
-    """(host, port, database) from the masked URL; None if unknown."""
+def server_target(env: Environment) -> Target | None:
+    """The server, database and user the masked URL names; None if unknown.
+
+    A unix socket and loopback may be the same server: a socket counts as localhost.
+    """
+    from dataclasses import replace
+
     from dbenv.config.urls import target_of
 
     if env.database_url is None:
@@ -234,9 +240,13 @@ def place_of(env: Environment) -> tuple[str, int, str] | None:
         target = target_of(env.database_url.masked)
     except DbenvError:
         return None
-    # a unix socket and loopback may be the same server: assume they are
-    host = "localhost" if target.host.startswith("/") else target.host
-    return host, target.port, target.database
+    return replace(target, host="localhost") if target.host.startswith("/") else target
+
+
+def place_of(env: Environment) -> tuple[str, int, str] | None:
+    """(host, port, database) from the masked URL; None if unknown."""
+    target = server_target(env)
+    return None if target is None else (target.host, target.port, target.database)
 
 
 def scopes_overlap(target: Environment, other: Environment) -> bool:

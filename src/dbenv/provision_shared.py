@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dbenv.config.model import Environment
-from dbenv.errors import DbenvError
-from dbenv.guard_checks import protected_environments
+from dbenv.guard_checks import protected_environments, server_target
 
 if TYPE_CHECKING:
     from dbenv.config import Project
-    from dbenv.config.urls import Target
 
 __all__ = ["Sharing", "sharing_of"]
 
@@ -62,12 +60,12 @@ class Sharing:
 
 def sharing_of(project: Project, env: Environment) -> Sharing:
     """Which protected environments of ``project`` share ``env``'s role or database."""
-    mine = _target(env)
+    mine = server_target(env)
     if mine is None:
         return Sharing()
     role, database, both = [], [], []
     for other in protected_environments(project, env):
-        theirs = _target(other)
+        theirs = server_target(other)
         if theirs is None or (theirs.host, theirs.port) != (mine.host, mine.port):
             continue
         same_role = bool(mine.user) and theirs.user == mine.user
@@ -79,20 +77,6 @@ def sharing_of(project: Project, env: Environment) -> Sharing:
         if same_role and same_database:
             both.append(other.name)
     return Sharing(tuple(role), tuple(database), tuple(both))
-
-
-def _target(env: Environment) -> Target | None:
-    from dbenv.config.urls import target_of
-
-    if env.database_url is None:
-        return None
-    try:
-        target = target_of(env.database_url.masked)
-    except DbenvError:
-        return None
-    if target.host.startswith("/"):  # a unix socket and loopback may be one server
-        return type(target)("localhost", target.port, target.database, target.user)
-    return target
 
 
 def _names(names: tuple[str, ...]) -> str:
