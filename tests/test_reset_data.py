@@ -197,11 +197,26 @@ def downgrade():
 """
 
 
-def write_alembic(root: Path) -> None:
+# The other common env.py: its own engine from sqlalchemy.url (alembic init's default)
+ALEMBIC_ENV_OWN_ENGINE = """
+from alembic import context
+from sqlalchemy import create_engine
+
+engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
+engine.dispose()
+"""
+
+
+def write_alembic(root: Path, env_py: str = ALEMBIC_ENV) -> None:
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True)
     (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
-    (root / "migrations" / "env.py").write_text(textwrap.dedent(ALEMBIC_ENV))
+    (root / "migrations" / "env.py").write_text(textwrap.dedent(env_py))
     (versions / "0001_init.py").write_text(textwrap.dedent(MIGRATION))
 
 
@@ -274,8 +289,11 @@ def test_reset_is_refused_before_anything_changes_when_redis_is_shared(
         drop_project_databases(pg_server.dsn, project, database)
 
 
-def test_alembic_in_schema_isolation_builds_inside_the_schema(made: Any, tmp_path: Path) -> None:
-    write_alembic(tmp_path)
+@pytest.mark.parametrize("env_py", [ALEMBIC_ENV, ALEMBIC_ENV_OWN_ENGINE])
+def test_alembic_in_schema_isolation_builds_inside_the_schema(
+    made: Any, tmp_path: Path, env_py: str
+) -> None:
+    write_alembic(tmp_path, env_py)
     project, dsn = made(source="alembic:alembic.ini", isolation="schema", schema="test_alembic")
     env = project.environment("test")
     result = reset(project, env)

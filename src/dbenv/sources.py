@@ -346,6 +346,14 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
 
 
+def _with_query(url: str, key: str, value: str) -> str:
+    from urllib.parse import quote
+
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, f"{key}={quote(value, safe='')}") if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
 def _split_password(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     if parts.password is None:
@@ -402,10 +410,13 @@ def _alembic_upgrade(source: SchemaSource, env: Environment, url: str) -> None:
 
     sa_url = sqlalchemy_url(url)
     connect_args: dict[str, Any] = {"application_name": application_name(env, "reset")}
+    config_url = sa_url
     if env.isolation == "schema" and env.schema:
         connect_args["options"] = f"-c search_path={env.schema}"
+        # an env.py that makes its own engine from sqlalchemy.url lands in the schema too
+        config_url = _with_query(sa_url, "options", connect_args["options"])
     engine = sqlalchemy.create_engine(sa_url, poolclass=NullPool, connect_args=connect_args)
-    config = _alembic_config(source, sa_url)
+    config = _alembic_config(source, config_url)
     config.stdout = io.StringIO()
     try:
         with engine.begin() as connection:
