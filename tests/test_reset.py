@@ -231,3 +231,51 @@ def test_env_source_copies_another_environments_structure(tmp_path: Path, pg_ser
         assert count(dsn, "accounts") == 0 and count(pg_server.dsn_for(other), "accounts") == 1
     finally:
         drop_project_databases(pg_server.dsn, project, database, other)
+
+
+def test_a_source_of_several_modules_builds_every_table_they_register(
+    project_db: Any, tmp_path: Path
+) -> None:
+    """Tables live in several modules on one declarative Base (the usual app layout):
+    each listed module is imported, so each one's tables are built."""
+    package = unique("shop")
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / package / "base.py").write_text(
+        "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n"
+    )
+    for name, body in {
+        "users": "class User(Base):\n    __tablename__ = 'users'\n",
+        "orders": "class Order(Base):\n    __tablename__ = 'orders'\n",
+    }.items():
+        (tmp_path / package / f"{name}.py").write_text(
+            "from sqlalchemy.orm import Mapped, mapped_column\n"
+            f"from {package}.base import Base\n\n\n{body}"
+            "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+        )
+    spec = f"sqlalchemy:{package}.users, {package}.orders:Base.metadata"
+    project, _, dsn = project_db(source=spec)
+    result = reset(project, project.environment("test"))
+    assert result.tables == ("orders", "users")
+    assert tables_in(dsn) == ["orders", "users"]
+
+
+def test_a_sqlmodel_source_builds_its_tables(project_db: Any, tmp_path: Path) -> None:
+    module = unique("sqlmodels")
+    (tmp_path / f"{module}.py").write_text(
+        "from sqlmodel import Field, SQLModel\n\n\n"
+        f"class Hero_{module}(SQLModel, table=True):\n"
+        f"    __tablename__ = 'heroes_{module}'\n"
+        "    id: int | None = Field(default=None, primary_key=True)\n"
+        "    name: str = Field(index=True)\n"
+    )
+    # SQLModel.metadata is one for the whole process: name the table we expect
+    project, _, dsn = project_db(source=f"sqlmodel:{module}:SQLModel.metadata")
+    result = reset(project, project.environment("test"))
+    assert f"heroes_{module}" in result.tables
+    with psycopg.connect(dsn) as conn:
+        indexed = conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = %s AND indexdef LIKE '%%(name)'",
+            [f"heroes_{module}"],
+        ).fetchone()
+    assert indexed == (1,)
