@@ -53,6 +53,18 @@ def test_template_clone_when_nothing_is_connected(scenario: Scenario) -> None:
     _stamped_as_test(scenario)
 
 
+def test_a_large_source_is_copied_with_file_copy(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbenv.sync import clone as clone_module
+
+    monkeypatch.setattr(clone_module, "FILE_COPY_ABOVE", 0)  # every source counts as large
+    result = clone(scenario, no_mask=True, override=scenario.names[1])
+    assert result.method == "template" and result.strategy == "FILE_COPY"
+    assert table_state(scenario.test) == table_state(scenario.production)
+    _stamped_as_test(scenario)
+
+
 def test_connected_source_falls_back_to_logical(scenario: Scenario) -> None:
     with psycopg.connect(scenario.production) as _busy:
         result = clone(scenario, no_mask=True, override=scenario.names[1])

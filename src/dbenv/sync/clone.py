@@ -149,7 +149,9 @@ def clone(
         with postgres.connect(guard.maintenance_url(target), autocommit=True) as maint:
             g.before_drop()
             if use_template:
-                strategy = "FILE_COPY" if size > FILE_COPY_ABOVE else "WAL_LOG"
+                # before PostgreSQL 15 every template copy is a file copy
+                small = size <= FILE_COPY_ABOVE and maint.info.server_version >= 150000
+                strategy = "WAL_LOG" if small else "FILE_COPY"
                 if progress:
                     progress(f"cloning {src_db} into {dst_db} (template, STRATEGY {strategy})")
                 owner = _template_clone(maint, src_db, dst_db, strategy)
@@ -216,10 +218,10 @@ def _template_clone(maint: psycopg.Connection[Any], source: str, target: str, st
     new_owner = str(row[0]) if row else str(me[0]) if me else ""
     owner = f" OWNER {ident(new_owner)}" if me and new_owner != me[0] else ""
     maint.execute(f"DROP DATABASE IF EXISTS {ident(target)} WITH (FORCE)".encode())
+    how = f" STRATEGY {strategy}" if maint.info.server_version >= 150000 else ""
     try:
         maint.execute(
-            f"CREATE DATABASE {ident(target)} TEMPLATE {ident(source)}"
-            f" STRATEGY {strategy}{owner}".encode()
+            f"CREATE DATABASE {ident(target)} TEMPLATE {ident(source)}{how}{owner}".encode()
         )
     except Exception as exc:
         reason = postgres.error_message(exc)
