@@ -64,6 +64,24 @@ def test_parallel_directory_dump_and_schema_only(scenario: Scenario, tmp_path: P
     assert query(scenario.test, "SELECT count(*) FROM prompts") == [(0,)]
 
 
+def test_a_large_database_dumps_in_parallel_unless_told_otherwise(
+    scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbenv.sync import dump as dump_module
+
+    monkeypatch.setattr(dump_module, "PARALLEL_ABOVE", 0)  # every database counts as large
+    project = scenario.project()
+    prod = project.environment("production")
+    said: list[str] = []
+    auto = commands.dump(project, prod, progress=said.append)
+    assert auto.format == "directory" and (Path(auto.path) / "toc.dat").exists()
+    assert any("parallel jobs" in line for line in said)
+    named = commands.dump(project, prod, output=tmp_path / "prod.dump")  # a file was asked for
+    assert named.format == "custom"
+    one = commands.dump(project, prod, jobs=1)
+    assert one.format == "custom" and one.path != auto.path
+
+
 def test_restore_into_protected_environment_is_refused(scenario: Scenario, tmp_path: Path) -> None:
     project = scenario.project()
     dump = commands.dump(project, project.environment("test"), output=tmp_path / "t.dump")

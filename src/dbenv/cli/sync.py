@@ -201,8 +201,14 @@ def dump_command(
     ] = None,
     schema_only: Annotated[bool, typer.Option("--schema-only", help="Structure only.")] = False,
     jobs: Annotated[
-        int, typer.Option("-j", "--jobs", help="Parallel jobs (> 1: directory format).")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "-j",
+            "--jobs",
+            help="Parallel jobs (> 1: directory format). Default: 1, or several for a"
+            " database over 1 GiB dumped without -o.",
+        ),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Dump ENV's database with pg_dump (custom format; -j N: parallel directory format)."""

@@ -78,10 +78,11 @@ def dump(
     *,
     output: Path | None = None,
     schema_only: bool = False,
-    jobs: int = 1,
+    jobs: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DumpResult:
-    """``dbenv dump ENV [--schema-only] [-o FILE] [-j N]`` (N > 1: directory format)."""
+    """``dbenv dump ENV [--schema-only] [-o FILE] [-j N]`` (N > 1: directory format;
+    unset: parallel for a large database without ``-o``)."""
     from dbenv.sync import dump as operation
 
     return operation.dump(

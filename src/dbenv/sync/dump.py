@@ -115,6 +115,21 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
+PARALLEL_ABOVE = 1 << 30  # a dump of more than 1 GiB of data goes parallel by default
+
+
+def auto_jobs() -> int:
+    import os
+
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+def _database_size(url: str) -> int:
+    with postgres.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(row[0]) if row else 0
+
+
 def _database(env: Environment) -> tuple[str, str]:
     if env.database_url is None:
         raise UsageError(
@@ -131,12 +146,22 @@ def dump(
     *,
     output: Path | None = None,
     schema_only: bool = False,
-    jobs: int = 1,
+    jobs: int | None = None,
     progress: Say | None = None,
 ) -> DumpResult:
-    """pg_dump ``env`` to ``output`` (default ``<env>-<db>-<UTC>.dump`` in the project root)."""
+    """pg_dump ``env`` to ``output`` (default ``<env>-<db>-<UTC>.dump`` in the project root).
+
+    ``jobs`` unset: one job, except that the data of a database over
+    ``PARALLEL_ABOVE`` bytes with no ``output`` named goes to a directory dump
+    with ``auto_jobs()`` workers (what pg_dump can parallelise).
+    """
     started = time.monotonic()
     url, database = _database(env)
+    if jobs is None:
+        large = output is None and not schema_only and _database_size(url) > PARALLEL_ABOVE
+        jobs = auto_jobs() if large else 1
+        if large and progress:
+            progress(f"{database} is over {PARALLEL_ABOVE >> 30} GiB: {jobs} parallel jobs")
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {jobs}.", hint="e.g. -j 4.")
     fmt = "directory" if jobs > 1 else "custom"
