@@ -125,6 +125,16 @@ def test_cycles_rules_and_reference_rows(made: Any, tmp_path: Path) -> None:
     assert rows == [("de", "Germany"), ("fr", "France")]
 
 
+def test_reference_rows_false_empties_them_like_any_table(made: Any, tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text(CYCLES)
+    project, dsn = made(source="sql:schema.sql", reference_rows=False)
+    env = project.environment("test")
+    reset(project, env)
+    assert count(dsn, "countries") == 2  # the source's rows, as built
+    result = reset(project, env, data_only=True)
+    assert result.emptied == ("countries",) and count(dsn, "countries") == 0
+
+
 TRIGGERS = """
 CREATE TABLE parents (id serial PRIMARY KEY);
 CREATE TABLE children (id serial PRIMARY KEY, parent_id int REFERENCES parents);
@@ -161,6 +171,17 @@ def test_keep_leaves_a_table_alone(made: Any) -> None:
         conn.execute("INSERT INTO users (id, email) VALUES (1, 'a')")
         conn.execute("INSERT INTO providers (user_id, name) VALUES (1, 'x')")
     reset(project, env, data_only=True, keep=["users"])
+    assert count(dsn, "users") == 1 and count(dsn, "providers") == 0
+
+
+def test_keep_tables_in_the_project_file_are_left_alone(made: Any) -> None:
+    project, dsn = made(keep_tables=["users"])
+    env = project.environment("test")
+    reset(project, env)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (id, email) VALUES (1, 'a')")
+        conn.execute("INSERT INTO providers (user_id, name) VALUES (1, 'x')")
+    assert reset(project, env, data_only=True).emptied == ("providers",)
     assert count(dsn, "users") == 1 and count(dsn, "providers") == 0
 
 

@@ -177,14 +177,19 @@ WHERE pg_sequence_last_value(r) IS NOT NULL
 def plan(
     conn: psycopg.Connection[Any], env: Environment, *, keep: Iterable[str] = ()
 ) -> DataResetPlan:
-    """Read the scope's tables and owned sequences (``keep``: tables left alone)."""
+    """Read the scope's tables and owned sequences.
+
+    ``keep``: tables left alone, beside the environment's ``keep_tables``. With
+    ``reference_rows = false`` the captured reference rows are not restored: those
+    tables are emptied like the others.
+    """
     from dbenv.tablegraph import scope_condition
 
     scope, params = scope_condition(env)
     with conn.pipeline():  # one round trip for both
         tables = conn.execute(_SCOPE_TABLES.format(scope=scope), params)
         has_references = conn.execute(_HAS_REFERENCES)
-    kept = set(keep)
+    kept = {*keep, *env.keep_tables}
     # (quoted "schema"."name", row); keep may name a table as formatted, bare or quoted
     rows = [
         (f"{quote(r[6])}.{quote(r[4])}", r)
@@ -194,7 +199,7 @@ def plan(
     rows = [(name, r) for name, r in rows if name not in kept]
     present = {name for name, _ in rows}
     flag = has_references.fetchone()
-    found = _references(conn, env) if flag and flag[0] else {}
+    found = _references(conn, env) if flag and flag[0] and env.reference_rows else {}
     references = {k: v for k, v in found.items() if k in present}
     plain = [r for name, r in rows if name not in references]
     return DataResetPlan(

@@ -168,6 +168,8 @@ class Environment:
     schema_source: str | None = None
     reference: str | None = None  # the environment whose schema `status` reports drift from
     seed_files: tuple[Path, ...] = ()
+    keep_tables: tuple[str, ...] = ()  # a data-only reset leaves these alone
+    reference_rows: bool = True  # keep the rows the schema source inserts (data-only reset)
     selectors: tuple[str, ...] = ("APP_ENV", "ENVIRONMENT")
     # every setting above, by key, with its origin (for `config show --origin`)
     settings: Mapping[str, Setting] = field(default_factory=dict)

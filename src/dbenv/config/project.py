@@ -242,6 +242,8 @@ def _environment(
         schema_source=_value(settings, "schema_source"),
         reference=table.get("reference"),
         seed_files=paths("seed_files"),
+        keep_tables=tuple(table.get("keep_tables", [])),
+        reference_rows=bool(table.get("reference_rows", True)),
         selectors=project.selectors,
         settings=settings,
         variables=variables,

@@ -138,6 +138,8 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "schema_source": text,
     "reference": text,
     "seed_files": strings,
+    "keep_tables": strings,
+    "reference_rows": boolean,
     "vars": scalars,
 }
 TOP_KEYS: Mapping[str, Check] = {
