@@ -182,8 +182,9 @@ def test_apply_refuses_data_loss_without_flag(make_db: Callable[[str], str]) -> 
 
 
 def test_apply_with_override_and_allow_destructive_converges(
-    make_db: Callable[[str], str],
+    make_db: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no project here: the snapshot and journal go under .dbenv
     a, b = make_db(TABLE_A), make_db(TABLE_B)
     db = b.rsplit("/", 1)[1]
     result = invoke("diff", a, b, "--apply", f"--i-mean-it={db}", "--allow-destructive")
@@ -192,6 +193,11 @@ def test_apply_with_override_and_allow_destructive_converges(
     assert "lost data (--allow-destructive)" in result.stdout
     assert "applying them needs" not in result.stdout
     assert invoke("diff", a, b, "--exit-code").exit_code == 0
+    (snapshot,) = (tmp_path / ".dbenv" / "snapshots").iterdir()
+    assert snapshot.stat().st_size > 0
+    (entry,) = [json.loads(line) for line in (tmp_path / ".dbenv" / "journal.jsonl").open()]
+    assert entry["operation"] == "diff-apply" and entry["outcome"] == "ok"
+    assert entry["override"] == db and entry["snapshot"] == str(snapshot)
 
 
 def test_schema_filters(make_db: Callable[[str], str]) -> None:
@@ -249,6 +255,19 @@ def test_apply_to_environment_goes_through_the_guard(drift_project: tuple[Path, 
         "--project", str(root), "diff", "sqlalchemy:models:Base.metadata", "test", "--exit-code"
     )
     assert again.exit_code == 1
+
+
+def test_a_url_naming_an_environments_database_goes_through_its_guard(
+    drift_project: tuple[Path, str],
+) -> None:
+    """A URL is no way around the guard: test's own database, given as a URL, is 'test'."""
+    root, url = drift_project
+    db = url.rsplit("/", 1)[1]
+    args = ("--project", str(root), "diff", "sqlalchemy:models:Base.metadata", url)
+    result = invoke(*args, "--apply", "--allow-destructive", f"--i-mean-it={db}x")
+    assert result.exit_code == 3, result.output
+    assert "refused to diff-apply 'test'" in result.stderr and "check 'override'" in result.stderr
+    assert invoke(*args, "--exit-code").exit_code == 1  # nothing applied
 
 
 def test_apply_to_stamped_disposable_environment_converges(

@@ -78,10 +78,9 @@ def diff_command(
         progress=None if quiet else err,
     )
     if apply:
-        project = loader() if result.target.env is not None else None
         result = apply_diff(
             result,
-            project=project,
+            project=loader() if result.target.env is not None else _project_if_any(ctx),
             allow_destructive=allow_destructive,
             override=i_mean_it,
             progress=None if quiet else err,
@@ -97,3 +96,13 @@ def diff_command(
             out(f"Applied {result.applied} statement(s) to {result.target.label}.")
     if exit_code and result.drift and result.applied is None:
         raise typer.Exit(1)
+
+
+def _project_if_any(ctx: typer.Context) -> Project | None:
+    """The project, when there is one (a URL target may match one of its environments)."""
+    from dbenv.errors import ProjectNotFound
+
+    try:
+        return get_project(ctx)
+    except ProjectNotFound:
+        return None

@@ -1,15 +1,16 @@
 """``dbenv diff``: compare two schemas, and optionally apply the plan to the target.
 
 ``diff_schemas`` reads both sides and plans; ``apply_diff`` runs a plan on the
-target, through the guard when the target is an environment, and only with
-``--i-mean-it=<database>`` when it is a bare URL. Statements that lose data are
-refused unless ``allow_destructive``.
+target, through the guard when the target is an environment — or a URL naming a
+configured environment's database — and otherwise only with
+``--i-mean-it=<database>``, after a safety snapshot, journaled locally. Statements
+that lose data are refused unless ``allow_destructive``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from dbenv.errors import GuardRefusal, UsageError
 
 if TYPE_CHECKING:
     from dbenv.config import Project
-    from dbenv.config.model import Secret
+    from dbenv.config.model import Environment, Secret
     from dbenv.diff.model import SchemaModel
 
 Progress = Callable[[str], None]
@@ -116,25 +117,60 @@ def apply_diff(
     if result.plan.empty:
         return DiffResult(result.source, target, result.plan, 0)
     say = (lambda s: progress(f"{s.action} {s.target}")) if progress else None
-    if target.env is not None and project is not None:
+    env = target.env
+    if env is None and project is not None and target.url is not None:
+        env = _environment_at(project, target.url)  # a URL is no way around the guard
+    if env is not None and project is not None:
         from dbenv import guard
 
-        with guard.destructive(project, target.env, "diff-apply", override=override) as g:
+        with guard.destructive(project, env, "diff-apply", override=override) as g:
             if g.conn.info.transaction_status != 0:
                 g.conn.commit()
             count = apply_plan(g.conn, result.plan, progress=say)
             g.record(count)
         return DiffResult(result.source, target, result.plan, count)
-    return DiffResult(result.source, target, result.plan, _apply_to_url(result, override, say))
+    applied = _apply_to_url(result, project, override, say, progress)
+    return DiffResult(result.source, target, result.plan, applied)
 
 
-def _apply_to_url(result: DiffResult, override: str | None, say: object) -> int:
-    """A bare URL has no environment for the guard: demand its database name instead."""
+def _environment_at(project: Project, url: Secret | str) -> Environment | None:
+    """The configured environment whose database ``url`` names (None: none does)."""
+    from dbenv.config.model import Secret
+    from dbenv.config.urls import target_of
+    from dbenv.errors import DbenvError
+    from dbenv.guard_checks import server_target
+
+    plain = url.masked if isinstance(url, Secret) else url
+    wanted = target_of(plain)
+    if wanted.host.startswith("/"):
+        wanted = replace(wanted, host="localhost")
+    for name in project.environment_names:
+        try:
+            found = server_target(project.environment(name))
+        except DbenvError:
+            continue  # an environment that does not resolve names no database
+        if found is not None and found.same_database(wanted):
+            return project.environment(name)
+    return None
+
+
+def _apply_to_url(
+    result: DiffResult,
+    project: Project | None,
+    override: str | None,
+    say: object,
+    progress: Progress | None,
+) -> int:
+    """A URL no environment names: demand its database name, snapshot it, journal it."""
+    from dbenv import journal
     from dbenv.backends import postgres
+    from dbenv.config.model import Environment
     from dbenv.diff.apply import apply_plan
+    from dbenv.snapshot import take_snapshot
 
-    assert result.target.url is not None
-    database = postgres.url_parts(result.target.url).get("dbname", "")
+    url = result.target.url
+    assert url is not None
+    database = postgres.url_parts(url).get("dbname", "")
     if override != database:
         raise GuardRefusal(
             f"applying to the URL {result.target.label} needs --i-mean-it={database}; "
@@ -142,5 +178,26 @@ def _apply_to_url(result: DiffResult, override: str | None, say: object) -> int:
             check="override",
             hint="Pass --i-mean-it with the target database's name, or use an environment name.",
         )
-    with postgres.connect(result.target.url, autocommit=True, application_name="dbenv diff") as c:
-        return apply_plan(c, result.plan, progress=say)  # type: ignore[arg-type]
+    root = project.root if project is not None else Path.cwd()
+    unknown = Environment(name="url", project=project.name if project else "", root=root)
+    if progress:
+        progress(f"override for '{database}': taking a safety snapshot first")
+    snapshot = take_snapshot(unknown, url, root)
+    entry = journal.JournalEntry(
+        operation="diff-apply",
+        project=unknown.project,
+        environment=result.target.label,
+        outcome="ok",
+        os_user=journal.os_user(),
+        host=journal.host_name(),
+        override=database,
+        snapshot=str(snapshot),
+    )
+    try:
+        with postgres.connect(url, autocommit=True, application_name="dbenv diff") as c:
+            count = apply_plan(c, result.plan, progress=say)  # type: ignore[arg-type]
+    except BaseException as exc:
+        journal.write_local(root, replace(entry, outcome="failed", detail=type(exc).__name__))
+        raise
+    journal.write_local(root, replace(entry, rows=count))
+    return count
