@@ -112,7 +112,7 @@ def test_lost_connection_mid_copy_leaves_target_unchanged(scenario: Scenario) ->
             progress=progress,
         )
     assert caught.value.exit_code == 1
-    assert "left as it was" in str(caught.value), str(caught.value)
+    assert "left as they were" in str(caught.value), str(caught.value)
     assert table_state(scenario.test) == before
 
 

@@ -98,3 +98,36 @@ def test_structure_step_takes_only_what_the_selected_tables_use(scenario: Scenar
         execute(scenario.test, f"UPDATE object_models SET code = '{'x' * 50}' WHERE id = 1")
     execute(scenario.test, "UPDATE object_models SET name = 'renamed' WHERE id = 2")
     assert query(scenario.test, "SELECT version FROM object_models WHERE id = 2") == [(2,)]
+
+
+ENUM_SOURCE = """
+CREATE TYPE public.model_kind AS ENUM ('chat', 'embedding', 'vision');
+ALTER TABLE object_models ADD COLUMN kind public.model_kind, ADD COLUMN notes text;
+UPDATE object_models SET kind = 'vision';
+"""
+ENUM_TARGET = """
+CREATE TYPE public.model_kind AS ENUM ('chat', 'embedding');
+ALTER TABLE object_models ADD COLUMN kind public.model_kind;
+"""
+
+
+def test_an_enum_value_goes_first_and_the_rest_stays_atomic(scenario: Scenario) -> None:
+    """ALTER TYPE ... ADD VALUE cannot run in the sync's transaction (its value could not
+    be used there): it runs first, alone; a failure later leaves every other change out."""
+    execute(scenario.production, ENUM_SOURCE)
+    execute(scenario.test, ENUM_TARGET)
+    project = scenario.project()
+    source, target = project.environment("production"), project.environment("test")
+    before = query(scenario.test, "SELECT count(*) FROM object_models")
+    from dbenv.errors import OperationError
+
+    broken = ["public.object_models=1 / (id - id) = 1"]  # fails while copying, after the DDL
+    with pytest.raises(OperationError, match="division by zero; its tables were left as they"):
+        commands.sync(project, source, target, where=broken)
+    assert query(scenario.test, "SELECT count(*) FROM object_models") == before
+    columns = "SELECT count(*) FROM pg_attribute WHERE attrelid = 'object_models'::regclass"
+    assert query(scenario.test, columns + " AND attname = 'notes'") == [(0,)]  # rolled back
+    labels = "SELECT enum_range(NULL::public.model_kind)::text"
+    assert query(scenario.test, labels) == [("{chat,embedding,vision}",)]  # additive, kept
+    commands.sync(project, source, target)
+    assert query(scenario.test, "SELECT DISTINCT kind::text FROM object_models") == [("vision",)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
@@ -100,8 +101,6 @@ def run(
     options: Options,
 ) -> SyncResult:
     """Sync ``profile``'s tables from ``source`` into ``target`` (see the module doc)."""
-    from dataclasses import replace
-
     from dbenv import guard
 
     started = time.monotonic()
@@ -154,7 +153,7 @@ def _replace_or_explain(
         if reason is None:
             raise
         raise OperationError(
-            f"sync into '{target.name}' failed: {reason}; the target was left as it was.",
+            f"sync into '{target.name}' failed: {reason}; its tables were left as they were.",
             hint="Fix the cause and run it again (--debug shows the statement).",
         ) from exc
 
@@ -236,11 +235,13 @@ def _replace(
             hint="Review it with --dry-run, then pass --allow-destructive.",
         )
     emit(SyncEvent("structure", rows=len(plan.statements)))
-    if any(not s.transactional for s in plan.statements):
-        apply_plan(conn, plan)  # e.g. ALTER TYPE ... ADD VALUE cannot share the transaction
-        plan_in_tx: tuple[Any, ...] = ()
-    else:
-        plan_in_tx = plan.statements
+    # ALTER TYPE ... ADD VALUE (or an index built CONCURRENTLY) cannot share the
+    # transaction, or its value be used in it: those, only additive, go first on their
+    # own; everything else, destructive steps included, stays in the one transaction.
+    alone = tuple(s for s in plan.statements if not s.transactional)
+    if alone:
+        apply_plan(conn, replace(plan, statements=alone))
+    plan_in_tx = tuple(s for s in plan.statements if s.transactional)
     conn.autocommit = True
     with conn.transaction():
         conn.execute(copy.SESSION)
