@@ -445,4 +445,5 @@ def _read(reader: Reader) -> SchemaModel:
         not_compared=frozenset(row[0] for row in not_compared),
         not_compared_schemas={row[0]: row[1] for row in not_compared if row[1] is not None},
         function_users=reader.function_users(),
+        casts=frozenset((row[0], row[1]) for row in reader.rows(q.CASTS)),
     )

@@ -351,6 +351,8 @@ class SchemaModel:
     """Description -> schema name (unquoted) of those that live in a schema."""
     function_users: dict[str, frozenset[str]] = field(default_factory=dict)
     """Keys of column defaults, constraints, indexes and policies -> function keys they call."""
+    casts: frozenset[tuple[str, str]] = frozenset()
+    """(source type, target type) of the server's casts, for ALTER COLUMN ... TYPE."""
 
     def object_count(self) -> int:
         return sum(

@@ -42,7 +42,9 @@ def _plan_children(
             b.add(phase, sql, action="drop", target=key)
             b.recreated.add(key)
     for key, new in source.items():
-        if key not in target or key in b.recreated or _gone(b, new.table):
+        # An index name is the schema's: the target's may sit on a table that is dropped.
+        old_gone = key in target and _gone(b, target[key].table)
+        if key not in target or key in b.recreated or _gone(b, new.table) or old_gone:
             phase, sql, hazard, transactional = create(new)
             b.add(
                 phase, sql, hazard=hazard, action="create", target=key, transactional=transactional
@@ -79,8 +81,9 @@ def plan_constraints(b: Builder) -> None:
             continue
         cols = {f"column:{con.table}.{c}" for c in con.columns}
         cols |= {f"column:{con.ref_table}.{c}" for c in con.ref_columns}
-        if _gone(b, con.table) and f"table:{con.table}" not in b.source.tables:
-            # Drop foreign keys of dropped tables first, so tables drop in any order.
+        if _gone(b, con.table):
+            # Drop foreign keys of dropped (or recreated) tables first, so tables drop in any
+            # order: one to a partitioned table blocks the drop of each partition.
             b.add(Phase.DROP_FOREIGN_KEYS, _drop_constraint(con)[1], action="drop", target=key)
         elif con.ref_table in keyed or cols & b.broken or _gone(b, con.ref_table or ""):
             rebuild.add(key)

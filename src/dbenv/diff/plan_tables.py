@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from dbenv.diff.casts import castable
 from dbenv.diff.model import Column, CompositeType, Identity, Table
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 from dbenv.diff.plan_objects import composite_kept
@@ -82,7 +83,20 @@ def _depth(table: Table, tables: dict[str, Table]) -> int:
 def _needs_recreate(new: Table, old: Table) -> bool:
     # A new parent's columns would stay local if added by ALTER: recreate to inherit them.
     new_parent = bool(set(new.inherits) - set(old.inherits))
-    return new.partitioned_by != old.partitioned_by or new_parent
+    return new.partitioned_by != old.partitioned_by or new_parent or _reshaped_partition(new, old)
+
+
+def _reshaped_partition(new: Table, old: Table) -> bool:
+    """A table attached to another parent whose columns it does not have: ATTACH refuses
+    a partition whose columns differ from the parent's, and the partition's columns cannot
+    be altered on their own (they follow the parent), so it is created again."""
+    if new.partition_of is None or new.partition_of == old.partition_of:
+        return False
+
+    def shape(table: Table) -> set[tuple[str, str, str | None]]:
+        return {(c.name, c.data_type, c.collation) for c in table.columns}
+
+    return shape(new) != shape(old)
 
 
 def plan_tables(b: Builder) -> None:
@@ -256,25 +270,10 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
             # Before the function it calls is dropped (which the column would block).
             _drop_column(b, name, before[regen], hazard=TABLE_REWRITE, phase=Phase.DROP_CONSTRAINTS)
             regenerated.append(regen)
-    # Dropped columns and generated expressions go first: a retype below is refused while a
-    # generated column uses the column.
-    for col in old.columns:
-        if col.name in _all_names(new):
-            continue
-        if col.local:
-            _drop_column(b, name, col, hazard=DATA_LOSS)
-        elif set(old.inherits) - set(new.inherits):
-            # NO INHERIT leaves it as the child's own, unless the parent's DROP COLUMN,
-            # recursing, took it first (the tables' order decides): IF EXISTS.
-            _drop_column(b, name, col, hazard=DATA_LOSS, if_exists=True)
-    for col in new.columns:
-        prior = before.get(col.name)
-        if prior is None or col.name in regenerated or col.name in inherited or not col.local:
-            continue
-        if prior.generated is not None and col.generated is None:
-            sql = f"ALTER TABLE {name} ALTER COLUMN {col.name} DROP EXPRESSION"
-            b.add(Phase.COLUMNS, sql, target=f"column:{name}.{col.name}")
-            before[col.name] = _replace(prior, generated=None)
+    # Generated expressions and dropped columns go first: a retype below is refused while a
+    # generated column uses the column, and so is the drop of a column one still uses.
+    _drop_expressions(b, new, before, skip=inherited | set(regenerated))
+    _drop_gone_columns(b, new, old)
     for col in new.columns:
         if col.name in inherited or not col.local:
             continue
@@ -291,6 +290,31 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
         else:
             _alter_column(b, name, col, prior)
     _note_order(b, new, old, moved)
+
+
+def _drop_expressions(b: Builder, new: Table, before: dict[str, Column], skip: set[str]) -> None:
+    """DROP EXPRESSION of columns that stay as plain ones (``before`` is updated)."""
+    for col in new.columns:
+        prior = before.get(col.name)
+        if prior is None or col.name in skip or not col.local:
+            continue
+        if prior.generated is not None and col.generated is None:
+            sql = f"ALTER TABLE {new.qualified} ALTER COLUMN {col.name} DROP EXPRESSION"
+            b.add(Phase.COLUMNS, sql, target=f"column:{new.qualified}.{col.name}")
+            before[col.name] = _replace(prior, generated=None)
+
+
+def _drop_gone_columns(b: Builder, new: Table, old: Table) -> None:
+    """DROP COLUMN of the columns the source lacks, generated ones first: a generated
+    column blocks the drop of a column its expression uses."""
+    gone = [c for c in old.columns if c.name not in _all_names(new)]
+    for col in sorted(gone, key=lambda c: c.generated is None):
+        if col.local:
+            _drop_column(b, new.qualified, col, hazard=DATA_LOSS)
+        elif set(old.inherits) - set(new.inherits):
+            # NO INHERIT leaves it as the child's own, unless the parent's DROP COLUMN,
+            # recursing, took it first (the tables' order decides): IF EXISTS.
+            _drop_column(b, new.qualified, col, hazard=DATA_LOSS, if_exists=True)
 
 
 def _generated_over_retyped(before: dict[str, Column], after: dict[str, Column]) -> list[str]:
@@ -389,11 +413,15 @@ def _drop_column(
     )
 
 
-def _using(col: Column, prior: Column) -> str:
-    # User types (schema-qualified) such as enums only cast to other types via text.
+def _using(b: Builder, col: Column, prior: Column) -> str:
+    # User types (schema-qualified) such as enums only cast to other types via text, and so
+    # do types with no cast between them (through their text form, as far as values parse).
     base = prior.data_type.split("[")[0]
-    via = "::text" if "." in base or base.endswith("range") else ""
-    if via and prior.data_type.endswith("[]"):
+    user = "." in base or base.endswith("range")
+    via = (
+        "::text" if user or not castable(b.target, b.source, prior.data_type, col.data_type) else ""
+    )
+    if via and prior.data_type.endswith("[]") and col.data_type.endswith("[]"):
         via = "::text[]"
     return f"{col.name}{via}::{col.data_type}"
 
@@ -435,7 +463,7 @@ def _alter_column(b: Builder, table: str, col: Column, prior: Column) -> None:
     if retype:
         b.broken.add(key)
         collate = f" COLLATE {col.collation}" if col.collation else ""
-        sql = f"{alter} TYPE {col.data_type}{collate} USING {_using(col, prior)}"
+        sql = f"{alter} TYPE {col.data_type}{collate} USING {_using(b, col, prior)}"
         hazard = TABLE_REWRITE if _rewrites(prior, col) else NO_HAZARD
         b.add(Phase.COLUMNS, sql, hazard=hazard, target=key)
     if col.not_null != prior.not_null:

@@ -420,3 +420,6 @@ NOT_COMPARED = "\nUNION ALL\n".join(
         _in_user_ns("pg_class", "o", "relnamespace") + " AND o.relkind = 'f'",
     ]
 )
+
+# The server's casts (types unqualified only when in pg_catalog: the search path is empty).
+CASTS = "SELECT format_type(castsource, NULL), format_type(casttarget, NULL) FROM pg_cast"
