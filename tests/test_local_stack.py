@@ -409,13 +409,56 @@ def test_binaries_not_found_lists_every_place(base: Path, monkeypatch: pytest.Mo
     # a machine without installed packages: PATH empty, no /usr/lib/postgresql/*/bin
     monkeypatch.setattr("dbenv.backends.local_host.DEBIAN_ROOT", base / "no-debian")
     monkeypatch.setattr("dbenv.backends.local_host.SOURCE_BINDIR", base / "no-source")
+    monkeypatch.setattr(
+        "dbenv.backends.local_host._pgserver_bindir", lambda: Path("(pgserver not installed)")
+    )
     with pytest.raises(BinariesNotFound) as caught:
         new_stack(base / "data", search_path=str(empty)).start()
     message = str(caught.value)
     for place in ("DBENV_PG_BINDIR", "PATH", str(base / "no-debian"), str(base / "no-source")):
         assert place in message
+    assert "pgserver not installed" in message and "dbenv[embedded]" in message
     assert "apt-get install postgresql" in message
     assert not (base / "data" / "postgres").exists()
+
+
+def test_without_a_system_install_the_pgserver_package_serves(
+    base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip install 'dbenv[embedded]' on a machine with no PostgreSQL: its binaries run
+    the stack (as root, from a root-owned copy the server's user can reach)."""
+    from dbenv.backends.local_host import find_pg_binaries
+
+    empty = base / "empty"
+    empty.mkdir()
+    monkeypatch.setattr("dbenv.backends.local_host.DEBIAN_ROOT", base / "no-debian")
+    monkeypatch.setattr("dbenv.backends.local_host.SOURCE_BINDIR", base / "no-source")
+    found = find_pg_binaries(search_path=str(empty))
+    assert found.bindir.parts[-3:] == ("pgserver", "pginstall", "bin") and found.major >= 16
+    # the package may sit under a directory the server's user cannot enter (/root/...)
+    private = base / "private"
+    private.mkdir(mode=0o700)
+    site = found.bindir.parents[2]  # site-packages: pgserver/pginstall and pgserver.libs
+    for part in ("pgserver/pginstall", "pgserver.libs"):
+        if (site / part).exists():
+            shutil.copytree(site / part, private / "site" / part, symlinks=True)
+    bindir = private / "site" / "pgserver" / "pginstall" / "bin"
+    cache = base / "cache"
+    stack = LocalStack(base / "data", redis=False, pg_bindir=bindir, binaries_cache=cache)
+    status = stack.start()
+    try:
+        with psycopg.connect(stack.urls().postgres) as conn:
+            row = conn.execute("SHOW server_version_num").fetchone()
+        assert row is not None and int(row[0]) // 10000 == found.major
+        assert status.state is not None and status.state.postgres is not None
+        ran_from = Path(status.state.postgres.bindir)
+        if os.geteuid() == 0:
+            assert ran_from.is_relative_to(cache) and ran_from.stat().st_uid == 0
+            assert private.stat().st_mode & 0o777 == 0o700  # never opened up
+        else:
+            assert ran_from == bindir
+    finally:
+        stack.stop()
 
 
 def test_a_server_that_fails_to_start_reports_its_log(base: Path) -> None:

@@ -32,6 +32,7 @@ from dbenv.backends.local_host import (
     check_reachable,
     find_pg_binaries,
     free_port,
+    reachable_binaries,
     resolve_run_as,
     stop_all,
 )
@@ -66,6 +67,8 @@ __all__ = [
 ]
 
 MARKER = ".dbenv-created"
+# as root, binaries the server's user cannot reach are copied here (root-owned, 0755)
+BINARIES_CACHE = Path("/var/cache/dbenv/binaries")
 LAST_PORTS = "last-ports.json"
 FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
@@ -89,6 +92,7 @@ class LocalStack:
         host_auth: str = "scram-sha-256",
         superuser: str = "postgres",
         initdb_cache: Path | None = None,
+        binaries_cache: Path = BINARIES_CACHE,
         progress: Progress | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
@@ -102,6 +106,7 @@ class LocalStack:
         self.host_auth = host_auth
         self.superuser = superuser
         self.initdb_cache = initdb_cache
+        self.binaries_cache = binaries_cache
         self._progress = progress
         self._notices: list[str] = []
 
@@ -132,6 +137,7 @@ class LocalStack:
                 bindir=self.pg_bindir, search_path=self.search_path, want_major=probe.data_major()
             )
             run_as = resolve_run_as(progress=lambda text: self._say(text, notice=True))
+            found = reachable_binaries(found, run_as, self.binaries_cache)
         return PgCluster(
             self.data_dir,
             binaries=found,

@@ -43,7 +43,8 @@ Progress = Callable[[str], None]
 
 INSTALL_HINT = (
     "Install PostgreSQL (Debian/Ubuntu: apt-get install postgresql; macOS: brew install "
-    "postgresql), or point DBENV_PG_BINDIR / [local] pg_bindir at the directory holding initdb."
+    "postgresql; or pip install 'dbenv[embedded]' for binaries in a Python package), or "
+    "point DBENV_PG_BINDIR / [local] pg_bindir at the directory holding initdb."
 )
 DEBIAN_ROOT = Path("/usr/lib/postgresql")  # Debian/Ubuntu: one bin directory per major
 SOURCE_BINDIR = Path("/usr/local/pgsql/bin")  # PostgreSQL's own `make install` default
@@ -114,6 +115,74 @@ def _candidates(*, search_path: str | None) -> Iterator[tuple[str, Path]]:
     if not debian:
         yield ("Debian packages", DEBIAN_ROOT / "*" / "bin")
     yield ("source install", SOURCE_BINDIR)
+    yield ("the pgserver package, dbenv[embedded]", _pgserver_bindir())
+
+
+def _pgserver_bindir() -> Path:
+    """Where the optional ``pgserver`` package keeps its PostgreSQL binaries.
+
+    Only its files are used, never its code: run as root, pgserver would create a
+    user and loosen directory permissions itself; dbenv runs the server as usual.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return Path("(pgserver not installed)")
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def reachable_binaries(found: PgBinaries, user: RunAs | None, cache: Path) -> PgBinaries:
+    """``found``, or — for the pgserver package's binaries — a copy under ``cache``
+    that ``user`` can run.
+
+    As root the server runs as ``user``; a virtualenv under /root is out of its
+    reach. The package's files (``pgserver/pginstall`` and the ``pgserver.libs`` its
+    binaries' RPATH names) are copied once into a root-owned, world-readable
+    directory rather than opening up the private one. Other installations must be
+    reachable where they are.
+    """
+    if user is None or all(_traversable(p, user) for p in reversed(found.bindir.parents)):
+        return found
+    install = found.bindir.parent
+    if (install.name, install.parent.name) != ("pginstall", "pgserver"):
+        check_reachable(found.bindir / "postgres", user)  # says what to open up
+        return found
+    site = install.parent.parent
+    copy = cache / f"pg{found.version}-{_digest(str(site.resolve()))}"
+    if not (copy / "pgserver" / "pginstall" / "bin" / "postgres").is_file():
+        _copy_tree({"pgserver/pginstall": install, "pgserver.libs": site / "pgserver.libs"}, copy)
+    st = copy.stat()
+    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise ServerStartError(
+            f"{copy} holds PostgreSQL binaries that are not dbenv's own (owner or mode).",
+            path=copy,
+            hint="Remove it; dbenv copies the binaries there again.",
+        )
+    check_reachable(copy / "pgserver", user)
+    return PgBinaries(copy / "pgserver" / "pginstall" / "bin", found.version, found.major)
+
+
+def _copy_tree(parts: dict[str, Path], target: Path) -> None:
+    """Copy ``parts`` (relative path -> source) into ``target``, all at once or not at all."""
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    for relative, source in parts.items():
+        if source.exists():
+            shutil.copytree(source, partial / relative, symlinks=True)
+    for path in (partial, *partial.rglob("*")):
+        if path.is_dir():
+            path.chmod(0o755)
+    partial.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        partial.rename(target)  # a concurrent copier may have won: theirs serves
+    shutil.rmtree(partial, ignore_errors=True)
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def find_pg_binaries(
