@@ -32,7 +32,7 @@ SECRETS = {
     "keyed": "plain-secret-9966",
 }
 ENVIRONMENTS = ("development", "test", "staging", "production")
-# Commands that start long-lived servers; everything else runs.
+# Commands that start long-lived servers run in a test of their own (below).
 NOT_RUN = {("up",)}
 # Arguments named like these take environment names.
 ENV_ARGS = {"source", "target", "src", "dst", "a", "b", "left", "right", "base", "other"}
@@ -199,3 +199,33 @@ def test_variable_read_by_an_env_reference_is_masked(leaky_project: Path) -> Non
     result = CliRunner().invoke(app, ["--project", str(leaky_project), "config", "show", "staging"])
     assert result.exit_code == 0, result.output
     assert _leaks(result.output) == []
+
+
+def test_up_and_down_print_no_secret(leaky_project: Path) -> None:
+    """`up` (walked past above: it starts servers) on the same secrets, plus a local
+    environment it provisions; then `down --purge` leaves nothing running."""
+    import shutil
+    import tempfile
+
+    data = Path(tempfile.mkdtemp(prefix="dbenv-leak-"))  # the server's user must reach it
+    data.chmod(0o755)
+    with (leaky_project / "dbenv.toml").open("a") as toml:
+        toml.write(
+            f'\n[local]\ndata_dir = "{data / "stack"}"\n'
+            '[environments.local]\nserver = "local"\ntier = "disposable"\n'
+            f'[environments.local.vars]\nAPI_SECRET = "{SECRETS["inline"]}"\n'
+        )
+    runner = CliRunner()
+    base = ["--project", str(leaky_project)]
+    up = runner.invoke(app, [*base, "up", "--no-redis"])
+    try:
+        assert up.exit_code == 0, up.output
+        again = runner.invoke(app, [*base, "up", "--json"])
+        assert again.exit_code == 0, again.output
+        texts = up.stdout + up.stderr + again.stdout + again.stderr
+        assert "leaky_local" in texts and _leaks(texts) == []
+    finally:
+        down = runner.invoke(app, [*base, "down", "--purge"])
+        shutil.rmtree(data, ignore_errors=True)
+    assert down.exit_code == 0, down.output
+    assert _leaks(down.stdout + down.stderr) == []
