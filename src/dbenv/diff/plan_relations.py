@@ -35,6 +35,9 @@ def _plan_children(
 ) -> None:
     for key, old in target.items():
         if _gone(b, old.table):
+            if key in rebuild:  # it would block a type or function change made before its
+                phase, sql = drop(old)  # table goes: drop it first
+                b.add(phase, sql, action="drop", target=key)
             continue
         wanted = source.get(key)
         if wanted is None or wanted.definition != old.definition or key in rebuild:
@@ -296,6 +299,7 @@ def plan_policies(b: Builder) -> None:
         if _gone(b, pol.table) and key not in b.source.policies:
             # First: its expressions may read another table that is dropped before its own.
             b.add(*drop(pol), action="drop", target=key)
+            rebuild.discard(key)
 
     def create(pol: TableChild) -> tuple[Phase, str, str, bool]:
         return Phase.POLICIES, pol.definition, NO_HAZARD, True
