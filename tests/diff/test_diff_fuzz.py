@@ -4,6 +4,8 @@ The CI set: ``GROUPS`` groups of ``PER_GROUP`` seeds, each seed's pair in schema
 own, stacked into one database pair and run both ways. The seeds are fixed, so the outcome
 is the same on every run. ``DBENV_DIFF_FUZZ=START:COUNT`` adds one test per seed and
 direction (each on its own databases, with extensions), for exploring new seeds.
+``DBENV_DIFF_FUZZ_STACKED=START:GROUPS:PER_GROUP`` runs more stacked groups (seeds meet
+other seeds' objects in one database, as in CI).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ GROUPS, PER_GROUP = 6, 20
 @pytest.mark.parametrize("way", ["ab", "ba"])
 @pytest.mark.parametrize("group", range(GROUPS))
 def test_generated_pairs_converge(group: int, way: str, make_db: Callable[[str], str]) -> None:
-    seeds = range(group * PER_GROUP, (group + 1) * PER_GROUP)
+    _stacked(range(group * PER_GROUP, (group + 1) * PER_GROUP), way, make_db)
+
+
+def _stacked(seeds: range, way: str, make_db: Callable[[str], str]) -> None:
     pairs = [pair(seed, prefix=f"fz{seed}") for seed in seeds]
     a_sql, b_sql = ("\n".join(p[i] for p in pairs) for i in (0, 1))
     if way == "ba":
@@ -41,3 +46,12 @@ if os.environ.get("DBENV_DIFF_FUZZ"):  # defined only when asked for: nothing to
         if way == "ba":
             a_sql, b_sql = b_sql, a_sql
         _converges(f"seed {seed} {way}", a_sql, b_sql, [], [], make_db)
+
+
+if os.environ.get("DBENV_DIFF_FUZZ_STACKED"):
+    _START, _GROUPS, _PER = map(int, os.environ["DBENV_DIFF_FUZZ_STACKED"].split(":"))
+
+    @pytest.mark.parametrize("way", ["ab", "ba"])
+    @pytest.mark.parametrize("start", range(_START, _START + _GROUPS * _PER, _PER))
+    def test_explore_stacked(start: int, way: str, make_db: Callable[[str], str]) -> None:
+        _stacked(range(start, start + _PER), way, make_db)

@@ -421,7 +421,7 @@ def _read(reader: Reader) -> SchemaModel:
     fn_rows = _function_rows(reader)
     deps = reader.dependencies()
     tables, views = _tables_and_views(reader, relations, columns, identities, deps)
-    constraints, indexes, triggers, policies = table_children(reader)
+    constraints, indexes, triggers, policies, inherited = table_children(reader)
     not_compared = reader.rows(q.NOT_COMPARED)
     return SchemaModel(
         schemas=schemas,
@@ -446,4 +446,5 @@ def _read(reader: Reader) -> SchemaModel:
         not_compared_schemas={row[0]: row[1] for row in not_compared if row[1] is not None},
         function_users=reader.function_users(),
         casts=frozenset((row[0], row[1]) for row in reader.rows(q.CASTS)),
+        inherited=inherited,
     )

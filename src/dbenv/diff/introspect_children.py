@@ -14,45 +14,22 @@ if TYPE_CHECKING:
     from dbenv.diff.introspect import Reader
 
 
-def table_children(
-    reader: Reader,
-) -> tuple[dict[str, Constraint], dict[str, Index], dict[str, Trigger], dict[str, Policy]]:
+Children = tuple[
+    dict[str, Constraint],
+    dict[str, Index],
+    dict[str, Trigger],
+    dict[str, Policy],
+    dict[str, Constraint | Index],
+]
+
+
+def table_children(reader: Reader) -> Children:
+    """Constraints, indexes, triggers, policies, and the constraints and indexes partitions
+    and children inherit (kept apart: only a detach or NO INHERIT makes them their own)."""
     names = reader.rel_names
-    constraints: dict[str, Constraint] = {}
-    for relid, name, contype, definition, comment, keys, refid, refkeys in reader.rows(
-        q.CONSTRAINTS
-    ):
-        cols, refcols = reader.names_of(relid, keys), reader.names_of(refid, refkeys)
-        if relid not in names:
-            continue
-        table = names[relid]
-        con = Constraint(
-            schema=table.split(".")[0],
-            name=name,
-            table=table,
-            definition=definition,
-            comment=comment,
-            contype=contype,
-            columns=tuple(cols or ()),
-            ref_table=names.get(refid) if refid else None,
-            ref_columns=tuple(refcols or ()),
-        )
-        constraints[con.key] = con
-    indexes: dict[str, Index] = {}
-    for relid, schema, name, definition, comment, keys, stats in reader.rows(q.INDEXES):
-        cols = reader.names_of(relid, keys)
-        if relid not in names:
-            continue
-        idx = Index(
-            schema=schema,
-            name=name,
-            table=names[relid],
-            definition=definition.replace(" ON ONLY ", " ON ", 1),
-            comment=comment,
-            columns=tuple(c for c in cols or () if c),
-            statistics=tuple((n, t) for n, t in stats or ()),
-        )
-        indexes[idx.key] = idx
+    inherited: dict[str, Constraint | Index] = {}
+    constraints = _constraints(reader, inherited)
+    indexes = _indexes(reader, inherited)
     triggers: dict[str, Trigger] = {}
     for relid, name, definition, comment, funcoid, enabled in reader.rows(q.TRIGGERS):
         if relid not in names:
@@ -88,7 +65,7 @@ def table_children(
             depends_on=columns,
         )
         policies[pol.key] = pol
-    return constraints, indexes, triggers, policies
+    return constraints, indexes, triggers, policies, inherited
 
 
 _POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
@@ -144,3 +121,55 @@ def rules(reader: Reader) -> dict[str, Rule]:
         )
         out[obj.key] = obj
     return out
+
+
+def _constraints(reader: Reader, inherited: dict[str, Constraint | Index]) -> dict[str, Constraint]:
+    names = reader.rel_names
+    constraints: dict[str, Constraint] = {}
+    for row in reader.rows(q.CONSTRAINTS):
+        relid, name, contype, definition, comment, keys, refid, refkeys, from_parent = row
+        cols, refcols = reader.names_of(relid, keys), reader.names_of(refid, refkeys)
+        if relid not in names:
+            continue
+        table = names[relid]
+        con = Constraint(
+            schema=table.split(".")[0],
+            name=name,
+            table=table,
+            definition=definition,
+            comment=comment,
+            contype=contype,
+            columns=tuple(cols or ()),
+            ref_table=names.get(refid) if refid else None,
+            ref_columns=tuple(refcols or ()),
+        )
+        if from_parent:
+            inherited[con.key] = con
+        else:
+            constraints[con.key] = con
+    return constraints
+
+
+def _indexes(reader: Reader, inherited: dict[str, Constraint | Index]) -> dict[str, Index]:
+    names = reader.rel_names
+    indexes: dict[str, Index] = {}
+    for relid, schema, name, definition, comment, keys, from_parent, stats in reader.rows(
+        q.INDEXES
+    ):
+        cols = reader.names_of(relid, keys)
+        if relid not in names:
+            continue
+        idx = Index(
+            schema=schema,
+            name=name,
+            table=names[relid],
+            definition=definition.replace(" ON ONLY ", " ON ", 1),
+            comment=comment,
+            columns=tuple(c for c in cols or () if c),
+            statistics=tuple((n, t) for n, t in stats or ()),
+        )
+        if from_parent:
+            inherited[idx.key] = idx
+        else:
+            indexes[idx.key] = idx
+    return indexes

@@ -353,6 +353,9 @@ class SchemaModel:
     """Keys of column defaults, constraints, indexes and policies -> function keys they call."""
     casts: frozenset[tuple[str, str]] = frozenset()
     """(source type, target type) of the server's casts, for ALTER COLUMN ... TYPE."""
+    inherited: dict[str, Constraint | Index] = field(default_factory=dict)
+    """Constraints and indexes partitions and inheritance children have from their parents
+    (not compared: the parent's are; a detach or NO INHERIT makes them the table's own)."""
 
     def object_count(self) -> int:
         return sum(

@@ -38,24 +38,25 @@ class Phase(IntEnum):
     SEQUENCES = 13
     TABLES = 14
     COLUMNS = 15
-    DROP_TABLES = 16
-    DROP_OBJECTS = 17
-    DROP_TYPES = 18
-    DROP_EXTENSIONS = 19
-    DROP_SCHEMAS = 20
-    CONSTRAINTS = 21
-    INDEXES = 22
-    FOREIGN_KEYS = 23  # after unique indexes, which a foreign key may reference
-    SEQUENCE_OWNERS = 24
-    LATE_FUNCTIONS = 25
-    VIEWS = 26
-    VIEW_INDEXES = 27
-    TRIGGERS = 28
-    ROW_SECURITY = 29
-    POLICIES = 30
-    COMMENTS = 31
-    GRANTS = 32
-    OWNERS = 33
+    DROP_ADOPTED = 16  # what a detached partition keeps of its parent's (after COLUMNS)
+    DROP_TABLES = 17
+    DROP_OBJECTS = 18
+    DROP_TYPES = 19
+    DROP_EXTENSIONS = 20
+    DROP_SCHEMAS = 21
+    CONSTRAINTS = 22
+    INDEXES = 23
+    FOREIGN_KEYS = 24  # after unique indexes, which a foreign key may reference
+    SEQUENCE_OWNERS = 25
+    LATE_FUNCTIONS = 26
+    VIEWS = 27
+    VIEW_INDEXES = 28
+    TRIGGERS = 29
+    ROW_SECURITY = 30
+    POLICIES = 31
+    COMMENTS = 32
+    GRANTS = 33
+    OWNERS = 34
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class Builder:
     """Qualified names of types recreated under the same name (expressions naming them break)."""
     fresh_defaults: set[str] = field(default_factory=set)
     """column:table.col keys whose default was dropped and must be set from the source."""
+    adopted: set[str] = field(default_factory=set)
+    """Keys of inherited constraints and indexes a detach or NO INHERIT makes the table's own
+    (now in ``target``; dropped, if the source lacks them, only after the detach)."""
 
     def add(
         self,
@@ -153,6 +157,7 @@ def build_plan(
 ) -> Plan:
     """Statements that make ``target`` match ``source`` (``source`` is the desired state)."""
     from dbenv.diff import (
+        plan_adopted,
         plan_database,
         plan_meta,
         plan_objects,
@@ -173,6 +178,7 @@ def build_plan(
     plan_objects.drop_defaults_over_broken_functions(builder)
     plan_objects.rebuild_domain_checks_over_broken_functions(builder)
     plan_tables.plan_tables(builder)
+    plan_adopted.adopt_inherited(builder)
     plan_objects.rebuild_functions_over_broken(builder)
     plan_relations.plan_views(builder)
     plan_relations.plan_constraints(builder)

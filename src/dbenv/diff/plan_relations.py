@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from dbenv.diff.model import Constraint, Rule, TableChild, Trigger, View
 from dbenv.diff.plan import LONG_LOCK, NO_HAZARD, Builder, Phase
+from dbenv.diff.plan_adopted import drop_sql
 
 
 def _gone(b: Builder, table: str) -> bool:
@@ -41,7 +42,7 @@ def _plan_children(
             continue
         wanted = source.get(key)
         if wanted is None or wanted.definition != old.definition or key in rebuild:
-            phase, sql = drop(old)
+            phase, sql = drop_sql(b, key, *drop(old))
             b.add(phase, sql, action="drop", target=key)
             b.recreated.add(key)
     for key, new in source.items():

@@ -85,19 +85,44 @@ def plan_inherited_columns(b: Builder, new: Table, old: Table | None) -> None:
         was_parent = parent_before.column(col.name) if parent_before is not None else None
         if from_parent is None:
             continue
-        default, not_null = (prior.default, prior.not_null) if prior else (None, False)
-        if prior is None or was_parent is None or was_parent.default != from_parent.default:
-            default = from_parent.default
+        key = f"column:{new.qualified}.{col.name}"
+        recursed = _recursed(b, parent.qualified, col.name, old)
+        default = _default_after(b, key, prior, was_parent, from_parent, recursed)
+        not_null = prior.not_null if prior else False
         if prior is None or was_parent is None or was_parent.not_null != from_parent.not_null:
             not_null = from_parent.not_null
         alter = f"ALTER TABLE ONLY {new.qualified} ALTER COLUMN {col.name}"
-        key = f"column:{new.qualified}.{col.name}"
         if col.default != default:
             change = "DROP DEFAULT" if col.default is None else f"SET DEFAULT {col.default}"
             b.add(Phase.COLUMNS, f"{alter} {change}", target=key)
         if col.not_null != not_null:
             change = "SET NOT NULL" if col.not_null else "DROP NOT NULL"
             b.add(Phase.COLUMNS, f"{alter} {change}", hazard=_lock(col.not_null), target=key)
+
+
+def _default_after(
+    b: Builder,
+    key: str,
+    prior: Column | None,
+    was_parent: Column | None,
+    from_parent: Column,
+    recursed: bool,
+) -> str | None:
+    """The default an inherited column has once the parent's changes have recursed to it."""
+    default = prior.default if prior else None
+    if key in b.fresh_defaults:  # dropped for a type's recreation, before the attach
+        default = None
+    if prior is None or was_parent is None or was_parent.default != from_parent.default or recursed:
+        default = from_parent.default
+    return default
+
+
+def _recursed(b: Builder, parent: str, column: str, old: Table | None) -> bool:
+    """Whether the parent's DROP DEFAULT and SET DEFAULT (a type's recreation) reached this
+    table's column: they recurse to whatever is its child then, wiping its own default."""
+    if f"column:{parent}.{column}" not in b.fresh_defaults or old is None:
+        return False
+    return old.partition_of == parent or parent in old.inherits
 
 
 def _lock(not_null: bool) -> str:

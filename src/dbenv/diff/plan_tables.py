@@ -256,8 +256,23 @@ def _alter_parents(b: Builder, new: Table, old: Table) -> None:
         b.add(Phase.COLUMNS, sql, hazard=LONG_LOCK, target=new.key)
 
 
+def _adopted_columns(b: Builder, new: Table, old: Table) -> set[str]:
+    """Inherited columns this plan's DETACH or NO INHERIT makes the table's own: all of a
+    detached partition's, and a child's that no remaining parent has."""
+    inherited = {c.name for c in old.columns if not c.local}
+    if old.partition_of and new.partition_of is None:
+        return inherited
+    kept = [b.target.tables.get(f"table:{p}") for p in old.inherits if p in new.inherits]
+    if len(kept) == len(old.inherits):
+        return set()
+    return {n for n in inherited if not any(t is None or t.column(n) for t in kept)}
+
+
 def _alter_columns(b: Builder, new: Table, old: Table) -> None:
     name = new.qualified
+    adopted = _adopted_columns(b, new, old)
+    columns = (_replace(c, local=True) if c.name in adopted else c for c in old.columns)
+    old = _replace_table(old, columns=tuple(columns))
     before = {c.name: c for c in old.columns if c.local}
     after = {c.name: c for c in new.columns if c.local}
     inherited = {c.name for c in old.columns if not c.local}
@@ -273,7 +288,7 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
     # Generated expressions and dropped columns go first: a retype below is refused while a
     # generated column uses the column, and so is the drop of a column one still uses.
     _drop_expressions(b, new, before, skip=inherited | set(regenerated))
-    _drop_gone_columns(b, new, old)
+    _drop_gone_columns(b, new, old, adopted)
     for col in new.columns:
         if col.name in inherited or not col.local:
             continue
@@ -304,17 +319,15 @@ def _drop_expressions(b: Builder, new: Table, before: dict[str, Column], skip: s
             before[col.name] = _replace(prior, generated=None)
 
 
-def _drop_gone_columns(b: Builder, new: Table, old: Table) -> None:
+def _drop_gone_columns(b: Builder, new: Table, old: Table, adopted: set[str]) -> None:
     """DROP COLUMN of the columns the source lacks, generated ones first: a generated
     column blocks the drop of a column its expression uses."""
-    gone = [c for c in old.columns if c.name not in _all_names(new)]
+    gone = [c for c in old.columns if c.name not in _all_names(new) and c.local]
     for col in sorted(gone, key=lambda c: c.generated is None):
-        if col.local:
-            _drop_column(b, new.qualified, col, hazard=DATA_LOSS)
-        elif set(old.inherits) - set(new.inherits):
-            # NO INHERIT leaves it as the child's own, unless the parent's DROP COLUMN,
-            # recursing, took it first (the tables' order decides): IF EXISTS.
-            _drop_column(b, new.qualified, col, hazard=DATA_LOSS, if_exists=True)
+        # An adopted column (detach, NO INHERIT) may already be gone with the parent's
+        # DROP COLUMN, which recursed before the detach (the tables' order decides).
+        if_exists = col.name in adopted
+        _drop_column(b, new.qualified, col, hazard=DATA_LOSS, if_exists=if_exists)
 
 
 def _generated_over_retyped(before: dict[str, Column], after: dict[str, Column]) -> list[str]:

@@ -184,18 +184,23 @@ def columns(server_version: int) -> str:
 
 CONSTRAINTS = f"""
 SELECT con.conrelid, quote_ident(con.conname), con.contype, pg_get_constraintdef(con.oid),
-       ds.description, con.conkey, con.confrelid, con.confkey
+       ds.description, con.conkey, con.confrelid, con.confkey,
+       NOT (con.conislocal AND con.conparentid = 0)
 FROM pg_constraint con
 LEFT JOIN pg_description ds ON ds.objoid = con.oid AND ds.classoid = 'pg_constraint'::regclass
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal AND con.conparentid = 0
-  AND {user_ns("n")}
+WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {user_ns("n")}
+  -- Inherited ones too (flagged): a partition detached or a child disinherited keeps them
+  -- as its own. Not the clones a foreign key to a partitioned table makes on its referencing
+  -- table: their parent is on the same table, and they vanish with the reference.
+  AND (con.conparentid = 0 OR con.conrelid <> (SELECT p.conrelid FROM pg_constraint p
+                                               WHERE p.oid = con.conparentid))
 """
 
 INDEXES = f"""
 SELECT i.indrelid, quote_ident(n.nspname), quote_ident(ic.relname),
-       pg_get_indexdef(i.indexrelid), ds.description, i.indkey::int2[],
+       pg_get_indexdef(i.indexrelid), ds.description, i.indkey::int2[], ic.relispartition,
        CASE WHEN i.indexprs IS NOT NULL  -- only expression columns take SET STATISTICS
             THEN (SELECT array_agg(ARRAY[a.attnum, a.attstattarget] ORDER BY a.attnum)
                     FROM pg_attribute a
@@ -206,7 +211,7 @@ LEFT JOIN pg_description ds ON ds.objoid = i.indexrelid AND ds.classoid = 'pg_cl
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
-WHERE c.relkind IN ('r', 'p', 'm') AND NOT ic.relispartition AND {user_ns("n")}
+WHERE c.relkind IN ('r', 'p', 'm') AND {user_ns("n")}  -- partitions' flagged
   AND {not_extension_member("pg_class", "ic.oid")}
   AND i.indexrelid NOT IN (SELECT x.conindid FROM pg_constraint x
                            WHERE x.contype IN ('p', 'u', 'x') AND x.conrelid <> 0)

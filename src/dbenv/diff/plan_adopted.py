@@ -1,0 +1,64 @@
+"""Inherited constraints and indexes that a detach or NO INHERIT leaves on the table.
+
+``DETACH PARTITION`` keeps a partition's copies of its parent's primary key, unique,
+exclusion, check and foreign key constraints and of its indexes, now as its own; ``NO
+INHERIT`` does the same with check constraints no other parent still provides. The model
+keeps inherited ones apart (``SchemaModel.inherited``: the parent's are compared instead),
+so without this the plan would never drop or match them and the re-diff would find them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dbenv.diff.model import Constraint, Index, Table
+from dbenv.diff.plan import Builder, Phase
+
+
+def adopt_inherited(b: Builder) -> None:
+    """Add the children the plan's detaches and NO INHERITs leave behind to ``b.target``
+    (after ``plan_tables``, which decides them), so they are compared like any other."""
+    constraints = dict(b.target.constraints)
+    indexes = dict(b.target.indexes)
+    for key, child in b.target.inherited.items():
+        table_key = f"table:{child.table}"
+        old, new = b.target.tables.get(table_key), b.source.tables.get(table_key)
+        if old is None or new is None or table_key in b.recreated:
+            continue
+        if not _left_behind(b, child, old, new):
+            continue
+        b.adopted.add(key)
+        if isinstance(child, Constraint):
+            constraints[key] = child
+        else:
+            indexes[key] = child
+    if b.adopted:
+        b.target = replace(b.target, constraints=constraints, indexes=indexes)
+
+
+def _left_behind(b: Builder, child: Constraint | Index, old: Table, new: Table) -> bool:
+    if old.partition_of and new.partition_of is None:
+        return True
+    # Attached to another parent, the partition's matching children go over to the new
+    # parent's (and could then not be dropped): left alone, as before.
+    if not isinstance(child, Constraint) or child.contype != "c":
+        return False
+    removed = set(old.inherits) - set(new.inherits)
+    if not removed:
+        return False
+    providers = {
+        parent
+        for parent in old.inherits
+        if f"constraint:{parent}:{child.name}" in b.target.constraints
+        or f"constraint:{parent}:{child.name}" in b.target.inherited
+    }
+    return bool(providers) and providers <= removed
+
+
+def drop_sql(b: Builder, key: str, phase: Phase, sql: str) -> tuple[Phase, str]:
+    """A drop of an adopted child runs after the detach (PostgreSQL refuses to drop an
+    inherited one), and only if a DROP COLUMN of the detach's phase has not taken it."""
+    if key not in b.adopted:
+        return phase, sql
+    sql = sql.replace(" DROP CONSTRAINT ", " DROP CONSTRAINT IF EXISTS ", 1)
+    return Phase.DROP_ADOPTED, sql.replace("DROP INDEX ", "DROP INDEX IF EXISTS ", 1)
