@@ -142,6 +142,7 @@ def plan_tables(b: Builder) -> None:
     for key in sorted(late, key=lambda k: -_depth(target[k], target)):
         old = target[key]
         b.broken.add(key)
+        _detach_referenced(b, old)
         b.add(
             Phase.DROP_TABLES,
             f"DROP TABLE {old.qualified}",
@@ -149,6 +150,20 @@ def plan_tables(b: Builder) -> None:
             action="drop",
             target=key,
         )
+
+
+def _detach_referenced(b: Builder, old: Table) -> None:
+    """A partition of a table a foreign key references carries that key's clone: DROP TABLE
+    is refused while it does, DETACH removes it (after checking no row refers to it)."""
+    ancestors, parent = set(), old.partition_of
+    while parent is not None and f"table:{parent}" in b.target.tables:
+        ancestors.add(parent)
+        parent = b.target.tables[f"table:{parent}"].partition_of
+    if old.partition_of is None or f"table:{old.partition_of}" not in b.source.tables:
+        return  # the parent goes too, or it is not a partition
+    if any(c.contype == "f" and c.ref_table in ancestors for c in b.target.constraints.values()):
+        sql = f"ALTER TABLE {old.partition_of} DETACH PARTITION {old.qualified}"
+        b.add(Phase.DROP_TABLES, sql, target=old.key)
 
 
 def _typed(b: Builder, new: Table, old: Table | None) -> None:
@@ -235,9 +250,11 @@ def _alter_parents(b: Builder, new: Table, old: Table) -> None:
             f"({', '.join(new.inherits)}); re-inheriting in order would make inherited "
             "columns local, so the order is left as it is"
         )
+    # Leaving a parent goes first: the parent's column changes would otherwise recurse into
+    # the table, which then keeps what the parent became rather than what it was.
     for parent in old.inherits:
         if parent not in new.inherits:
-            b.add(Phase.COLUMNS, f"ALTER TABLE {name} NO INHERIT {parent}", target=new.key)
+            b.add(Phase.DETACH, f"ALTER TABLE {name} NO INHERIT {parent}", target=new.key)
     for parent in new.inherits:
         if parent not in old.inherits:
             b.add(
@@ -249,8 +266,10 @@ def _alter_parents(b: Builder, new: Table, old: Table) -> None:
     if (old.partition_of, old.partition_bound) == (new.partition_of, new.partition_bound):
         return
     if old.partition_of:
+        # Attached again (new bounds, another parent): after the old parent's changes, which
+        # the table must then have; for good, first, as for NO INHERIT.
         sql = f"ALTER TABLE {old.partition_of} DETACH PARTITION {name}"
-        b.add(Phase.COLUMNS, sql, target=new.key)
+        b.add(Phase.COLUMNS if new.partition_of else Phase.DETACH, sql, target=new.key)
     if new.partition_of:
         sql = f"ALTER TABLE {new.partition_of} ATTACH PARTITION {name} {new.partition_bound}"
         b.add(Phase.COLUMNS, sql, hazard=LONG_LOCK, target=new.key)
