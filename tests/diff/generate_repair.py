@@ -127,7 +127,10 @@ def _repair_views(spec: Spec) -> None:
             if not view.cols or not fits or not all(c in kinds for c in view.cols):
                 del spec.views[key]
                 changed = True
-            elif view.index_col and not (view.materialized and scalar(kinds[view.index_col])):
+            elif view.index_col and not (
+                # the column may have left the view's list (a mutation drops its last one)
+                view.materialized and view.index_col in view.cols and scalar(kinds[view.index_col])
+            ):
                 view.index_col = None
 
 
