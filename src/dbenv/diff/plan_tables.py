@@ -13,6 +13,7 @@ from dbenv.diff.casts import castable
 from dbenv.diff.model import Column, CompositeType, Identity, Table
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 from dbenv.diff.plan_objects import composite_kept
+from dbenv.diff.plan_partitions import detach_referenced, prepare_attach
 from dbenv.diff.plan_settings import plan_column_settings, plan_inherited_columns
 
 _VOLATILE = ("nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(")
@@ -142,7 +143,7 @@ def plan_tables(b: Builder) -> None:
     for key in sorted(late, key=lambda k: -_depth(target[k], target)):
         old = target[key]
         b.broken.add(key)
-        _detach_referenced(b, old)
+        detach_referenced(b, old)
         b.add(
             Phase.DROP_TABLES,
             f"DROP TABLE {old.qualified}",
@@ -150,20 +151,6 @@ def plan_tables(b: Builder) -> None:
             action="drop",
             target=key,
         )
-
-
-def _detach_referenced(b: Builder, old: Table) -> None:
-    """A partition of a table a foreign key references carries that key's clone: DROP TABLE
-    is refused while it does, DETACH removes it (after checking no row refers to it)."""
-    ancestors, parent = set(), old.partition_of
-    while parent is not None and f"table:{parent}" in b.target.tables:
-        ancestors.add(parent)
-        parent = b.target.tables[f"table:{parent}"].partition_of
-    if old.partition_of is None or f"table:{old.partition_of}" not in b.source.tables:
-        return  # the parent goes too, or it is not a partition
-    if any(c.contype == "f" and c.ref_table in ancestors for c in b.target.constraints.values()):
-        sql = f"ALTER TABLE {old.partition_of} DETACH PARTITION {old.qualified}"
-        b.add(Phase.DROP_TABLES, sql, target=old.key)
 
 
 def _typed(b: Builder, new: Table, old: Table | None) -> None:
@@ -271,6 +258,7 @@ def _alter_parents(b: Builder, new: Table, old: Table) -> None:
         sql = f"ALTER TABLE {old.partition_of} DETACH PARTITION {name}"
         b.add(Phase.COLUMNS if new.partition_of else Phase.DETACH, sql, target=new.key)
     if new.partition_of:
+        prepare_attach(b, new, old)
         sql = f"ALTER TABLE {new.partition_of} ATTACH PARTITION {name} {new.partition_bound}"
         b.add(Phase.COLUMNS, sql, hazard=LONG_LOCK, target=new.key)
 
@@ -319,10 +307,11 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
             _drop_column(b, name, prior, hazard=DATA_LOSS)
             prior = None
         if prior is None:
-            _add_column(b, name, col)
             moved.append(col.name)
         else:
             _alter_column(b, name, col, prior)
+    for added in moved:  # after the retypes: a new generated column may use a retyped one
+        _add_column(b, name, after[added])
     _note_order(b, new, old, moved)
 
 
