@@ -128,6 +128,8 @@ class Builder:
     """Qualified names of types recreated under the same name (expressions naming them break)."""
     fresh_defaults: set[str] = field(default_factory=set)
     """column:table.col keys whose default was dropped and must be set from the source."""
+    dropped_early: set[str] = field(default_factory=set)
+    """Keys of target tables dropped before types change (recreated ones, their orphans)."""
     adopted: set[str] = field(default_factory=set)
     """Keys of inherited constraints and indexes a detach or NO INHERIT makes the table's own
     (now in ``target``; dropped, if the source lacks them, only after the detach)."""
@@ -171,6 +173,8 @@ def build_plan(
     plan_objects.plan_schemas(builder)
     plan_objects.plan_extensions(builder)
     plan_objects.plan_collations(builder)
+    orphans = plan_tables.mark_recreated_tables(builder)
+    builder.dropped_early = orphans | {k for k in builder.recreated if k.startswith("table:")}
     plan_objects.plan_types(builder)
     plan_objects.plan_domains(builder)
     plan_type_drops.drop_types(builder)

@@ -198,7 +198,7 @@ def recreate_type(b: Builder, key: str, word: str, create: str, *, hazard: str) 
     b.converted_types.add(obj.qualified)
     keyed = _recreate_tables_keyed_on(b, obj.qualified)
     for table in b.target.tables.values():
-        if table.partition_of or table.key in keyed:
+        if table.partition_of or table.key in keyed or table.key in b.dropped_early:
             continue
         for col in table.columns:
             array = col.data_type == obj.qualified + "[]"
@@ -247,7 +247,7 @@ def _columns_of_type(b: Builder, qualified: str) -> list[tuple[str, str, str | N
     """(table, column, default, type) of the target's declared columns of ``qualified``."""
     found = []
     for table in b.target.tables.values():
-        if table.partition_of:
+        if table.partition_of or table.key in b.dropped_early:
             continue
         for col in table.columns:
             if col.local and col.data_type in (qualified, qualified + "[]"):

@@ -100,29 +100,36 @@ def _reshaped_partition(new: Table, old: Table) -> bool:
     return shape(new) != shape(old)
 
 
-def plan_tables(b: Builder) -> None:
-    source, target = b.source.tables, b.target.tables
-    for key, new in source.items():
-        old = target.get(key)
+def mark_recreated_tables(b: Builder) -> set[str]:
+    """Add the tables the plan drops and creates again to ``b.recreated`` (their partitions
+    and children too); returns those of them the source lacks. Run before types are planned
+    too: a type's recreation must not convert the columns of a table dropped before it."""
+    for key, new in b.source.tables.items():
+        old = b.target.tables.get(key)
         if old is not None and _needs_recreate(new, old):
             b.recreated.add(key)
-    orphans = _spread_recreation(b)
-    early = (b.recreated & target.keys()) | orphans
+    return _spread_recreation(b)
+
+
+def _drop_early(b: Builder, early: set[str]) -> None:
+    """Recreated tables (and their orphans) go before anything is created, children first."""
+    target = b.target.tables
     for key in sorted(early, key=lambda k: -_depth(target[k], target)):
         old = target[key]
         for seq in b.target.sequences.values():
             if seq.owned_by and seq.owned_by.startswith(old.qualified + "."):
                 sql = f"ALTER SEQUENCE {seq.qualified} OWNED BY NONE"
                 b.add(Phase.DROP_REBUILT, sql, target=seq.key)
-        b.add(
-            Phase.DROP_REBUILT,
-            f"DROP TABLE {old.qualified}",
-            hazard=DATA_LOSS,
-            action="drop",
-            target=key,
-        )
+        sql = f"DROP TABLE {old.qualified}"
+        b.add(Phase.DROP_REBUILT, sql, hazard=DATA_LOSS, action="drop", target=key)
         b.broken.add(key)
         b.broken.update(f"column:{old.qualified}.{c.name}" for c in old.columns)
+
+
+def plan_tables(b: Builder) -> None:
+    source, target = b.source.tables, b.target.tables
+    orphans = mark_recreated_tables(b)  # again: types add tables keyed on a recreated type
+    _drop_early(b, (b.recreated & target.keys()) | orphans)
     for key in sorted(source, key=lambda k: _depth(source[k], source)):
         new = source[key]
         old = target.get(key)
@@ -405,13 +412,21 @@ def _add_column(b: Builder, table: str, col: Column) -> None:
     volatile = col.generated is not None or col.identity is not None
     volatile = volatile or any(v in (col.default or "") for v in _VOLATILE)
     hazard = TABLE_REWRITE if volatile else NO_HAZARD
-    b.add(
-        Phase.COLUMNS,
-        f"ALTER TABLE {table} ADD COLUMN {column_sql(col)}",
-        hazard=hazard,
-        action="create",
-        target=f"column:{table}.{col.name}",
-    )
+    key = f"column:{table}.{col.name}"
+    identity = col.identity
+    if identity is not None and _has_children(b, table):
+        # "cannot recursively add identity column to table that has child tables": the
+        # column goes to every child, the identity (never inherited) to the table alone.
+        col = _replace(col, identity=None, not_null=True)
+    sql = f"ALTER TABLE {table} ADD COLUMN {column_sql(col)}"
+    b.add(Phase.COLUMNS, sql, hazard=hazard, action="create", target=key)
+    if identity is not None and col.identity is None:
+        sql = f"ALTER TABLE {table} ALTER COLUMN {col.name} ADD {identity_clause(identity)}"
+        b.add(Phase.COLUMNS, sql, target=key)
+
+
+def _has_children(b: Builder, table: str) -> bool:
+    return any(t.partition_of == table or table in t.inherits for t in b.target.tables.values())
 
 
 def _drop_column(
