@@ -289,9 +289,10 @@ def m_retype_key(rng: random.Random, spec: Spec) -> None:
     table.col(table.pk[0]).kind = "bigint"  # type: ignore[union-attr]
     for other in spec.tables.values():
         for fk in other.fks:
-            if fk.ref == table.key:
+            col = other.col(fk.cols[0])
+            if fk.ref == table.key and col is not None:  # an earlier mutation may drop it
                 fk.kinds = ["bigint"]
-                other.col(fk.cols[0]).kind = "bigint"  # type: ignore[union-attr]
+                col.kind = "bigint"
 
 
 def m_partition(rng: random.Random, spec: Spec) -> None:

@@ -106,9 +106,32 @@ def mark_recreated_tables(b: Builder) -> set[str]:
     too: a type's recreation must not convert the columns of a table dropped before it."""
     for key, new in b.source.tables.items():
         old = b.target.tables.get(key)
-        if old is not None and _needs_recreate(new, old):
+        if old is None or key in b.recreated:
+            continue
+        changed = _key_columns_changed(new, old)
+        if changed:
+            b.notes.append(
+                f"table {new.qualified} is dropped and created again (its rows are lost): "
+                f"its partition key column {', '.join(changed)} changes type or collation, "
+                "which PostgreSQL cannot alter"
+            )
+        if changed or _needs_recreate(new, old):
             b.recreated.add(key)
     return _spread_recreation(b)
+
+
+def _key_columns_changed(new: Table, old: Table) -> list[str]:
+    """Partition key columns whose type or collation differ (no ALTER reaches them)."""
+    if not new.partitioned_by or new.partitioned_by != old.partitioned_by:
+        return []
+    changed = []
+    for col in new.columns:
+        was = old.column(col.name)
+        if was is None or (was.data_type, was.collation) == (col.data_type, col.collation):
+            continue
+        if re.search(rf"(?<![\w\"]){re.escape(col.name)}(?![\w\"])", new.partitioned_by):
+            changed.append(col.name)
+    return changed
 
 
 def _drop_early(b: Builder, early: set[str]) -> None:
