@@ -36,10 +36,10 @@ class Phase(IntEnum):
     FUNCTIONS = 11
     LATE_DOMAINS = 12  # domains whose checks call a function
     SEQUENCES = 13
-    TABLES = 14
-    DETACH = 15  # NO INHERIT, DETACH: before the parent's changes recurse
-    COLUMNS = 16
-    DROP_ADOPTED = 17  # what a detached partition keeps of its parent's (after COLUMNS)
+    DETACH = 14  # NO INHERIT, DETACH for good: before parents' changes recurse, new tables
+    DROP_ADOPTED = 15  # what a detached table keeps of its parent's, before new children
+    TABLES = 16
+    COLUMNS = 17
     DROP_TABLES = 18
     DROP_OBJECTS = 19
     DROP_TYPES = 20
@@ -132,7 +132,7 @@ class Builder:
     """Keys of target tables dropped before types change (recreated ones, their orphans)."""
     adopted: set[str] = field(default_factory=set)
     """Keys of inherited constraints and indexes a detach or NO INHERIT makes the table's own
-    (now in ``target``; dropped, if the source lacks them, only after the detach)."""
+    (now in ``target``; dropped, if the source lacks them, right after the detach)."""
 
     def add(
         self,

@@ -340,7 +340,10 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
             moved.append(col.name)
         else:
             _alter_column(b, name, col, prior)
-    for added in moved:  # after the retypes: a new generated column may use a retyped one
+    # After the retypes (a new generated column may use a retyped one), generated ones last
+    # (one may use another new column).
+    moved.sort(key=lambda n: after[n].generated is not None)
+    for added in moved:
         _add_column(b, name, after[added])
     _note_order(b, new, old, moved)
 
