@@ -52,7 +52,16 @@ def _left_behind(b: Builder, child: Constraint | Index, old: Table, new: Table) 
         if f"constraint:{parent}:{child.name}" in b.target.constraints
         or f"constraint:{parent}:{child.name}" in b.target.inherited
     }
-    return bool(providers) and providers <= removed
+    return bool(providers) and providers <= removed and all(_kept(b, p, child) for p in providers)
+
+
+def _kept(b: Builder, parent: str, child: Constraint) -> bool:
+    """Whether the parent's check survives until the NO INHERIT: one the plan drops first
+    takes the child's copy along (then the source's, if any, is simply created)."""
+    key = f"constraint:{parent}:{child.name}"
+    was = b.target.constraints.get(key) or b.target.inherited.get(key)
+    now = b.source.constraints.get(key) or b.source.inherited.get(key)
+    return was is not None and now is not None and was.definition == now.definition
 
 
 def drop_sql(b: Builder, key: str, phase: Phase, sql: str) -> tuple[Phase, str]:
@@ -61,4 +70,7 @@ def drop_sql(b: Builder, key: str, phase: Phase, sql: str) -> tuple[Phase, str]:
     would be visited by the drop's recursion, which fails where it lacks the constraint."""
     if key not in b.adopted:
         return phase, sql
-    return Phase.DROP_ADOPTED, sql
+    # IF EXISTS: the parent's own drop (of its key, index, check), run earlier while the
+    # table was still attached, may have taken it along.
+    sql = sql.replace(" DROP CONSTRAINT ", " DROP CONSTRAINT IF EXISTS ", 1)
+    return Phase.DROP_ADOPTED, sql.replace("DROP INDEX ", "DROP INDEX IF EXISTS ", 1)
