@@ -88,6 +88,9 @@ def _repair_children(spec: Spec, table: Table) -> None:
     table.indexes = [
         i for i in table.indexes if _dep_ok(spec, kinds, i.dep) and _values_ok(spec, i.where)
     ]
+    for idx in table.indexes:  # a mutation may make one unique: it must hold the key
+        if table.partition_by and f'"{table.partition_by[1]}"' not in idx.keys:
+            idx.unique = False
     table.policies = [
         p for p in table.policies if _dep_ok(spec, kinds, p.dep) and _values_ok(spec, p.expr)
     ]
