@@ -164,6 +164,7 @@ def build_plan(
         plan_database,
         plan_meta,
         plan_objects,
+        plan_recreate,
         plan_relations,
         plan_tables,
         plan_type_drops,
@@ -173,7 +174,7 @@ def build_plan(
     plan_objects.plan_schemas(builder)
     plan_objects.plan_extensions(builder)
     plan_objects.plan_collations(builder)
-    orphans = plan_tables.mark_recreated_tables(builder)
+    orphans = plan_recreate.mark_recreated_tables(builder)
     builder.dropped_early = orphans | {k for k in builder.recreated if k.startswith("table:")}
     plan_objects.plan_types(builder)
     plan_objects.plan_domains(builder)

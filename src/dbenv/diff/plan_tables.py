@@ -14,6 +14,7 @@ from dbenv.diff.model import Column, CompositeType, Identity, Table
 from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 from dbenv.diff.plan_objects import composite_kept
 from dbenv.diff.plan_partitions import detach_referenced, prepare_attach
+from dbenv.diff.plan_recreate import mark_recreated_tables
 from dbenv.diff.plan_settings import plan_column_settings, plan_inherited_columns
 
 _VOLATILE = ("nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(")
@@ -81,59 +82,6 @@ def _depth(table: Table, tables: dict[str, Table]) -> int:
     return depth
 
 
-def _needs_recreate(new: Table, old: Table) -> bool:
-    # A new parent's columns would stay local if added by ALTER: recreate to inherit them.
-    new_parent = bool(set(new.inherits) - set(old.inherits))
-    return new.partitioned_by != old.partitioned_by or new_parent or _reshaped_partition(new, old)
-
-
-def _reshaped_partition(new: Table, old: Table) -> bool:
-    """A table attached to another parent whose columns it does not have: ATTACH refuses
-    a partition whose columns differ from the parent's, and the partition's columns cannot
-    be altered on their own (they follow the parent), so it is created again."""
-    if new.partition_of is None or new.partition_of == old.partition_of:
-        return False
-
-    def shape(table: Table) -> set[tuple[str, str, str | None]]:
-        return {(c.name, c.data_type, c.collation) for c in table.columns}
-
-    return shape(new) != shape(old)
-
-
-def mark_recreated_tables(b: Builder) -> set[str]:
-    """Add the tables the plan drops and creates again to ``b.recreated`` (their partitions
-    and children too); returns those of them the source lacks. Run before types are planned
-    too: a type's recreation must not convert the columns of a table dropped before it."""
-    for key, new in b.source.tables.items():
-        old = b.target.tables.get(key)
-        if old is None or key in b.recreated:
-            continue
-        changed = _key_columns_changed(new, old)
-        if changed:
-            b.notes.append(
-                f"table {new.qualified} is dropped and created again (its rows are lost): "
-                f"its partition key column {', '.join(changed)} changes type or collation, "
-                "which PostgreSQL cannot alter"
-            )
-        if changed or _needs_recreate(new, old):
-            b.recreated.add(key)
-    return _spread_recreation(b)
-
-
-def _key_columns_changed(new: Table, old: Table) -> list[str]:
-    """Partition key columns whose type or collation differ (no ALTER reaches them)."""
-    if not new.partitioned_by or new.partitioned_by != old.partitioned_by:
-        return []
-    changed = []
-    for col in new.columns:
-        was = old.column(col.name)
-        if was is None or (was.data_type, was.collation) == (col.data_type, col.collation):
-            continue
-        if re.search(rf"(?<![\w\"]){re.escape(col.name)}(?![\w\"])", new.partitioned_by):
-            changed.append(col.name)
-    return changed
-
-
 def _drop_early(b: Builder, early: set[str]) -> None:
     """Recreated tables (and their orphans) go before anything is created, children first."""
     target = b.target.tables
@@ -192,24 +140,6 @@ def _typed(b: Builder, new: Table, old: Table | None) -> None:
         b.add(Phase.COLUMNS, f"ALTER TABLE {new.qualified} NOT OF", target=new.key)
     if new.of_type is not None:
         b.add(Phase.COLUMNS, f"ALTER TABLE {new.qualified} OF {new.of_type}", target=new.key)
-
-
-def _spread_recreation(b: Builder) -> set[str]:
-    """Partitions and children of a recreated table go with it; returns those the source
-    does not have (dropped early, with their parent, rather than at the end)."""
-    orphans: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        gone = b.recreated | orphans
-        names = {b.target.tables[k].qualified for k in gone if k in b.target.tables}
-        for key, old in b.target.tables.items():
-            parents = {old.partition_of, *old.inherits}
-            if key in gone or not parents & names:
-                continue
-            (b.recreated if key in b.source.tables else orphans).add(key)
-            changed = True
-    return orphans
 
 
 def _after_type_cascade(b: Builder, new: Table, old: Table) -> Table:
@@ -452,7 +382,10 @@ def _add_column(b: Builder, table: str, col: Column) -> None:
 
 
 def _has_children(b: Builder, table: str) -> bool:
-    return any(t.partition_of == table or table in t.inherits for t in b.target.tables.values())
+    """Whether ``table`` has partitions or children when its columns change (the target's
+    that stay, or the source's, which exist by then)."""
+    tables = [*b.target.tables.values(), *b.source.tables.values()]
+    return any(t.partition_of == table or table in t.inherits for t in tables)
 
 
 def _drop_column(
