@@ -17,7 +17,7 @@ import pytest
 from generate_mutate import pair
 from test_diff_corpus import _converges
 
-GROUPS, PER_GROUP = 6, 20
+GROUPS, PER_GROUP = 16, 20
 
 
 @pytest.mark.parametrize("way", ["ab", "ba"])
