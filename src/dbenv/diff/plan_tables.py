@@ -270,12 +270,16 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
             moved.append(col.name)
         else:
             _alter_column(b, name, col, prior)
-    # After the retypes (a new generated column may use a retyped one), generated ones last
-    # (one may use another new column).
+    _add_columns(b, name, [after[n] for n in moved])
     moved.sort(key=lambda n: after[n].generated is not None)
-    for added in moved:
-        _add_column(b, name, after[added])
     _note_order(b, new, old, moved)
+
+
+def _add_columns(b: Builder, table: str, columns: list[Column]) -> None:
+    """After the retypes (a new generated column may use a retyped one), generated ones last
+    (one may use another new column)."""
+    for col in sorted(columns, key=lambda c: c.generated is not None):
+        _add_column(b, table, col)
 
 
 def _drop_expressions(b: Builder, new: Table, before: dict[str, Column], skip: set[str]) -> None:
