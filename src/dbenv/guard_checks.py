@@ -226,7 +226,12 @@ def check_pattern(env: Environment, database: str) -> CheckResult:
 
 
 def server_target(env: Environment) -> Target | None:
-    """The server, database and user the masked URL names; None if unknown.
+    """The server, database and user the environment's masked URL names; None if unknown."""
+    return None if env.database_url is None else url_target(env.database_url.masked)
+
+
+def url_target(url: str) -> Target | None:
+    """The server, database and user a URL names; None if it does not parse.
 
     A unix socket and loopback may be the same server: a socket counts as localhost.
     """
@@ -234,10 +239,8 @@ def server_target(env: Environment) -> Target | None:
 
     from dbenv.config.urls import target_of
 
-    if env.database_url is None:
-        return None
     try:
-        target = target_of(env.database_url.masked)
+        target = target_of(url)
     except DbenvError:
         return None
     return replace(target, host="localhost") if target.host.startswith("/") else target

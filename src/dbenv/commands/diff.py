@@ -136,21 +136,20 @@ def apply_diff(
 def _environment_at(project: Project, url: Secret | str) -> Environment | None:
     """The configured environment whose database ``url`` names (None: none does)."""
     from dbenv.config.model import Secret
-    from dbenv.config.urls import target_of
     from dbenv.errors import DbenvError
-    from dbenv.guard_checks import server_target
+    from dbenv.guard_checks import server_target, url_target
 
-    plain = url.masked if isinstance(url, Secret) else url
-    wanted = target_of(plain)
-    if wanted.host.startswith("/"):
-        wanted = replace(wanted, host="localhost")
+    wanted = url_target(url.masked if isinstance(url, Secret) else url)
+    if wanted is None:
+        return None
     for name in project.environment_names:
         try:
-            found = server_target(project.environment(name))
+            env = project.environment(name)
         except DbenvError:
             continue  # an environment that does not resolve names no database
+        found = server_target(env)
         if found is not None and found.same_database(wanted):
-            return project.environment(name)
+            return env
     return None
 
 
