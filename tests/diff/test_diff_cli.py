@@ -490,3 +490,20 @@ def test_database_wide_objects_diff_does_not_compare_count_only_in_a_whole_diff(
     a, b = make_db(base + cast), make_db(base + fn)
     assert invoke("diff", a, b, "--exit-code").exit_code == 1  # the cast
     assert invoke("diff", a, b, "--exit-code", "--schema", "keep").exit_code == 0
+
+
+def test_a_url_stands_for_the_environment_owning_that_database(tmp_path: Path) -> None:
+    """Not a schema-isolated environment inside it, and the protected one first."""
+    from dbenv.commands.diff import _environment_at
+    from fixtures.config.projects import project_at
+
+    ci = (
+        '[environments.ci]\ntier = "disposable"\nisolation = "schema"\nschema = "ci"\n'
+        'database_url = "postgresql://app@db.example.com/app"\n'
+    )
+    prod = '[environments.prod]\ndatabase_url = "postgresql://app@db.example.com:5432/app"\n'
+    both = project_at(tmp_path / "both", '[project]\nname = "p"\n' + ci + prod)
+    found = _environment_at(both, "postgresql://other@db.example.com/app")
+    assert found is not None and found.name == "prod"
+    only_ci = project_at(tmp_path / "ci", '[project]\nname = "p"\n' + ci)
+    assert _environment_at(only_ci, "postgresql://app@db.example.com/app") is None

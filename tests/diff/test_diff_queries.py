@@ -51,3 +51,16 @@ def test_both_shapes_of_the_columns_query_run(scratch_db: str) -> None:
     assert [r[14] for r in old] == [None, None]
     assert [r[14] for r in new] == ["", "p"]
     assert [r[:14] for r in old] == [r[:14] for r in new]
+
+
+def test_filtering_a_model_keeps_the_fields_it_does_not_filter() -> None:
+    """casts and inherited were dropped by filter_model, so `dbenv diff` never saw them."""
+    from dataclasses import replace
+
+    from dbenv.diff.model import SchemaModel
+    from dbenv.diff.sources import filter_model
+
+    empty = SchemaModel(*([{}] * 12))  # type: ignore[arg-type]
+    model = replace(empty, casts=frozenset({("date", "text")}), server_version=150004)
+    kept = filter_model(model, schemas=("public",))
+    assert kept.casts == model.casts and kept.server_version == 150004

@@ -142,15 +142,19 @@ def _environment_at(project: Project, url: Secret | str) -> Environment | None:
     wanted = url_target(url.masked if isinstance(url, Secret) else url)
     if wanted is None:
         return None
+    matches = []
     for name in project.environment_names:
         try:
             env = project.environment(name)
         except DbenvError:
             continue  # an environment that does not resolve names no database
         found = server_target(env)
-        if found is not None and found.same_database(wanted):
-            return env
-    return None
+        # a plan changes the whole database: only an environment that owns the
+        # database (not a schema or prefix in it) stands for the URL
+        if found is not None and found.same_database(wanted) and env.isolation == "database":
+            matches.append(env)
+    # several: the protected one's guard decides
+    return min(matches, key=lambda e: e.tier != "protected", default=None)
 
 
 def _apply_to_url(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -236,7 +236,10 @@ def filter_model(
         # database-wide (a cast, a language): part of a whole-database diff only
         return not schemas if schema is None else keep(schema)
 
-    return SchemaModel(
+    # replace(), not a new SchemaModel: a field added to the model later is carried
+    # over (casts and inherited were lost here, so `dbenv diff` never used them)
+    return replace(
+        model,
         schemas=pick(model.schemas),
         extensions=pick(model.extensions),
         types=pick(model.types),
@@ -249,13 +252,11 @@ def filter_model(
         indexes=pick(model.indexes),
         triggers=pick(model.triggers),
         policies=pick(model.policies),
-        server_version=model.server_version,
         collations=pick(model.collations),
         statistics=pick(model.statistics),
         rules=pick(model.rules),
         default_privileges=pick(model.default_privileges),
         event_triggers=pick(model.event_triggers),
+        inherited=pick(model.inherited),
         not_compared=frozenset(d for d in model.not_compared if keep_described(d)),
-        not_compared_schemas=model.not_compared_schemas,
-        function_users=model.function_users,
     )
