@@ -356,3 +356,25 @@ def test_a_failing_migration_never_shows_the_password(tmp_path: Path, pg_server:
         drop_project_databases(pg_server.dsn, project, database)
         with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
             conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_an_environment_that_does_not_resolve_here_does_not_stop_a_reset(
+    made: Any, redis_server: Any
+) -> None:
+    """Production's ${PROD_HOST} unset on a CI machine: reset of test (with Redis)
+    skips it, as the guard and flush do, instead of failing on it."""
+    from dbenv.config import load_project
+
+    project, dsn = made(redis_url=redis_server.url, redis_db=12)
+    toml = project.root / "dbenv.toml"
+    toml.write_text(
+        toml.read_text()
+        + '\n[environments.production]\ndatabase_url = "postgresql://app@${PROD_HOST}/app"\n'
+        + f'redis_url = "{redis_server.url}"\nredis_db = 0\n'
+    )
+    project = load_project(project=project.root, process_env={})
+    env = project.environment("test")
+    reset(project, env)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('a')")
+    assert reset(project, env, data_only=True).emptied == ("users",)

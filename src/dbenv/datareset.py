@@ -85,7 +85,7 @@ def capture_reference(
             "DELETE FROM dbenv.reference WHERE scope = %s RETURNING copy", [scope]
         ).fetchall():
             conn.execute(f"DROP TABLE IF EXISTS {copy}")
-    if not graph.tables:
+    if not graph.tables or not env.reference_rows:  # reference_rows = false: none kept
         return ()
     filled = _holding_rows(conn, list(graph.tables))
     if not filled:

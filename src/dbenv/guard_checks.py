@@ -274,11 +274,11 @@ def scopes_overlap(target: Environment, other: Environment) -> bool:
     return False
 
 
-def protected_environments(project: Project, env: Environment) -> list[Environment]:
+def protected_environments(project: Project, env: Environment | None) -> list[Environment]:
     """The project's protected environments other than ``env`` (those that resolve)."""
     found = []
     for name in project.environment_names:
-        if name == env.name:
+        if env is not None and name == env.name:
             continue
         try:
             other = project.environment(name)

@@ -326,8 +326,11 @@ def _redis_check(project: Any, env: Environment) -> list[Environment]:
     if env.redis_url is None:
         return []
     from dbenv.backends import redis
+    from dbenv.guard_checks import protected_environments
 
-    protected = [e for e in project.environments() if not e.disposable and e.name != env.name]
+    # an environment that does not resolve here (production's secrets unset on a CI
+    # machine) is skipped, as flush and the guard's shared check skip it
+    protected = protected_environments(project, env)
     redis.check_flush(env, protected)
     return protected
 

@@ -261,10 +261,12 @@ def _structure_of_other(project: Any, env: Environment, source: SchemaSource) ->
     from dbenv.backends import postgres
     from dbenv.diff.creation import creation_script
     from dbenv.diff.introspect import introspect
+    from dbenv.sqlalchemy import application_name
 
     other = _other_environment(project, source)
     assert other.database_url is not None
-    name = f"dbenv:{env.project}:{env.name}:structure"
+    # named for OTHER: a reader of its database, not a client of env's
+    name = application_name(other, "structure")
     with postgres.connect(other.database_url, application_name=name) as conn:
         model = introspect(conn)
     made = creation_script(model, present=env.extensions)

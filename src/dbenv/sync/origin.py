@@ -21,9 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbenv.backends import postgres
-from dbenv.errors import DbenvError
-
 if TYPE_CHECKING:
     from dbenv.config import Project
     from dbenv.config.model import Environment
@@ -123,14 +120,11 @@ def _by_database_name(path: Path, project: Project) -> list[Origin]:
             dumped = line.split("dbname:", 1)[1].strip()
     if not dumped:
         return []
+    from dbenv.guard_checks import protected_environments, server_target
+
     found = []
-    for name in project.environment_names:
-        try:
-            env = project.environment(name)
-        except DbenvError:
-            continue  # an environment that does not resolve here is no witness
-        if env.tier != "protected" or env.database_url is None:
-            continue
-        if postgres.url_parts(env.database_url.reveal()).get("dbname") == dumped:
-            found.append(Origin(name, "protected", project.name))
+    for env in protected_environments(project, None):
+        target = server_target(env)  # from the masked URL: no secret is resolved
+        if target is not None and target.database == dumped:
+            found.append(Origin(env.name, "protected", project.name))
     return found
