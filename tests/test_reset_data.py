@@ -118,6 +118,8 @@ def test_cycles_rules_and_reference_rows(made: Any, tmp_path: Path) -> None:
     result = reset(project, env, data_only=True)
     names = set(result.emptied)
     assert names == {"a", "b", "ruled", "countries", "orders"}
+    # rows deleted: not the reference rows put back, not what TRUNCATE emptied
+    assert result.rows_deleted == {"orders": 1}
     for table in ("a", "b", "ruled", "orders", "untouched"):
         assert count(dsn, table) == 0, table
     with psycopg.connect(dsn) as conn:

@@ -276,7 +276,7 @@ def run(
         statements = _statements(plan, graph, dirty, moved)
         cursor = conn.execute("; ".join(statements))
         if deleted is not None:
-            _count_deleted(cursor, statements, deleted)
+            _count_deleted(cursor, statements, deleted, restored=plan.references)
         emptied.extend(t for t in dirty if t not in emptied)
         if graph is None or not any(graph.tables[t].delete_triggers for t in dirty):
             break
@@ -284,12 +284,17 @@ def run(
 
 
 def _count_deleted(
-    cursor: psycopg.Cursor[Any], statements: list[str], deleted: dict[str, int]
+    cursor: psycopg.Cursor[Any],
+    statements: list[str],
+    deleted: dict[str, int],
+    *,
+    restored: Mapping[str, Reference],
 ) -> None:
-    """Add each ``DELETE FROM t`` statement's row count to ``deleted[t]``."""
+    """Add each ``DELETE FROM t`` statement's row count to ``deleted[t]`` — not for
+    reference tables, whose rows are put back right after."""
     for statement in statements:
-        if statement.startswith("DELETE FROM ") and cursor.rowcount >= 0:
-            table = statement.removeprefix("DELETE FROM ")
+        table = statement.removeprefix("DELETE FROM ")
+        if table != statement and table not in restored and cursor.rowcount >= 0:
             deleted[table] = deleted.get(table, 0) + cursor.rowcount
         if not cursor.nextset():
             break

@@ -231,6 +231,8 @@ def _write_dumps(client: redis.Redis, keys: list[Any], out: Any) -> None:
 
 def restore_snapshot(env: Environment, path: Path) -> int:
     """Put the keys of a ``snapshot`` file back into ``env``'s db (replacing); returns the count."""
+    import redis as redis_lib
+
     place = place_of(env)
     client = connect(env.redis_url or "", place[2] if place else 0)
     restored = 0
@@ -242,6 +244,12 @@ def restore_snapshot(env: Environment, path: Path) -> int:
                 pipe.restore(key, record["ttl"], payload, replace=True)
                 restored += 1
             pipe.execute()
+    except redis_lib.RedisError as exc:
+        raise ConnectionFailed(
+            f"could not restore the Redis snapshot {path.name} into '{env.name}': "
+            f"{type(exc).__name__}.",
+            hint="Check that the Redis server is up and reachable, then retry.",
+        ) from None
     finally:
         client.close()
     return restored
