@@ -1,14 +1,15 @@
 """examples/zero-conftest: a project with only dbenv.toml, models and tests runs green.
 
-It runs as a user runs it: ``python -m pytest`` in the project's directory, the
-plugin loaded by the installed ``pytest11`` entry point (no ``-p dbenv``), and
-none of this repository's pytest settings (its addopts say ``-p no:dbenv``).
+It runs as a user runs it, where it stands in this repository: ``python -m pytest``
+in the project's directory (and from the repository's root, naming it), the
+plugin loaded by the installed ``pytest11`` entry point (no ``-p dbenv``). The
+example's own ``pytest.ini`` keeps this repository's settings (whose addopts say
+``-p no:dbenv``) out, as a user's project has its own.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -19,8 +20,8 @@ import pytest
 
 from servers import PgServer
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "zero-conftest"
-PYTEST_FILES = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg", "conftest.py")
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "zero-conftest"
 
 
 def _drop(pg_server: PgServer, *needles: str) -> None:
@@ -45,10 +46,11 @@ def _user_environment(database_url: str) -> dict[str, str]:
     return env
 
 
-def _run_pytest(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run_pytest(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    # no cache directory and no bytecode: the run leaves the example as it is
     return subprocess.run(
-        [sys.executable, "-m", "pytest"],
-        cwd=project,
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -56,37 +58,42 @@ def _run_pytest(project: Path, env: dict[str, str]) -> subprocess.CompletedProce
     )
 
 
-def test_the_example_passes_with_the_plugin_loaded_by_its_entry_point(
-    tmp_path: Path, pg_server: PgServer
+def test_the_example_passes_where_it_stands_with_the_plugin_loaded_by_its_entry_point(
+    pg_server: PgServer,
 ) -> None:
-    project = tmp_path / "zero-conftest"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", ".dbenv"))
-    assert not list(project.rglob("conftest.py"))
-    # no pytest configuration from here up to / (the repository's would load -p no:dbenv)
-    assert not [
-        p / f for p in (project, *project.parents) for f in PYTEST_FILES if (p / f).exists()
-    ]
+    assert not list(EXAMPLE.rglob("conftest.py"))
     database = f"zero_conftest_{uuid.uuid4().hex[:8]}_test"
     env = _user_environment(pg_server.dsn_for(database))
+    before = sorted(p.relative_to(EXAMPLE) for p in EXAMPLE.rglob("*"))
+    # in its directory, and from the repository's root naming it (one test: the two
+    # runs share the example's template, which the cleanup drops)
+    runs = [(EXAMPLE, ()), (REPO, ("examples/zero-conftest",))]
     try:
-        result = _run_pytest(project, env)
-        assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-        assert "7 passed" in result.stdout
-        # pytest lists the distributions of the plugins it loaded through entry points
-        plugins = [line for line in result.stdout.splitlines() if line.startswith("plugins:")]
-        assert plugins and "dbenv-" in plugins[0], result.stdout
-        with psycopg.connect(pg_server.dsn_for(database)) as conn:
-            assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (0,)
-            assert conn.execute("SELECT count(*) FROM plans").fetchone() == (2,)
+        for cwd, args in runs:
+            result = _run_pytest(cwd, env, *args)
+            assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+            assert "7 passed" in result.stdout
+            # the example's own settings, not the repository's (-p no:dbenv)
+            assert f"rootdir: {EXAMPLE}" in result.stdout
+            assert "configfile: pytest.ini" in result.stdout
+            # pytest lists the distributions of the plugins it loaded through entry points
+            plugins = [line for line in result.stdout.splitlines() if line.startswith("plugins:")]
+            assert plugins and "dbenv-" in plugins[0], result.stdout
+            with psycopg.connect(pg_server.dsn_for(database)) as conn:
+                assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (0,)
+                assert conn.execute("SELECT count(*) FROM plans").fetchone() == (2,)
+        assert sorted(p.relative_to(EXAMPLE) for p in EXAMPLE.rglob("*")) == before
 
         # the control: the same run without entry points has no dbenv fixtures
-        without = _run_pytest(project, {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+        without = _run_pytest(EXAMPLE, {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
         assert without.returncode != 0
         assert "fixture 'sa_session' not found" in without.stdout
     finally:
         _drop(pg_server, database, "dbenv_tpl_zero_conftest")
 
 
-@pytest.mark.parametrize("path", ["dbenv.toml", "app/models.py", "tests/test_accounts.py"])
+@pytest.mark.parametrize(
+    "path", ["dbenv.toml", "pytest.ini", "app/models.py", "tests/test_accounts.py"]
+)
 def test_the_example_has_its_parts(path: str) -> None:
     assert (EXAMPLE / path).is_file()

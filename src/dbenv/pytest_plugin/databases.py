@@ -57,7 +57,12 @@ def read_key(conn: psycopg.Connection[Any], env: Environment) -> str | None:
     """The reuse key recorded for ``env``'s scope in the connected database."""
     from dbenv.datareset import scope_key
 
-    found = conn.execute("SELECT to_regclass('dbenv.pytest_state') IS NOT NULL").fetchone()
+    # a table this role may not read (made by an older dbenv as the admin) counts as
+    # no key: the database is cloned again and labelled readable
+    found = conn.execute(
+        "SELECT to_regclass('dbenv.pytest_state') IS NOT NULL"
+        " AND has_table_privilege('dbenv.pytest_state', 'SELECT, UPDATE')"
+    ).fetchone()
     if not found or not found[0]:
         return None
     row = conn.execute(
@@ -66,7 +71,12 @@ def read_key(conn: psycopg.Connection[Any], env: Environment) -> str | None:
     return str(row[0]) if row else None
 
 
-def write_key(conn: psycopg.Connection[Any], env: Environment, key: str) -> None:
+def write_key(
+    conn: psycopg.Connection[Any], env: Environment, key: str, *, reader: str | None = None
+) -> None:
+    """Record ``key``; ``reader``: the role that reads it later, when not the connected one."""
+    from psycopg import sql
+
     from dbenv.datareset import scope_key
 
     with conn.transaction():
@@ -76,6 +86,12 @@ def write_key(conn: psycopg.Connection[Any], env: Environment, key: str) -> None
             "ON CONFLICT (scope) DO UPDATE SET key = excluded.key",
             [scope_key(env), key],
         )
+        if reader:
+            role = sql.Identifier(reader)
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA dbenv TO {}").format(role))
+            conn.execute(
+                sql.SQL("GRANT SELECT, INSERT, UPDATE ON dbenv.pytest_state TO {}").format(role)
+            )
 
 
 def exists(maint: psycopg.Connection[Any], database: str) -> bool:
@@ -192,22 +208,30 @@ def clone_worker(
 def label(project: Any, env: Environment, database: str, key: str) -> None:
     """Stamp a fresh copy and record its reuse key, as the environment's own role.
 
-    dbenv's schema is then the role's, as after ``dbenv reset``; the admin stamps
-    only where the role may not (not the database's owner).
+    dbenv's schema is then the role's, as after ``dbenv reset``. The admin stamps
+    where the role may not: not the database's owner, or on PostgreSQL 15 and later,
+    where only a superuser may set the stamp's database-level marker. The key is
+    read as the role on the next run, so the admin grants it the table.
     """
     from dbenv.errors import OperationError
     from dbenv.guard import maintenance_url, target_url
+
+    role = target_url(env)
+    try:
+        _write_label(project, env, role, database, key)
+    except OperationError:
+        reader = postgres.url_parts(role).get("user")
+        _write_label(project, env, maintenance_url(env), database, key, reader=reader)
+
+
+def _write_label(
+    project: Any, env: Environment, url: str, database: str, key: str, *, reader: str | None = None
+) -> None:
     from dbenv.stamp import write_stamp
 
-    def write(url: str) -> None:
-        with postgres.connect(postgres.with_database(url, database), autocommit=True) as conn:
-            write_stamp(conn, project.name, env)
-            write_key(conn, env, key)
-
-    try:
-        write(target_url(env))
-    except OperationError:
-        write(maintenance_url(env))
+    with postgres.connect(postgres.with_database(url, database), autocommit=True) as conn:
+        write_stamp(conn, project.name, env)
+        write_key(conn, env, key, reader=reader)
 
 
 def owned(project: Any, env: Environment, database: str) -> tuple[str, Any]:

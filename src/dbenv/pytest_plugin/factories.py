@@ -66,8 +66,10 @@ def reported(config: pytest.Config) -> Iterator[None]:
         if config.getoption("fulltrace", False) or not _from_driver(error):
             raise
         message = f"dbenv: the server refused a step of preparing the test database: {_said(error)}"
-    if message is not None:  # outside the except: no "during handling" chain shown
-        pytest.fail(message, pytrace=False)
+    if message is not None:
+        # raised while contextlib's __exit__ handles the original error: "from None"
+        # keeps pytest from showing it as "During handling of the above exception"
+        raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 def _from_driver(error: BaseException) -> bool:
