@@ -38,6 +38,7 @@ __all__ = [
     "InterpolationError",
     "InvalidURL",
     "MissingVariables",
+    "NoEnvironmentSelected",
     "OperationError",
     "ProjectFileError",
     "ProjectNotFound",
@@ -103,6 +104,10 @@ class EnvFileError(ConfigError):
 
 class UnknownEnvironment(ConfigError):
     pass
+
+
+class NoEnvironmentSelected(UnknownEnvironment):
+    """No selector variable is set and the project has no default."""
 
 
 class InterpolationError(ConfigError):

@@ -77,7 +77,8 @@ def envs_command(ctx: typer.Context, json: JsonOption = False) -> None:
             }
         )
     else:
-        out(f"{result.project}: environments (* active)")
+        selected = "* active" if result.active else "none active: no selector set, no default"
+        out(f"{result.project}: environments ({selected})")
         table = Table()
         for column in ("", "name", "tier", "isolation"):
             table.add_column(column, no_wrap=True)

@@ -114,7 +114,7 @@ class EnvRow:
 @dataclass(frozen=True)
 class EnvsResult:
     project: str
-    active: str
+    active: str | None  # None: nothing selects one (no selector set, no default)
     rows: tuple[EnvRow, ...]
 
     @property
@@ -149,7 +149,7 @@ def _redis_text(env: Environment) -> str:
 
 def envs(project: Project) -> EnvsResult:
     """Every declared environment with its tier, isolation and masked targets."""
-    active = project.active_name()
+    active = project.selected_name()
     rows: list[EnvRow] = []
     for name in project.environment_names:
         try:
@@ -247,7 +247,7 @@ def config_show(project: Project, name: str | None = None) -> ConfigShowResult:
     return ConfigShowResult(
         project.name,
         env.name,
-        env.name == project.active_name(),
+        env.name == project.selected_name(),
         tuple(_shown(s) for _, s in sorted(env.settings.items())),
         tuple(_shown(s) for _, s in sorted(env.variables.items())),
     )

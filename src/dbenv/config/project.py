@@ -23,7 +23,7 @@ from dbenv.config.references import DEFAULT_TIMEOUT, reference_secret
 from dbenv.config.schema import validate
 from dbenv.config.settings import REFERENCE_KEYS, SettingsContext, resolve_settings
 from dbenv.config.variables import layer_variables, visible_variables
-from dbenv.errors import UnknownEnvironment
+from dbenv.errors import NoEnvironmentSelected, UnknownEnvironment
 
 DEFAULT_SELECTORS = ("APP_ENV", "ENVIRONMENT")
 OVERRIDE_VARIABLE = "DBENV_I_MEAN_IT"
@@ -133,7 +133,7 @@ class Project:
                     return self._declared(raw.text, f"{raw.origin.source}:{raw.origin.line}")
         if self.default:
             return self.default
-        raise UnknownEnvironment(
+        raise NoEnvironmentSelected(
             "no environment selected: no selector variable "
             f"({', '.join(self.selectors)}) is set and the project has no default.",
             hint=f'Set {self.selectors[0]}=<name> or add default = "..." under [project].',
@@ -147,6 +147,18 @@ class Project:
             if value:
                 return selector, value
         return None
+
+    def selected_name(self) -> str | None:
+        """The selected environment, or None when nothing selects one.
+
+        For what reads every environment, or one it names (``dbenv envs``,
+        ``dbenv config show test``): it marks the active one when there is one.
+        A selector naming an undeclared environment is still an error.
+        """
+        try:
+            return self.active_name()
+        except NoEnvironmentSelected:
+            return None
 
     @property
     def override_database(self) -> str | None:
