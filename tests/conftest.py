@@ -6,6 +6,8 @@ CONTRACT (other test modules rely on exactly this):
 - ``redis_server`` (session): ``.url`` (no db index), ``.host``, ``.port``.
 - ``scratch_db`` (function): a fresh, uniquely named empty database; yields its
   superuser DSN and drops it afterwards.
+- ``pgbouncer`` (session): a real PgBouncer in transaction mode in front of
+  ``pg_server``: ``.dsn_for(dbname)``, ``.alias(name, dbname)`` (pgbouncer_support).
 
 The suite starts its own servers from the machine's binaries with dbenv's local
 stack (``dbenv.backends.local``), once per session (per xdist worker), in a
@@ -33,6 +35,7 @@ from dbenv.backends.local_host import free_port
 from dbenv.backends.local_redis import RedisProcess, find_redis_server
 from dbenv.commands.stack import initdb_cache
 from dbenv.errors import BinariesNotFound
+from pgbouncer_support import PgBouncer, start_pgbouncer
 from servers import PgServer, RedisServer, missing
 
 __all__ = ["PgServer", "RedisServer"]  # the fixtures' types (defined in servers.py)
@@ -113,3 +116,15 @@ def scratch_db(pg_server: PgServer) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_server: PgServer) -> Iterator[PgBouncer]:
+    """A real PgBouncer in transaction mode in front of ``pg_server`` (pgbouncer_support)."""
+    root = _scratch_dir("dbenv-test-pgbouncer-")
+    bouncer = start_pgbouncer(pg_server, root)
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -44,12 +44,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dbenv import journal
+from dbenv import identity, journal
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import ConfigError, GuardRefusal, OperationError
 from dbenv.guard_checks import (
     LABELLING,
+    POOLED_HINT,
     CheckResult,
     Facts,
     check_override,
@@ -117,6 +118,7 @@ class Guarded:
     conn: psycopg.Connection[Any]
     override: str | None
     snapshot: str | None
+    notes: tuple[str, ...] = ()  # protected environments not compared by identity
     _rows: int | Mapping[str, int] | None = None
     _saved: tuple[journal.JournalEntry, ...] = ()
 
@@ -180,6 +182,7 @@ def destructive(
         override = project.override_database
     args = dict(arguments or {})
     started = time.monotonic()
+    identity.prefetch(project, env)  # protected servers' identities, read during the lock
     # the target connection opens while the lock is taken; nothing goes through it
     # before the lock is held
     early = postgres.PendingConnection(
@@ -195,7 +198,12 @@ def destructive(
 
     try:
         with _advisory_lock(
-            project, env, progress=progress, timeout=lock_timeout, before_wait=before_wait
+            project,
+            env,
+            operation,
+            progress=progress,
+            timeout=lock_timeout,
+            before_wait=before_wait,
         ) as lock_conn:
             guarded = _enter(
                 project, env, operation, override, args, lock_conn, progress, early.take(), snapshot
@@ -244,6 +252,9 @@ def _enter(
         results = run_checks(project, env, operation, facts)
         if override is not None:
             results.append(check_override(env, override, facts.database))
+        for note in facts.notes:
+            if progress is not None:
+                progress(f"note: {note}")
         failing = admit(project, env, operation, override, args, results=results)
         snapshot = _snapshot_if_needed(
             project, env, operation, failing, override, progress, take=take
@@ -254,7 +265,7 @@ def _enter(
         raise
     used = override if failing else None
     target = conn or _connect_target(project, env, operation)
-    return Guarded(project, env, operation, target, used, snapshot)
+    return Guarded(project, env, operation, target, used, snapshot, notes=facts.notes)
 
 
 def refuse_protected(
@@ -287,7 +298,8 @@ def admit(
     if results is None:
         results = evaluate(project, env, operation, override=override)
     failing = [r for r in results if not r.passed]
-    refusal = next((r for r in failing if r.check == "override"), None)
+    # a wrong override, and a pooled connection (no lock can hold there), pass with none
+    refusal = next((r for r in failing if r.check in ("override", "direct")), None)
     if refusal is None and failing and override is None:
         refusal = failing[0]
     if refusal is None:
@@ -341,6 +353,7 @@ def _snapshot_if_needed(
 def _advisory_lock(
     project: Project,
     env: Environment,
+    operation: str,
     *,
     progress: Progress | None,
     timeout: float | None,
@@ -359,7 +372,14 @@ def _advisory_lock(
         maintenance_url(env), autocommit=True, application_name=_app_name(project, env, "lock")
     )
     try:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        # behind a pooler a session lock leaks to other clients: take it only when the
+        # server's pid is the one this connection was given (a direct connection)
+        row = conn.execute(
+            "SELECT CASE WHEN pg_backend_pid() = %s THEN pg_try_advisory_lock(%s) END",
+            (conn.info.backend_pid, key),
+        ).fetchone()
+        if row is None or row[0] is None:
+            _refuse_pooled_lock(project, env, operation)
         if not (row and row[0]):
             before_wait()
             if progress:
@@ -377,6 +397,16 @@ def _advisory_lock(
         yield conn
     finally:
         conn.close()  # ends the session: releases the lock even after a failure
+
+
+def _refuse_pooled_lock(project: Project, env: Environment, operation: str) -> None:
+    which = "admin_url" if env.admin_url is not None else "database_url"
+    found = (
+        f"the lock connection ({which}) goes through a connection pooler such as PgBouncer,"
+        " where a session advisory lock leaks to other clients"
+    )
+    result = CheckResult("direct", False, found, POOLED_HINT)
+    admit(project, env, operation, None, {}, results=[result])
 
 
 def _lock_key(env: Environment) -> int:

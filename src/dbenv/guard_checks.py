@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import ConnectionFailed, DbenvError
-from dbenv.stamp import Stamp, StampState, read_stamp_state
+from dbenv.identity import (
+    IDENTITY_COLUMNS,
+    ServerIdentity,
+    identity_of_row,
+    pooled,
+    protected_identities,
+    read_identity,
+)
+from dbenv.stamp import Stamp, StampState, read_stamp_state_with
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,6 +39,7 @@ __all__ = [
     "facts_from",
     "open_target",
     "protected_environments",
+    "protected_or_unresolved",
     "read_facts",
     "run_checks",
 ]
@@ -58,6 +67,11 @@ class Facts:
     state: StampState | None = None
     stamp: Stamp | None = None
     relations: int = 0  # counted only when the scope is unstamped
+    identity: ServerIdentity | None = None  # what the server says it is (dbenv.identity)
+    pooled: bool = False  # the connection goes through a pooler (PgBouncer)
+    # protected environments whose database this is by identity, whatever their URLs say
+    same_as: tuple[Environment, ...] = ()
+    notes: tuple[str, ...] = ()  # protected environments that could not be compared
 
 
 def read_facts(project: Project, env: Environment, maintenance: str, target: str) -> Facts:
@@ -92,28 +106,52 @@ def _database_exists(conn: psycopg.Connection[Any], database: str) -> bool:
     return row is not None
 
 
-def facts_from(conn: psycopg.Connection[Any], project: Project, env: Environment) -> Facts:
-    """The facts, read on an open connection to the target database."""
-    database, state, stamp = read_stamp_state(conn, project.name, env)
-    if state != "absent":
-        return Facts(database, True, state, stamp)
-    # only an unstamped scope's check looks at what it holds
-    schema = env.schema if env.isolation == "schema" else None
-    prefix = env.prefix if env.isolation == "prefix" else None
-    relations = len(postgres.user_relations(conn, schema=schema, prefix=prefix))
-    return Facts(database, True, state, stamp, relations)
+def facts_from(
+    conn: psycopg.Connection[Any], project: Project, env: Environment, *, compare: bool = True
+) -> Facts:
+    """The facts, read on an open connection to the target database.
+
+    The target's identity comes with the stamp in one query; ``compare``: also
+    look for protected environments whose database it is (``dbenv.identity``).
+    """
+    database, state, stamp, extra = read_stamp_state_with(conn, project.name, env, IDENTITY_COLUMNS)
+    identity, pid = identity_of_row(database, extra) if extra else read_identity(conn)
+    relations = 0
+    if state == "absent":  # only an unstamped scope's check looks at what it holds
+        schema = env.schema if env.isolation == "schema" else None
+        prefix = env.prefix if env.isolation == "prefix" else None
+        relations = len(postgres.user_relations(conn, schema=schema, prefix=prefix))
+    facts = Facts(database, True, state, stamp, relations, identity, pooled(conn, pid))
+    return compared(project, env, facts) if compare else facts
+
+
+def compared(project: Project, env: Environment, facts: Facts) -> Facts:
+    """``facts`` with the protected environments it is by identity, and notes."""
+    from dataclasses import replace
+
+    if facts.identity is None:
+        return facts
+    same, notes = [], []
+    for other, found in protected_identities(project, env):
+        name = other if isinstance(other, str) else other.name
+        if isinstance(found, str):
+            notes.append(f"protected environment '{name}' was not compared by identity: {found}")
+        elif not isinstance(other, str) and found.same_database(facts.identity):
+            same.append(other)
+    return replace(facts, same_as=tuple(same), notes=tuple(notes))
 
 
 def run_checks(
     project: Project, env: Environment, operation: str, facts: Facts
 ) -> list[CheckResult]:
-    """The five checks, in DESIGN §3's order."""
+    """The five checks, in DESIGN §3's order, then that the connection is direct."""
     return [
         check_tier(env, operation),
         check_stamp(project, env, operation, facts),
         check_pattern(env, facts.database),
-        check_shared(project, env),
+        check_shared(project, env, facts),
         check_declared(project, env, operation),
+        check_direct(env, facts),
     ]
 
 
@@ -289,7 +327,29 @@ def protected_environments(project: Project, env: Environment | None) -> list[En
     return found
 
 
-def check_shared(project: Project, env: Environment) -> CheckResult:
+def protected_or_unresolved(project: Project, env: Environment | None) -> list[Environment | str]:
+    """``protected_environments``, plus by name those that may be protected but do not resolve.
+
+    An environment whose settings fail here (production's secrets unset on a CI
+    machine) is listed by name unless its project file declares it disposable.
+    """
+    found: list[Environment | str] = []
+    tables = project.source.data.get("environments", {})
+    for name in project.environment_names:
+        if env is not None and name == env.name:
+            continue
+        try:
+            other = project.environment(name)
+        except DbenvError:
+            if tables.get(name, {}).get("tier") != "disposable":
+                found.append(name)
+            continue
+        if other.tier == "protected":
+            found.append(other)
+    return found
+
+
+def check_shared(project: Project, env: Environment, facts: Facts | None = None) -> CheckResult:
     mine = place_of(env)
     for name in project.environment_names:
         if name == env.name or mine is None:
@@ -309,7 +369,43 @@ def check_shared(project: Project, env: Environment) -> CheckResult:
                 f"Give '{env.name}' its own database (or schema/prefix); shares_with only"
                 " quiets dbenv check, it never permits destructive operations.",
             )
-    return CheckResult("shared", True, "no protected environment shares the target")
+    return _shared_by_identity(env, facts)
+
+
+def _shared_by_identity(env: Environment, facts: Facts | None) -> CheckResult:
+    """The shared check on what the servers say they are, whatever the URLs spell."""
+    for other in facts.same_as if facts is not None else ():
+        if scopes_overlap(env, other) and facts is not None and facts.identity is not None:
+            return CheckResult(
+                "shared",
+                False,
+                f"'{env.name}' is protected environment '{other.name}''s database by identity"
+                f" ({facts.identity.describe()}), though their URLs are spelled differently",
+                f"Point '{env.name}' at its own database (or schema/prefix): its URL is another"
+                f" name (alias, socket, pooler) for '{other.name}''s server.",
+            )
+    unknown = len(facts.notes) if facts is not None else 0
+    also = f"; {unknown} protected environment(s) not compared by identity" if unknown else ""
+    return CheckResult("shared", True, f"no protected environment shares the target{also}")
+
+
+def check_direct(env: Environment, facts: Facts) -> CheckResult:
+    """dbenv's lock and guarded work need a direct connection, never a pooled one."""
+    if not facts.pooled:
+        return CheckResult("direct", True, "the connection is direct (not through a pooler)")
+    return CheckResult(
+        "direct",
+        False,
+        f"'{env.name}''s database_url goes through a connection pooler such as PgBouncer"
+        " (the backend pid given at connect differs from pg_backend_pid())",
+        POOLED_HINT,
+    )
+
+
+POOLED_HINT = (
+    "Set database_url to the server's direct address and pooler_url to the pooled one"
+    " (applications get pooler_url); dbenv's lock and guarded work need a direct connection."
+)
 
 
 def _scope_text(env: Environment) -> str:

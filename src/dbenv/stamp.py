@@ -35,6 +35,7 @@ __all__ = [
     "read_marker",
     "read_stamp",
     "read_stamp_state",
+    "read_stamp_state_with",
     "scope_of",
     "stamp_state",
     "write_stamp",
@@ -157,13 +158,14 @@ def _state_of(
 
 
 # The database, the scope's stamp row and the database-level settings in one round
-# trip; it fails (UndefinedTable) where there is no stamp table yet.
+# trip (plus the caller's extra columns); it fails (UndefinedTable) where there is
+# no stamp table yet.
 _STATE = """
 SELECT current_database(), s.project, s.environment, s.tier, s.created_at,
        coalesce(s.created_by, ''), coalesce(s.host, ''), coalesce(s.dbenv_version, ''),
        ARRAY(SELECT unnest(r.setconfig) FROM pg_db_role_setting r
              JOIN pg_database d ON d.oid = r.setdatabase
-             WHERE d.datname = current_database() AND r.setrole = 0)
+             WHERE d.datname = current_database() AND r.setrole = 0){extra}
 FROM (SELECT 1) AS one LEFT JOIN dbenv.stamp s ON s.scope = %s
 """
 
@@ -177,23 +179,36 @@ def read_stamp_state(
     step-by-step reads run instead and decide. Outside autocommit only those run,
     as a failed query would abort the caller's transaction.
     """
+    database, state, stamp, _ = read_stamp_state_with(conn, project, env, "")
+    return database, state, stamp
+
+
+def read_stamp_state_with(
+    conn: psycopg.Connection[Any], project: str, env: Environment, columns: str
+) -> tuple[str, StampState, Stamp | None, tuple[Any, ...] | None]:
+    """``read_stamp_state`` plus the values of extra ``columns`` read in the same query.
+
+    The extra values are None when the one query could not run (the caller reads
+    them its own way then).
+    """
     from psycopg import errors
 
     scope = scope_of(env)
     row = None
     if conn.autocommit:
+        query = _STATE.replace("{extra}", f", {columns}" if columns else "")
         try:
-            row = conn.execute(_STATE, (scope or "",)).fetchone()
+            row = conn.execute(query, (scope or "",)).fetchone()
         except (errors.UndefinedTable, errors.InsufficientPrivilege):
             row = None
     if row is None:
         stamp = read_stamp(conn, env)
-        return _current_database(conn), stamp_state(conn, project, env), stamp
+        return _current_database(conn), stamp_state(conn, project, env), stamp, None
     stamp = None
     if row[1] is not None:
         stamp = Stamp(row[1], row[2], row[3], scope, row[4], row[5], row[6], row[7])
     marker = _marker_of([str(item) for item in row[8] or ()], env)
-    return str(row[0]), _state_of(stamp, marker, project, env), stamp
+    return str(row[0]), _state_of(stamp, marker, project, env), stamp, tuple(row[9:])
 
 
 def write_stamp(conn: psycopg.Connection[Any], project: str, env: Environment) -> Stamp:

@@ -317,8 +317,9 @@ def child_environment(
     for selector in env.selectors:
         child[selector] = env.name
     # Settings win over a generic DATABASE_URL: the environment decides its database.
-    if env.database_url is not None:
-        child["DATABASE_URL"] = revealer(env.database_url)
+    # Applications get the pooled URL when there is one; dbenv keeps the direct one.
+    if (app_url := env.pooler_url or env.database_url) is not None:
+        child["DATABASE_URL"] = revealer(app_url)
     if env.redis_url is not None:
         child["REDIS_URL"] = revealer(env.redis_url)
     return child

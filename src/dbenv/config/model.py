@@ -155,6 +155,9 @@ class Environment:
     prefix: str | None = None
     database_url: SecretURL | None = None
     admin_url: SecretURL | None = None
+    # the URL applications use (through PgBouncer or the like); dbenv itself always
+    # uses database_url, the direct one (docs/guard.md, "Poolers")
+    pooler_url: SecretURL | None = None
     redis_url: SecretURL | None = None
     redis_db: int | None = None
     redis_prefix: str | None = None

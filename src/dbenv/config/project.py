@@ -241,6 +241,7 @@ def _environment(
         prefix=_value(settings, "prefix"),
         database_url=_value(settings, "database_url"),
         admin_url=_value(settings, "admin_url"),
+        pooler_url=_value(settings, "pooler_url"),
         redis_url=_value(settings, "redis_url"),
         redis_db=_value(settings, "redis_db"),
         redis_prefix=_value(settings, "redis_prefix"),

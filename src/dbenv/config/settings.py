@@ -32,12 +32,13 @@ from dbenv.errors import ConfigError, DbenvError, EnvFileError, InvalidURL, Proj
 
 DEFAULTS: Mapping[str, str] = {"tier": "protected", "isolation": "database"}
 PARTS = ("host", "port", "database", "user", "password")
-REFERENCE_KEYS = frozenset({"database_url", "admin_url", "redis_url", "password"})
+REFERENCE_KEYS = frozenset({"database_url", "admin_url", "pooler_url", "redis_url", "password"})
 INT_KEYS = frozenset({"port", "redis_db"})
 ENUMS: Mapping[str, tuple[str, ...]] = {"tier": TIERS, "isolation": ISOLATIONS, "server": SERVERS}
 URL_CHECKS: Mapping[str, Callable[[str], None]] = {
     "database_url": validate_database_url,
     "admin_url": validate_database_url,
+    "pooler_url": validate_database_url,
     "redis_url": validate_redis_url,
 }
 
