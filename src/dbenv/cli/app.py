@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TextIO, TypeVar
 import typer
 from rich.console import Console
 
-from dbenv.config.masking import scrub
-from dbenv.config.model import Secret
+from dbenv.config.masking import mask_passwords, password_forms, scrub
+from dbenv.config.model import Secret, watch_reveals
 from dbenv.errors import DbenvError
 
 if TYPE_CHECKING:
@@ -63,9 +63,24 @@ _REVEALED: set[str] = set()
 
 
 def remember_secret(plain: str) -> None:
-    """Add a plain secret value to the set every output is scrubbed of."""
+    """Add a plain secret value to the set every output is scrubbed of.
+
+    A URL's or DSN's password is remembered on its own too (as written and
+    percent-decoded): a driver's error may quote it without the rest of the URL.
+    """
     if plain:
         _REVEALED.add(plain)
+        _remember_passwords(plain)
+
+
+def _remember_passwords(plain: str) -> None:
+    # A password also shown in the masked URL (postgres:postgres) hides nothing, and
+    # scrubbing it would garble every "postgres" printed.
+    shown = mask_passwords(plain)
+    _REVEALED.update(form for form in password_forms(plain) if form not in shown)
+
+
+watch_reveals(_remember_passwords)
 
 
 def reveal(secret: Secret | str) -> str:

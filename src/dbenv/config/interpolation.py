@@ -94,15 +94,17 @@ class Resolver:
         make_secret: MakeSecret,
         required: frozenset[str] = frozenset(),
         references: Iterable[str] = (),
+        passwords: Iterable[str] = (),
     ) -> None:
-        """``references``: other texts that may be ``env:`` references (setting values)."""
+        """``references``: other texts that may be ``env:`` references or hold URLs
+        (setting values); ``passwords``: texts that are passwords as a whole."""
         self._raw = raw
         self._make_secret = make_secret
         self._required = required
         self._done: dict[str, Resolved] = {}
         self._stack: list[str] = []
         self.used: set[str] = set()  # every variable some value referenced
-        self.secret_names: set[str] = _reference_targets(raw, references)
+        self.secret_names: set[str] = _secret_sources(raw, tuple(references), tuple(passwords))
 
     def _is_secret(self, key: str) -> bool:
         return is_secret_key(key) or key in self.secret_names
@@ -226,15 +228,24 @@ def _schema_source(name: str) -> bool:
     return name.startswith("DBENV_") and name.endswith("_SCHEMA_SOURCE")
 
 
-def _reference_targets(raw: Mapping[str, RawValue], texts: Iterable[str]) -> set[str]:
-    """Variables read by an ``env:`` reference, and the variables their values use.
+def _secret_sources(
+    raw: Mapping[str, RawValue], texts: tuple[str, ...], passwords: tuple[str, ...]
+) -> set[str]:
+    """Variables that hold a secret whatever their names, and the variables they use.
 
-    They hold a secret whatever their names (``STAGING_PW`` read by
-    ``DB_PASSWORD = "env:STAGING_PW"``), so they are masked and anything
-    interpolating them becomes a ``Secret``.
+    A variable read by an ``env:`` reference (``STAGING_PW`` read by
+    ``DB_PASSWORD = "env:STAGING_PW"``), or interpolated where a password goes (a
+    URL's ``user:${DB_PW}@``, a ``password=${X}`` parameter, a secret-named
+    variable or the ``password`` setting), becomes a password: it is masked, and
+    anything interpolating it becomes a ``Secret``.
     """
-    candidates = [*texts, *(v.text for k, v in raw.items() if not _schema_source(k))]
+    values = [(k, v.text) for k, v in raw.items() if not v.literal and not _schema_source(k)]
+    candidates = [*texts, *(text for _, text in values)]
     pending = [t for t in map(env_target, candidates) if t is not None]
+    for text in candidates:
+        pending.extend(password_names(text, raw))
+    for text in (*passwords, *(text for key, text in values if is_secret_key(key))):
+        pending.extend(_USES.findall(text))
     found: set[str] = set()
     while pending:
         name = pending.pop()
@@ -245,6 +256,57 @@ def _reference_targets(raw: Mapping[str, RawValue], texts: Iterable[str]) -> set
         if value is not None and not value.literal:
             pending.extend(_USES.findall(value.text))
     return found
+
+
+_HOLE = "\ue000"  # stands for one ${...} while looking for password positions
+_URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<info>[^/?#@\s]*)@")
+_PASSWORD_PARAM = re.compile(r"(?:^|[?&\s])(?:ssl)?password\s*=\s*(?P<value>[^&\s]*)", re.I)
+
+
+def password_names(text: str, raw: Mapping[str, RawValue]) -> list[str]:
+    """The variables ``text`` interpolates where a password goes.
+
+    That is after the ``:`` of a URL's ``user:password@`` (or the whole user part,
+    when a variable there holds ``user:password``), or in a ``password=`` parameter
+    of a URL's query or a libpq ``key=value`` string.
+    """
+    holes: dict[int, str] = {}  # position in the skeleton -> body of the ${...}
+    skeleton: list[str] = []
+    index = 0
+    while index < len(text):
+        end = _closing_brace(text, index + 2) if text.startswith("${", index) else -1
+        if end < 0 and text.startswith("${", index):
+            break  # unclosed: interpolation reports it; nothing after it is a hole
+        if end < 0:
+            skeleton.append(text[index])
+            index += 1
+            continue
+        holes[len(skeleton)] = text[index + 2 : end]
+        skeleton.append(_HOLE)
+        index = end + 1
+    if not holes:
+        return []
+    shape = "".join(skeleton)
+    names: list[str] = []
+
+    def take(start: int, stop: int, *, only_pairs: bool = False) -> None:
+        for position, body in holes.items():
+            if start <= position < stop:
+                used = _USES.findall("${" + body)
+                if only_pairs:
+                    used = [n for n in used if n in raw and ":" in raw[n].text]
+                names.extend(used)
+
+    for match in _URL_USERINFO.finditer(shape):
+        info_start, info_end = match.span("info")
+        colon = shape.find(":", info_start, info_end)
+        if colon < 0:
+            take(info_start, info_end, only_pairs=True)
+        else:
+            take(colon + 1, info_end)
+    for match in _PASSWORD_PARAM.finditer(shape):
+        take(*match.span("value"))
+    return names
 
 
 def _plain(piece: _Piece) -> str:

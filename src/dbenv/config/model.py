@@ -42,6 +42,19 @@ class Origin:
         return text
 
 
+_REVEAL_WATCHERS: list[Callable[[str], None]] = []
+
+
+def watch_reveals(watcher: Callable[[str], None]) -> None:
+    """Call ``watcher`` with every plain value a ``Secret`` resolves to (once per secret).
+
+    The CLI uses it to scrub the passwords of every URL used in a run from all it
+    prints, whoever revealed them (a driver's error may quote one).
+    """
+    if watcher not in _REVEAL_WATCHERS:
+        _REVEAL_WATCHERS.append(watcher)
+
+
 class Secret:
     """A string that never shows itself unless asked with ``reveal()``.
 
@@ -68,6 +81,8 @@ class Secret:
     def reveal(self) -> str:
         if self._cache is None:
             self._cache = self._resolve()
+            for watcher in _REVEAL_WATCHERS:
+                watcher(self._cache)
         return self._cache
 
     def __str__(self) -> str:

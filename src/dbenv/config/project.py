@@ -165,6 +165,25 @@ class Project:
         """The database named by ``DBENV_I_MEAN_IT`` in the process environment."""
         return self.process_env.get(OVERRIDE_VARIABLE) or None
 
+    def _texts_of(self, keys: frozenset[str]) -> list[str]:
+        """Every environment's values of settings ``keys``, as written."""
+        tables = self.source.data["environments"].values()
+        return [v for t in tables for k, v in t.items() if k in keys and isinstance(v, str)]
+
+    def _secret_texts(self) -> list[str]:
+        """What may make a variable a secret, from every environment (not only the one resolved).
+
+        A variable one environment makes a password (``${DB_PW}`` in its URL, or
+        ``env:STAGE_PW``) is a secret in every environment's view, and so is the
+        variable the masking salt reads.
+        """
+        data = self.source.data
+        texts = self._texts_of(REFERENCE_KEYS)
+        for table in (data, *data["environments"].values()):
+            texts += [str(v) for v in dict(table.get("vars", {})).values()]
+        salt = data.get("sync", {}).get("salt")
+        return [*texts, salt] if isinstance(salt, str) else texts
+
     def _resolve(self, name: str) -> Environment:
         data = self.source.data
         table: Mapping[str, Any] = data["environments"][name]
@@ -196,7 +215,8 @@ class Project:
             layered.raw,
             make_secret=make_secret,
             required=frozenset(required),
-            references=(v for k, v in table.items() if k in REFERENCE_KEYS and isinstance(v, str)),
+            references=self._secret_texts(),
+            passwords=self._texts_of(frozenset({"password"})),
         )
         settings = resolve_settings(
             SettingsContext(

@@ -95,11 +95,33 @@ def _redis_target(url: str) -> Target:
     return Target(_host(parts.hostname or ""), port, index, parts.username, params)
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _check_encoding(url: str, what: str) -> None:
+    """Refuse a user part with an unencoded ``/`` or ``@``, or a ``%`` that escapes nothing.
+
+    Parsers would split such a URL elsewhere than the user meant, then quote a
+    piece of the password in their error (a host, a port, a "percent-encoded
+    token"); the message here masks it.
+    """
+    rest = url.split("://", 1)[1] if "://" in url else url
+    authority = re.split(r"[?#]", rest, maxsplit=1)[0]
+    userinfo = authority.rpartition("@")[0]
+    if "/" in userinfo or "@" in userinfo:
+        problem = "has an unencoded '/' or '@' in its user or password"
+        raise _invalid(url, problem + " (write them as %2F and %40)", what)
+    if _BAD_ESCAPE.search(url):
+        problem = "has a '%' that is not followed by two hex digits (write % as %25)"
+        raise _invalid(url, problem, what)
+
+
 def validate_database_url(url: str) -> None:
     """Raise ``InvalidURL`` (masked) unless ``url`` is a usable PostgreSQL URL."""
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if not POSTGRES_SCHEME.match(scheme):
         raise _invalid(url, "is not a postgresql:// URL", "database")
+    _check_encoding(url, "database")
     target_of(url)
 
 
@@ -108,6 +130,7 @@ def validate_redis_url(url: str) -> None:
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in REDIS_SCHEMES:
         raise _invalid(url, "is not a redis://, rediss:// or unix:// URL", "Redis")
+    _check_encoding(url, "Redis")
     _redis_target(url)
 
 

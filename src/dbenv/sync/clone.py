@@ -33,7 +33,7 @@ from dbenv.sync.dump import (
     restore_archive,
     run_tool,
 )
-from dbenv.sync.masking import SALT_SETTING, MaskedColumn, unmasked_personal
+from dbenv.sync.masking import MaskedColumn, salt_options, unmasked_personal
 from dbenv.sync.profiles import Profile, load_settings
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def _precheck_masking(project: Project, src_url: str, profile: Profile | None) -
         tables = {k: t for k, t in read_tables(probe).items() if k[0] not in SKIP_SCHEMAS}
         columns = _columns(tables, profile, True)
         _require_rules(tables, columns, profile)
-        _set_salt(project, probe, columns)
+        _salt(project, columns)
 
 
 def _other_sessions(conn: psycopg.Connection[Any], database: str) -> int:
@@ -341,12 +341,10 @@ def _logical(
                 _require_rules(tables, columns, profile)
             row = src.execute("SELECT pg_export_snapshot()").fetchone()
             snapshot = str(row[0]) if row else ""
+            salt = _salt(project, columns) if masked else None
 
             def reader() -> psycopg.Connection[Any]:
-                conn = _reader(src_url, snapshot=snapshot)
-                if masked:
-                    _set_salt(project, conn, columns)
-                return conn
+                return _reader(src_url, snapshot=snapshot, salt=salt)
 
             rows, moved = _copy_all(reader, dst_url, tables, columns, progress)
             with postgres.connect(dst_url, autocommit=True) as dst:
@@ -362,9 +360,15 @@ def _logical(
 WORKERS = 2  # parallel COPY streams of a logical clone (the target is not yet live)
 
 
-def _reader(url: str, *, snapshot: str | None = None) -> psycopg.Connection[Any]:
-    """A read-only REPEATABLE READ connection, on ``snapshot`` when given."""
-    conn = postgres.connect(url, autocommit=True, application_name="dbenv:clone:source")
+def _reader(
+    url: str, *, snapshot: str | None = None, salt: str | None = None
+) -> psycopg.Connection[Any]:
+    """A read-only REPEATABLE READ connection, on ``snapshot`` when given.
+
+    The masking salt goes in the startup options, never in a (logged) statement.
+    """
+    extra: dict[str, Any] = {} if salt is None else {"options": salt_options(url, salt)}
+    conn = postgres.connect(url, autocommit=True, application_name="dbenv:clone:source", **extra)
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     if snapshot:
         if not snapshot.replace("-", "").isalnum():
@@ -447,21 +451,18 @@ def _require_rules(
         )
 
 
-def _set_salt(
-    project: Project,
-    src: psycopg.Connection[Any],
-    columns: dict[tuple[str, str], list[MaskedColumn]],
-) -> None:
+def _salt(project: Project, columns: dict[tuple[str, str], list[MaskedColumn]]) -> str | None:
+    """The plain masking salt when some rule uses it (raises when [sync] names none)."""
     if not any(
         c.rule and c.rule.kind not in ("keep", "null", "fixed")
         for cols in columns.values()
         for c in cols
     ):
-        return
+        return None
     salt = load_settings(project).salt
     if salt is None:
         raise UsageError(
             "masking rules need a salt, and [sync] names none.",
             hint='Add salt = "env:DBENV_MASK_SALT" under [sync] and set that variable.',
         )
-    src.execute("SELECT set_config(%s, %s, false)", (SALT_SETTING, salt.reveal()))
+    return salt.reveal()

@@ -20,7 +20,7 @@ from dbenv.backends import postgres
 from dbenv.errors import GuardRefusal, OperationError, UsageError
 from dbenv.sync import copy, load
 from dbenv.sync.catalog import TableInfo, read_tables
-from dbenv.sync.masking import SALT_SETTING
+from dbenv.sync.masking import salt_options
 from dbenv.sync.profiles import Profile
 from dbenv.sync.results import (
     Options,
@@ -51,21 +51,21 @@ if TYPE_CHECKING:
 def _open_source(
     url: str, salt: Secret | None, needs_salt: bool, *, snapshot: str | None = None
 ) -> psycopg.Connection[Any]:
-    conn = postgres.connect(url, autocommit=True, application_name="dbenv:sync:source")
+    extra: dict[str, Any] = {}
+    if needs_salt:
+        if salt is None:
+            raise UsageError(
+                "masking rules need a salt, and [sync] names none.",
+                hint='Add salt = "env:DBENV_MASK_SALT" under [sync] and set that variable.',
+            )
+        extra["options"] = salt_options(url, salt.reveal())  # not a statement: never logged
+    conn = postgres.connect(url, autocommit=True, application_name="dbenv:sync:source", **extra)
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     if snapshot is not None:  # a second reader of the very same moment
         if not snapshot.replace("-", "").isalnum():
             raise OperationError(f"unexpected snapshot id {snapshot!r} from the source.")
         conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'".encode())
     conn.execute(copy.SESSION)
-    if needs_salt:
-        if salt is None:
-            conn.close()
-            raise UsageError(
-                "masking rules need a salt, and [sync] names none.",
-                hint='Add salt = "env:DBENV_MASK_SALT" under [sync] and set that variable.',
-            )
-        conn.execute("SELECT set_config(%s, %s, false)", (SALT_SETTING, salt.reveal()))
     return conn
 
 

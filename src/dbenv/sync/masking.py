@@ -6,7 +6,9 @@ expression evaluated on the source inside the COPY query, so a personal value
 never leaves the source server. Rules are deterministic — the same value and the
 same per-project salt always give the same masked value, so joins still match —
 and keep uniqueness (a full hash) where the column is unique. The salt reaches the
-server as a session setting (``dbenv.mask_salt``), never in the query text.
+server as a session setting (``dbenv.mask_salt``) given in the connection's startup
+options, never in a statement: a server logging every statement (``log_statement =
+all``) logs its parameters too.
 """
 
 from __future__ import annotations
@@ -106,6 +108,18 @@ class MaskedColumn:
     not_null: bool = False
     unique: bool = False
     rule: MaskRule | None = None
+
+
+def salt_options(url: str, salt: str) -> str:
+    """The libpq ``options`` that set the salt at connection start, keeping the URL's own.
+
+    Spaces and backslashes are escaped as libpq requires.
+    """
+    from psycopg.conninfo import conninfo_to_dict
+
+    own = str(conninfo_to_dict(url).get("options") or "")
+    escaped = re.sub(r"([\\\s])", r"\\\1", salt)
+    return f"{own} -c {SALT_SETTING}={escaped}".strip()
 
 
 def _quote(name: str) -> str:
