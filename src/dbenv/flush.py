@@ -64,7 +64,7 @@ def flush(
     if env.database_url is None:
         return _redis_only(project, env, override, arguments, progress)
     refuse_protected(project, env, "flush", override=override)
-    protected = _refuse_shared_redis(project, env, arguments)
+    protected = _refuse_shared_redis(project, env, arguments, progress)
 
     def save() -> str:
         return str(redis.snapshot(env, project.root))
@@ -84,15 +84,25 @@ def flush(
 
 
 def _refuse_shared_redis(
-    project: Project, env: Environment, arguments: Mapping[str, object]
+    project: Project,
+    env: Environment,
+    arguments: Mapping[str, object],
+    progress: Progress | None,
 ) -> list[Environment]:
-    """Raise (journaled locally) when a protected environment uses the same Redis db."""
+    """Raise (journaled locally) when a protected environment uses the same Redis db.
+
+    The same Redis is known by URL and by identity (run_id); one that could not be
+    compared is a note.
+    """
     protected = protected_environments(project, env)
     try:
-        redis.check_flush(env, protected)
+        notes = redis.check_flush(env, protected)
     except GuardRefusal as refusal:
         _journal_local(project, env, "refused", arguments, detail=f"redis-shared: {refusal}")
         raise
+    for note in notes:
+        if progress is not None:
+            progress(f"note: {note}")
     return protected
 
 
@@ -109,7 +119,7 @@ def _redis_only(
     if override is not None:
         results.append(check_override(env, override, name))
     failing = admit(project, env, "flush", override, arguments, results=results)
-    protected = _refuse_shared_redis(project, env, arguments)
+    protected = _refuse_shared_redis(project, env, arguments, progress)
     saved = None
     if failing:  # admitted with failing checks: the override named this db
         if progress:

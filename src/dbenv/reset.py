@@ -74,7 +74,7 @@ def reset(
     started = time.monotonic()
     refuse_protected(project, env, "reset", override=override)
     source = None if data_only else load_schema_source(project, env)
-    protected = _redis_check(project, env)  # refuse before anything changed
+    protected = _redis_check(project, env, progress)  # refuse before anything changed
     arguments = {"data_only": data_only, "source": source.spec if source else None}
     with destructive(
         project, env, "reset", override=override, arguments=arguments, progress=progress
@@ -321,7 +321,7 @@ def _shown(tables: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(display_name(t) for t in tables))
 
 
-def _redis_check(project: Any, env: Environment) -> list[Environment]:
+def _redis_check(project: Any, env: Environment, progress: Progress | None) -> list[Environment]:
     """The protected environments; refuses now if one shares the env's Redis db."""
     if env.redis_url is None:
         return []
@@ -331,7 +331,9 @@ def _redis_check(project: Any, env: Environment) -> list[Environment]:
     # an environment that does not resolve here (production's secrets unset on a CI
     # machine) is skipped, as flush and the guard's shared check skip it
     protected = protected_environments(project, env)
-    redis.check_flush(env, protected)
+    for note in redis.check_flush(env, protected):
+        if progress is not None:
+            progress(f"note: {note}")
     return protected
 
 

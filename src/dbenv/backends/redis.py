@@ -4,7 +4,9 @@ It connects to an environment's Redis db index, measures a ping, and flushes an
 environment's keys: ``FLUSHDB`` on its db index, or ``SCAN`` + ``DEL`` of its
 ``redis_prefix`` keys when it has one. A flush is refused (``GuardRefusal``,
 check ``redis-shared``) when a protected environment uses the same server and db
-index — unless both have distinct, non-overlapping key prefixes.
+index — unless both have distinct, non-overlapping key prefixes. The same server
+is known by URL spelling and by identity (``INFO server``'s run_id), so an alias
+of production's Redis is production's Redis.
 
 ``snapshot`` saves the keys a flush would remove (``DUMP`` + ``PTTL`` of each, one
 JSON line per key) before an overridden flush; ``restore_snapshot`` puts them back.
@@ -35,6 +37,7 @@ __all__ = [
     "ping",
     "place_of",
     "restore_snapshot",
+    "server_identity",
     "snapshot",
     "target_name",
 ]
@@ -111,24 +114,98 @@ def _overlap(a: str | None, b: str | None) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
-def check_flush(env: Environment, protected_envs: Iterable[Environment]) -> None:
-    """Raise ``GuardRefusal`` when a protected environment shares the db index."""
+def check_flush(env: Environment, protected_envs: Iterable[Environment]) -> list[str]:
+    """Raise ``GuardRefusal`` when a protected environment shares the db index.
+
+    By URL spelling first, then by identity (``server_identity``: ``INFO server``'s
+    run_id): ``127.1``, a hostname of this machine or a proxy name of production's
+    Redis are production's Redis. Returns notes: protected Redis servers that could
+    not be reached, so were not compared (not a pass, not a failure).
+    """
     mine = place_of(env)
-    for other in protected_envs:
-        if other.name == env.name or other.tier != "protected":
-            continue
+    others = [o for o in protected_envs if o.name != env.name and o.tier == "protected"]
+    for other in others:
         if (
             mine is not None
             and place_of(other) == mine
             and _overlap(env.redis_prefix, other.redis_prefix)
         ):
-            raise GuardRefusal(
-                f"refused to flush '{env.name}': check 'redis-shared' failed — protected"
-                f" environment '{other.name}' uses the same Redis server and db index"
-                f" ({mine[0]}:{mine[1]}/{mine[2]}).",
-                check="redis-shared",
-                hint=f"Give '{env.name}' its own redis_db (or distinct redis_prefix values).",
+            raise _shared(
+                env, other, f"the same Redis server and db index ({mine[0]}:{mine[1]}/{mine[2]})"
             )
+    return _by_identity(env, others)
+
+
+def _by_identity(env: Environment, others: list[Environment]) -> list[str]:
+    """The ``redis-shared`` refusal by run_id and db index; notes for the unreachable."""
+    mine = place_of(env)
+    candidates = [
+        o for o in others if o.redis_url is not None and _overlap(env.redis_prefix, o.redis_prefix)
+    ]
+    if mine is None or env.redis_url is None or not candidates:
+        return []
+    run_id = server_identity(env.redis_url, remember_failure=False)
+    if run_id is None:
+        return []  # the flush itself will say that this Redis cannot be reached
+    notes: list[str] = []
+    for other in candidates:
+        theirs, place = server_identity(other.redis_url or ""), place_of(other)
+        if theirs is None:
+            notes.append(
+                f"protected environment '{other.name}''s Redis was not compared by identity:"
+                " it could not be reached"
+            )
+        elif theirs == run_id and place is not None and place[2] == mine[2]:
+            raise _shared(
+                env,
+                other,
+                f"the same Redis server (by identity: run_id {run_id[:12]}..., though the URLs"
+                f" are spelled differently) and db index {mine[2]}",
+            )
+    return notes
+
+
+def _shared(env: Environment, other: Environment, what: str) -> GuardRefusal:
+    return GuardRefusal(
+        f"refused to flush '{env.name}': check 'redis-shared' failed — protected"
+        f" environment '{other.name}' uses {what}.",
+        check="redis-shared",
+        hint=f"Give '{env.name}' its own redis_db (or distinct redis_prefix values).",
+    )
+
+
+_identities: dict[str, str | None] = {}
+
+
+def server_identity(
+    url: Secret | str, *, timeout: float = 2, remember_failure: bool = True
+) -> str | None:
+    """The Redis server's ``run_id`` (random per server start), once per process; None
+    when unreachable. Any spelling of one running server gives the same run_id.
+
+    ``remember_failure``: an unreachable server is not asked again in this process
+    (a protected one: not compared, a note); the target's is asked again, as it
+    may be started later (the pytest plugin starts the local stack).
+    """
+    import hashlib
+
+    import redis as redis_lib
+
+    key = hashlib.sha256(_plain(url).encode()).hexdigest()
+    if key not in _identities:
+        try:
+            client = connect(url, timeout=timeout)
+        except ConfigError:
+            return None
+        try:
+            _identities[key] = str(client.info("server")["run_id"])
+        except (redis_lib.RedisError, KeyError, OSError):
+            if not remember_failure:
+                return None
+            _identities[key] = None
+        finally:
+            client.close()
+    return _identities[key]
 
 
 def flush(env: Environment, protected_envs: Iterable[Environment]) -> FlushResult:
