@@ -116,6 +116,9 @@ def test_unknown_top_level_and_project_keys(tmp_path: Path) -> None:
         ("redis_db = true", "an integer"),
         ('server = "remote"', "one of 'local'"),
         ("components = { web = 1 }", "a table of strings"),
+        ('schema_source = ["sql:a.sql", "b.sql"]', "first item starts with sqlalchemy:"),
+        ("schema_source = []", "a string, or a list of module names"),
+        ('schema_source = ["sqlalchemy:app", 3]', "a string, or a list of module names"),
     ],
 )
 def test_mistyped_values_are_errors_with_line(tmp_path: Path, line: str, expected: str) -> None:
@@ -124,6 +127,16 @@ def test_mistyped_values_are_errors_with_line(tmp_path: Path, line: str, expecte
         project_at(tmp_path, toml)
     assert expected in str(info.value)
     assert info.value.line == 4
+
+
+def test_a_listed_schema_source_is_the_comma_form(tmp_path: Path) -> None:
+    toml = (
+        '[project]\nname = "x"\n[environments.test]\n'
+        'schema_source = ["sqlalchemy:app.db", "app.models:Base.metadata"]\n'
+    )
+    env = project_at(tmp_path, toml).environment("test")
+    assert env.schema_source == "sqlalchemy:app.db,app.models:Base.metadata"
+    assert env.settings["schema_source"].origin.line == 4
 
 
 def test_selectors_must_be_a_non_empty_list(tmp_path: Path) -> None:

@@ -233,11 +233,13 @@ def test_env_source_copies_another_environments_structure(tmp_path: Path, pg_ser
         drop_project_databases(pg_server.dsn, project, database, other)
 
 
+@pytest.mark.parametrize("form", ["comma", "list"])
 def test_a_source_of_several_modules_builds_every_table_they_register(
-    project_db: Any, tmp_path: Path
+    project_db: Any, tmp_path: Path, form: str
 ) -> None:
     """Tables live in several modules on one declarative Base (the usual app layout):
-    each listed module is imported, so each one's tables are built."""
+    each listed module is imported, so each one's tables are built. The list form
+    (docs/lifecycle.md) spreads the comma-separated modules over a TOML list."""
     package = unique("shop")
     (tmp_path / package).mkdir()
     (tmp_path / package / "__init__.py").write_text("")
@@ -253,8 +255,13 @@ def test_a_source_of_several_modules_builds_every_table_they_register(
             f"from {package}.base import Base\n\n\n{body}"
             "    id: Mapped[int] = mapped_column(primary_key=True)\n"
         )
-    spec = f"sqlalchemy:{package}.users, {package}.orders:Base.metadata"
-    project, _, dsn = project_db(source=spec)
+    if form == "list":
+        listed = [f"sqlalchemy:{package}.users", f"{package}.orders:Base.metadata"]
+        project, _, dsn = project_db(schema_source=listed)
+    else:
+        project, _, dsn = project_db(
+            source=f"sqlalchemy:{package}.users, {package}.orders:Base.metadata"
+        )
     result = reset(project, project.environment("test"))
     assert result.tables == ("orders", "users")
     assert tables_in(dsn) == ["orders", "users"]

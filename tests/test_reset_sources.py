@@ -22,10 +22,6 @@ def test_the_forms_of_a_source(tmp_path: Path) -> None:
         "sqlalchemy:app.db, app.models.user:Base.metadata", environment="test", root=tmp_path
     )
     assert many.modules == ("app.db", "app.models.user")
-    listed = parse_source(
-        ["sqlalchemy:app.db", "app.models.user:Base.metadata"], environment="test", root=tmp_path
-    )
-    assert listed.modules == many.modules and listed.attr == "Base.metadata"
     assert parse_source("sqlmodel:app:SQLModel.metadata", environment="t", root=tmp_path).kind == (
         "sqlalchemy"
     )
@@ -44,7 +40,6 @@ def test_the_forms_of_a_source(tmp_path: Path) -> None:
         ("sqlalchemy:app.models", "expected sqlalchemy:module"),
         ("sqlalchemy:app-models:Base", "expected sqlalchemy:module"),
         ("sql:nope.sql", "does not exist"),
-        (["sql:a.sql", "b"], "only for sqlalchemy sources"),
         ("django:app", "unknown kind 'django'"),
     ],
 )

@@ -63,8 +63,6 @@ def _bad(env: str, spec: object, problem: str, hint: str = FORMS) -> ConfigError
 
 def parse_source(spec: object, *, environment: str, root: Path) -> SchemaSource:
     """Parse a ``schema_source`` value; a malformed one is a ConfigError naming the key."""
-    if isinstance(spec, (list, tuple)) and spec and all(isinstance(s, str) for s in spec):
-        spec = _join_list(list(spec), environment)
     if not isinstance(spec, str) or not spec.strip():
         raise _bad(environment, spec, "expected a string")
     kind, sep, rest = spec.strip().partition(":")
@@ -92,17 +90,6 @@ def parse_source(spec: object, *, environment: str, root: Path) -> SchemaSource:
             raise _bad(environment, spec, "an environment cannot be its own source")
         return SchemaSource("env", spec, environment, other=rest)
     raise _bad(environment, spec, f"unknown kind '{kind}'")
-
-
-def _join_list(items: list[str], environment: str) -> str:
-    """``["sqlalchemy:app.a", "app.b:Base.metadata"]``-style lists: modules first."""
-    head, *more = items
-    if not head.startswith(("sqlalchemy:", "sqlmodel:")):
-        raise _bad(environment, items, "a list is only for sqlalchemy sources")
-    kind, _, first = head.partition(":")
-    *mods, last = [first, *more]
-    module, _, attr = last.rpartition(":")
-    return f"{kind}:{','.join([*mods, module])}:{attr}"
 
 
 def _dotted(name: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -130,8 +131,9 @@ class _ScrubbedStream:
 
 def _console(name: str) -> Console:
     stream = _ScrubbedStream(name)
-    # Piped output is read by people in logs and by grep: do not fold it at 80 columns.
-    width = None if stream.isatty() else 160
+    # Piped output is read by people in logs and by grep: do not fold it at 80 columns
+    # (an explicit COLUMNS, which Rich reads itself, still sets the width).
+    width = None if stream.isatty() or "COLUMNS" in os.environ else 160
     return Console(file=stream, highlight=False, width=width)  # type: ignore[arg-type]
 
 

@@ -87,6 +87,20 @@ def one_of(*choices: str) -> Check:
     return check
 
 
+def schema_source(value: Any) -> str | None:
+    # A list is the comma form spread out: ["sqlalchemy:app.db", "app.models:Base.metadata"]
+    # is "sqlalchemy:app.db,app.models:Base.metadata" (joined when settings are layered).
+    if isinstance(value, str):
+        return None
+    ok = isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)
+    if ok and str(value[0]).startswith(("sqlalchemy:", "sqlmodel:")):
+        return None
+    return (
+        'a string, or a list of module names for a sqlalchemy: source (["sqlalchemy:app.db", '
+        '"app.models:Base.metadata"]) whose first item starts with sqlalchemy:'
+    )
+
+
 def pattern(value: Any) -> str | None:
     if not isinstance(value, str):
         return "a regular expression string"
@@ -136,7 +150,7 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "shares_with": strings,
     "components": string_table,
     "extensions": strings,
-    "schema_source": text,
+    "schema_source": schema_source,
     "reference": text,
     "seed_files": strings,
     "keep_tables": strings,

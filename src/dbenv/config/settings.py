@@ -102,6 +102,8 @@ def _layered(ctx: SettingsContext) -> dict[str, Setting]:
         origin = Origin(
             "project", ctx.label, ctx.lines.line_of(("environments", ctx.environment, key))
         )
+        if key == "schema_source" and isinstance(value, list):
+            value = ",".join(value)  # the list form of the comma-separated module list
         if isinstance(value, str):
             settings[key] = _expand(ctx, key, value, origin, literal=False)
         else:
