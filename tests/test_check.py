@@ -406,3 +406,28 @@ def test_the_dashtam_example_has_no_errors(tmp_path: Path) -> None:
     report = run_check(root, scan=[root])
     assert report.errors == (), [f.message for f in report.errors]
     assert {f.environment for f in report.warnings} <= {"staging", "production"}
+
+
+def _dashtam(tmp_path: Path) -> Path:
+    example = Path(__file__).resolve().parent.parent / "examples" / "dashtam"
+    root = tmp_path / "dashtam"
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns(".env", ".env.*", ".dbenv"))
+    subprocess.run([str(root / "prepare-demo")], check=True, capture_output=True)
+    return root
+
+
+def test_check_env_runs_every_rule_that_concerns_env(tmp_path: Path) -> None:
+    root = _dashtam(tmp_path)
+    named = run_check(root, "staging")
+    assert {(f.rule, f.environment) for f in named.findings} == {("missing-variables", "staging")}
+    assert named.environments == ("staging",)
+    tested = run_check(root, "test")
+    assert all(f.environment in (None, "test") for f in tested.findings)
+
+
+def test_bare_check_covers_every_environment_with_one_selected(tmp_path: Path) -> None:
+    root = _dashtam(tmp_path)
+    project = load_project(project=root, process_env={"APP_ENV": "test"})
+    report = check(project)
+    assert report.environments == ("local", "development", "test", "staging", "production")
+    assert {f.environment for f in report.warnings} == {"staging", "production"}

@@ -34,12 +34,11 @@ def test_seed_003_is_flagged_with_file_line_and_masked_secret() -> None:
         (".env", "DB_PASSWORD=Sup3rS3cret\n", "DB_PASSWORD"),
         ("run.sh", "export API_TOKEN='tok-98a7sd6f'\n", "API_TOKEN"),
         ("config.yaml", "db:\n  password: hunter2hunter\n", "password"),
-        ("settings.py", 'SECRET_KEY = "django-insecure-abc123"\n', "SECRET_KEY"),
-        ("app.js", "const dbPassword = 'p4ssw0rd!';\n", "dbPassword"),
-        ("conf.json", '{"client_secret": "s3cr3t-value"}\n', "client_secret"),
-        ("README.md", "Set `REDIS_KEY=abc123def` first.\n", "REDIS_KEY"),
+        ("conf.json", '{"client_secret": "s8cr3t-v4lue"}\n', "client_secret"),
+        ("README.md", "```sh\nexport REDIS_PASSWORD=abc123def\n```\n", "REDIS_PASSWORD"),
         ("notes.md", "redis://:r3dispass@cache.internal:6379/0\n", "redis"),
-        ("worker.py", 'BROKER = "amqp://guest:rabbit99@mq.example.org//"\n', "amqp"),
+        ("worker.py", 'BROKER = "amqp://guest:rabbit99@mq.acme.io//"\n', "amqp"),
+        ("Dockerfile", "ENV PGPASSWORD=k8s-9f8e7d\n", "PGPASSWORD"),
     ],
 )
 def test_leaks_in_every_file_kind_are_found(name: str, text: str, key: str) -> None:
@@ -86,6 +85,9 @@ def test_placeholders_are_not_leaks(text: str) -> None:
         "primary_key=True",
         "monkey = 'banana-bread'",
         "cache_key = 'user:42'",
+        'SECRET_KEY = "django-insecure-abc123"',  # source code: only its URLs are judged
+        "const dbPassword = 'p4ssw0rd!';",
+        'INVALID_TOKEN = "invalid_token"',
     ],
 )
 def test_code_expressions_and_non_secret_keys_are_not_leaks(text: str) -> None:
@@ -107,8 +109,9 @@ def test_identifier_keys_in_data_files_are_not_leaks(text: str) -> None:
 def test_localhost_url_password_is_marked_local() -> None:
     (leak,) = scan_text("postgresql://dev:devpass@localhost:5432/app\n", Path("a.md"))
     assert leak.local
-    (remote,) = scan_text("postgresql://dev:devpass@db.example.com/app\n", Path("a.md"))
+    (remote,) = scan_text("postgresql://dev:devpass@db.acme.io/app\n", Path("a.md"))
     assert not remote.local
+    assert scan_text("postgresql://dev:devpass@db.example.com/app\n", Path("a.md")) == []
 
 
 @pytest.mark.parametrize("value", ["changeme", "${X}", "<pw>", "****", "", "$X", "file:/run/s"])
@@ -126,7 +129,8 @@ def test_binary_and_directories(tmp_path: Path) -> None:
     (tmp_path / "blob.bin").write_bytes(b"\0\1X_SECRET=abcdef123")
     result = scan_paths([tmp_path], root=tmp_path)
     assert [str(leak.path) for leak in result.leaks] == ["sub/leak.env"]
-    assert result.skipped == ((Path("blob.bin"), "binary"),)
+    assert result.skipped == {"binary": 1}
+    assert result.summary() == "skipped 1 file(s) (1 binary)."
 
 
 def test_tracked_files_outside_git_is_none(tmp_path: Path) -> None:
@@ -160,7 +164,9 @@ def test_scan_command_flags_seed_003_without_a_project(
     assert result.exit_code == 1
     assert f"{SEED_003}:46: a postgresql URL with an inline password" in result.stdout
     assert SEED_003_PASSWORD not in result.output
-    assert result.stdout.rstrip().endswith("scanned 1 files: 6 credential(s) found.")
+    assert result.stdout.rstrip().endswith(
+        "scanned 1 files: 6 credential(s) found (6 error(s), 0 warning(s))."
+    )
 
 
 def test_scan_command_defaults_to_git_tracked_files(

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 Severity = Literal["error", "warning"]
 
 __all__ = [
+    "RULES",
     "CheckReport",
     "Finding",
     "components_rule",
@@ -38,6 +39,21 @@ __all__ = [
     "shared_database_rule",
     "tls_rule",
 ]
+
+# Every rule: id -> what it finds (SARIF's rule descriptions, the docs' table).
+RULES: dict[str, str] = {
+    "missing-variables": "An environment lacks required variables.",
+    "unresolvable": "An environment does not resolve (bad URL, undefined ${VAR}).",
+    "shared-database": "Two environments resolve to one database and one is protected.",
+    "no-tls": "A protected environment's database or Redis traffic may be unencrypted.",
+    "components-disagree": "An environment's components select different environments "
+    "or databases.",
+    "env-file-tracked": "An env file is tracked by git.",
+    "env-file-not-ignored": "An env file is not ignored by git.",
+    "credential-in-file": "A password in a connection URL, or a literal secret assigned to "
+    "a secret-like key, written into a file.",
+    "credential-in-history": "A credential that a commit in git's history added.",
+}
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", ""}
 _TLS_MODES = {"require", "verify-ca", "verify-full"}
@@ -54,9 +70,20 @@ class Finding:
     fix: str
     path: str | None = None
     line: int | None = None
+    anchor: str | None = None  # what identifies it apart from its line (masked)
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable id for baselines and SARIF: rule, environment, file and the masked
+        text, not the line number, so an edit above it does not make it new."""
+        import hashlib
+
+        parts = (self.rule, self.environment or "", self.path or "", self.anchor or self.message)
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "fingerprint": self.fingerprint,
             "rule": self.rule,
             "severity": self.severity,
             "environment": self.environment,
@@ -75,6 +102,7 @@ class CheckReport:
     notes: tuple[str, ...] = ()
     environments: tuple[str, ...] = ()
     files_scanned: int = 0
+    project_file: str | None = None
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -411,9 +439,14 @@ def mapping_selected(
 
 
 def run_checks(
-    project: Project, *, names: Sequence[str] = (), scan: Sequence[Path] = ()
+    project: Project,
+    *,
+    names: Sequence[str] = (),
+    scan: Sequence[Path] = (),
+    verify: bool = False,
 ) -> CheckReport:
-    """Every rule over the named environments (default: all) and the project's files."""
+    """Every rule that concerns the named environments (default: all, whether or not one
+    is selected) and the project's files."""
     selected = list(names) or list(project.environment_names)
     active = project.active_name()
     findings: list[Finding] = []
@@ -435,7 +468,33 @@ def run_checks(
     findings += shared_database_rule(resolved, only=selected)
     from dbenv.check_files import file_rules
 
-    file_findings, notes, scanned = file_rules(project.root, resolved, scan)
+    file_findings, notes, scanned = file_rules(project.root, resolved, scan, verify=verify)
     return CheckReport(
-        tuple(findings + file_findings), tuple(notes), tuple(selected), files_scanned=scanned
+        tuple(_located(project, findings) + file_findings),
+        tuple(notes),
+        tuple(selected),
+        files_scanned=scanned,
+        project_file=_shown(project.path, project.root),
     )
+
+
+def _located(project: Project, findings: list[Finding]) -> list[Finding]:
+    """Environment findings without a file point at the environment's table in the
+    project file, so SARIF and editors can show them somewhere."""
+    from dataclasses import replace
+
+    try:
+        lines = project.path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    shown = _shown(project.path, project.root)
+    located = []
+    for finding in findings:
+        if finding.path is None and finding.environment is not None:
+            header = re.compile(
+                rf"^\s*\[(tool\.dbenv\.)?environments\.{re.escape(finding.environment)}\]"
+            )
+            line = next((i for i, text in enumerate(lines, 1) if header.match(text)), None)
+            finding = replace(finding, path=shown, line=line)
+        located.append(finding)
+    return located

@@ -7,6 +7,7 @@ result; everything printed goes through the masked output of ``dbenv.cli.app``.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,10 +24,14 @@ from dbenv.cli.app import (
     print_json,
     reveal,
 )
+from dbenv.errors import UsageError
 
 if TYPE_CHECKING:
-    from dbenv.check import CheckReport, Finding
+    from collections.abc import Callable
+
+    from dbenv.check import CheckReport
     from dbenv.commands.config import ConfigShowResult, ShownValue
+    from dbenv.config.model import Environment
 
 __all__ = ["config_app"]
 
@@ -180,22 +185,69 @@ def run_command(
     raise typer.Exit(result.exit_code)
 
 
-def _finding_line(finding: Finding) -> str:
-    scope = f"[{finding.environment}] " if finding.environment else ""
-    head = f"{finding.severity:7} {finding.rule:22} {scope}{finding.message}"
-    return f"{head}\n        fix: {finding.fix}"
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="text (default), json or sarif (SARIF 2.1.0).")
+]
+BaselineOption = Annotated[
+    Path | None,
+    typer.Option("--baseline", help="Accept the findings recorded in this baseline file."),
+]
+WriteBaselineOption = Annotated[
+    bool, typer.Option("--write-baseline", help="Record today's findings in --baseline FILE.")
+]
+VerifyOption = Annotated[
+    bool,
+    typer.Option(
+        "--verify", help="Try found URL passwords (1 s, read-only) on declared hosts only."
+    ),
+]
+StrictOption = Annotated[bool, typer.Option("--strict", help="Warnings fail too.")]
 
 
-def _render_check(report: CheckReport) -> None:
-    for finding in report.findings:
-        out(_finding_line(finding))
-    for note in report.notes:
-        out(f"note    {note}")
+def _finish(
+    report: CheckReport,
+    *,
+    fmt: str,
+    baseline: Path | None,
+    write_baseline: bool,
+    strict: bool,
+    summary: Callable[[CheckReport], str],
+) -> None:
+    """Baseline, render, exit: 1 on errors (on warnings too with --strict), else 0."""
+    from dbenv.baseline import apply_baseline, read_baseline
+    from dbenv.baseline import write_baseline as write
+    from dbenv.cli.doctor_output import render_report
+
+    if write_baseline:
+        if baseline is None:
+            raise UsageError(
+                "--write-baseline needs --baseline FILE to know where to write.",
+                hint="For example: --baseline .dbenv-baseline.json --write-baseline",
+            )
+        count = write(baseline, report.findings)
+        out(f"wrote {count} finding(s) to the baseline {baseline}.")
+        return
+    if baseline is not None:
+        report = apply_baseline(report, read_baseline(baseline), label=str(baseline))
+    render_report(report, fmt, summary=summary(report))
+    if report.errors or (strict and report.warnings):
+        raise typer.Exit(1)
+
+
+def _check_summary(report: CheckReport) -> str:
     errors, warnings = len(report.errors), len(report.warnings)
     envs = ", ".join(report.environments)
-    out(
+    return (
         f"checked {envs}; scanned {report.files_scanned} files: "
         f"{errors} error(s), {warnings} warning(s)."
+    )
+
+
+def _scan_summary(report: CheckReport) -> str:
+    errors, warnings = len(report.errors), len(report.warnings)
+    return (
+        f"scanned {report.files_scanned} files: {len(report.findings)} credential(s) found "
+        f"({errors} error(s), {warnings} warning(s))."
     )
 
 
@@ -207,52 +259,101 @@ def check_command(
         list[str] | None, typer.Argument(help="Environments to check (default: all).")
     ] = None,
     json: JsonOption = False,
+    fmt: FormatOption = None,
     scan: Annotated[
         list[Path] | None,
         typer.Option("--scan", help="Scan these files/directories for credentials instead."),
     ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+    strict: StrictOption = False,
+    baseline: BaselineOption = None,
+    write_baseline: WriteBaselineOption = False,
+    verify: VerifyOption = False,
 ) -> None:
     """The doctor: missing variables, shared databases, TLS, env files, leaked credentials.
 
     Exit 0 when clean (warnings allowed unless --strict), 1 when problems, 2 bad input.
     """
+    from dbenv.cli.doctor_output import chosen_format
     from dbenv.commands.config import check
 
-    report = check(get_project(ctx), environments or [], scan=scan or [])
-    if json:
-        print_json(report.as_dict())
-    else:
-        _render_check(report)
-    if report.errors or (strict and report.warnings):
-        raise typer.Exit(1)
+    chosen = chosen_format(fmt, json=json)
+    report = check(get_project(ctx), environments or [], scan=scan or [], verify=verify)
+    _finish(
+        report,
+        fmt=chosen,
+        baseline=baseline,
+        write_baseline=write_baseline,
+        strict=strict,
+        summary=_check_summary,
+    )
+
+
+def _project_envs(ctx: typer.Context) -> tuple[list[Environment], str | None]:
+    """The project's environments when there is a project (scan needs none)."""
+    from dbenv.errors import ConfigError, ProjectNotFound
+
+    try:
+        project = get_project(ctx)
+    except ProjectNotFound:
+        return [], None
+    except ConfigError as error:
+        return [], f"the project file was not read ({error.message}); hosts are not matched."
+    envs = []
+    for name in project.environment_names:
+        try:
+            envs.append(project.environment(name))
+        except ConfigError:
+            continue  # an environment that does not resolve names no host we can read
+    return envs, None
 
 
 @app.command("scan")
 @handle_errors
 def scan_command(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path] | None,
         typer.Argument(help="Files or directories (default: the files git tracks here)."),
     ] = None,
     json: JsonOption = False,
+    fmt: FormatOption = None,
+    strict: StrictOption = False,
+    baseline: BaselineOption = None,
+    write_baseline: WriteBaselineOption = False,
+    verify: VerifyOption = False,
+    history: Annotated[
+        bool, typer.Option("--history", help="Scan every commit's added lines instead.")
+    ] = False,
+    budget: Annotated[
+        float, typer.Option("--budget", help="Seconds --history may take (default 120).")
+    ] = 120.0,
 ) -> None:
     """Find credentials written into files (no project file needed), masked.
 
-    Exit 0 when none (a localhost development password only warns), 1 when found,
-    2 bad input.
+    Exit 0 when none or only warnings (a development password; --strict fails on
+    them too), 1 when an error-level credential is found, 2 bad input.
     """
+    from dbenv.cli.doctor_output import chosen_format, progress_printer
     from dbenv.commands.scan import scan
 
-    report = scan(paths or [], cwd=Path.cwd())
-    if json:
-        print_json(report.as_dict())
-    else:
-        for finding in report.findings:
-            out(_finding_line(finding))
-        for note in report.notes:
-            out(f"note    {note}")
-        found = len(report.findings)
-        out(f"scanned {report.files_scanned} files: {found} credential(s) found.")
-    if report.errors:
-        raise typer.Exit(1)
+    chosen = chosen_format(fmt, json=json)
+    envs, problem = _project_envs(ctx)
+    report = scan(
+        paths or [],
+        cwd=Path.cwd(),
+        envs=envs,
+        verify=verify,
+        history=history,
+        budget=budget,
+        progress=progress_printer() if history else None,
+    )
+    if problem:
+        report = replace(report, notes=(*report.notes, problem))
+    _finish(
+        report,
+        fmt=chosen,
+        baseline=baseline,
+        write_baseline=write_baseline,
+        strict=strict,
+        summary=_scan_summary,
+    )

@@ -382,6 +382,7 @@ def check(
     names: Sequence[str] = (),
     *,
     scan: Sequence[Path] = (),
+    verify: bool = False,
 ) -> CheckReport:
     """The doctor: every rule of ``dbenv.check`` over the named (default: all) environments."""
     from dbenv.check import run_checks
@@ -389,4 +390,4 @@ def check(
     for name in names:
         if name not in project.environment_names:
             project.environment(name)  # raises UnknownEnvironment with a suggestion
-    return run_checks(project, names=names, scan=scan)
+    return run_checks(project, names=names, scan=scan, verify=verify)
