@@ -182,10 +182,11 @@ def credential_finding(
     else:
         severity, why = _assignment_severity(leak, index)
         what = f"a literal value for {leak.key} {why}"
+    rotate = "rotate it: " if severity == "error" else ""
     if leak.commit:
-        tail = f"rotate it: commit {leak.commit[:10]} put it in git's history."
+        tail = f"{rotate}commit {leak.commit[:10]} put it in git's history."
     elif isinstance(history, str):
-        tail = f"rotate it: it is in git's history (commit {history})."
+        tail = f"{rotate}it is in git's history (commit {history})."
     elif history is None:
         tail = "git's history does not have it yet: keep it out."
     else:

@@ -1,7 +1,7 @@
 """What counts as a credential on one line of one file: the scan's two rules.
 
 - ``url-password``: a password inside a connection URL of any database/broker scheme
-  (``postgresql+asyncpg://app:s3cret@db.internal/app``), in any text file.
+  (``postgresql+asyncpg://app:s3cret@db.example.com/app``), in any text file.
 - ``secret-assignment``: a literal assigned to a secret-like key (``PASSWORD``,
   ``*_SECRET``, ``*_TOKEN``, ``API_KEY``, ``SECRET_KEY``...) — only where a human or a
   program writes configuration: env files, compose/Kubernetes/YAML/TOML/JSON/INI
@@ -261,6 +261,18 @@ _FENCE = re.compile(r"^\s*(```+|~~~+)\s*\{?\.?([A-Za-z0-9_+-]*)")
 _RST_BLOCK = re.compile(r"^\s*\.\.\s+(code-block|code|sourcecode)::\s*([A-Za-z0-9_+-]*)")
 
 
+_TEMPLATE = re.compile(r"[{}$<>%]")
+_TEST_DIRS = {"tests", "test", "__tests__", "spec", "specs", "testing", "e2e"}
+_TEST_NAMES = re.compile(r"(?i)^(test_.*|.*_test\.\w+|.*\.(test|spec)\.\w+|conftest\.py)$")
+
+
+def is_test_code(path: PurePath) -> bool:
+    """Source code of a test suite (tests/, test_*.py, *.spec.ts, conftest.py)."""
+    if file_kind(path) != "code":
+        return False
+    return bool(_TEST_NAMES.match(path.name) or {p.lower() for p in path.parts} & _TEST_DIRS)
+
+
 @dataclass(frozen=True)
 class Hit:
     """One credential on one line: its rule, key (or URL scheme), host and masked line."""
@@ -339,11 +351,13 @@ def _mask_spans(line: str, spans: list[tuple[int, int]]) -> str:
     return masked if len(masked) <= 160 else masked[:157] + "..."
 
 
-def _url_hits(line: str) -> Iterator[tuple[tuple[int, int], str, str, HostClass, str]]:
+def _url_hits(
+    line: str, *, test_code: bool = False
+) -> Iterator[tuple[tuple[int, int], str, str, HostClass, str]]:
     for match in _URL.finditer(line):
         secret, user = match.group("secret"), match.group("user")
-        if is_placeholder(secret):
-            continue
+        if is_placeholder(secret) or _TEMPLATE.search(user + match.group("host")):
+            continue  # a reference, or a URL built from a template (f"{user}@{host}")
         written = match.group("host").lower()
         host = written.rstrip(".")
         # ``db-host...``: a name cut short in prose is some server's, not a service name.
@@ -352,6 +366,8 @@ def _url_hits(line: str) -> Iterator[tuple[tuple[int, int], str, str, HostClass,
             continue  # documentation: db.example.com is nobody's server
         if kind == "development" and (secret.lower() in _DEFAULTS or secret == user):
             continue  # postgres:postgres@db, guest:guest@localhost: image defaults
+        if kind == "development" and test_code:
+            continue  # a test's fixture for its own throwaway server
         end = _url_end(line, match.end())
         yield (
             match.span("secret"),
@@ -454,6 +470,7 @@ def _assignments_apply(kind: FileKind, language: str | None) -> bool:
 def scan_lines(text: str, path: PurePath) -> Iterator[Hit]:
     """Every credential in one file's text, with its 1-based line, masked."""
     kind = file_kind(path)
+    test_code = is_test_code(path)
     lines = text.splitlines()
     languages = _fence_languages(lines, kind)
     previous = ""
@@ -462,7 +479,7 @@ def scan_lines(text: str, path: PurePath) -> Iterator[Hit]:
         previous = line
         if allowed:
             continue
-        urls = list(_url_hits(line))
+        urls = list(_url_hits(line, test_code=test_code))
         keys = (
             list(_assignment_hits(line)) if _assignments_apply(kind, languages[number - 1]) else []
         )
