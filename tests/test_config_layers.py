@@ -12,7 +12,8 @@ from dbenv.config.urls import target_of
 from fixtures.config.projects import project_at
 
 SETTING_LAYERS = ("default", "project", "dotenv", "dotenv_env", "process", "argument")
-VARIABLE_LAYERS = ("vars", "env_vars", "dotenv", "dotenv_env", "process", "argument")
+# lowest first: what the project file sets for one environment beats the shared .env
+VARIABLE_LAYERS = ("vars", "dotenv", "env_vars", "dotenv_env", "process", "argument")
 
 
 def _port_project(tmp_path: Path, layers: set[str]):

@@ -135,9 +135,17 @@ def test_local_server_with_state(tmp_path: Path) -> None:
     test = project.environment("test")
     socket = tmp_path / ".dbenv" / "run"
     assert test.database_url is not None
-    assert test.database_url.reveal() == (
-        f"postgresql://dash_tam_test@/dash_tam_test?host={socket}&port=54321"
+    # the role's generated password (0600 in .dbenv/passwords) rides along
+    kept = tmp_path / ".dbenv" / "passwords" / "dash_tam_test"
+    assert not kept.exists()  # generated when first needed, not when listed
+    plain = test.database_url.reveal()
+    password = kept.read_text().strip()
+    assert len(password) >= 24
+    assert plain == (
+        f"postgresql://dash_tam_test:{password}@/dash_tam_test?host={socket}&port=54321"
     )
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert test.database_url.masked.startswith("postgresql://dash_tam_test:****@/")
     assert target_of(test.database_url.reveal()) == Target(
         str(socket), 54321, "dash_tam_test", "dash_tam_test", {}
     )
@@ -146,7 +154,7 @@ def test_local_server_with_state(tmp_path: Path) -> None:
     assert test.settings["database_url"].origin.source == ".dbenv/state.json"
     dev = project.environment("dev")
     assert dev.database_url is not None
-    assert dev.database_url.reveal().startswith("postgresql://devuser@/custom_dev?")
+    assert dev.database_url.reveal().startswith("postgresql://devuser:")
 
 
 def test_local_server_without_redis(tmp_path: Path) -> None:

@@ -647,7 +647,7 @@ def test_cli_up_up_down(base: Path) -> None:
     first = runner.invoke(app, ["--project", str(root), "up", "--no-redis"], env=CLI_ENV)
     assert first.exit_code == 0, first.output
     assert "demo_test" in first.output
-    assert "postgresql://demo_test@/demo_test?host=" in first.stdout  # its URL, shown
+    assert "postgresql://demo_test:****@/demo_test?host=" in first.stdout  # its URL, masked
     second = runner.invoke(app, ["--project", str(root), "up", "--json", "--no-redis"], env=CLI_ENV)
     assert second.exit_code == 0
     data = json.loads(second.stdout)

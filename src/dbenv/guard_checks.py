@@ -424,7 +424,7 @@ def check_declared(project: Project, env: Environment, operation: str = "") -> C
     if operation in LABELLING:
         # `dbenv up` provisions every local environment from a shell that selects one
         return CheckResult("declared", True, f"{operation} only creates and labels")
-    if value == env.name:
+    if value == env.name or value in env.selector_values.get(variable, ()):
         return CheckResult("declared", True, f"the process declares {variable}={value}")
     return CheckResult(
         "declared",

@@ -209,7 +209,10 @@ def _check_password(admin: psycopg.Connection[Any], work: _Work) -> None:
     if stored and _verifier_matches(str(stored), work.password):
         work.unchanged.append(f"password of role {work.role} matches")
         return
-    if work.protected:
+    # a local-stack role without any password gets one even when protected: that
+    # changes nothing an app could log in with before (TCP asks for a password)
+    first_local = stored is None and work.env.server == "local"
+    if work.protected and not first_local:
         work.actions.append(
             f"ALTER ROLE \"{work.role}\" PASSWORD '****';  -- the stored password differs from"
             f" {work.env.name}'s database_url (dbenv never changes a protected role)"

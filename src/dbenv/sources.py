@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from dbenv.config.model import Environment
+from dbenv.config.urls import libpq_url
 from dbenv.errors import ConfigError, OperationError
 
 if TYPE_CHECKING:
@@ -321,12 +322,6 @@ def _dump_other(project: Any, source: SchemaSource) -> str:
         )
     lines = [ln for ln in done.stdout.splitlines() if not ln.startswith(("\\", "--"))]
     return "\n".join(lines)
-
-
-def libpq_url(url: str) -> str:
-    """A URL libpq accepts: ``postgresql+asyncpg://`` loses its driver suffix."""
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme.partition('+')[0]}{sep}{rest}" if sep else url
 
 
 def with_database(url: str, database: str) -> str:

@@ -88,7 +88,10 @@ def create_async_engine(
     """The async twin: psycopg async, or asyncpg when the URL names it."""
     from sqlalchemy.ext.asyncio import create_async_engine as sa_create_async_engine
 
-    url = sqlalchemy_url(_env_url(env), asynchronous=True)
+    url = _env_url(env)
+    if "+" not in url.partition("://")[0]:  # the driver database_url was written with
+        url = f"{env.url_scheme}://{url.partition('://')[2]}"
+    url = sqlalchemy_url(url, asynchronous=True)
     connect_args = dict(kwargs.pop("connect_args", {}))
     name = application_name(env, component)
     if url.startswith("postgresql+asyncpg"):

@@ -119,7 +119,16 @@ def _render_show(result: ConfigShowResult, *, origin: bool) -> None:
     console = out_console()
     active = " (active)" if result.active else ""
     console.print(f"{result.project} · environment {result.environment}{active}", markup=False)
-    for title, values in (("settings", result.settings), ("variables", result.variables)):
+    if origin:
+        from dbenv.commands.config import LAYERS
+
+        out("layers, lowest first: " + " < ".join(LAYERS))
+    sections = (
+        ("settings", result.settings),
+        ("variables", result.variables),
+        ("exported by `dbenv run` (over the variables)", result.exports),
+    )
+    for title, values in sections:
         out(title)
         console.print(_value_rows(title, values, origin=origin))
 

@@ -199,6 +199,8 @@ class ConfigShowResult:
     active: bool
     settings: tuple[ShownValue, ...]
     variables: tuple[ShownValue, ...]
+    # what `dbenv run` sets besides the variables: selectors and targets (masked)
+    exports: tuple[ShownValue, ...] = ()
 
     def as_dict(self, *, origin: bool = True) -> dict[str, object]:
         def values(items: tuple[ShownValue, ...]) -> dict[str, object]:
@@ -208,9 +210,22 @@ class ConfigShowResult:
             "project": self.project,
             "environment": self.environment,
             "active": self.active,
+            "layers": list(LAYERS),
             "settings": values(self.settings),
             "variables": values(self.variables),
+            "exports": values(self.exports),
         }
+
+
+# The variable layers, lowest first (dbenv.config.variables; docs/configuration.md).
+LAYERS = (
+    "[vars]",
+    "project env files (.env)",
+    "[environments.<name>.vars]",
+    "environment env files (.env.<name>)",
+    "process environment",
+    "arguments (--set)",
+)
 
 
 def _display(setting: Setting) -> tuple[str, bool]:
@@ -241,8 +256,20 @@ def _environment(project: Project, name: str | None) -> Environment:
     return project.environment(name)
 
 
+def _exports(env: Environment) -> tuple[ShownValue, ...]:
+    """Selectors and target variables as ``dbenv run`` sets them, masked."""
+    from dbenv.config.exports import masked_target_values
+
+    shown = [ShownValue(s, env.selector_value(s), "selector", False) for s in env.selectors]
+    for key, value in masked_target_values(env).items():
+        form = env.export_forms[key]
+        secret = MASK in value
+        shown.append(ShownValue(key, value, f"form {form} (wins over the layers)", secret))
+    return tuple(shown)
+
+
 def config_show(project: Project, name: str | None = None) -> ConfigShowResult:
-    """An environment's settings and variables, masked, each with its origin."""
+    """An environment's settings, variables and exports, masked, each with its origin."""
     env = _environment(project, name)
     return ConfigShowResult(
         project.name,
@@ -250,6 +277,7 @@ def config_show(project: Project, name: str | None = None) -> ConfigShowResult:
         env.name == project.selected_name(),
         tuple(_shown(s) for _, s in sorted(env.settings.items())),
         tuple(_shown(s) for _, s in sorted(env.variables.items())),
+        _exports(env),
     )
 
 
@@ -309,20 +337,10 @@ class RunResult:
 def child_environment(
     env: Environment, base: Mapping[str, str], *, revealer: Revealer = _reveal
 ) -> dict[str, str]:
-    """``base`` plus the environment's variables, its selectors, DATABASE_URL, REDIS_URL."""
-    child = dict(base)
-    for key, setting in env.variables.items():
-        value = setting.value
-        child[key] = revealer(value) if isinstance(value, Secret) else str(value)
-    for selector in env.selectors:
-        child[selector] = env.name
-    # Settings win over a generic DATABASE_URL: the environment decides its database.
-    # Applications get the pooled URL when there is one; dbenv keeps the direct one.
-    if (app_url := env.pooler_url or env.database_url) is not None:
-        child["DATABASE_URL"] = revealer(app_url)
-    if env.redis_url is not None:
-        child["REDIS_URL"] = revealer(env.redis_url)
-    return child
+    """``base`` plus what ``dbenv.config.exports.exported`` gives ``env`` (which wins)."""
+    from dbenv.config.exports import exported
+
+    return {**base, **exported(env, revealer)}
 
 
 def _wait(process: subprocess.Popen[bytes]) -> int:

@@ -189,6 +189,14 @@ class Environment:
     keep_tables: tuple[str, ...] = ()  # a data-only reset leaves these alone
     reference_rows: bool = True  # keep the rows the schema source inserts (data-only reset)
     selectors: tuple[str, ...] = ("APP_ENV", "ENVIRONMENT")
+    # the values the app's selector variables take in this environment, when not its
+    # name (`selector_values = { ENVIRONMENT = "testing" }`); the first one is exported
+    selector_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # the scheme database_url was written with (`postgresql+asyncpg`): database_url
+    # itself is the plain postgresql:// form dbenv connects with, exports keep this one
+    url_scheme: str = "postgresql"
+    # exported variable -> form (`[export]` and `[environments.X.export]`, see exports.py)
+    export_forms: Mapping[str, str] = field(default_factory=dict)
     # every setting above, by key, with its origin (for `config show --origin`)
     settings: Mapping[str, Setting] = field(default_factory=dict)
     # the layered variables this environment sees (what `dbenv run` exports)
@@ -203,14 +211,20 @@ class Environment:
         return self.tier == "disposable"
 
     def exports(self) -> dict[str, str]:
-        """The variables to give a child process, revealed, with the selectors set.
+        """What ``dbenv run`` gives a child process (``dbenv.config.exports.exported``).
 
-        Resolves secret references (runs ``cmd:`` ones): call it only to start a
-        process. Every selector variable is set to this environment's name.
+        The variables, the selectors and the database and Redis targets, revealed:
+        resolves secret references (runs ``cmd:`` ones), so call it only to start a
+        process.
         """
-        values = {key: plain_text(setting.value) for key, setting in self.variables.items()}
-        values.update(dict.fromkeys(self.selectors, self.name))
-        return values
+        from dbenv.config.exports import exported
+
+        return exported(self)
+
+    def selector_value(self, selector: str) -> str:
+        """What ``selector`` is set to for the app: its declared value, else the name."""
+        values = self.selector_values.get(selector)
+        return values[0] if values else self.name
 
     def table(self, name: str) -> str:
         """The physical name of a logical table (prefix isolation adds the prefix)."""

@@ -16,14 +16,21 @@ from typing import Any
 
 from dbenv.config.discovery import ProjectSource, find_project_file, read_project_file
 from dbenv.config.dotenv_files import read_env_file
+from dbenv.config.exports import NO_SEARCH_PATH, export_forms
 from dbenv.config.interpolation import Resolver
 from dbenv.config.local_state import local_settings
 from dbenv.config.model import Environment, LocalSettings, Origin, Secret, Setting
 from dbenv.config.references import DEFAULT_TIMEOUT, reference_secret
 from dbenv.config.schema import validate
-from dbenv.config.settings import REFERENCE_KEYS, SettingsContext, resolve_settings
+from dbenv.config.settings import (
+    REFERENCE_KEYS,
+    SettingsContext,
+    declared_scheme,
+    libpq_secret,
+    resolve_settings,
+)
 from dbenv.config.variables import layer_variables, visible_variables
-from dbenv.errors import NoEnvironmentSelected, UnknownEnvironment
+from dbenv.errors import NoEnvironmentSelected, ProjectFileError, UnknownEnvironment
 
 DEFAULT_SELECTORS = ("APP_ENV", "ENVIRONMENT")
 OVERRIDE_VARIABLE = "DBENV_I_MEAN_IT"
@@ -124,19 +131,45 @@ class Project:
         for selector in self.selectors:
             value = self.process_env.get(selector)
             if value:
-                return self._declared(value, f"process environment ${selector}")
+                return self.selected(selector, value, f"process environment ${selector}")
         for path in self.env_files:
             values = read_env_file(path, label=self.label(path)) or {}
             for selector in self.selectors:
                 if values.get(selector) and values[selector].text:
                     raw = values[selector]
-                    return self._declared(raw.text, f"{raw.origin.source}:{raw.origin.line}")
+                    where = f"{raw.origin.source}:{raw.origin.line}"
+                    return self.selected(selector, raw.text, where)
         if self.default:
             return self.default
         raise NoEnvironmentSelected(
             "no environment selected: no selector variable "
             f"({', '.join(self.selectors)}) is set and the project has no default.",
             hint=f'Set {self.selectors[0]}=<name> or add default = "..." under [project].',
+        )
+
+    def claimants(self, selector: str, value: str) -> tuple[str, ...]:
+        """The environments ``selector=value`` names: by name, else by ``selector_values``."""
+        if value in self.environment_names:
+            return (value,)
+        tables = self.source.data["environments"]
+        return tuple(
+            name
+            for name in self.environment_names
+            if value in _values(tables[name].get("selector_values", {}).get(selector))
+        )
+
+    def selected(self, selector: str, value: str, where: str) -> str:
+        """The environment ``selector=value`` (read at ``where``) selects."""
+        names = self.claimants(selector, value)
+        if len(names) == 1:
+            return names[0]
+        if not names:
+            return self._declared(value, where)
+        raise UnknownEnvironment(
+            f"{selector}={value} (from {where}) could be environment "
+            + " or ".join(f"'{n}'" for n in names)
+            + ": each declares it in selector_values.",
+            hint=f"Set {self.selectors[0]} to the environment's name, or give each its own value.",
         )
 
     @property
@@ -194,7 +227,8 @@ class Project:
             name=name,
             lines=self.source.lines,
             project_label=self.label(self.path),
-            env_files=files,
+            shared_files=self.env_files,
+            own_files=own_files,
             process_env=self.process_env,
             overrides=self.overrides,
             label=self.label,
@@ -234,6 +268,13 @@ class Project:
         return _environment(self, name, table, settings, variables, files, layered)
 
 
+def _values(value: Any) -> tuple[str, ...]:
+    """A ``selector_values`` entry: one value or a list of them."""
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, list) else (str(value),)
+
+
 def _value(settings: Mapping[str, Setting], key: str, default: Any = None) -> Any:
     setting = settings.get(key)
     return default if setting is None or setting.value is None else setting.value
@@ -251,6 +292,9 @@ def _environment(
     def paths(key: str) -> tuple[Path, ...]:
         return tuple(project._path(p) for p in table.get(key, []))
 
+    forms = export_forms(project.source.data.get("export", {}), table.get("export", {}))
+    _check_forms(project, name, settings, forms)
+
     return Environment(
         name=name,
         project=project.name,
@@ -259,9 +303,10 @@ def _environment(
         isolation=_value(settings, "isolation", "database"),
         schema=_value(settings, "schema"),
         prefix=_value(settings, "prefix"),
-        database_url=_value(settings, "database_url"),
-        admin_url=_value(settings, "admin_url"),
-        pooler_url=_value(settings, "pooler_url"),
+        database_url=libpq_secret(_value(settings, "database_url")),
+        admin_url=libpq_secret(_value(settings, "admin_url")),
+        pooler_url=libpq_secret(_value(settings, "pooler_url")),
+        url_scheme=declared_scheme(settings.get("database_url")),
         redis_url=_value(settings, "redis_url"),
         redis_db=_value(settings, "redis_db"),
         redis_prefix=_value(settings, "redis_prefix"),
@@ -278,11 +323,44 @@ def _environment(
         keep_tables=tuple(table.get("keep_tables", [])),
         reference_rows=bool(table.get("reference_rows", True)),
         selectors=project.selectors,
+        selector_values={k: _values(v) for k, v in table.get("selector_values", {}).items()},
+        export_forms=forms,
         settings=settings,
         variables=variables,
         files_read=layered.files_read,
         files_missing=tuple(p for p in layered.files_missing if p in project.explicit_files(name)),
     )
+
+
+def _check_forms(
+    project: Project, name: str, settings: Mapping[str, Setting], forms: Mapping[str, str]
+) -> None:
+    """A schema environment's URLs carry its search_path: refuse forms that cannot."""
+    if _value(settings, "isolation") != "schema":
+        return
+    scheme = declared_scheme(settings.get("database_url"))
+    for variable, form in forms.items():
+        driver = scheme.partition("+")[2] if form == "url" else form.partition("+")[2]
+        if not form.startswith("url") or driver not in NO_SEARCH_PATH:
+            continue
+        data, lines = project.source.data, project.source.lines
+        env_table = data["environments"][name].get("export", {})
+        key = (
+            ("environments", name, "export", variable)
+            if variable in env_table
+            else ("export", variable)
+            if variable in data.get("export", {})
+            else ("environments", name, "database_url")
+        )
+        line = lines.line_of(key)
+        raise ProjectFileError(
+            f"{project.label(project.path)}:{line}: environment '{name}' uses schema isolation, "
+            f"but {variable} would be a postgresql+{driver} URL, which cannot carry its search_path.",
+            hint=f'Export it as "url+psycopg" (e.g. {variable} = "url+psycopg" under [export]),'
+            " or use database isolation.",
+            path=project.path,
+            line=line,
+        )
 
 
 def load_project(

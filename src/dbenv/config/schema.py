@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dbenv.config.discovery import ProjectSource
+from dbenv.config.exports import check_export_table
 from dbenv.errors import ProjectFileError
 
 Check = Callable[[Any], str | None]
@@ -72,6 +73,15 @@ def scalars(value: Any) -> str | None:
         isinstance(v, str | int | float | bool) for v in value.values()
     )
     return None if ok else "a table of strings, numbers or booleans"
+
+
+def selector_table(value: Any) -> str | None:
+    def values(item: Any) -> bool:
+        items = item if isinstance(item, list) else [item]
+        return bool(items) and all(isinstance(v, str) and v for v in items)
+
+    ok = isinstance(value, dict) and all(values(v) for v in value.values())
+    return None if ok else 'a table of selector = "value" (or a list of values)'
 
 
 def any_table(value: Any) -> str | None:
@@ -156,11 +166,14 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "keep_tables": strings,
     "reference_rows": boolean,
     "vars": scalars,
+    "export": check_export_table,
+    "selector_values": selector_table,
 }
 TOP_KEYS: Mapping[str, Check] = {
     "project": any_table,
     "vars": scalars,
     "local": any_table,
+    "export": check_export_table,
     "environments": any_table,
     "sync": any_table,  # reserved for sync profiles; content checked by sync
     "diff": any_table,  # reserved for diff options; content checked by diff
@@ -249,6 +262,25 @@ def _check_reference(
         )
 
 
+def _check_selector_values(
+    source: ProjectSource, project: Mapping[str, Any], name: str, values: Mapping[str, Any]
+) -> None:
+    """``selector_values`` may only name the project's selector variables."""
+    selectors = project.get("selectors", ["APP_ENV", "ENVIRONMENT"])
+    for selector in values:
+        if selector not in selectors:
+            fail(
+                source,
+                ("environments", name, "selector_values", selector),
+                f"selector_values of environment '{name}' names '{selector}', which is not "
+                "a selector variable.",
+                "Selectors: "
+                + ", ".join(selectors)
+                + " (add it to [project] selectors)."
+                + suggest(selector, selectors),
+            )
+
+
 def validate(source: ProjectSource) -> None:
     """Raise ``ProjectFileError`` for the first problem in the project file."""
     data = source.data
@@ -272,6 +304,7 @@ def validate(source: ProjectSource) -> None:
             fail(source, ("environments", name), f"[environments.{name}] must be a table.", "")
         _check_table(source, ("environments", name), table, ENVIRONMENT_KEYS)
         _check_reference(source, environments, name, table.get("reference"))
+        _check_selector_values(source, project, name, table.get("selector_values", {}))
         for other in table.get("shares_with", []):
             if other not in environments:
                 fail(

@@ -21,9 +21,11 @@ from dbenv.config.masking import mask_url
 from dbenv.config.model import LocalSettings, Origin, Secret, SecretURL, Setting, plain_text
 from dbenv.config.schema import ISOLATIONS, SCALAR_SETTINGS, SERVERS, TIERS
 from dbenv.config.urls import (
+    libpq_url,
     socket_url,
     url_from_parts,
     url_has_password,
+    url_scheme,
     url_with_password,
     validate_database_url,
     validate_redis_url,
@@ -207,11 +209,13 @@ def _local_urls(ctx: SettingsContext, settings: dict[str, Setting]) -> None:
     part = settings.get("database")
     database = str(part.value) if part and part.value else None
     database = database or local_database_name(ctx.project, ctx.environment)
-    user = settings["user"].value if "user" in settings else database
+    user = str(settings["user"].value if "user" in settings else database)
+    socket = socket_url(
+        socket_dir=state.socket_dir, port=state.pg_port, database=database, user=user
+    )
+    if "database_url" not in settings:
+        settings["database_url"] = _local_database_url(ctx, settings, socket, user, origin)
     urls = {
-        "database_url": socket_url(
-            socket_dir=state.socket_dir, port=state.pg_port, database=database, user=str(user)
-        ),
         "admin_url": socket_url(
             socket_dir=state.socket_dir,
             port=state.pg_port,
@@ -223,6 +227,34 @@ def _local_urls(ctx: SettingsContext, settings: dict[str, Setting]) -> None:
         urls["redis_url"] = f"redis://127.0.0.1:{state.redis_port}"
     for key, url in urls.items():
         settings.setdefault(key, Setting(key, SecretURL(url, masked=mask_url(url)), origin))
+
+
+def _local_database_url(
+    ctx: SettingsContext, settings: dict[str, Setting], socket: str, user: str, origin: Origin
+) -> Setting:
+    """The local stack's URL with the role's password: configured, or generated once.
+
+    Over the socket the password is not asked; apps that log in over TCP need it
+    (``dbenv run`` exports the TCP form), and ``provision`` gives it to the role.
+    """
+    from dbenv.config.local_password import generated_password, password_file
+
+    configured = settings.get("password")
+    if configured is not None and configured.value is None:  # ${VAR} not set
+        return Setting("database_url", None, configured.origin, note=configured.note)
+    password = configured.value if configured is not None else None
+    if password is None:
+        password = generated_password(ctx.local.data_dir, user)
+        kept = ctx.label_of(password_file(ctx.local.data_dir, user))
+        settings["password"] = Setting("password", password, Origin("local", kept), secret=True)
+    secret = password
+
+    def reveal() -> str:
+        return url_with_password(socket, plain_text(secret))
+
+    url = SecretURL(reveal, masked=mask_url(url_with_password(socket, "x")))
+    parts = (("password", settings["password"].origin),)
+    return Setting("database_url", url, origin, parts=parts)
 
 
 def _check_isolation(ctx: SettingsContext, settings: Mapping[str, Setting]) -> None:
@@ -291,3 +323,23 @@ def _url_with_password(ctx: SettingsContext, url: Setting, password: Setting) ->
     masked = url_with_password(target.masked, "x") if "://" in target.masked else target.masked
     combined = SecretURL(reveal, masked=mask_url(masked))
     return replace(url, value=combined, parts=(*url.parts, ("password", password.origin)))
+
+
+def libpq_secret(url: SecretURL | None) -> SecretURL | None:
+    """``url`` in the plain ``postgresql://`` form dbenv connects with (psycopg).
+
+    ``postgresql+asyncpg://`` and ``postgres://`` name the same target; the form
+    as written stays in the setting (what ``config show`` and exports use).
+    """
+    if url is None or "://" not in url.masked or libpq_url(url.masked) == url.masked:
+        return url
+    source = url
+    return SecretURL(lambda: libpq_url(source.reveal()), masked=libpq_url(url.masked))
+
+
+def declared_scheme(setting: Setting | None) -> str:
+    """The scheme ``database_url`` was written with (``postgresql+asyncpg``), lower-cased."""
+    value = setting.value if setting is not None else None
+    if isinstance(value, SecretURL) and "://" in value.masked:
+        return url_scheme(value.masked)
+    return "postgresql"

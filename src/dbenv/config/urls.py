@@ -177,3 +177,33 @@ def url_with_password(url: str, password: str) -> str:
         return parts._replace(netloc=netloc).geturl()
     query = "&".join(q for q in (parts.query, "password=" + quote(password, safe="")) if q)
     return parts._replace(query=query).geturl()
+
+
+# --- the forms apps write: SQLAlchemy driver suffixes, postgres:// ----------------
+
+# SQLAlchemy's PostgreSQL drivers an exported URL may name (``url+asyncpg``).
+DRIVERS = ("asyncpg", "psycopg", "psycopg2", "pg8000")
+
+
+def url_scheme(url: str) -> str:
+    """The scheme as written (``postgresql+asyncpg``, ``postgres``), lower-cased."""
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def libpq_url(url: str) -> str:
+    """The URL libpq and psycopg accept: ``postgresql://``, any driver suffix dropped.
+
+    ``postgres://`` and ``postgresql+asyncpg://`` (the forms apps and SQLAlchemy
+    write) name the same server and database; dbenv itself always connects with
+    psycopg, so it works on this form. Anything that is not a URL is returned as is.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or not POSTGRES_SCHEME.match(scheme):
+        return url
+    return f"postgresql://{rest}"
+
+
+def with_scheme(url: str, scheme: str) -> str:
+    """``url`` (any PostgreSQL form) written with ``scheme`` (``postgresql+asyncpg``)."""
+    _, sep, rest = url.partition("://")
+    return f"{scheme}://{rest}" if sep else url

@@ -1,7 +1,11 @@
 """Layering an environment's variables, lowest first.
 
-    [vars] < [environments.X.vars] < project env_files (.env)
+    [vars] < project env_files (.env) < [environments.X.vars]
            < environment env_files (.env.X) < process environment < arguments
+
+What the project file says for one named environment beats a generic,
+all-environment ``.env``; the environment's own env files (uncommitted, per
+machine) beat the project file.
 
 The result keeps every layer's winner with its origin; interpolation runs
 afterwards (see ``interpolation``), so lower layers may use higher ones.
@@ -52,14 +56,28 @@ def layer_variables(
     name: str,
     lines: KeyLines,
     project_label: str,
-    env_files: tuple[Path, ...],
+    shared_files: tuple[Path, ...],
+    own_files: tuple[Path, ...],
     process_env: Mapping[str, str],
     overrides: Mapping[str, str],
     label: Callable[[Path], str],
 ) -> LayeredVariables:
-    """Merge the layers of environment ``name``; ``env_files`` lowest first."""
+    """Merge the layers of environment ``name``; each file list lowest first."""
     table = data["environments"][name]
     merged = _table_values(data.get("vars", {}), path=("vars",), label=project_label, lines=lines)
+    read: list[Path] = []
+    missing: list[Path] = []
+
+    def read_files(paths: tuple[Path, ...]) -> None:
+        for path in paths:
+            values = read_env_file(path, label=label(path))
+            if values is None:
+                missing.append(path)
+                continue
+            read.append(path)
+            merged.update(values)
+
+    read_files(shared_files)
     merged.update(
         _table_values(
             table.get("vars", {}),
@@ -68,15 +86,7 @@ def layer_variables(
             lines=lines,
         )
     )
-    read: list[Path] = []
-    missing: list[Path] = []
-    for path in env_files:
-        values = read_env_file(path, label=label(path))
-        if values is None:
-            missing.append(path)
-            continue
-        read.append(path)
-        merged.update(values)
+    read_files(own_files)
     declared = set(merged) | set(overrides)
     for key, value in process_env.items():
         merged[key] = RawValue(value, Origin("process", key), literal=True)

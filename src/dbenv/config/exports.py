@@ -1,0 +1,250 @@
+"""What ``dbenv run`` (and the pytest plugin) give the app: variables and targets.
+
+``exported(env)`` is the one function that computes it: the environment's
+variables, its selector variables (its name, or the values it declares for the
+app), then every exported target variable, computed from the environment's own
+database and Redis so they always win over what the shell or a ``.env`` had.
+
+Target variables are named by the project, each with a *form*:
+
+    [export]                       # every environment
+    DATABASE_URL = "url+asyncpg"
+    ALEMBIC_URL = "url+psycopg"
+    POSTGRES_SERVER = "host"
+    [environments.test.export]     # one environment (wins; false drops a name)
+
+Defaults: ``DATABASE_URL = "url"`` (the form ``database_url`` was written in),
+``REDIS_URL = "redis_url"``, and ``DBENV_SCHEMA`` / ``DBENV_TABLE_PREFIX`` /
+``DBENV_REDIS_PREFIX`` when the environment has one. Every URL carries the whole
+target: the Redis db index, the schema's ``search_path``; the database forms
+come from ``pooler_url`` when the environment has one (applications go through
+the pooler; dbenv itself keeps the direct ``database_url``); a local-stack
+database is exported over TCP with its role's password (apps log in over TCP).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from dbenv.config.model import MASK, Environment, Secret, SecretURL
+from dbenv.config.urls import DRIVERS, with_scheme
+
+Revealer = Callable[[Secret], str]
+
+DEFAULT_EXPORTS: Mapping[str, str] = {
+    "DATABASE_URL": "url",
+    "REDIS_URL": "redis_url",
+    "DBENV_SCHEMA": "schema",
+    "DBENV_TABLE_PREFIX": "prefix",
+    "DBENV_REDIS_PREFIX": "redis_prefix",
+}
+DATABASE_FORMS = (
+    "url",
+    *(f"url+{driver}" for driver in DRIVERS),
+    "plain_url",
+    "host",
+    "port",
+    "user",
+    "password",
+    "database",
+    "schema",
+    "prefix",
+)
+REDIS_FORMS = (
+    "redis_url",
+    "redis_host",
+    "redis_port",
+    "redis_db",
+    "redis_password",
+    "redis_prefix",
+)
+FORMS = (*DATABASE_FORMS, *REDIS_FORMS, "environment")
+# URL forms whose driver has no way to carry a search_path in the URL
+NO_SEARCH_PATH = ("asyncpg", "pg8000")
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_export_table(value: Any) -> str | None:
+    """Schema check of an ``[export]`` table: ``NAME = "form"`` or ``NAME = false``."""
+    if not isinstance(value, dict):
+        return "a table of variable = form"
+    for name, form in value.items():
+        if not VARIABLE_NAME.match(name):
+            return f"a table whose keys are variable names ('{name}' is not one)"
+        if form is not False and form not in FORMS:
+            return f"a table of forms; '{name}' = {form!r} is none of: " + ", ".join(FORMS)
+    return None
+
+
+def export_forms(*tables: Mapping[str, Any]) -> dict[str, str]:
+    """The defaults, then each table in order (later wins; ``false`` drops a name)."""
+    forms = dict(DEFAULT_EXPORTS)
+    for table in tables:
+        for name, form in table.items():
+            if form is False:
+                forms.pop(name, None)
+            else:
+                forms[name] = str(form)
+    return forms
+
+
+def url_driver(form: str, env: Environment) -> str:
+    """The driver a URL form names: ``url`` keeps the one ``database_url`` was written with."""
+    if form == "url":
+        return env.url_scheme.partition("+")[2]
+    return form.partition("+")[2] if form.startswith("url+") else ""
+
+
+def _reveal(secret: Secret) -> str:
+    return secret.reveal()
+
+
+def _parts(url: str) -> tuple[SplitResult, dict[str, str]]:
+    parts = urlsplit(url)
+    return parts, dict(parse_qsl(parts.query))
+
+
+def _tcp(url: str) -> str:
+    """A local-stack socket URL as the same server over TCP (apps log in over TCP)."""
+    parts, query = _parts(url)
+    if not query.get("host", "").startswith("/"):
+        return url
+    port = query.pop("port", "5432")
+    query.pop("host")
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@127.0.0.1:{port}" if userinfo else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query)))
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    parts, query = _parts(url)
+    query["options"] = f"-csearch_path={schema}"
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
+def _database_value(form: str, env: Environment, url: str) -> str | None:
+    if form == "schema":
+        return env.schema if env.isolation == "schema" else None
+    if form == "prefix":
+        return env.prefix if env.isolation == "prefix" else None
+    parts, query = _parts(url)
+    if form == "host":
+        return query.get("host") or parts.hostname or "localhost"
+    if form == "port":
+        return query.get("port") or str(parts.port or 5432)
+    if form == "user":
+        return query.get("user") or unquote(parts.username or "")
+    if form == "password":
+        return query.get("password") or unquote(parts.password or "")
+    if form == "database":
+        return query.get("dbname") or unquote(parts.path.lstrip("/"))
+    if env.isolation == "schema" and env.schema:
+        url = _with_search_path(url, env.schema)
+    driver = url_driver(form, env)
+    scheme = "postgres" if form == "url" and env.url_scheme == "postgres" else "postgresql"
+    return with_scheme(url, f"{scheme}+{driver}" if driver else scheme)
+
+
+def redis_target_url(url: str, db: int | None) -> str:
+    """``url`` carrying db index ``db`` (in the path, or ``?db=`` for ``unix://``)."""
+    if db is None:
+        return url
+    parts, query = _parts(url)
+    if parts.scheme.lower() == "unix":
+        query["db"] = str(db)
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def _redis_value(form: str, env: Environment, url: str) -> str | None:
+    if form == "redis_prefix":
+        return env.redis_prefix or None
+    parts, query = _parts(url)
+    index = env.redis_db
+    if index is None:
+        index = int(parts.path.strip("/") or query.get("db", "0") or 0)
+    if form == "redis_url":
+        return redis_target_url(url, index)
+    if form == "redis_host":
+        return parts.path if parts.scheme.lower() == "unix" else parts.hostname or "localhost"
+    if form == "redis_port":
+        return str(parts.port or 6379)
+    if form == "redis_db":
+        return str(index)
+    return unquote(parts.password or "")  # redis_password
+
+
+def target_values(env: Environment, reveal: Revealer = _reveal) -> dict[str, str]:
+    """Every exported target variable of ``env``, computed through ``reveal``.
+
+    A name whose target the environment lacks (no Redis, no schema) is left out.
+    """
+    # applications get the pooled URL when there is one; dbenv keeps the direct one
+    database = _url(env.pooler_url or env.database_url, reveal)
+    if database is not None and env.server == "local":
+        database = _tcp(database)
+    redis = _url(env.redis_url, reveal)
+    values: dict[str, str] = {}
+    for name, form in env.export_forms.items():
+        if form == "environment":
+            value: str | None = env.name
+        elif form in REDIS_FORMS:
+            value = None if redis is None else _redis_value(form, env, redis)
+        else:
+            value = None if database is None else _database_value(form, env, database)
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def _url(url: SecretURL | None, reveal: Revealer) -> str | None:
+    return None if url is None else reveal(url)
+
+
+def masked_target_values(env: Environment) -> dict[str, str]:
+    """``target_values`` as it may be shown: passwords masked, nothing resolved."""
+    shown = target_values(env, lambda secret: secret.masked)
+    opaque = {  # a URL that is a secret reference as a whole shows nothing of itself
+        form
+        for url, forms in (
+            (env.pooler_url or env.database_url, DATABASE_FORMS),
+            (env.redis_url, REDIS_FORMS),
+        )
+        if url is not None and "://" not in url.masked
+        for form in forms
+    }
+    for name, form in env.export_forms.items():
+        secret = form in ("password", "redis_password", *opaque)
+        if secret and shown.get(name):
+            shown[name] = MASK
+    return shown
+
+
+def exported(env: Environment, revealer: Revealer = _reveal) -> dict[str, str]:
+    """What a child process started for ``env`` is given, revealed.
+
+    Lowest first: the environment's variables, its selector variables, its
+    target variables (which therefore always win).
+    """
+    values = {
+        key: revealer(setting.value) if isinstance(setting.value, Secret) else str(setting.value)
+        for key, setting in env.variables.items()
+    }
+    values.update({selector: env.selector_value(selector) for selector in env.selectors})
+    values.update(target_values(env, revealer))
+    return values
+
+
+__all__ = [
+    "DEFAULT_EXPORTS",
+    "FORMS",
+    "check_export_table",
+    "export_forms",
+    "exported",
+    "masked_target_values",
+    "redis_target_url",
+    "target_values",
+]
