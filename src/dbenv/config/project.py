@@ -355,7 +355,8 @@ def _check_forms(
         line = lines.line_of(key)
         raise ProjectFileError(
             f"{project.label(project.path)}:{line}: environment '{name}' uses schema isolation, "
-            f"but {variable} would be a postgresql+{driver} URL, which cannot carry its search_path.",
+            f"but {variable} would be a postgresql+{driver} URL, which cannot carry its "
+            "search_path.",
             hint=f'Export it as "url+psycopg" (e.g. {variable} = "url+psycopg" under [export]),'
             " or use database isolation.",
             path=project.path,
