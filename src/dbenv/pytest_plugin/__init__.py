@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from dbenv.pytest_plugin import factories
+from dbenv.pytest_plugin.exporting import ORIGINAL as ORIGINAL_ENVIRON
 from dbenv.pytest_plugin.options import PluginOptions, add_options, read_options
 from dbenv.pytest_plugin.session import TestDatabases
 from dbenv.pytest_plugin.targets import WorkerInfo
@@ -39,6 +40,16 @@ dbenv_redis = factories.dbenv_redis()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Before any conftest: refuse, or give the process the test environment's variables."""
+    options = read_options(early_config, early=True)
+    if not options.disabled:
+        from dbenv.pytest_plugin.exporting import prepare_process
+
+        prepare_process(early_config, options)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,7 +75,12 @@ def dbenv_databases(request: pytest.FixtureRequest) -> Iterator[TestDatabases]:
     options = request.config.stash[OPTIONS]
     if options.disabled:
         pytest.skip("the dbenv plugin is turned off (--dbenv-disable / dbenv_disable)")
-    manager = TestDatabases(options, request.config.rootpath, _worker(request.config))
+    manager = TestDatabases(
+        options,
+        request.config.rootpath,
+        _worker(request.config),
+        process_env=request.config.stash.get(ORIGINAL_ENVIRON, None),
+    )
     yield manager
     with factories.reported(request.config):
         manager.finish()

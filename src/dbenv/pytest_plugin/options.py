@@ -78,6 +78,14 @@ def add_options(parser: pytest.Parser) -> None:
         help="dbenv.toml (or its directory) to use (default: found from the rootdir)",
     )
     group.addoption(
+        "--dbenv-no-export",
+        dest="dbenv_export",
+        action="store_false",
+        default=None,
+        help="do not set the test environment's variables in the pytest process before "
+        "conftests are imported (ini: dbenv_export = false)",
+    )
+    group.addoption(
         "--dbenv-async-driver",
         dest="dbenv_async_driver",
         default=None,
@@ -93,11 +101,22 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("dbenv_disable", "turn the dbenv plugin off", type="bool", default=False)
     parser.addini("dbenv_project", "dbenv.toml (or its directory) to use", default="")
     parser.addini("dbenv_async_driver", "psycopg or asyncpg", default="psycopg")
+    # read as text and checked by the plugin: a wrong value is one sentence, not a traceback
+    parser.addini(
+        "dbenv_export",
+        "set the test environment's variables before conftests are imported (true/false)",
+        default="true",
+    )
 
 
-def read_options(config: pytest.Config) -> PluginOptions:
+def read_options(config: pytest.Config, *, early: bool = False) -> PluginOptions:
+    """The options; ``early``: before pytest parsed its arguments (initial conftests)."""
+
     def pick(name: str) -> object:
-        flag = config.getoption(name, None)
+        if early:
+            flag = getattr(config.known_args_namespace, name, None)
+        else:
+            flag = config.getoption(name, None)
         return flag if flag is not None else config.getini(name)
 
     project = str(pick("dbenv_project") or "")

@@ -26,7 +26,7 @@ this worker's own) or left alone (leftovers).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +59,9 @@ class TestDatabases:
     worker: WorkerInfo = field(default_factory=WorkerInfo)
     progress: Progress | None = None
     kept: list[str] = field(default_factory=list)
+    # the process environment before the plugin set the test environment's variables:
+    # what the shell declared (APP_ENV=production) still reaches the guard
+    process_env: Mapping[str, str] | None = None
     _project: Project | None = None
     _targets: dict[str, Target] = field(default_factory=dict)
     _failures: dict[str, DbenvError] = field(default_factory=dict)
@@ -75,7 +78,9 @@ class TestDatabases:
         if self._project is None:
             from dbenv.config import load_project
 
-            self._project = load_project(project=self.options.project, cwd=self.rootdir)
+            self._project = load_project(
+                project=self.options.project, cwd=self.rootdir, process_env=self.process_env
+            )
         return self._project
 
     def target(self, name: str | None = None) -> Target:
