@@ -130,7 +130,7 @@ def test_binary_and_directories(tmp_path: Path) -> None:
     result = scan_paths([tmp_path], root=tmp_path)
     assert [str(leak.path) for leak in result.leaks] == ["sub/leak.env"]
     assert result.skipped == {"binary": 1}
-    assert result.summary() == "skipped 1 file(s) (1 binary)."
+    assert result.summary() == "skipped 1 binary."
 
 
 def test_tracked_files_outside_git_is_none(tmp_path: Path) -> None:

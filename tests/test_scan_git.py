@@ -47,7 +47,7 @@ def test_ignored_and_binary_files_are_counted_not_listed(tmp_path: Path) -> None
     report = scan([tmp_path], cwd=tmp_path)
     assert [f.path for f in report.findings] == [str(tmp_path / "leak.env")]
     assert report.files_scanned == 2  # .gitignore, leak.env
-    assert report.notes == ("skipped 2 file(s) (1 binary, 1 ignored by git).",)
+    assert report.notes == ("skipped 1 binary, 1 ignored by git.",)
 
 
 def test_tracked_env_file_above_the_project_is_found(tmp_path: Path) -> None:
@@ -131,3 +131,27 @@ def test_history_bad_input(tmp_path: Path, kwargs: dict[str, object], needle: st
 def test_history_outside_git_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="is not in a git work tree"):
         scan(cwd=tmp_path, history=True)
+
+
+def test_history_cli_counts_commits_and_shows_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from dbenv.cli import app
+
+    git(tmp_path, "init", "-q")
+    (tmp_path / "notes.md").write_text("redis://:Rd-9912kk@cache.acme.io:6379/0\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "one")
+    git(tmp_path, "rm", "-q", "notes.md")
+    git(tmp_path, "commit", "-qm", "two")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["scan", "--history"])
+    assert result.exit_code == 1
+    assert "credential-in-history" in result.stdout and "notes.md:1" in result.stdout
+    assert result.stdout.rstrip().endswith(
+        "scanned 2 commit(s): 1 credential(s) found (1 error(s), 0 warning(s))."
+    )
+    assert "dbenv: scanned 2/2 commits" in result.stderr
+    assert "Rd-9912kk" not in result.output

@@ -103,6 +103,7 @@ class CheckReport:
     environments: tuple[str, ...] = ()
     files_scanned: int = 0
     project_file: str | None = None
+    commits_scanned: int | None = None  # scan --history
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -117,6 +118,11 @@ class CheckReport:
             "ok": not self.errors,
             "environments": list(self.environments),
             "files_scanned": self.files_scanned,
+            **(
+                {"commits_scanned": self.commits_scanned}
+                if self.commits_scanned is not None
+                else {}
+            ),
             "findings": [f.as_dict() for f in self.findings],
             "notes": list(self.notes),
         }

@@ -80,12 +80,10 @@ class ScanResult:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
 
     def summary(self) -> str | None:
-        """``skipped 3 files (2 binary, 1 ignored by git)``, or None."""
+        """``skipped 2 binary, 1 ignored by git.`` (an ignored directory counts once)."""
         if not self.skipped:
             return None
-        total = sum(self.skipped.values())
-        parts = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
-        return f"skipped {total} file(s) ({parts})."
+        return "skipped " + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) + "."
 
 
 def git(directory: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:

@@ -78,6 +78,39 @@ def _count_commits(root: Path) -> int:
     return int(done.stdout.decode().strip() or 0)
 
 
+class _LogReader:
+    """Reads ``git log -p -U0`` output line by line into hunks of added lines."""
+
+    def __init__(self, collector: _Collector) -> None:
+        self.collector = collector
+        self.commit = ""
+        self.path: PurePath | None = None
+        self.hunk: _Hunk | None = None
+
+    def flush(self) -> None:
+        if self.hunk is not None:
+            self.collector.add(self.hunk)
+            self.hunk = None
+
+    def feed(self, line: str) -> bool:
+        """Take one line; True when it starts a new commit."""
+        if line.startswith("\0"):
+            self.flush()
+            self.commit, self.path = line[1:], None
+            return True
+        if line.startswith("+++ "):
+            self.path = PurePath(line[6:]) if line.startswith("+++ b/") else None
+        elif line.startswith("@@") and self.path is not None:
+            self.flush()
+            opened = _HUNK.match(line)
+            self.hunk = _Hunk(self.commit, self.path, int(opened.group(1)), []) if opened else None
+        elif line.startswith("+") and self.hunk is not None:
+            self.hunk.lines.append(line[1:])
+        elif line.startswith("diff --git"):
+            self.flush()
+        return False
+
+
 def scan_history(
     directory: Path, *, budget: float = 120.0, progress: Progress | None = None
 ) -> HistoryResult:
@@ -89,56 +122,30 @@ def scan_history(
             hint="Run it inside the repository (or scan files: dbenv scan PATH).",
         )
     total = _count_commits(root)
-    command = [
-        "git",
-        "-C",
-        str(root),
-        "log",
-        "--all",
-        "-p",
-        "-U0",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-renames",
-        "--diff-filter=AM",
-        "--format=%x00%H",
-    ]
+    command = ["git", "-C", str(root), "log", "--all", "-p", "-U0", "--no-color",
+               "--no-ext-diff", "--no-renames", "--diff-filter=AM", "--format=%x00%H"]  # fmt: skip
     started = time.monotonic()
     collector = _Collector()
-    seen = 0
-    stopped = False
-    hunk: _Hunk | None = None
-    path: PurePath | None = None
-    commit = ""
+    reader = _LogReader(collector)
+    seen, stopped = 0, False
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
         assert proc.stdout is not None
         for raw in proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            if line.startswith("\0"):
-                if hunk is not None:
-                    collector.add(hunk)
-                    hunk = None
-                commit, path = line[1:], None
-                seen += 1
-                if progress is not None:
-                    progress(seen, total)
-                if time.monotonic() - started > budget:
-                    stopped = True
-                    proc.kill()
-                    break
-            elif line.startswith("+++ "):
-                path = PurePath(line[6:]) if line.startswith("+++ b/") else None
-            elif line.startswith("@@") and path is not None:
-                if hunk is not None:
-                    collector.add(hunk)
-                opened = _HUNK.match(line)
-                hunk = _Hunk(commit, path, int(opened.group(1)), []) if opened else None
-            elif line.startswith("+") and hunk is not None:
-                hunk.lines.append(line[1:])
-            elif line.startswith("diff --git") and hunk is not None:
-                collector.add(hunk)
-                hunk = None
-        if hunk is not None and not stopped:
-            collector.add(hunk)
+            if not reader.feed(raw.decode("utf-8", "replace").rstrip("\n")):
+                continue
+            if time.monotonic() - started > budget:
+                stopped = True  # the commit just begun is not read
+                proc.kill()
+                break
+            seen += 1
+            if progress is not None:
+                progress(seen, total)
+        if not stopped:
+            reader.flush()
+            # Commits that only delete files (and merges) print nothing under
+            # --diff-filter=AM: all of them were read all the same.
+            if progress is not None and seen < total:
+                progress(total, total)
+            seen = max(seen, total)
     leaks = sorted(collector.found.values(), key=lambda leak: (str(leak.path), leak.line))
-    return HistoryResult(tuple(leaks), seen if not stopped else seen - 1, total, stopped)
+    return HistoryResult(tuple(leaks), seen, total, stopped)

@@ -344,8 +344,14 @@ def is_secret_key(key: str) -> bool:
 
 
 def _mask_spans(line: str, spans: list[tuple[int, int]]) -> str:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
     masked = line
-    for start, end in sorted(spans, reverse=True):
+    for start, end in reversed(merged):
         masked = masked[:start] + MASK + masked[end:]
     masked = scrub(masked.strip(), ())
     return masked if len(masked) <= 160 else masked[:157] + "..."
@@ -416,19 +422,20 @@ def _example_value(plain: str) -> bool:
     return bool(re.search(r"[()\[\]]", plain))  # an expression, a call, a list
 
 
-def _assignment_hits(line: str) -> Iterator[tuple[tuple[int, int], str]]:
+def _assignment_hits(line: str) -> Iterator[tuple[tuple[int, int], str, bool]]:
+    """Each secret-like key's literal: its span, the key, and whether it is a finding
+    (the others are masked all the same when the line is shown)."""
     for match in _ASSIGNMENT.finditer(line):
         key = match.group("key")
         if not is_secret_key(key):
             continue
         found = _literal(match.group("value"), match.group("sep"))
-        if found is None:
+        if found is None or not found[0]:
             continue
         plain, offset = found
-        if is_placeholder(plain) or _example_value(plain) or len(plain) < 4:
-            continue
+        counts = not (is_placeholder(plain) or _example_value(plain) or len(plain) < 4)
         start = match.start("value") + offset
-        yield (start, start + len(plain)), key
+        yield (start, start + len(plain)), key, counts
 
 
 def _fence_languages(lines: list[str], kind: FileKind) -> list[str | None]:
@@ -480,15 +487,20 @@ def scan_lines(text: str, path: PurePath) -> Iterator[Hit]:
         if allowed:
             continue
         urls = list(_url_hits(line, test_code=test_code))
-        keys = (
-            list(_assignment_hits(line)) if _assignments_apply(kind, languages[number - 1]) else []
-        )
+        literals = list(_assignment_hits(line))
+        applies = _assignments_apply(kind, languages[number - 1])
+        url_spans = [span for span, *_ in urls]
+        keys = [
+            (span, key)
+            for span, key, counts in literals
+            if counts
+            and applies
+            and not any(s[0] >= span[0] and s[1] <= span[1] for s in url_spans)
+        ]
         if not urls and not keys:
             continue
-        excerpt = _mask_spans(line, [span for span, *_ in urls] + [span for span, _ in keys])
+        excerpt = _mask_spans(line, url_spans + [span for span, _, _ in literals])
         for _span, scheme, host, hclass, url in urls:
             yield Hit(number, "url-password", scheme, excerpt, host, hclass, secret_url=url)
-        url_spans = [span for span, *_ in urls]
-        for span, key in keys:
-            if not any(s[0] >= span[0] and s[1] <= span[1] for s in url_spans):
-                yield Hit(number, "secret-assignment", key, excerpt)
+        for _span, key in keys:
+            yield Hit(number, "secret-assignment", key, excerpt)

@@ -254,8 +254,13 @@ def _check_summary(report: CheckReport) -> str:
 
 def _scan_summary(report: CheckReport) -> str:
     errors, warnings = len(report.errors), len(report.warnings)
+    what = (
+        f"{report.commits_scanned} commit(s)"
+        if report.commits_scanned is not None
+        else f"{report.files_scanned} files"
+    )
     return (
-        f"scanned {report.files_scanned} files: {len(report.findings)} credential(s) found "
+        f"scanned {what}: {len(report.findings)} credential(s) found "
         f"({errors} error(s), {warnings} warning(s))."
     )
 

@@ -94,4 +94,6 @@ def _history(
             f"stopped at the {budget:g} s budget; raise --budget to read the older commits."
         )
     findings = credentials_rule(result.leaks, index, verify=verify, rule="credential-in-history")
-    return CheckReport(findings=tuple(findings), notes=tuple(notes))
+    return CheckReport(
+        findings=tuple(findings), notes=tuple(notes), commits_scanned=result.commits_scanned
+    )
