@@ -431,3 +431,36 @@ def test_bare_check_covers_every_environment_with_one_selected(tmp_path: Path) -
     report = check(project)
     assert report.environments == ("local", "development", "test", "staging", "production")
     assert {f.environment for f in report.warnings} == {"staging", "production"}
+
+
+SEED_003_HOSTS = """
+[project]
+name = "heliotrope"
+default = "development"
+[environments.development]
+tier = "disposable"
+database_url = "postgresql://devuser@heliotrope-development.cvue4a2gwocx.us-west-2.rds.amazonaws.com/heliotrope_dev?sslmode=require"
+[environments.staging]
+database_url = "postgresql://dbmasteruser@ls-3a6b051cdbc2d5e1ea4c550eb3e0cc5aef8be307.cvue4a2gwocx.us-west-2.rds.amazonaws.com/postgres?sslmode=require"
+[environments.production]
+database_url = "postgresql://dbmasteruser@ls-3a6b051cdbc2d5e1ea4c550eb3e0cc5aef8be307.cvue4a2gwocx.us-west-2.rds.amazonaws.com/postgres?sslmode=require"
+"""
+
+
+def test_seed_003_as_a_project_names_the_environments_its_passwords_open(
+    tmp_path: Path,
+) -> None:
+    root = project_at(tmp_path, SEED_003_HOSTS)
+    shutil.copy(SEED_003, root / "DATABASE.md")
+    git_init(root)
+    git(root, "add", "dbenv.toml", "DATABASE.md")
+    report = run_check(root)
+    (shared,) = rule(report, "shared-database")
+    assert shared.severity == "error" and "'staging' and 'production'" in shared.message
+    leaks = {f.line: f for f in rule(report, "credential-in-file")}
+    for line in (53, 60, 76, 83):  # the staging/production URLs, some cut short (ls-3a6b051...)
+        assert leaks[line].severity == "error"
+        assert "the host of protected environments 'staging', 'production'" in leaks[line].message
+    assert leaks[46].severity == "warning"  # development's host, abbreviated
+    assert "disposable environment 'development'" in leaks[46].message
+    assert all("HeliotropeDev2025" not in f.message for f in report.findings)

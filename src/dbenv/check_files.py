@@ -46,7 +46,14 @@ class HostIndex:
     protected_names: frozenset[str] = frozenset()
 
     def owners(self, host: str) -> tuple[tuple[str, bool], ...]:
-        return self.hosts.get(host.lower().strip("[]"), ())
+        """The environments naming ``host``; ``name…`` (cut short in prose) matches the
+        declared hosts it abbreviates, protected environments first."""
+        plain = host.lower().strip("[]")
+        if not plain.endswith("\u2026"):
+            return self.hosts.get(plain, ())
+        stem = plain[:-1]
+        found = [o for h, owners in self.hosts.items() if h.startswith(stem) for o in owners]
+        return tuple(sorted(found, key=lambda owner: not owner[1]))
 
 
 def host_index(envs: Iterable[Environment]) -> HostIndex:
@@ -140,7 +147,9 @@ def _url_severity(leak: Leak, index: HostIndex) -> tuple[Severity, str]:
     owners = index.owners(host)
     protected = [name for name, is_protected in owners if is_protected]
     if protected:
-        return "error", f"for {host}, the host of protected environment '{protected[0]}'"
+        names = ", ".join(f"'{name}'" for name in dict.fromkeys(protected))
+        plural = "s" if len(protected) > 1 else ""
+        return "error", f"for {host}, the host of protected environment{plural} {names}"
     if owners:
         return "warning", f"for {host}, the host of disposable environment '{owners[0][0]}'"
     if leak.local:

@@ -17,7 +17,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
 from dbenv.errors import UsageError
@@ -58,15 +58,7 @@ class _Collector:
         if not hunk.lines:
             return
         for hit in scan_lines("\n".join(hunk.lines), hunk.path):
-            shifted = type(hit)(
-                hunk.first + hit.line - 1,
-                hit.kind,
-                hit.key,
-                hit.excerpt,
-                hit.host,
-                hit.host_class,
-                secret_url=hit.secret_url,
-            )
+            shifted = replace(hit, line=hunk.first + hit.line - 1)
             key = (str(hunk.path), hit.kind, hit.excerpt)
             self.found[key] = Leak(hunk.path, shifted, commit=hunk.commit)  # older replaces
 

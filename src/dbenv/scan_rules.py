@@ -366,8 +366,11 @@ def _url_hits(
             continue  # a reference, or a URL built from a template (f"{user}@{host}")
         written = match.group("host").lower()
         host = written.rstrip(".")
-        # ``db-host...``: a name cut short in prose is some server's, not a service name.
-        kind = "remote" if written.endswith("..") else host_class(host)
+        kind = host_class(host)
+        if written.endswith(".."):
+            # ``ls-3a6b051...``: a name cut short in prose is some server's, not a service
+            # name; the ellipsis lets it match a declared host it abbreviates.
+            host, kind = host + "\u2026", "remote"
         if kind == "example":
             continue  # documentation: db.example.com is nobody's server
         if kind == "development" and (secret.lower() in _DEFAULTS or secret == user):
