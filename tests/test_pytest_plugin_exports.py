@@ -71,7 +71,7 @@ def app(
     pytester: pytest.Pytester, pg_server: PgServer, redis_server: RedisServer
 ) -> Iterator[tuple[PluginProject, str]]:
     """A project whose protected development has a database with rows and Redis db 0."""
-    made = make_project(pytester.path, pg_server.dsn_for, pg_server.dsn)
+    made = make_project(pytester.path, pg_server.dsn_for, pg_server.dsn, redis_url=redis_server.url)
     dev_db = f"{made.tag}_dev"
     dev_url = pg_server.dsn_for(dev_db)
     with (pytester.path / "dbenv.toml").open("a") as toml:
@@ -240,3 +240,43 @@ def test_each_xdist_worker_gets_its_own_database(
     assert _dev_rows(dev_url) == 3
     workers = {f"{made.test_database}_gw0", f"{made.test_database}_gw1"}
     assert workers <= set(made.databases())
+
+
+SPLIT_TESTS = """
+import os
+
+
+def test_split_variables():
+    print("SPLIT=" + os.environ["POSTGRES_DB"] + "@" + os.environ["POSTGRES_PORT"])
+    print("REDIS=" + os.environ["REDIS_URL"].rsplit("/", 1)[1])
+"""
+
+
+def test_the_projects_export_forms_are_set_and_a_shell_holding_developments_refuses(
+    pytester: pytest.Pytester,
+    app: tuple[PluginProject, str],
+    pg_server: PgServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made, dev_url = app
+    with (pytester.path / "dbenv.toml").open("a") as toml:
+        toml.write('\n[export]\nPOSTGRES_DB = "database"\nPOSTGRES_SERVER = "host"\n')
+        toml.write('POSTGRES_PORT = "port"\n')
+    pytester.makepyfile(test_app=SPLIT_TESTS)
+    result = pytester.runpytest(*PLUGIN, "-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    # the test environment's database and Redis db index (redis_db = 5), not the shell's
+    result.stdout.fnmatch_lines([f"*SPLIT={made.test_database}@{pg_server.port}*", "*REDIS=5*"])
+
+    monkeypatch.setenv("POSTGRES_DB", f"{made.tag}_dev")
+    monkeypatch.setenv("POSTGRES_PORT", str(pg_server.port))
+    refused = pytester.runpytest(*PLUGIN, "-p", "no:cacheprovider")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        "dbenv: refused to start the tests: $POSTGRES_DB and the variables beside it name "
+        "protected environment 'development''s database or Redis"
+    ) in refused.stderr.str()
+    # another server's database of that name is not development's
+    monkeypatch.setenv("POSTGRES_PORT", "1")
+    pytester.runpytest(*PLUGIN, "-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert _dev_rows(dev_url) == 3

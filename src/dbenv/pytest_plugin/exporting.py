@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -71,10 +71,10 @@ class Place:
 
 
 def exported_variables(env: Environment) -> dict[str, str]:
-    """What ``dbenv run`` gives a child for ``env`` — computed in this one place."""
-    from dbenv.commands.config import child_environment
+    """What ``dbenv run`` gives a child for ``env`` (the one function computing it)."""
+    from dbenv.config.exports import exported
 
-    return child_environment(env, {})
+    return exported(env)
 
 
 def export_enabled(config: pytest.Config) -> bool:
@@ -119,12 +119,15 @@ def prepare_process(config: pytest.Config, options: Any) -> None:
     except ProjectNotFound:
         return  # not a dbenv project: nothing to export or to compare with
     name = options.environment
+    from dbenv.guard_checks import protected_environments
+
     try:
         env = project.environment(name) if name in project.environment_names else None
         places = protected_places(project, env)
+        protected = protected_environments(project, env)
     except DbenvError as error:
         raise pytest.UsageError(f"dbenv: {_sentence(error)}") from None
-    refuse_if_named(places, original, early_modules(project.root), name)
+    refuse_if_named(places, original, early_modules(project.root), name, protected)
     # an undeclared or protected environment gets nothing: its fixtures fail with the
     # guard's sentence when a test asks for them
     if not enabled or env is None or not env.disposable:
@@ -184,13 +187,16 @@ def worker_exports(project: Project, env: Environment, worker: WorkerInfo) -> di
 def protected_places(project: Project, env: Environment | None) -> list[Place]:
     """The databases and Redis dbs of the project's protected environments (other than ``env``)."""
     from dbenv.backends.redis import place_of as redis_place
-    from dbenv.guard_checks import place_of, protected_environments
+    from dbenv.guard_checks import place_of, protected_environments, url_target
 
     places = []
     for other in protected_environments(project, env):
         database = place_of(other)
         if database is not None:
             places.append(Place(other.name, "database", *database))
+        pooled = None if other.pooler_url is None else url_target(other.pooler_url.masked)
+        if pooled is not None:  # what its applications are given
+            places.append(Place(other.name, "database", pooled.host, pooled.port, pooled.database))
         redis = redis_place(other)
         if redis is not None:
             places.append(Place(other.name, "Redis", redis[0], redis[1], str(redis[2])))
@@ -198,7 +204,11 @@ def protected_places(project: Project, env: Environment | None) -> list[Place]:
 
 
 def refuse_if_named(
-    places: list[Place], environ: Mapping[str, str], modules: list[ModuleType], target: str
+    places: list[Place],
+    environ: Mapping[str, str],
+    modules: list[ModuleType],
+    target: str,
+    protected: Sequence[Environment] = (),
 ) -> None:
     """Raise a usage error naming the first variable or module value that names a place."""
     fix = (
@@ -212,6 +222,11 @@ def refuse_if_named(
                     f"dbenv: refused to start the tests: ${key} names protected environment "
                     f"'{place.environment}''s {place.kind}, {fix}"
                 )
+    for key, owner in split_forms_named(protected, environ):
+        raise pytest.UsageError(
+            f"dbenv: refused to start the tests: ${key} and the variables beside it name "
+            f"protected environment '{owner}''s database or Redis, {fix}"
+        )
     for module in modules:
         for where, value in _module_urls(module):
             for place in places:
@@ -223,6 +238,36 @@ def refuse_if_named(
                         "variables. Import it from a conftest or a test instead (not through "
                         "-p or another plugin), or set its variables in the shell."
                     )
+
+
+_SPLIT = (("database", ("host", "port")), ("redis_db", ("redis_host", "redis_port")))
+
+
+def split_forms_named(
+    protected: Sequence[Environment], environ: Mapping[str, str]
+) -> Iterator[tuple[str, str]]:
+    """(variable, environment) where the shell holds a protected environment's split target.
+
+    The project exports ``POSTGRES_DB`` / ``POSTGRES_SERVER`` / ... (forms ``database``,
+    ``host``, ``port``; ``redis_db``, ``redis_host``, ``redis_port``): the shell names a
+    protected environment when its database (or db index) variable holds that
+    environment's value and so does each of its host and port variables that is set
+    (the database variable with no host beside it names the app's default server).
+    """
+    from dbenv.config.exports import masked_target_values
+
+    for env in protected:
+        values = masked_target_values(env)
+        by_form = {form: name for name, form in env.export_forms.items() if name in values}
+        for form, beside in _SPLIT:
+            key = by_form.get(form)
+            if key is None or environ.get(key) != values[key]:
+                continue
+            others = [by_form[f] for f in beside if f in by_form]
+            if form == "redis_db" and not all(name in environ for name in others):
+                continue  # an index alone names no server
+            if all(environ.get(name, values[name]) == values[name] for name in others):
+                yield key, env.name
 
 
 def early_modules(root: Path) -> list[ModuleType]:
