@@ -1,12 +1,15 @@
 """The doctor's rules: static problems in a project's environments and files.
 
-Each rule looks at resolved environments (never connecting to a server) or at the
-project's files, and returns ``Finding``s with a rule id, a severity, the
+Each rule looks at resolved environments (never connecting to a server, unless
+``--verify`` asks ``dbenv.verify`` to try a found password) or at the project's files, and returns ``Finding``s with a rule id, a severity, the
 environment concerned, what was found, and how to fix it. Nothing here reveals a
 secret: URLs are judged from their masked form, leaks are reported masked.
 
 Rules: missing-variables, unresolvable, shared-database, no-tls, components-disagree,
-env-file-tracked, env-file-not-ignored, credential-in-file.
+env-file-tracked, env-file-not-ignored, credential-in-file (``dbenv.check_files``), and
+``scan --history``'s credential-in-history; ``RULES`` describes each. A finding's
+``fingerprint`` (rule, environment, file, masked text; not the line) is what baselines
+and SARIF match on.
 
 TLS: loopback hosts (localhost, 127.0.0.1, ::1) and unix sockets are exempt from
 ``no-tls``: that traffic never leaves the machine.

@@ -67,65 +67,26 @@ _ASSIGNMENT = re.compile(
     r"""(?<![A-Za-z0-9_.$-])["']?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*"""
     r"""(?P<sep>:=|=|:)(?![=:/])[ \t]*(?=(?P<value>.*)$)"""
 )
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _SECRET_LAST = {"password", "passwd", "passphrase", "secret", "token", "apikey", "pass", "pwd"}
 # ``*_KEY`` is a secret only after one of these (SECRET_KEY, API_KEY, PRIVATE_KEY...):
 # ``storageKey``, ``SORT_KEY``, ``PUBLISHABLE_KEY``, ``accessorKey`` are not.
-_KEY_QUALIFIERS = {
-    "secret",
-    "api",
-    "private",
-    "access",
-    "auth",
-    "encryption",
-    "encrypt",
-    "signing",
-    "master",
-    "app",
-    "session",
-    "jwt",
-    "hmac",
-    "crypt",
-    "webhook",
-    "admin",
-    "client",
-}
+_KEY_QUALIFIERS = _words(
+    "access admin api app auth client crypt encrypt encryption hmac jwt master private "
+    "secret session signing webhook"
+)
 _NOT_SECRET_LAST_TWO = {("id", "token"), ("csrf", "token"), ("token", "secret")}
-_PLACEHOLDER_WORDS = {
-    "",
-    "changeme",
-    "changethis",
-    "change_me",
-    "change-me",
-    "change_this",
-    "password",
-    "passwd",
-    "pass",
-    "pw",
-    "pwd",
-    "secret",
-    "none",
-    "null",
-    "nil",
-    "true",
-    "false",
-    "undefined",
-    "todo",
-    "tbd",
-    "redacted",
-    "placeholder",
-    "example",
-    "dummy",
-    "str",
-    "string",
-    "read",
-    "write",
-    "required",
-    "optional",
-    "token",
-    "key",
-    "value",
-}
+_PLACEHOLDER_WORDS = _words(
+    "change-me change_me change_this changeme changethis dummy example false key nil none "
+    "null optional pass passwd password placeholder pw pwd read redacted required secret "
+    "str string tbd todo token true undefined value write"
+) | {""}
 _PLACEHOLDER_SHAPES = re.compile(
     r"""(?ix)^(
         .*\$\{.*                 # ${VAR}, ${VAR?msg}, ${{ secrets.X }}, ${VAR:-x}
@@ -145,118 +106,30 @@ _EXAMPLE_WORDS = re.compile(
     r"|change[_-]?(me|this)|replace|test|todo|not[_-]?(a[_-])?real|notreal|redacted)"
 )
 # Well-known defaults (image defaults, tutorials): not a secret anyone chose.
-_DEFAULTS = {
-    "postgres",
-    "root",
-    "admin",
-    "guest",
-    "user",
-    "pass",
-    "dev",
-    "development",
-    "local",
-    "default",
-    "mysql",
-    "redis",
-    "rabbitmq",
-    "mongo",
-    "sa",
-    "123456",
-    "12345678",
-    "admin123",
-    "password123",
-    "pass123",
-    "letmein",
-    "qwerty",
-    "test",
-    "testing",
-}
+_DEFAULTS = _words(
+    "123456 12345678 admin admin123 default dev development guest letmein local mongo "
+    "mysql pass pass123 password123 postgres qwerty rabbitmq redis root sa test testing "
+    "user"
+)
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "", "host.docker.internal"}
 _EXAMPLE_DOMAINS = re.compile(r"(?i)(^|\.)(example\.(com|org|net)|example|test|invalid)$")
 
 _ENV_NAMES = re.compile(r"(?i)^(\.env(\..+)?|.+\.env|\.envrc|.+\.env\..+)$")
-_CONFIG_SUFFIXES = {
-    ".yaml",
-    ".yml",
-    ".toml",
-    ".json",
-    ".ini",
-    ".cfg",
-    ".conf",
-    ".properties",
-    ".tfvars",
-    ".hcl",
-    ".env",
-    ".envrc",
-    ".pgpass",
-}
+_CONFIG_SUFFIXES = _words(
+    ".cfg .conf .env .envrc .hcl .ini .json .pgpass .properties .tfvars .toml .yaml .yml"
+)
 _CONFIG_NAMES = {"dockerfile", "containerfile", ".pgpass", "procfile"}
 _SHELL_SUFFIXES = {".sh", ".bash", ".zsh", ".ksh", ".fish", ".ps1"}
 _DOCS_SUFFIXES = {".md", ".markdown", ".rst", ".txt", ".adoc", ".mdx"}
-_CODE_SUFFIXES = {
-    ".py",
-    ".pyi",
-    ".js",
-    ".mjs",
-    ".cjs",
-    ".ts",
-    ".tsx",
-    ".jsx",
-    ".rb",
-    ".go",
-    ".java",
-    ".kt",
-    ".scala",
-    ".cs",
-    ".php",
-    ".rs",
-    ".lua",
-    ".swift",
-    ".c",
-    ".h",
-    ".cpp",
-    ".ex",
-    ".exs",
-    ".erl",
-    ".dart",
-    ".vue",
-    ".svelte",
-    ".sql",
-    ".html",
-    ".htm",
-    ".css",
-    ".scss",
-}
+_CODE_SUFFIXES = _words(
+    ".c .cjs .cpp .cs .css .dart .erl .ex .exs .go .h .htm .html .java .js .jsx .kt .lua "
+    ".mjs .php .py .pyi .rb .rs .scala .scss .sql .svelte .swift .ts .tsx .vue"
+)
 # Code-block languages whose lines are configuration or shell (the rest are code).
-_CONFIG_FENCES = {
-    "",
-    "bash",
-    "sh",
-    "shell",
-    "console",
-    "shell-session",
-    "zsh",
-    "env",
-    "dotenv",
-    "ini",
-    "toml",
-    "yaml",
-    "yml",
-    "json",
-    "jsonc",
-    "properties",
-    "conf",
-    "cfg",
-    "dockerfile",
-    "docker",
-    "text",
-    "txt",
-    "plain",
-    "plaintext",
-    "powershell",
-    "ps1",
-    "terminal",
-}
+_CONFIG_FENCES = _words(
+    "bash cfg conf console docker dockerfile dotenv env ini json jsonc plain plaintext "
+    "powershell properties ps1 sh shell shell-session terminal text toml txt yaml yml zsh"
+) | {""}
 _FENCE = re.compile(r"^\s*(```+|~~~+)\s*\{?\.?([A-Za-z0-9_+-]*)")
 _RST_BLOCK = re.compile(r"^\s*\.\.\s+(code-block|code|sourcecode)::\s*([A-Za-z0-9_+-]*)")
 
