@@ -1,8 +1,9 @@
 """The doctor's rules: static problems in a project's environments and files.
 
 Each rule looks at resolved environments (never connecting to a server, unless
-``--verify`` asks ``dbenv.verify`` to try a found password) or at the project's files, and returns ``Finding``s with a rule id, a severity, the
-environment concerned, what was found, and how to fix it. Nothing here reveals a
+``--verify`` asks ``dbenv.verify`` to try a found password) or at the project's
+files, and returns ``Finding``s with a rule id, a severity, the environment
+concerned, what was found, and how to fix it. Nothing here reveals a
 secret: URLs are judged from their masked form, leaks are reported masked.
 
 Rules: missing-variables, unresolvable, shared-database, no-tls, components-disagree,
