@@ -43,21 +43,11 @@ def _read(path: Path) -> str | None:
 def ensure_password(data_dir: Path, role: str) -> str:
     """The generated password of ``role``, created (0600) if there is none yet."""
     path = password_file(data_dir, role)
-    found = _read(path)
-    if found is not None:
-        return found
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(24) + "\n")
-        try:
-            os.link(draft, path)  # atomic; another process may have won the race
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
+        found = _read(path)
+        if found is None:
+            _create(path)
+            found = _read(path)
     except OSError as exc:
         raise ConfigError(
             f"could not keep the local role password in {path.parent} "
@@ -65,7 +55,6 @@ def ensure_password(data_dir: Path, role: str) -> str:
             hint="Check that dbenv may write its data directory ([local] data_dir).",
             path=path.parent,
         ) from None
-    found = _read(path)
     if found is None:
         raise ConfigError(
             f"the local role password file {path} is empty.",
@@ -73,6 +62,21 @@ def ensure_password(data_dir: Path, role: str) -> str:
             path=path,
         )
     return found
+
+
+def _create(path: Path) -> None:
+    """Write a new password to ``path`` unless another process got there first."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(24) + "\n")
+    try:
+        os.link(draft, path)  # atomic; another process may have won the race
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
 
 
 def generated_password(data_dir: Path, role: str) -> Secret:
