@@ -281,3 +281,23 @@ def test_environment_vars_beat_the_shared_dotenv_and_show_it(tmp_path: Path) -> 
     )
     assert result.exit_code == 0, result.output
     assert "project env files (.env) < [environments.<name>.vars]" in result.stdout
+
+
+def test_config_get_reads_an_exported_variable(tmp_path: Path) -> None:
+    root = project_at(tmp_path, APP).root
+    runner = CliRunner()
+    server = runner.invoke(
+        app, ["--project", str(root), "config", "get", "test", "POSTGRES_SERVER"]
+    )
+    assert server.exit_code == 0 and server.stdout.strip() == "localhost"
+    masked = runner.invoke(app, ["--project", str(root), "config", "get", "test", "REDIS_URL"])
+    assert masked.stdout.strip() == "redis://:****@localhost:6379/3"
+    plain = runner.invoke(
+        app, ["--project", str(root), "config", "get", "test", "POSTGRES_PASSWORD", "--reveal"]
+    )
+    assert plain.exit_code == 0 and plain.stdout.strip() == "test-pw-2"
+    toml = '[project]\nname = "a"\n[export]\nCACHE = "redis_host"\n[environments.x]\n'
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "dbenv.toml").write_text(toml)
+    none = runner.invoke(app, ["--project", str(tmp_path / "b"), "config", "get", "x", "CACHE"])
+    assert none.exit_code == 2 and "has no such target" in none.stderr

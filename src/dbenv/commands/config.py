@@ -314,6 +314,8 @@ def config_get(
 ) -> GetResult:
     """One variable or setting of an environment: masked, or plain with ``reveal``."""
     env = _environment(project, name)
+    if key in env.export_forms and key not in env.variables:
+        return _exported_value(env, key, reveal=reveal, revealer=revealer)
     setting = _lookup(env, key)
     text, secret = _display(setting)
     if reveal and secret:
@@ -321,6 +323,23 @@ def config_get(
         text = revealer(value) if isinstance(value, Secret) else str(value)
         return GetResult(env.name, setting.key, text, str(setting.origin), True, True)
     return GetResult(env.name, setting.key, text, str(setting.origin), secret, False)
+
+
+def _exported_value(env: Environment, key: str, *, reveal: bool, revealer: Revealer) -> GetResult:
+    """An exported target variable (``POSTGRES_SERVER``) as ``dbenv run`` would set it."""
+    from dbenv.config.exports import masked_target_values, target_values
+
+    origin = f"form {env.export_forms[key]}"
+    shown = masked_target_values(env).get(key)
+    if shown is None:
+        raise UsageError(
+            f"'{key}' is exported as {origin}, but environment '{env.name}' has no such target.",
+            hint=f"See `dbenv config show {env.name}` for what it exports.",
+        )
+    secret = MASK in shown
+    if reveal and secret:
+        return GetResult(env.name, key, target_values(env, revealer)[key], origin, True, True)
+    return GetResult(env.name, key, shown, origin, secret, False)
 
 
 # --- run --------------------------------------------------------------------------
