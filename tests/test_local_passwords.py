@@ -8,6 +8,7 @@ psycopg and with asyncpg; the password is never printed.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sys
@@ -142,8 +143,12 @@ def test_run_gives_the_child_a_url_that_logs_in_and_never_prints_it(stack_root: 
     for args in (("config", "show", "development", "--origin"), ("envs",), ("status",)):
         shown = invoke(stack_root, *args)
         assert secret not in shown.output, args
-    show = invoke(stack_root, "config", "show", "development", "--origin").output
-    assert "passwords/pw_development" in show  # the origin names the file, not the value
+    show = json.loads(
+        invoke(stack_root, "config", "show", "development", "--origin", "--json").stdout
+    )
+    password = show["settings"]["password"]
+    assert password["value"] == "****"  # the origin names the file, not the value
+    assert password["origin"] == ".dbenv/passwords/pw_development"
 
 
 def test_a_password_dir_that_cannot_be_written_is_one_sentence(tmp_path: Path) -> None:
