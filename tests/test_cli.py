@@ -142,7 +142,9 @@ def test_envs_exits_2_when_an_environment_does_not_resolve(tmp_path: Path) -> No
 
 
 def test_envs_lists_environments_and_marks_the_active_one(tmp_path: Path) -> None:
-    result = invoke(make_project(tmp_path), "envs")
+    # wide enough that Rich keeps each environment on one line (CI has no terminal)
+    root = make_project(tmp_path)
+    result = CliRunner().invoke(app, ["--project", str(root), "envs"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "pw-for-tests" not in result.output
     rows = [line for line in result.output.splitlines() if "shop_" in line]
