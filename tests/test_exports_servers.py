@@ -110,6 +110,7 @@ def test_every_verb_takes_the_url_forms_apps_write(
         ("reset", "test", "--json"),
         ("status", "--json"),
         ("diff", "development", "test"),
+        ("diff", with_scheme(databases["dev"], "postgresql+asyncpg"), "test"),
         (
             "sync",
             "development",

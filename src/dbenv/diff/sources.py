@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.config.masking import mask_url
 from dbenv.config.model import Environment, Secret
+from dbenv.config.urls import POSTGRES_SCHEME, libpq_url, url_scheme
 from dbenv.diff.model import SchemaModel
 from dbenv.errors import ConfigError, OperationError, UsageError
 
@@ -55,8 +56,9 @@ def resolve_side(
     spec = spec.strip()
     if not spec:
         raise UsageError("a diff side is empty.", hint=SIDE_FORMS)
-    if spec.startswith(("postgresql://", "postgres://")):
-        return Side(spec, "url", url=spec)
+    if "://" in spec and POSTGRES_SCHEME.match(url_scheme(spec)):
+        # the forms apps write (postgresql+asyncpg://) are read with psycopg
+        return Side(spec, "url", url=libpq_url(spec))
     if spec.startswith(SOURCE_KINDS):
         from dbenv.sources import parse_source
 
