@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from dbenv.errors import ConfigError, OperationError
+from dbenv.errors import ConfigError
 from dbenv.reset import reset
 from dbenv.stamp import stamp_state
 from lifecycle_support import journal_rows
@@ -133,8 +133,10 @@ def test_a_source_that_fails_to_build_leaves_the_database_as_it_was(
     project, _, dsn = project_db(source="sql:broken.sql")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE before (id int)")
-    with pytest.raises(OperationError, match=r"building the schema from sql:broken\.sql failed"):
+    # the source's fault: a configuration error (exit 2) naming the file and line
+    with pytest.raises(ConfigError, match=r"building the schema from sql:broken\.sql failed") as e:
         reset(project, project.environment("test"))
+    assert e.value.exit_code == 2 and e.value.where == f"{tmp_path / 'broken.sql'}:1"
     assert tables_in(dsn) == ["before"]
 
 

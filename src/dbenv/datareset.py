@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbenv.config.model import Environment
-from dbenv.errors import OperationError
-from dbenv.tablegraph import TableGraph, load_delete_graph, load_graph, quote
+from dbenv.errors import OperationError, UsageError
+from dbenv.tablegraph import TableGraph, display_name, load_delete_graph, load_graph, quote
 
 if TYPE_CHECKING:
     import psycopg
@@ -174,6 +174,20 @@ WHERE pg_sequence_last_value(r) IS NOT NULL
 """
 
 
+def _check_keep(env: Environment, keep: Iterable[str], tables: list[tuple[str, Any]]) -> None:
+    """Refuse a ``--keep`` naming no table of the scope (a typo would empty the table)."""
+    known = {form for name, r in tables for form in (name, r[1], r[4])}
+    unknown = [name for name in keep if name not in known]
+    if unknown:
+        names = sorted(display_name(name) for name, _ in tables)
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") or "none"
+        raise UsageError(
+            f"--keep names no table of environment '{env.name}': {', '.join(unknown)}"
+            f" (its tables: {shown}).",
+            hint="Name a table as schema.table or by its bare name.",
+        )
+
+
 def plan(
     conn: psycopg.Connection[Any], env: Environment, *, keep: Iterable[str] = ()
 ) -> DataResetPlan:
@@ -191,12 +205,9 @@ def plan(
         has_references = conn.execute(_HAS_REFERENCES)
     kept = {*keep, *env.keep_tables}
     # (quoted "schema"."name", row); keep may name a table as formatted, bare or quoted
-    rows = [
-        (f"{quote(r[6])}.{quote(r[4])}", r)
-        for r in tables.fetchall()
-        if r[1] not in kept and r[4] not in kept
-    ]
-    rows = [(name, r) for name, r in rows if name not in kept]
+    every = [(f"{quote(r[6])}.{quote(r[4])}", r) for r in tables.fetchall()]
+    _check_keep(env, keep, every)
+    rows = [(name, r) for name, r in every if not {name, r[1], r[4]} & kept]
     present = {name for name, _ in rows}
     flag = has_references.fetchone()
     found = _references(conn, env) if flag and flag[0] and env.reference_rows else {}

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from dbenv import datareset
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
-from dbenv.errors import DbenvError, OperationError
+from dbenv.errors import DbenvError, OperationError, UsageError
 from dbenv.sources import (
     SchemaSource,
     build,
+    build_failure,
     expected_tables,
     fingerprint,
     load_schema_source,
@@ -72,6 +73,14 @@ def reset(
     from dbenv.guard import destructive, refuse_protected
 
     started = time.monotonic()
+    keep = tuple(keep)
+    if keep and not data_only:
+        raise UsageError(
+            f"--keep {keep[0]} applies only to a data-only reset: a full reset rebuilds"
+            " every table, kept or not.",
+            hint=f"Add --data-only to empty the other tables (dbenv reset {env.name}"
+            f" --data-only --keep {keep[0]}), or drop --keep.",
+        )
     refuse_protected(project, env, "reset", override=override)
     source = None if data_only else load_schema_source(project, env)
     protected = _redis_check(project, env, progress)  # refuse before anything changed
@@ -254,10 +263,10 @@ def _rebuild(
                 build(project, env, source, conn, url=target_url(env), progress=progress)
                 datareset.capture_reference(conn, env)
     except Error as exc:
-        text = str(exc).strip().splitlines()
-        raise OperationError(
-            f"rebuilding '{env.name}' from {source.spec} failed: "
-            f"{text[0] if text else type(exc).__name__}",
+        raise build_failure(
+            source,
+            exc,
+            doing=f"rebuilding '{env.name}' from {source.spec}",
             hint="Nothing was changed (the rebuild runs in one transaction); fix the cause "
             "and reset again.",
         ) from None

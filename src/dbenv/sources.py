@@ -17,6 +17,7 @@ schema changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import os
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dbenv.config.model import Environment
 from dbenv.config.urls import libpq_url
-from dbenv.errors import ConfigError, OperationError
+from dbenv.errors import ConfigError, DbenvError, OperationError
 
 if TYPE_CHECKING:
     import psycopg
@@ -381,6 +382,35 @@ def build(
         conn.commit()  # alembic runs in its own connection and must see the extensions
     say("alembic upgrade head")
     _alembic_upgrade(source, env, url)
+
+
+# SQLSTATE classes of a fault in the script itself (bad input, exit 2), not the server's:
+# data exceptions, constraints, invalid transaction/schema state, syntax and access rules,
+# unsupported features, PL/pgSQL RAISE
+_SCRIPT_FAULTS = frozenset({"0A", "22", "23", "25", "2B", "3F", "42", "P0"})
+
+
+def build_failure(source: SchemaSource, exc: Exception, *, doing: str, hint: str) -> DbenvError:
+    """The error for a failed build: the source's fault (exit 2, ``file:line`` for a
+    ``sql:`` file) or the server's (exit 1, with ``hint``)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    state = str(getattr(exc, "sqlstate", None) or "")
+    if state[:2] not in _SCRIPT_FAULTS:
+        return OperationError(f"{doing} failed: {first}", hint=hint)
+    line = None
+    diag = getattr(exc, "diag", None)
+    position = getattr(diag, "statement_position", None)
+    if source.kind == "sql" and source.path is not None and position and position.isdigit():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            content = source.path.read_text(encoding="utf-8")
+            line = content.count("\n", 0, int(position) - 1) + 1
+    return ConfigError(
+        f"{doing} failed: {first}",
+        hint="Fix the schema source; nothing in the environment was changed.",
+        path=source.path if source.kind == "sql" else None,
+        line=line,
+    )
 
 
 def _alembic_upgrade(source: SchemaSource, env: Environment, url: str) -> None:

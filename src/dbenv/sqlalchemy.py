@@ -193,4 +193,28 @@ def ddl_statements(metadata: MetaData) -> list[str]:
 
     engine = create_mock_engine("postgresql+psycopg://", collect)
     metadata.create_all(engine, checkfirst=False)
-    return statements
+    return _canonical(statements)
+
+
+_INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX ")
+
+
+def _canonical(statements: list[str]) -> list[str]:
+    """``statements`` with each table's run of ``CREATE INDEX`` sorted.
+
+    ``create_all`` walks ``table.indexes``, a set of objects hashed by identity: the
+    order changes from one process to the next, and with it the template
+    fingerprint (a reset then rebuilt the template for nothing, and xdist workers
+    disagreed). Indexes of one table depend on nothing but the table, so sorting
+    them is safe.
+    """
+    result: list[str] = []
+    run: list[str] = []
+    for statement in statements:
+        if _INDEX.match(statement):
+            run.append(statement)
+            continue
+        result += sorted(run)
+        run = []
+        result.append(statement)
+    return result + sorted(run)

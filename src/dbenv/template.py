@@ -26,7 +26,7 @@ from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.datareset import capture_reference
 from dbenv.errors import OperationError
-from dbenv.sources import SchemaSource, build, load_schema_source, render
+from dbenv.sources import SchemaSource, build, build_failure, load_schema_source, render
 from dbenv.tablegraph import load_graph
 
 if TYPE_CHECKING:
@@ -164,9 +164,11 @@ def _build(
             c.commit()
     except Error as exc:
         maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
-        raise OperationError(
-            f"building the schema from {source.spec} failed: {_first_line(exc)}",
-            hint="Fix the schema source; nothing in the environment was changed.",
+        raise build_failure(
+            source,
+            exc,
+            doing=f"building the schema from {source.spec}",
+            hint="Nothing in the environment was changed; check the server and reset again.",
         ) from None
     except BaseException:
         maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
@@ -187,11 +189,6 @@ def _build(
     )
     maint.execute(f"ALTER DATABASE {ident(staging)} RENAME TO {ident(name)}")
     return Template(name, fp, source.spec, tables, reference, built=True)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _drop_stale(conn: psycopg.Connection[Any], project: str, spec: str, *, keep: str) -> None:

@@ -36,8 +36,14 @@ def read_env_file(path: Path, *, label: str | None = None) -> dict[str, RawValue
     """
     from dotenv.parser import parse_stream
 
-    if not path.is_file():
+    if not path.exists():
         return None
+    if not path.is_file():
+        raise EnvFileError(
+            f"env file {path} is a directory, not a file.",
+            hint="List files in env_files (e.g. .env.test), not directories.",
+            path=path,
+        )
     name = label or str(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -39,11 +39,19 @@ class KeyLines:
     prefix: KeyPath = ()  # e.g. ("tool", "dbenv") inside pyproject.toml
 
     def line_of(self, path: KeyPath) -> int | None:
-        """The line of ``path`` (relative to ``prefix``), or of its nearest parent."""
+        """The line of ``path`` (relative to ``prefix``), or of its nearest parent.
+
+        A table only created implicitly (``[environments.test.vars]`` with no
+        ``[environments.test]``) has no line of its own: the first line of a key
+        under it stands for it.
+        """
         full = self.prefix + tuple(path)
         while len(full) > len(self.prefix):
             if full in self.lines:
                 return self.lines[full]
+            inside = [n for key, n in self.lines.items() if key[: len(full)] == full]
+            if inside:
+                return min(inside)
             full = full[:-1]
         return self.lines.get(full)
 

@@ -174,11 +174,15 @@ class Project:
 
     @property
     def declared_environment(self) -> tuple[str, str] | None:
-        """(variable, value) of the first selector set in the process environment."""
+        """(variable, value) of the first selector set in the process environment.
+
+        A value naming no declared environment is bad configuration (an
+        ``UnknownEnvironment``, exit 2), not a mismatch for the guard to refuse.
+        """
         for selector in self.selectors:
             value = self.process_env.get(selector)
             if value:
-                return selector, value
+                return selector, self._declared(value, f"process environment ${selector}")
         return None
 
     def selected_name(self) -> str | None:

@@ -37,6 +37,13 @@ def integer(value: Any) -> str | None:
     return None if ok or _is_template(value) else "an integer"
 
 
+def index(value: Any) -> str | None:
+    if _is_template(value):
+        return None
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return None if ok else "an integer of 0 or more (a Redis database index)"
+
+
 def port(value: Any) -> str | None:
     if _is_template(value):
         return None
@@ -152,7 +159,7 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "admin_url": text,
     "pooler_url": text,
     "redis_url": text,
-    "redis_db": integer,
+    "redis_db": index,
     "redis_prefix": text,
     "env_files": strings,
     "required": strings,
@@ -211,6 +218,10 @@ def _table_name(path: tuple[str, ...]) -> str:
     return "[" + ".".join(path) + "]" if path else "the top level"
 
 
+def _at(source: ProjectSource, line: int | None) -> str:
+    return f"{source.path}:{line}" if line else str(source.path)
+
+
 def _check_table(
     source: ProjectSource,
     path: tuple[str, ...],
@@ -222,7 +233,7 @@ def _check_table(
         line = source.lines.line_of(where)
         if key not in spec:
             raise ProjectFileError(
-                f"unknown key '{key}' in {_table_name(path)} of {source.path}:{line}.",
+                f"unknown key '{key}' in {_table_name(path)} of {_at(source, line)}.",
                 hint=(suggest(key, spec).strip() or "Valid keys: " + ", ".join(spec) + "."),
                 path=source.path,
                 line=line,
@@ -230,7 +241,7 @@ def _check_table(
         problem = spec[key](value)
         if problem:
             raise ProjectFileError(
-                f"'{'.'.join(where)}' in {source.path}:{line} must be {problem}.",
+                f"'{'.'.join(where)}' in {_at(source, line)} must be {problem}.",
                 hint="Fix the value (see docs/configuration.md).",
                 path=source.path,
                 line=line,
@@ -240,7 +251,7 @@ def _check_table(
 def fail(source: ProjectSource, where: tuple[str, ...], message: str, hint: str) -> None:
     line = source.lines.line_of(where)
     raise ProjectFileError(
-        f"{source.path}:{line}: {message}", hint=hint, path=source.path, line=line
+        f"{_at(source, line)}: {message}", hint=hint, path=source.path, line=line
     )
 
 

@@ -118,6 +118,19 @@ def _size(path: Path) -> int:
 PARALLEL_ABOVE = 1 << 30  # a dump of more than 1 GiB of data goes parallel by default
 
 
+MAX_JOBS = 64  # pg_dump/pg_restore open one connection per job: more only exhausts the server
+
+
+def check_jobs(jobs: int) -> int:
+    """``jobs`` when it is a sane ``-j`` for pg_dump or pg_restore (raises ``UsageError``)."""
+    if not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(
+            f"-j/--jobs must be from 1 to {MAX_JOBS}, not {jobs}.",
+            hint="Each job is a connection to the server: e.g. -j 4.",
+        )
+    return jobs
+
+
 def auto_jobs() -> int:
     import os
 
@@ -156,14 +169,14 @@ def dump(
     with ``auto_jobs()`` workers (what pg_dump can parallelise).
     """
     started = time.monotonic()
+    if jobs is not None:
+        check_jobs(jobs)
     url, database = _database(env)
     if jobs is None:
         large = output is None and not schema_only and _database_size(url) > PARALLEL_ABOVE
         jobs = auto_jobs() if large else 1
         if large and progress:
             progress(f"{database} is over {PARALLEL_ABOVE >> 30} GiB: {jobs} parallel jobs")
-    if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, not {jobs}.", hint="e.g. -j 4.")
     fmt = "directory" if jobs > 1 else "custom"
     if output is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -212,6 +225,7 @@ def restore(
     from dbenv import guard
 
     started = time.monotonic()
+    check_jobs(jobs)
     if not path.exists():
         raise UsageError(
             f"no dump at {path}.", hint="Give the file (or directory) dbenv dump wrote."
