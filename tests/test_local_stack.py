@@ -187,15 +187,37 @@ def test_as_root_the_server_runs_as_an_unprivileged_user(base: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only meaningful when the tests run as root")
-def test_unreachable_data_dir_names_the_path_and_the_fix(base: Path) -> None:
-    private = base / "private"
-    private.mkdir(mode=0o700)
-    with pytest.raises(ServerStartError) as caught:
-        new_stack(private / "data", redis=False).start()
-    message = str(caught.value)
-    assert str(private) in message and "chmod o+x" in message
-    assert private.stat().st_mode & 0o777 == 0o700  # never loosened
-    assert not (private / "data").exists()  # nothing created
+def test_up_as_root_in_a_private_directory_puts_the_cluster_where_the_server_reaches(
+    tmp_path: Path,
+) -> None:
+    """A 0700 project (a root container's home, ``mktemp -d``): the directory stays
+    private, the cluster goes to a root-owned /var/lib/dbenv/<hash>, and up says so."""
+    project = Path(tempfile.mkdtemp())  # as mktemp -d: 0700
+    assert project.stat().st_mode & 0o777 == 0o700
+    (project / "dbenv.toml").write_text(
+        '[project]\nname = "private"\n\n[environments.dev]\nserver = "local"\n'
+    )
+    runner = CliRunner()
+    base = ["--project", str(project)]
+    try:
+        up_result = runner.invoke(app, [*base, "up", "--no-redis"], env=CLI_ENV)
+        assert up_result.exit_code == 0, up_result.output
+        state = json.loads((project / ".dbenv" / "state.json").read_text())["postgres"]
+        home = Path(state["data_dir"]).parent
+        assert home.parent == Path("/var/lib/dbenv") and state["socket_dir"] == str(home / "run")
+        assert f"the cluster lives in {home} instead" in up_result.stdout
+        assert (home.stat().st_uid, home.stat().st_mode & 0o777) == (0, 0o755)
+        assert project.stat().st_mode & 0o777 == 0o700  # never loosened
+        status = runner.invoke(app, [*base, "status", "dev", "--json"], env=CLI_ENV)
+        assert status.exit_code == 0 and '"reachable": true' in status.stdout, status.output
+        again = runner.invoke(app, [*base, "up", "--no-redis"], env=CLI_ENV)
+        assert again.exit_code == 0 and "already running" in again.output, again.output
+    finally:
+        down = runner.invoke(app, [*base, "down", "--purge"], env=CLI_ENV)
+        shutil.rmtree(project, ignore_errors=True)
+    assert down.exit_code == 0, down.output
+    assert not home.exists()  # purge removes the relocated cluster too
+    assert gone(state["pid"])
 
 
 def test_initdb_cache_is_filled_once_then_copied(base: Path) -> None:

@@ -13,6 +13,12 @@ A server dbenv starts (``LocalStack``) and one it only points at
     <data_dir>/state.json       ports, pids, versions: what ``server = "local"`` resolves to
     <data_dir>/redis*           Redis's pid file, log and working directory
 
+Run as root, PostgreSQL runs as an unprivileged user (it refuses root). When that
+user cannot reach the data directory (a 0700 home or ``mktemp -d`` folder), dbenv
+does not loosen the user's directory: the cluster, its socket and log go to a
+root-owned ``/var/lib/dbenv/<hash of the data directory>`` instead, recorded in the
+marker and in ``state.json`` (which stays in the data directory), and ``up`` says so.
+
 It never deletes a directory it did not create, and ``start`` interrupted half-way
 (an error or Ctrl-C) stops whatever it had started.
 """
@@ -29,9 +35,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from dbenv.backends.local_host import (
+    PgBinaries,
+    RunAs,
     check_reachable,
     find_pg_binaries,
     free_port,
+    is_reachable,
     reachable_binaries,
     resolve_run_as,
     stop_all,
@@ -69,6 +78,8 @@ __all__ = [
 MARKER = ".dbenv-created"
 # as root, binaries the server's user cannot reach are copied here (root-owned, 0755)
 BINARIES_CACHE = Path("/var/cache/dbenv/binaries")
+# as root, clusters whose data directory the server's user cannot reach live here
+RELOCATED = Path("/var/lib/dbenv")
 LAST_PORTS = "last-ports.json"
 FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
@@ -128,6 +139,40 @@ class LocalStack:
             return {}
         return data if isinstance(data, dict) else {}
 
+    @property
+    def home(self) -> Path:
+        """Where the cluster, its socket and log live: the data directory, or the
+        root-owned directory under ``RELOCATED`` the marker names."""
+        home = self._marker_data().get("home")
+        return Path(home) if isinstance(home, str) and home else self.data_dir
+
+    def _mark(self, **fields: object) -> None:
+        """Merge ``fields`` into the marker (the data directory exists)."""
+        self.marker.write_text(json.dumps({**self._marker_data(), **fields}) + "\n")
+
+    def _placed(self, cluster: PgCluster) -> PgCluster:
+        """``cluster``, or the same under ``RELOCATED`` when its user cannot reach it."""
+        run_as = cluster.run_as
+        if run_as is None or cluster.initialized or is_reachable(cluster.pgdata, run_as):
+            return cluster
+        import hashlib
+
+        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
+        home = RELOCATED / digest
+        check_reachable(home / "postgres", run_as)  # a /var/lib it cannot reach: say so
+        return self._cluster_in(home, cluster.binaries, run_as)
+
+    def _cluster_in(
+        self, home: Path, binaries: PgBinaries | None, run_as: RunAs | None
+    ) -> PgCluster:
+        return PgCluster(
+            home,
+            binaries=binaries,
+            run_as=run_as,
+            superuser=self.superuser,
+            host_auth=self.host_auth,
+        )
+
     def _cluster(self, *, binaries: bool = False) -> PgCluster:
         found = None
         run_as = None
@@ -138,13 +183,7 @@ class LocalStack:
             )
             run_as = resolve_run_as(progress=lambda text: self._say(text, notice=True))
             found = reachable_binaries(found, run_as, self.binaries_cache)
-        return PgCluster(
-            self.data_dir,
-            binaries=found,
-            run_as=run_as,
-            superuser=self.superuser,
-            host_auth=self.host_auth,
-        )
+        return self._cluster_in(self.home, found, run_as)
 
     def _redis(self) -> RedisProcess | None:
         binary = find_redis_server(search_path=self.search_path)
@@ -180,12 +219,14 @@ class LocalStack:
         if current.running and ((current.state and current.state.redis) or not self._want_redis()):
             self._say("the local stack is already running")
             return replace(current, notices=tuple(self._notices))
-        cluster = self._cluster(binaries=True)
+        cluster = self._placed(self._cluster(binaries=True))
         cluster.check_version()
         # before creating anything: the server's user must reach its data and socket
         check_reachable(cluster.pgdata, cluster.run_as)
-        check_socket_dir(cluster.socket_dir, cluster.run_as, inside=self.data_dir)
+        check_socket_dir(cluster.socket_dir, cluster.run_as, inside=cluster.data_dir)
         fresh_dir = self._make_data_dir()
+        if cluster.data_dir != self.data_dir:
+            self._relocate(cluster, fresh_dir=fresh_dir)
         started: list[str] = []
         created = False
         try:
@@ -213,6 +254,23 @@ class LocalStack:
             created=created,
             started=tuple(started),
             notices=tuple(self._notices),
+        )
+
+    def _relocate(self, cluster: PgCluster, *, fresh_dir: bool) -> None:
+        """Make the root-owned home of a relocated cluster and record it in the marker."""
+        home = cluster.data_dir
+        for path in (home.parent, home):
+            path.mkdir(mode=0o755, exist_ok=True)
+            os.chown(path, 0, 0)
+            path.chmod(0o755)
+        marker = self._marker_data()
+        self._mark(created_by="dbenv", data_dir=marker.get("data_dir", fresh_dir), home=str(home))
+        user = cluster.run_as.name if cluster.run_as else "the server's user"
+        self._say(
+            f"{self.data_dir} is out of reach of PostgreSQL's user '{user}' (a private"
+            f" directory); the cluster lives in {home} instead (root-owned; recorded in"
+            f" {self.data_dir / STATE}; dbenv down --purge removes it)",
+            notice=True,
         )
 
     def _want_redis(self) -> bool:
@@ -280,10 +338,8 @@ class LocalStack:
                 hint="Move it away or set [local] data_dir to another directory.",
             )
         marker = self._marker_data()
-        data_dir_ours = bool(marker.get("data_dir")) if marker else fresh_dir
-        self.marker.write_text(
-            json.dumps({"created_by": "dbenv", "data_dir": data_dir_ours, "cluster": True}) + "\n"
-        )
+        data_dir_ours = bool(marker["data_dir"]) if "data_dir" in marker else fresh_dir
+        self._mark(created_by="dbenv", data_dir=data_dir_ours, cluster=True)
         try:
             copied = cluster.initdb(no_sync=self.disposable, cache=self.initdb_cache)
         except BaseException:
@@ -394,8 +450,11 @@ class LocalStack:
                 hint="Delete it yourself if it is really disposable.",
             )
         result = self.stop()
+        home = self.home
         socket_dir = self._cluster().socket_dir
-        if not socket_dir.is_relative_to(self.data_dir):
+        if not socket_dir.is_relative_to(home):
             shutil.rmtree(socket_dir, ignore_errors=True)  # the short one under /tmp
+        if home != self.data_dir and home.parent == RELOCATED:
+            shutil.rmtree(home, ignore_errors=True)  # the marker names it: dbenv made it
         shutil.rmtree(self.data_dir)
         return result

@@ -30,6 +30,7 @@ __all__ = [
     "check_reachable",
     "find_pg_binaries",
     "free_port",
+    "is_reachable",
     "log_tail",
     "pid_alive",
     "port_free",
@@ -358,16 +359,24 @@ def _traversable(path: Path, user: RunAs) -> bool:
     return bool(st.st_mode & stat.S_IXOTH)
 
 
+def is_reachable(target: Path, user: RunAs | None) -> bool:
+    """Whether every existing ancestor of ``target`` is searchable by the server's user."""
+    return user is None or all(
+        _traversable(parent, user) for parent in target.parents if parent.exists()
+    )
+
+
 def check_reachable(target: Path, user: RunAs | None) -> None:
     """Every existing ancestor of ``target`` must be searchable by the server's user."""
     if user is None:
         return
     for parent in reversed(target.parents):
         if parent.exists() and not _traversable(parent, user):
+            elsewhere = "" if target.is_relative_to("/tmp") else ", such as one under /tmp"
             raise ServerStartError(
                 f"PostgreSQL runs as user '{user.name}' (dbenv runs as root), which cannot "
                 f"reach {target}: {parent} is not searchable by it.",
                 path=parent,
                 hint=f"Allow it (chmod o+x {parent}) or set [local] data_dir to a directory "
-                f"'{user.name}' can reach, such as one under /tmp.",
+                f"'{user.name}' can reach{elsewhere}.",
             )
