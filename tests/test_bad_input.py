@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from dbenv.cli import app
 from lifecycle_support import database_state, drop_database, unique
-from servers import PgServer
+from servers import PgServer, RedisServer
 
 SCHEMA = """\
 CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
@@ -149,6 +149,19 @@ def test_bad_settings_are_refused_before_anything(site: Site, extra: str, says: 
         assert code == 2, err
         assert says in _one_sentence(err)
     assert site.state() == before
+
+
+def test_a_redis_db_the_server_lacks_is_refused_before_the_rebuild(
+    site: Site, redis_server: RedisServer
+) -> None:
+    extra = f'redis_url = "{redis_server.url}"\nredis_db = 99\n'
+    (site.root / "dbenv.toml").write_text(_toml(site.dsn, extra))
+    before = site.state()
+    for argv in (["reset", "test"], ["flush", "test"]):
+        code, _, err = site.run(*argv)
+        assert code == 2, err
+        assert "uses Redis db 99, which its Redis" in _one_sentence(err)
+    assert site.state() == before  # not rebuilt: the template clone would show
 
 
 def test_a_missing_project_table_names_the_file_without_a_line(tmp_path: Path) -> None:

@@ -255,6 +255,8 @@ def _runs() -> list[list[str]]:
         ["restore", "literal.dump", "interpolated"],
         ["clone", "production", "interpolated"],
         ["run", "literal", "--", "true"],
+        ["diff", "literal", "interpolated"],
+        ["scan", "."],
     ]
     return runs
 

@@ -343,6 +343,7 @@ def _redis_check(project: Any, env: Environment, progress: Progress | None) -> l
     for note in redis.check_flush(env, protected):
         if progress is not None:
             progress(f"note: {note}")
+    redis.check_index(env)
     return protected
 
 

@@ -208,6 +208,35 @@ def server_identity(
     return _identities[key]
 
 
+def check_index(env: Environment) -> None:
+    """Refuse a db index the environment's Redis does not have (``ConfigError``).
+
+    Asked before anything changes, so a reset does not rebuild the database and
+    then fail on the flush. An unreachable Redis passes here: the flush says so.
+    """
+    import redis as redis_lib
+
+    place = place_of(env)
+    if env.redis_url is None or place is None:
+        return
+    client = connect(env.redis_url, place[2], timeout=2)
+    try:
+        client.ping()
+    except redis_lib.ResponseError as exc:
+        if "range" not in str(exc).lower():
+            return
+        raise ConfigError(
+            f"environment '{env.name}' uses Redis db {place[2]}, which its Redis"
+            f" ({mask_url(env.redis_url.masked)}) does not have.",
+            hint="Set redis_db to an index the server has (0-15 by default;"
+            " the server's 'databases' setting raises it).",
+        ) from None
+    except redis_lib.RedisError:
+        return
+    finally:
+        client.close()
+
+
 def flush(env: Environment, protected_envs: Iterable[Environment]) -> FlushResult:
     """Clear the environment's Redis keys (its db index, or its prefix's keys)."""
     import redis as redis_lib
@@ -218,6 +247,7 @@ def flush(env: Environment, protected_envs: Iterable[Environment]) -> FlushResul
             hint="Set redis_url (and redis_db) for it in dbenv.toml.",
         )
     check_flush(env, list(protected_envs))
+    check_index(env)
     place = place_of(env)
     index = place[2] if place else 0
     client = connect(env.redis_url, index)
