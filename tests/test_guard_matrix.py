@@ -14,6 +14,11 @@ once and the all-passing cell, each with no, the right and a wrong override
 (``seed`` and ``sync`` need a table to write to, so not the empty database).
 The databases are built once per stamp state; a cell that re-stamps or replaces
 one builds its state again.
+
+Then where the target is (``test_guard_where_cell``): every operation with each
+override, on the all-passing database reached through PgBouncer (pooled vs
+direct), with production's URL an alias of it (PostgreSQL and Redis), and as a
+prefix or schema environment inside protected production's database.
 """
 
 from __future__ import annotations
@@ -284,3 +289,182 @@ def check_journal(
     assert (last[4] is not None) is (overridden and operation != "stamp")
     if last[4] is not None:
         assert Path(last[4]).is_file()
+
+
+# -- where the target is: pooled vs direct, aliases of a protected server, tenants -------
+#
+# Every operation on the all-passing ``ok`` database, moved along one more dimension:
+# ``pooled`` (test's database_url goes through the suite's PgBouncer: check ``direct``,
+# no override passes it), ``pg-alias`` (production's database_url is another spelling,
+# 127.1, of test's database: ``shared`` by identity), ``redis-alias`` (production's
+# Redis URL is 127.1 with test's db index and prefix: ``redis-shared`` for what flushes
+# Redis, no override passes it) and ``prefix-inside``/``schema-inside`` (test is a
+# prefix/schema environment inside protected production's database, which does not
+# list it as a tenant: ``tenant``). The tenant cells run without and with a wrong
+# override only: the right one rebuilds production's database under a prefix test
+# does not own (tests/test_guard_tenants.py covers claiming by name).
+
+WHERE = ("pooled", "pg-alias", "redis-alias", "prefix-inside", "schema-inside")
+TOUCHES_REDIS = ("reset", "flush")
+
+
+def expected_where(operation: str, where: str, override: str) -> str | None:
+    """The check a cell of the ``where`` dimension must be refused by, or None."""
+    if where == "pooled":
+        return "direct"
+    if where == "redis-alias":
+        if operation in TOUCHES_REDIS:
+            return "redis-shared"
+        return "override" if override == "wrong" else None
+    if override == "wrong":
+        return "override"
+    if where == "pg-alias":
+        return None if override == "right" else "shared"
+    return "tenant"
+
+
+WHERE_CELLS = [
+    (operation, where, override)
+    for operation in OPERATIONS
+    for where in WHERE
+    for override in OVERRIDES
+    # sync copies whole databases only (a prefix/schema target is a usage error)
+    if not (where.endswith("-inside") and (override == "right" or operation == "sync"))
+]
+
+
+@pytest.fixture(scope="module")
+def tenant_database(pg_server: Any) -> Iterator[tuple[str, str]]:
+    """Production's database (stamped protected) with test's prefix and schema stamped ok."""
+    from dbenv.config.model import Environment
+    from dbenv.stamp import write_stamp
+
+    name = unique("gm_inside")
+    create_database(pg_server.dsn, name)
+    dsn = pg_server.dsn_for(name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE app_rows (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO app_rows VALUES (1, 'production')")
+        conn.execute("CREATE TABLE test_app_rows (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO test_app_rows VALUES (1, 'production made it')")
+        conn.execute("CREATE SCHEMA test_schema")
+        conn.execute("CREATE TABLE test_schema.app_rows (id int PRIMARY KEY, note text)")
+        root = Path(".")
+        production = Environment("production", "app", root, tier="protected")
+        write_stamp(conn, "app", production)
+        for isolation in ("prefix", "schema"):
+            tenant = Environment(
+                "test",
+                "app",
+                root,
+                tier="disposable",
+                isolation=isolation,  # type: ignore[arg-type]
+                prefix="test_",
+                schema="test_schema",
+            )
+            write_stamp(conn, "app", tenant)
+    yield name, dsn
+    drop_database(pg_server.dsn, name)
+
+
+def where_project(
+    root: Path,
+    where: str,
+    dsn: str,
+    fx: Fixtures,
+    pooled_dsn: str,
+    tenant_dsn: str,
+    redis_port: int,
+) -> Project:
+    test: dict[str, object] = {
+        "tier": "disposable",
+        "database_url": dsn,
+        "redis_url": fx.redis_url,
+        "redis_db": REDIS_DB,
+        "redis_prefix": fx.prefix + "test:",
+    }
+    production: dict[str, object] = {"database_url": dsn.rsplit("/", 1)[0] + "/gm_elsewhere"}
+    if where == "pooled":
+        test["database_url"] = pooled_dsn
+    elif where == "pg-alias":
+        production["database_url"] = dsn.replace("@127.0.0.1:", "@127.1:")
+    elif where == "redis-alias":
+        production["redis_url"] = f"redis://127.1:{redis_port}"
+        production.update(redis_db=REDIS_DB, redis_prefix=fx.prefix + "test:")
+    else:
+        production["database_url"] = tenant_dsn
+        test["database_url"] = tenant_dsn.replace("@127.0.0.1:", "@127.1:")
+        if where == "prefix-inside":
+            test.update(isolation="prefix", prefix="test_")
+        else:
+            test.update(isolation="schema", schema="test_schema")
+    write_project(
+        root,
+        "app",
+        {
+            "test": test,
+            "production": production,
+            "development": {"tier": "disposable", "database_url": fx.source_dsn},
+        },
+    )
+    return load(root, {"APP_ENV": "test"})
+
+
+@pytest.mark.parametrize(("operation", "where", "override"), WHERE_CELLS)
+def test_guard_where_cell(
+    pg_server: Any,
+    redis_server: Any,
+    pgbouncer: Any,
+    databases: dict[str, tuple[str, str]],
+    tenant_database: tuple[str, str],
+    observers: Observers,
+    fixtures: Fixtures,
+    tmp_path: Path,
+    operation: str,
+    where: str,
+    override: str,
+) -> None:
+    database, dsn = databases["ok"]
+    inside = where.endswith("-inside")
+    op = OPERATIONS[operation]
+    project = where_project(
+        tmp_path,
+        where,
+        dsn,
+        fixtures,
+        pgbouncer.dsn_for(database),
+        tenant_database[1],
+        redis_server.port,
+    )
+    env = project.environment("test")
+    target = tenant_database[0] if inside else database
+    given = {"none": None, "right": target, "wrong": f"not_{target}"}[override]
+    refusal = expected_where(operation, where, override)
+    watched = psycopg.connect(tenant_database[1], autocommit=True) if inside else observers["ok"]
+    if not inside:
+        op.prepare(watched, fixtures, "ok")
+    before = database_state(watched)
+    keys_before = redis_keys(fixtures)
+    journal_before = len(journal_rows(watched))
+    try:
+        if refusal is not None:
+            with pytest.raises(GuardRefusal) as caught:
+                op.run(project, env, fixtures, given)
+            assert caught.value.check == refusal
+            assert caught.value.exit_code == 3 and caught.value.hint
+            assert database_state(watched) == before
+            assert redis_keys(fixtures) == keys_before
+            return
+        assert not inside
+        if op.replaces_database:
+            observers.forget("ok")
+        op.run(project, env, fixtures, given)
+        op.verify(observers["ok"], fixtures, env)
+        overridden = override == "right" and expected_where(operation, where, "none") is not None
+        check_journal(observers["ok"], journal_before, operation, database, overridden)
+    finally:
+        if inside:
+            watched.close()
+        elif refusal is None and (op.replaces_database or op.restamps):
+            observers.forget("ok")
+            build_state(pg_server.dsn, dsn, database, "ok", fresh=op.replaces_database)

@@ -77,7 +77,11 @@ def agents(tmp_path: Path, pg_server: Any) -> Any:
         tmp_path,
         name,
         {
-            "production": {"database_url": url, "schema_source": source},
+            "production": {
+                "database_url": url,
+                "schema_source": source,
+                "tenants": ["test"],  # seed 000: test lives in production's database
+            },
             "test": {
                 "tier": "disposable",
                 "isolation": "prefix",

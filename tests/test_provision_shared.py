@@ -43,6 +43,7 @@ def seed_000(
             "production": {
                 "database_url": pg_server.dsn_for(db, user=role, password="Ag3nts-pw"),
                 "admin_url": pg_server.dsn,
+                "tenants": ["test"],  # seed 000: test lives in production's database
             },
             "test": {
                 "tier": "disposable",
@@ -175,6 +176,7 @@ def test_a_disposable_role_of_its_own_still_gets_its_settings(
             "production": {
                 "database_url": pg_server.dsn_for(db, user=role, password="Ag3nts-pw"),
                 "admin_url": pg_server.dsn,
+                "tenants": ["test"],  # seed 000: test lives in production's database
             },
             "test": {
                 "tier": "disposable",

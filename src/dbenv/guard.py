@@ -38,6 +38,7 @@ waiting for a busy lock (the holder may swap or drop the database).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -61,6 +62,7 @@ from dbenv.guard_checks import (
     run_checks,
 )
 from dbenv.stamp import Stamp, scope_of, write_stamp
+from dbenv.tenancy import Tenancy
 
 if TYPE_CHECKING:
     import psycopg
@@ -119,6 +121,7 @@ class Guarded:
     override: str | None
     snapshot: str | None
     notes: tuple[str, ...] = ()  # protected environments not compared by identity
+    tenancy: Tenancy | None = None  # a prefix/schema target inside a protected database
     _rows: int | Mapping[str, int] | None = None
     _saved: tuple[journal.JournalEntry, ...] = ()
 
@@ -216,6 +219,7 @@ def destructive(
             finally:
                 if not guarded.conn.closed and guarded.conn.info.transaction_status != 0:
                     guarded.conn.rollback()
+            _record_made(guarded)
             _journal(guarded, args, started, "ok")
             guarded.conn.close()
     finally:
@@ -265,7 +269,9 @@ def _enter(
         raise
     used = override if failing else None
     target = conn or _connect_target(project, env, operation)
-    return Guarded(project, env, operation, target, used, snapshot, notes=facts.notes)
+    return Guarded(
+        project, env, operation, target, used, snapshot, notes=facts.notes, tenancy=facts.tenancy
+    )
 
 
 def refuse_protected(
@@ -397,6 +403,18 @@ def _advisory_lock(
         yield conn
     finally:
         conn.close()  # ends the session: releases the lock even after a failure
+
+
+def _record_made(guarded: Guarded) -> None:
+    """A tenant's stamp records what appeared in its scope (``dbenv.tenancy``)."""
+    if guarded.tenancy is None or guarded.conn.closed:
+        return
+    from dbenv.tenancy import record_made
+
+    claim = guarded.operation == "stamp" and guarded.override is not None
+    # unrecorded objects only make later operations refuse: the safe side
+    with contextlib.suppress(Exception):
+        record_made(guarded.conn, guarded.env, guarded.tenancy, claim=claim)
 
 
 def _refuse_pooled_lock(project: Project, env: Environment, operation: str) -> None:

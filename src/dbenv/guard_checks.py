@@ -24,6 +24,7 @@ from dbenv.identity import (
     read_identity,
 )
 from dbenv.stamp import Stamp, StampState, read_stamp_state_with
+from dbenv.tenancy import TENANT_COLUMNS, Tenancy, tenancy_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -72,6 +73,7 @@ class Facts:
     # protected environments whose database this is by identity, whatever their URLs say
     same_as: tuple[Environment, ...] = ()
     notes: tuple[str, ...] = ()  # protected environments that could not be compared
+    tenancy: Tenancy | None = None  # a prefix/schema target inside a protected database
 
 
 def read_facts(project: Project, env: Environment, maintenance: str, target: str) -> Facts:
@@ -114,15 +116,43 @@ def facts_from(
     The target's identity comes with the stamp in one query; ``compare``: also
     look for protected environments whose database it is (``dbenv.identity``).
     """
-    database, state, stamp, extra = read_stamp_state_with(conn, project.name, env, IDENTITY_COLUMNS)
-    identity, pid = identity_of_row(database, extra) if extra else read_identity(conn)
+    scoped = env.isolation in ("prefix", "schema")
+    columns = f"{IDENTITY_COLUMNS}, {TENANT_COLUMNS}" if scoped else IDENTITY_COLUMNS
+    database, state, stamp, extra = read_stamp_state_with(conn, project.name, env, columns)
+    identity, pid = identity_of_row(database, extra[:4]) if extra else read_identity(conn)
     relations = 0
     if state == "absent":  # only an unstamped scope's check looks at what it holds
         schema = env.schema if env.isolation == "schema" else None
         prefix = env.prefix if env.isolation == "prefix" else None
         relations = len(postgres.user_relations(conn, schema=schema, prefix=prefix))
     facts = Facts(database, True, state, stamp, relations, identity, pooled(conn, pid))
-    return compared(project, env, facts) if compare else facts
+    facts = compared(project, env, facts) if compare else facts
+    if not scoped:
+        return facts
+    from dataclasses import replace
+
+    database_stamp, made = extra[4:] if extra else (_database_stamp(conn), None)
+    hosts = [
+        other
+        for other in protected_environments(project, env)
+        if other.isolation == "database"
+        and (other in facts.same_as or place_of(other) == place_of(env))
+    ]
+    tenancy = tenancy_of(conn, project, env, database_stamp=database_stamp, made=made, hosts=hosts)
+    return replace(facts, tenancy=tenancy)
+
+
+def _database_stamp(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
+    """The database-wide stamp row as a dict (when the one query could not read it)."""
+    from psycopg import errors
+
+    if conn.info.transaction_status != 0:
+        return None  # inside the caller's transaction a failed query would abort it
+    try:
+        row = conn.execute("SELECT to_jsonb(d) FROM dbenv.stamp d WHERE d.scope = ''").fetchone()
+    except (errors.UndefinedTable, errors.InsufficientPrivilege):
+        return None
+    return dict(row[0]) if row and row[0] else None
 
 
 def compared(project: Project, env: Environment, facts: Facts) -> Facts:
@@ -150,6 +180,7 @@ def run_checks(
         check_stamp(project, env, operation, facts),
         check_pattern(env, facts.database),
         check_shared(project, env, facts),
+        check_tenant(env, facts, operation),
         check_declared(project, env, operation),
         check_direct(env, facts),
     ]
@@ -387,6 +418,36 @@ def _shared_by_identity(env: Environment, facts: Facts | None) -> CheckResult:
     unknown = len(facts.notes) if facts is not None else 0
     also = f"; {unknown} protected environment(s) not compared by identity" if unknown else ""
     return CheckResult("shared", True, f"no protected environment shares the target{also}")
+
+
+def check_tenant(env: Environment, facts: Facts, operation: str = "") -> CheckResult:
+    """A prefix/schema environment inside a protected database: listed, touching only its own."""
+    tenancy = facts.tenancy
+    if tenancy is None:
+        return CheckResult("tenant", True, "not inside a protected environment's database")
+    db, host = facts.database, tenancy.host
+    if not tenancy.listed:
+        return CheckResult(
+            "tenant",
+            False,
+            f"'{env.name}' ({env.isolation} isolation) is inside protected '{host}''s database"
+            f" '{db}', whose stamp does not list it as a tenant",
+            f"Give '{env.name}' a database of its own, or, if it belongs there, add tenants ="
+            f' ["{env.name}"] under [environments.{host}] and run dbenv stamp {host}.',
+        )
+    if tenancy.foreign_rows and operation != "provision":
+        shown = ", ".join(tenancy.foreign_rows[:5])
+        extra = len(tenancy.foreign_rows) - 5
+        more = f" and {extra} more" if extra > 0 else ""
+        return CheckResult(
+            "tenant",
+            False,
+            f"table(s) {shown}{more} in '{env.name}''s scope hold rows '{env.name}' did not"
+            f" create (inside protected '{host}''s database '{db}')",
+            f"Rename them out of '{env.name}''s scope, or, if they really are '{env.name}''s,"
+            f" claim them: dbenv stamp {env.name} --i-mean-it={db}.",
+        )
+    return CheckResult("tenant", True, f"'{env.name}' is a tenant of '{host}''s database")
 
 
 def check_direct(env: Environment, facts: Facts) -> CheckResult:

@@ -12,8 +12,10 @@ So when dbenv connects it reads what the server says it is:
   share a start time to the microsecond;
 - the database's name and oid.
 
-Two identities are the same database when all of these agree (the system
-identifier only where both sides could read it). The target's identity is read
+Two identities are the same database when the server's agree (the system
+identifier only where both sides could read it) and so does the database's name
+(the oid is shown, not compared: a database dropped and created again under its
+name since its identity was cached is still that database). The target's identity is read
 in the query the guard already makes (``stamp._STATE``); each protected
 environment's is read once per process, read-only, with a short connect timeout,
 on threads started before the guard takes its lock. A protected environment that
@@ -76,10 +78,13 @@ class ServerIdentity:
     oid: int
 
     def same_database(self, other: ServerIdentity) -> bool:
-        """Whether both name one database on one running server."""
-        if (self.started, self.database, self.oid) != (other.started, other.database, other.oid):
-            return False
-        return self.system is None or other.system is None or self.system == other.system
+        """Whether both name one database on one running server.
+
+        By name, not oid: one server has one database of a name, and a protected
+        identity read earlier in this process still names a database dropped and
+        created again since (a restore), whose oid is new.
+        """
+        return self.database == other.database and self.same_server(other)
 
     def same_server(self, other: ServerIdentity) -> bool:
         """Whether both were read from one running server (any database)."""

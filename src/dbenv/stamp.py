@@ -53,9 +53,14 @@ CREATE TABLE IF NOT EXISTS dbenv.stamp (
     created_at timestamptz NOT NULL DEFAULT now(),
     created_by text,
     host text,
-    dbenv_version text
+    dbenv_version text,
+    tenants text[],
+    made bigint[]
 )
 """
+# columns added after the first release: a stamp table from before lacks them
+_LATER_COLUMNS = "ALTER TABLE dbenv.stamp ADD COLUMN IF NOT EXISTS tenants text[],"
+_LATER_COLUMNS += " ADD COLUMN IF NOT EXISTS made bigint[]"
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,16 @@ def _has_table(conn: psycopg.Connection[Any], name: str) -> bool:
 
 
 def ensure_schema(conn: psycopg.Connection[Any]) -> None:
-    """Create ``dbenv`` and its stamp table when missing."""
+    """Create ``dbenv`` and its stamp table when missing (or add its later columns)."""
     if _has_table(conn, "dbenv.stamp"):
-        return  # CREATE ... IF NOT EXISTS would still need the CREATE privilege
+        # CREATE/ALTER ... IF NOT EXISTS would still need the privilege: look first
+        row = conn.execute(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'dbenv.stamp'::regclass"
+            " AND attname IN ('tenants', 'made') AND NOT attisdropped"
+        ).fetchone()
+        if row is None or row[0] < 2:
+            conn.execute(_LATER_COLUMNS)
+        return
     with conn.transaction():
         for statement in filter(str.strip, _DDL.split(";")):
             conn.execute(statement)
@@ -228,12 +240,15 @@ def write_stamp(conn: psycopg.Connection[Any], project: str, env: Environment) -
             row = conn.execute(
                 """
                 INSERT INTO dbenv.stamp AS s (scope, project, environment, tier, created_at,
-                    created_by, host, dbenv_version)
-                VALUES (%s, %s, %s, %s, now(), %s, %s, %s)
+                    created_by, host, dbenv_version, tenants)
+                VALUES (%s, %s, %s, %s, now(), %s, %s, %s, %s)
                 ON CONFLICT (scope) DO UPDATE SET project = excluded.project,
                     environment = excluded.environment, tier = excluded.tier,
                     created_at = excluded.created_at, created_by = excluded.created_by,
-                    host = excluded.host, dbenv_version = excluded.dbenv_version
+                    host = excluded.host, dbenv_version = excluded.dbenv_version,
+                    tenants = excluded.tenants,
+                    made = CASE WHEN s.project = excluded.project
+                                 AND s.environment = excluded.environment THEN s.made END
                 RETURNING created_at
                 """,
                 (
@@ -244,6 +259,7 @@ def write_stamp(conn: psycopg.Connection[Any], project: str, env: Environment) -
                     os_user(),
                     host_name(),
                     version,
+                    list(env.tenants) if scope is None else None,
                 ),
             ).fetchone()
             for key, value in ((project_key, project), (env_key, env.name)):

@@ -140,7 +140,9 @@ def _provision(project: Project, *, progress: Progress | None) -> tuple[LocalDat
     done: dict[str, tuple[ProvisionResult, list[str]]] = {}
 
     def run(group: list[Environment]) -> None:
-        for env in group:
+        # the environment owning a database first: its stamp lists the tenants that the
+        # prefix/schema environments inside it need (docs/guard.md, "Tenants")
+        for env in sorted(group, key=lambda e: e.isolation != "database"):
             said: list[str] = []
             done[env.name] = (provision(project, env, progress=said.append), said)
 

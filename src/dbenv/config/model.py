@@ -179,6 +179,9 @@ class Environment:
     server: str | None = None  # "local": URL points at the running `dbenv up` stack
     guard_pattern: str | None = None
     shares_with: tuple[str, ...] = ()
+    # prefix/schema environments allowed inside this (protected) environment's
+    # database; written into its stamp (docs/guard.md, "Tenants")
+    tenants: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     env_files: tuple[Path, ...] = ()
     components: Mapping[str, Path] = field(default_factory=dict)

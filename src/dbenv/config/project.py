@@ -317,6 +317,7 @@ def _environment(
         server=_value(settings, "server"),
         guard_pattern=_value(settings, "guard_pattern"),
         shares_with=tuple(table.get("shares_with", [])),
+        tenants=tuple(table.get("tenants", [])),
         required=tuple(table.get("required", [])),
         env_files=files,
         components={k: project._path(v) for k, v in table.get("components", {}).items()},

@@ -165,6 +165,7 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "required": strings,
     "guard_pattern": pattern,
     "shares_with": strings,
+    "tenants": strings,
     "components": string_table,
     "extensions": strings,
     "schema_source": schema_source,
@@ -292,6 +293,43 @@ def _check_selector_values(
             )
 
 
+def _check_tenants(
+    source: ProjectSource, environments: Mapping[str, Any], name: str, table: Mapping[str, Any]
+) -> None:
+    """``tenants``: on a database-isolation environment, naming prefix/schema ones."""
+    tenants = table.get("tenants")
+    if not tenants:
+        return
+    where = ("environments", name, "tenants")
+    if table.get("isolation", "database") != "database":
+        fail(
+            source,
+            where,
+            f"environment '{name}' lists tenants but is not in database isolation.",
+            "Only an environment owning a whole database can host tenants; remove tenants.",
+        )
+    for tenant in tenants:
+        other = environments.get(tenant)
+        if not isinstance(other, dict):
+            fail(
+                source,
+                where,
+                f"environment '{name}' lists tenant '{tenant}', which is not declared.",
+                "Declared: " + ", ".join(environments) + "." + suggest(tenant, environments),
+            )
+        elif other.get("isolation", "database") not in ("prefix", "schema") and not (
+            _is_template(other.get("isolation"))
+        ):
+            fail(
+                source,
+                where,
+                f"environment '{name}' lists tenant '{tenant}', which is not in prefix or"
+                " schema isolation.",
+                f"A tenant lives inside '{name}''s database: give '{tenant}' isolation ="
+                ' "prefix" or "schema", or remove it from tenants.',
+            )
+
+
 def validate(source: ProjectSource) -> None:
     """Raise ``ProjectFileError`` for the first problem in the project file."""
     data = source.data
@@ -316,6 +354,7 @@ def validate(source: ProjectSource) -> None:
         _check_table(source, ("environments", name), table, ENVIRONMENT_KEYS)
         _check_reference(source, environments, name, table.get("reference"))
         _check_selector_values(source, project, name, table.get("selector_values", {}))
+        _check_tenants(source, environments, name, table)
         for other in table.get("shares_with", []):
             if other not in environments:
                 fail(
