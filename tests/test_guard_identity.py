@@ -204,3 +204,23 @@ def test_identities_are_read_once_per_process(
         assert len(identity._cache) == 1  # production's, read by the first reset only
     finally:
         drop_database(pg_server.dsn, name)
+
+
+def test_a_protected_environment_that_does_not_resolve_here_is_a_note(
+    pg_server: Any, tmp_path: Path
+) -> None:
+    """Production's URL from an unset secret (a CI machine): not compared, said so."""
+    name = unique("id_test")
+    create_database(pg_server.dsn, name)
+    try:
+        dsn = pg_server.dsn_for(name)
+        stamp_as(dsn, "app", "qa")
+        project = project_with(tmp_path, "${PROD_DATABASE_URL}", dsn)
+        said: list[str] = []
+        reset(project, project.environment("qa"), data_only=True, progress=said.append)
+        assert [line for line in said if line.startswith("note: ")] == [
+            "note: protected environment 'production' was not compared by identity:"
+            " its settings do not resolve here"
+        ]
+    finally:
+        drop_database(pg_server.dsn, name)
