@@ -192,3 +192,23 @@ def test_scan_command_bad_input(
     needle = "does not exist" if where == "missing" else "is not in a git work tree"
     assert result.stderr.startswith("dbenv: ") and needle in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "severity", "why"),
+    [
+        (".env", "error", "in an env file"),
+        (".env.production", "error", "in an env file for 'production'"),
+        (".env.production.example", "warning", "in an example env file"),
+        ("compose.yaml", "warning", "in a config file"),
+        ("deploy.sh", "warning", "in a shell file"),
+    ],
+)
+def test_a_literal_secret_is_an_error_only_in_a_real_env_file(
+    name: str, severity: str, why: str
+) -> None:
+    from dbenv.check_files import credentials_rule
+
+    (finding,) = credentials_rule(scan_text("DB_PASSWORD=R34l-Pw-991\n", Path(name)))
+    assert finding.severity == severity
+    assert f"a literal value for DB_PASSWORD {why}:" in finding.message

@@ -159,10 +159,10 @@ def _url_severity(leak: Leak, index: HostIndex) -> tuple[Severity, str]:
 
 def _assignment_severity(leak: Leak, index: HostIndex) -> tuple[Severity, str]:
     kind = file_kind(leak.path)
-    named = _production_file(leak.path, index)
+    example = leak.path.name.rsplit(".", 1)[-1].lower() in _EXAMPLE_SUFFIXES
+    named = None if example else _production_file(leak.path, index)
     if named:
         return "error", f"in an env file for '{named}'"
-    example = leak.path.name.rsplit(".", 1)[-1].lower() in _EXAMPLE_SUFFIXES
     if kind == "env" and not example:
         return "error", "in an env file"
     where = {"env": "an example env file", "docs": "a docs code block"}.get(kind, f"a {kind} file")
@@ -188,6 +188,9 @@ def credential_finding(
     if leak.kind == "url-password":
         severity, why = _url_severity(leak, index)
         what = f"a {leak.key} URL with an inline password {why}"
+    elif leak.kind == "pgpass-entry":
+        severity, why = _url_severity(leak, index)
+        what = f"a .pgpass entry with a password {why}"
     else:
         severity, why = _assignment_severity(leak, index)
         what = f"a literal value for {leak.key} {why}"

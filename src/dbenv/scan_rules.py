@@ -46,7 +46,7 @@ __all__ = [
 
 FileKind = Literal["env", "config", "shell", "docs", "code", "other"]
 HostClass = Literal["development", "example", "remote"]
-LeakKind = Literal["url-password", "secret-assignment"]
+LeakKind = Literal["url-password", "secret-assignment", "pgpass-entry"]
 
 ALLOW_MARK = re.compile(r"dbenv:\s*allow\b", re.I)
 
@@ -350,8 +350,30 @@ def _assignments_apply(kind: FileKind, language: str | None) -> bool:
     return kind == "docs" and language is not None and language in _CONFIG_FENCES
 
 
+_PGPASS_NAMES = {".pgpass", "pgpass", "pgpass.conf"}
+_PGPASS_SEP = re.compile(r"(?<!\\):")
+
+
+def _pgpass_hits(text: str) -> Iterator[Hit]:
+    """``host:port:database:user:password`` lines of a libpq password file."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#") or ALLOW_MARK.search(line):
+            continue
+        fields = _PGPASS_SEP.split(line)
+        if len(fields) != 5 or is_placeholder(fields[4]):
+            continue
+        host = fields[0].lower()
+        start = len(":".join(fields[:4])) + 1
+        excerpt = _mask_spans(line, [(start, len(line))])
+        kind = "remote" if host == "*" else host_class(host)
+        yield Hit(number, "pgpass-entry", ".pgpass", excerpt, host, kind)
+
+
 def scan_lines(text: str, path: PurePath) -> Iterator[Hit]:
     """Every credential in one file's text, with its 1-based line, masked."""
+    if path.name.lower() in _PGPASS_NAMES:
+        yield from _pgpass_hits(text)
+        return
     kind = file_kind(path)
     test_code = is_test_code(path)
     lines = text.splitlines()
