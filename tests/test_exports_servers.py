@@ -234,3 +234,60 @@ def test_flushdb_through_each_exported_redis_url_spares_the_others(
             client = redis.Redis.from_url(redis_server.url, db=index)
             flushed = list(indexes).index(other) <= list(indexes).index(name)
             assert client.exists(f"key-of-{other}") == (0 if flushed else 1), (name, other)
+
+
+def test_every_exported_url_lands_on_its_own_environments_target(
+    tmp_path: Path, databases: dict[str, str], redis_server: Any
+) -> None:
+    """The export dimension of the guard matrix: isolation × Redis index/prefix × form."""
+    shared, own = databases["dev"], databases["test"]
+    (tmp_path / "dbenv.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [project]
+            name = "land"
+            [export]
+            SYNC_URL = "url+psycopg"
+            [environments.production]
+            database_url = "{shared}"
+            redis_url = "{redis_server.url}/7"
+            [environments.test]
+            tier = "disposable"
+            database_url = "{with_scheme(own, "postgresql+asyncpg")}"
+            redis_url = "{redis_server.url}"
+            redis_db = 8
+            [environments.schematest]
+            tier = "disposable"
+            isolation = "schema"
+            schema = "schematest"
+            database_url = "{own}"
+            redis_url = "{redis_server.url}/0"
+            redis_db = 9
+            [environments.prefixtest]
+            tier = "disposable"
+            isolation = "prefix"
+            prefix = "p_"
+            database_url = "{own}"
+            redis_url = "{redis_server.url}/9"
+            redis_prefix = "p:"
+            """
+        )
+    )
+    project = load_project(project=tmp_path, process_env={})
+    expected = {
+        "production": (shared, "7", None, None),
+        "test": (own, "8", None, None),
+        "schematest": (own, "9", "schematest", None),
+        "prefixtest": (own, "9", None, "p_"),
+    }
+    for name, (dsn, index, schema, prefix) in expected.items():
+        values = exported(project.environment(name))
+        with psycopg.connect(values["SYNC_URL"].replace("+psycopg", "")) as conn:
+            row = conn.execute("SELECT current_database(), current_setting('search_path')")
+            database, path = row.fetchone() or ("", "")
+        assert database == dsn.rsplit("/", 1)[1], name
+        assert (path == schema) if schema else ("schematest" not in path), name
+        assert values.get("DBENV_SCHEMA") == schema and values.get("DBENV_TABLE_PREFIX") == prefix
+        client = redis.Redis.from_url(values["REDIS_URL"])
+        assert client.client_info()["db"] == int(index), name
+        assert values.get("DBENV_REDIS_PREFIX") == ("p:" if prefix else None)
