@@ -237,7 +237,10 @@ def _display(setting: Setting) -> tuple[str, bool]:
     if isinstance(value, tuple | list):
         text = ", ".join(str(v) for v in value)
     elif isinstance(value, Mapping):
-        text = ", ".join(f"{k}={v}" for k, v in value.items())
+        # a list value (selector_values = { ENVIRONMENT = ["local", "testing"] }) as a|b
+        text = ", ".join(
+            f"{k}={'|'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in value.items()
+        )
     else:
         text = "" if value is None else str(value)
     shown = mask_value(setting.key, text)
