@@ -182,7 +182,9 @@ class Project:
         for selector in self.selectors:
             value = self.process_env.get(selector)
             if value:
-                return selector, self._declared(value, f"process environment ${selector}")
+                if not self.claimants(selector, value):  # neither a name nor a selector_value
+                    self._declared(value, f"process environment ${selector}")
+                return selector, value
         return None
 
     def selected_name(self) -> str | None:
