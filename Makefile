@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO := examples/dashtam
 DBENV := $(abspath $(BIN))/dbenv
 
-.PHONY: install test demo bench clean-venv
+.PHONY: install test test-lowest demo bench clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ install: $(VENV)/.installed
 test: install
 	DBENV_VENV=$(VENV) scripts/check
 
+# The suite on the lowest declared dependency versions (its own .venv-lowest; uv).
+test-lowest:
+	PYTHON=$(PYTHON) scripts/check-lowest
+
 demo: install
 	DBENV=$(DBENV) scripts/demo
 
@@ -28,4 +32,4 @@ bench: install
 	DBENV_VENV=$(VENV) bench/run
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-lowest

@@ -14,6 +14,7 @@ to fix it. Neither may ever contain a secret: build messages from masked values.
     │   ├── SecretReferenceError          env:/file:/cmd: reference that failed
     │   ├── InvalidURL                    a database or Redis URL that does not parse
     │   ├── MissingVariables              required variables absent (all listed)
+    │   ├── MissingDependency             an optional dependency not installed (names the extra)
     │   └── UsageError                    bad command-line input
     ├── GuardRefusal              exit 3  a destructive operation refused
     ├── ServerError               exit 1  a database or Redis server problem
@@ -26,6 +27,8 @@ to fix it. Neither may ever contain a secret: build messages from masked values.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "GuardRefusal",
     "InterpolationError",
     "InvalidURL",
+    "MissingDependency",
     "MissingVariables",
     "NoEnvironmentSelected",
     "OperationError",
@@ -48,6 +52,8 @@ __all__ = [
     "ServerStartError",
     "UnknownEnvironment",
     "UsageError",
+    "missing_dependency",
+    "optional_dependencies",
 ]
 
 
@@ -172,3 +178,40 @@ class OperationError(DbenvError):
 
 class SeedDataError(OperationError):
     exit_code = 2
+
+
+class MissingDependency(ConfigError):
+    """An optional dependency is not installed: the sentence names the extra that brings it."""
+
+
+# optional dependency (top-level module) -> (its name, the dbenv extra that installs it)
+OPTIONAL = {
+    "sqlalchemy": ("SQLAlchemy", "sqlalchemy"),
+    "alembic": ("Alembic", "sqlalchemy"),
+    "greenlet": ("greenlet (SQLAlchemy's asyncio support)", "sqlalchemy"),
+    "pgserver": ("pgserver", "embedded"),
+}
+
+
+def missing_dependency(error: ModuleNotFoundError) -> MissingDependency | None:
+    """The one sentence for an optional dependency that is not installed, else None."""
+    found = OPTIONAL.get((error.name or "").partition(".")[0])
+    if found is None:
+        return None
+    name, extra = found
+    return MissingDependency(
+        f"{name} is not installed in this Python, and this needs it.",
+        hint=f"Install dbenv's {extra} extra: pip install 'dbenv[{extra}]'.",
+    )
+
+
+@contextmanager
+def optional_dependencies() -> Iterator[None]:
+    """Turn an optional dependency's ModuleNotFoundError into ``MissingDependency``."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        missing = missing_dependency(error)
+        if missing is None:
+            raise
+        raise missing from None

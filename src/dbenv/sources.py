@@ -32,7 +32,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dbenv.config.model import Environment
 from dbenv.config.urls import libpq_url
-from dbenv.errors import ConfigError, DbenvError, OperationError
+from dbenv.errors import (
+    ConfigError,
+    DbenvError,
+    OperationError,
+    missing_dependency,
+    optional_dependencies,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -149,6 +155,7 @@ def _lives_under(module: ModuleType, root: Path) -> bool:
     return origin is not None and Path(origin).resolve().is_relative_to(root)
 
 
+@optional_dependencies()
 def load_metadata(source: SchemaSource, root: Path) -> MetaData:
     """Import the source's modules (project root on sys.path) and return its MetaData."""
     from sqlalchemy import MetaData
@@ -158,6 +165,8 @@ def load_metadata(source: SchemaSource, root: Path) -> MetaData:
         try:
             loaded.append(_import_from_root(name, root))
         except Exception as exc:  # an import error in user code: say which module
+            if isinstance(exc, ModuleNotFoundError) and (missing := missing_dependency(exc)):
+                raise missing from None
             raise _bad(
                 source.environment,
                 source.spec,
@@ -202,6 +211,7 @@ def fingerprint(project: Any, env: Environment, source: SchemaSource | None = No
     return render(project, env, source or load_schema_source(project, env))[0]
 
 
+@optional_dependencies()
 def render(project: Any, env: Environment, source: SchemaSource) -> tuple[str, str | None]:
     """(fingerprint, the SQL script that builds it); Alembic has no script (it migrates)."""
     digest = hashlib.sha256(f"v{FINGERPRINT_VERSION}|{source.kind}|".encode())
@@ -353,6 +363,7 @@ def _split_password(url: str) -> tuple[str, str | None]:
     )
 
 
+@optional_dependencies()
 def build(
     project: Any,
     env: Environment,

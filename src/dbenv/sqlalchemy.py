@@ -31,6 +31,7 @@ __all__ = [
     "create_engine",
     "ddl_statements",
     "prefixed_metadata",
+    "require_engines",
     "sqlalchemy_url",
 ]
 
@@ -43,8 +44,24 @@ def application_name(env: Environment, component: str | None = None) -> str:
     return name[:63]
 
 
+def require_engines() -> None:
+    """Refuse, in one sentence, a SQLAlchemy too old to connect through psycopg 3."""
+    import sqlalchemy
+
+    major = int(sqlalchemy.__version__.split(".")[0])
+    if major < 2:
+        raise ConfigError(
+            f"SQLAlchemy {sqlalchemy.__version__} is installed, but dbenv connects SQLAlchemy "
+            "through psycopg 3, which needs SQLAlchemy 2.0 or later.",
+            hint="Upgrade SQLAlchemy to 2.x (pip install 'dbenv[sqlalchemy]'), or run the "
+            "dbenv CLI from its own environment (pipx install 'dbenv[sqlalchemy]'); a "
+            "sqlalchemy: schema source works with 1.4 too, as dbenv only renders its DDL.",
+        )
+
+
 def sqlalchemy_url(url: str, *, asynchronous: bool = False) -> str:
     """The URL with a driver SQLAlchemy has here: psycopg (sync), asyncpg kept if async."""
+    require_engines()
     scheme, sep, rest = url.partition("://")
     if not sep or not scheme.startswith(("postgres", "postgresql")):
         raise ConfigError(
@@ -132,8 +149,9 @@ def _retarget(fk: Any, spec: str) -> None:
     """Point a not-yet-resolved ForeignKey at another table (no public API for it)."""
     if hasattr(fk, "_given_tokens"):  # SQLAlchemy 2.1
         fk._table_column, fk._given_tokens = fk._parse_colspec_argument(spec)
-    else:  # SQLAlchemy 2.0
+    else:  # SQLAlchemy 2.0 (and 1.4): the parsed tokens are memoized from the old spec
         fk._colspec = spec
+        fk.__dict__.pop("_column_tokens", None)
 
 
 def _renamed(name: str, prefix: str) -> Any:
@@ -184,6 +202,7 @@ def _prefix_column_objects(
 def ddl_statements(metadata: MetaData) -> list[str]:
     """The SQL ``metadata.create_all`` runs on PostgreSQL, in order, as text."""
     from sqlalchemy import create_mock_engine
+    from sqlalchemy.exc import NoSuchModuleError
 
     statements: list[str] = []
 
@@ -191,7 +210,10 @@ def ddl_statements(metadata: MetaData) -> list[str]:
         text = str(sql.compile(dialect=engine.dialect)).strip()
         statements.append(re.sub(r"[ \t]+\n", "\n", text))
 
-    engine = create_mock_engine("postgresql+psycopg://", collect)
+    try:
+        engine = create_mock_engine("postgresql+psycopg://", collect)
+    except NoSuchModuleError:  # SQLAlchemy 1.4 has no psycopg 3 dialect; the DDL is the same
+        engine = create_mock_engine("postgresql://", collect)
     metadata.create_all(engine, checkfirst=False)
     return _canonical(statements)
 

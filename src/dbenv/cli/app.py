@@ -25,7 +25,7 @@ from rich.console import Console
 
 from dbenv.config.masking import mask_passwords, password_forms, scrub
 from dbenv.config.model import Secret, watch_reveals
-from dbenv.errors import DbenvError
+from dbenv.errors import DbenvError, missing_dependency
 
 if TYPE_CHECKING:
     from dbenv.config import Project
@@ -132,8 +132,9 @@ class _ScrubbedStream:
 def _console(name: str) -> Console:
     stream = _ScrubbedStream(name)
     # Piped output is read by people in logs and by grep: do not fold it at 80 columns
-    # (an explicit COLUMNS, which Rich reads itself, still sets the width).
-    width = None if stream.isatty() or "COLUMNS" in os.environ else 160
+    # (a wider COLUMNS widens it, e.g. for tests comparing whole table rows).
+    columns = os.environ.get("COLUMNS", "")
+    width = None if stream.isatty() else max(160, int(columns) if columns.isdigit() else 0)
     return Console(file=stream, highlight=False, width=width)  # type: ignore[arg-type]
 
 
@@ -207,6 +208,19 @@ def _report(error: BaseException, *, debug: bool) -> None:
         err(f"dbenv: internal error: {name}: {error}{tail}.")
 
 
+def _usage_error_type() -> type[Exception]:
+    """Typer's usage errors: ``typer.TyperException`` in Typer releases that vendor Click,
+    Click's ``ClickException`` before; ``typer.BadParameter`` derives from either."""
+    found: type[Exception] | None = getattr(typer, "TyperException", None)
+    if found is None:
+        found = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "ClickException")
+    return found
+
+
+# Typer's own exits and usage errors (exit 2), which keep their meaning
+TYPER_EXITS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, _usage_error_type())
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn ``DbenvError`` into one masked sentence and its exit code; others into exit 1."""
 
@@ -214,14 +228,20 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, typer.TyperException):
-            raise  # Typer's own exits and usage errors (exit 2) keep their meaning
+        except TYPER_EXITS:
+            raise
         except KeyboardInterrupt:
             err("dbenv: interrupted.")
             raise typer.Exit(130) from None
         except DbenvError as error:
             _report(error, debug=get_state().debug)
             raise typer.Exit(error.exit_code) from None
+        except ModuleNotFoundError as error:
+            # an optional dependency (SQLAlchemy, Alembic, ...) imported outside the
+            # library's own checks: still one sentence naming the extra
+            missing = missing_dependency(error)
+            _report(missing or error, debug=get_state().debug)
+            raise typer.Exit(missing.exit_code if missing else 1) from None
         except Exception as error:
             _report(error, debug=get_state().debug)
             raise typer.Exit(1) from None

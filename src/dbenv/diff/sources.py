@@ -18,7 +18,7 @@ from dbenv.config.masking import mask_url
 from dbenv.config.model import Environment, Secret
 from dbenv.config.urls import POSTGRES_SCHEME, libpq_url, url_scheme
 from dbenv.diff.model import SchemaModel
-from dbenv.errors import ConfigError, OperationError, UsageError
+from dbenv.errors import ConfigError, OperationError, UsageError, optional_dependencies
 
 if TYPE_CHECKING:
     from dbenv.config import Project
@@ -156,6 +156,7 @@ def scratch_database(server_url: Secret | str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
+@optional_dependencies()
 def _build(source: SchemaSource, url: str, *, root: Path) -> None:
     from dbenv.backends import postgres
 
