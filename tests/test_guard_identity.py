@@ -224,3 +224,34 @@ def test_a_protected_environment_that_does_not_resolve_here_is_a_note(
         ]
     finally:
         drop_database(pg_server.dsn, name)
+
+
+def test_a_role_that_may_not_read_the_system_identifier_still_tells_servers_apart(
+    pg_server: Any, production: str, tmp_path: Path
+) -> None:
+    """Managed servers may revoke pg_control_system(): the start time still identifies."""
+    from psycopg import sql
+
+    from dbenv import guard
+
+    role = unique("id_role")
+    direct = pg_server.dsn_for(production)
+    with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    with psycopg.connect(direct, autocommit=True) as conn:  # function ACLs are per database
+        conn.execute("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC")
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA dbenv TO {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT SELECT ON dbenv.stamp TO {}").format(sql.Identifier(role)))
+    try:
+        alias = f"postgresql://{role}@127.1:{pg_server.port}/{production}"
+        with psycopg.connect(alias, autocommit=True) as conn:
+            assert identity.read_identity(conn)[0].system is None
+        project = project_with(tmp_path, direct, alias)
+        results = guard.evaluate(project, project.environment("qa"), "reset")
+        shared = next(r for r in results if r.check == "shared")
+        assert not shared.passed and "by identity" in shared.found
+    finally:
+        with psycopg.connect(direct, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

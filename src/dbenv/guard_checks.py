@@ -17,6 +17,7 @@ from dbenv.config.model import Environment
 from dbenv.errors import ConnectionFailed, DbenvError
 from dbenv.identity import (
     IDENTITY_COLUMNS,
+    WITHOUT_SYSTEM,
     ServerIdentity,
     identity_of_row,
     pooled,
@@ -117,8 +118,12 @@ def facts_from(
     look for protected environments whose database it is (``dbenv.identity``).
     """
     scoped = env.isolation in ("prefix", "schema")
-    columns = f"{IDENTITY_COLUMNS}, {TENANT_COLUMNS}" if scoped else IDENTITY_COLUMNS
-    database, state, stamp, extra = read_stamp_state_with(conn, project.name, env, columns)
+    columns, unprivileged = IDENTITY_COLUMNS, WITHOUT_SYSTEM
+    if scoped:
+        columns, unprivileged = f"{columns}, {TENANT_COLUMNS}", f"{unprivileged}, {TENANT_COLUMNS}"
+    database, state, stamp, extra = read_stamp_state_with(
+        conn, project.name, env, columns, unprivileged=unprivileged
+    )
     identity, pid = identity_of_row(database, extra[:4]) if extra else read_identity(conn)
     relations = 0
     if state == "absent":  # only an unstamped scope's check looks at what it holds

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IDENTITY_COLUMNS",
+    "WITHOUT_SYSTEM",
     "ServerIdentity",
     "identity_of_row",
     "pooled",
@@ -55,13 +56,14 @@ __all__ = [
 ]
 
 # appended to a SELECT on the target: system identifier, start time, database oid,
-# backend pid (the first needs EXECUTE on pg_control_system(), granted by default)
+# backend pid (the first needs EXECUTE on pg_control_system(), granted by default;
+# WITHOUT_SYSTEM reads NULL there for a role without it)
 IDENTITY_COLUMNS = (
     "(SELECT system_identifier FROM pg_control_system()), pg_postmaster_start_time()::text,"
     " (SELECT oid FROM pg_database WHERE datname = current_database())::bigint,"
     " pg_backend_pid()"
 )
-_WITHOUT_SYSTEM = IDENTITY_COLUMNS.replace(
+WITHOUT_SYSTEM = IDENTITY_COLUMNS.replace(
     "(SELECT system_identifier FROM pg_control_system())", "NULL::bigint"
 )
 CONNECT_TIMEOUT = 2  # seconds: libpq's smallest useful value
@@ -110,7 +112,7 @@ def read_identity(conn: psycopg.Connection[Any]) -> tuple[ServerIdentity, int]:
     """The connection's identity and server-side pid: one query (two without EXECUTE)."""
     from psycopg import errors
 
-    for columns in (IDENTITY_COLUMNS, _WITHOUT_SYSTEM):
+    for columns in (IDENTITY_COLUMNS, WITHOUT_SYSTEM):
         try:
             row = conn.execute(f"SELECT current_database(), {columns}").fetchone()
         except errors.InsufficientPrivilege:

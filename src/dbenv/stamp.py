@@ -196,23 +196,33 @@ def read_stamp_state(
 
 
 def read_stamp_state_with(
-    conn: psycopg.Connection[Any], project: str, env: Environment, columns: str
+    conn: psycopg.Connection[Any],
+    project: str,
+    env: Environment,
+    columns: str,
+    *,
+    unprivileged: str | None = None,
 ) -> tuple[str, StampState, Stamp | None, tuple[Any, ...] | None]:
     """``read_stamp_state`` plus the values of extra ``columns`` read in the same query.
 
-    The extra values are None when the one query could not run (the caller reads
-    them its own way then).
+    ``unprivileged``: the columns to try instead when ``columns`` may not be read
+    (the role lacks a privilege one of them needs). The extra values are None when
+    the one query could not run (the caller reads them its own way then).
     """
     from psycopg import errors
 
     scope = scope_of(env)
     row = None
-    if conn.autocommit:
-        query = _STATE.replace("{extra}", f", {columns}" if columns else "")
+    attempts = [columns] if unprivileged is None else [columns, unprivileged]
+    while conn.autocommit and attempts and row is None:
+        extra = attempts.pop(0)
+        query = _STATE.replace("{extra}", f", {extra}" if extra else "")
         try:
             row = conn.execute(query, (scope or "",)).fetchone()
-        except (errors.UndefinedTable, errors.InsufficientPrivilege):
-            row = None
+        except errors.UndefinedTable:
+            break
+        except errors.InsufficientPrivilege:
+            continue
     if row is None:
         stamp = read_stamp(conn, env)
         return _current_database(conn), stamp_state(conn, project, env), stamp, None
