@@ -82,6 +82,11 @@ def spelled(pg_server: Any, pgbouncer: PgBouncer, database: str, how: str) -> st
     """Another URL of ``database`` on the suite's server."""
     if how == "pgbouncer-alias":
         return pgbouncer.alias(unique("shop"), database)
+    if how == "socket":
+        with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+            row = conn.execute("SHOW unix_socket_directories").fetchone()
+        socket_dir = str(row[0] if row else "").split(",")[0].strip()
+        return f"postgresql://{pg_server.user}@/{database}?host={socket_dir}&port={pg_server.port}"
     host = {"localhost": "localhost", "127.1": "127.1"}[how]
     return f"postgresql://{pg_server.user}@{host}:{pg_server.port}/{database}"
 
@@ -96,7 +101,8 @@ def project_with(root: Path, production: str, test: str, **more: dict[str, objec
     return load(root)
 
 
-ALIASES = ("localhost", "127.1", "pgbouncer-alias")
+ALIASES = ("localhost", "127.1", "socket", "pgbouncer-alias")
+LOOPBACK_BY_SPELLING = ("localhost", "socket")  # one host by URL already (guard_checks.url_target)
 
 
 @pytest.mark.parametrize("how", ALIASES)
@@ -115,8 +121,8 @@ def test_reset_through_an_alias_of_production_is_refused(
         reset(project, project.environment("qa"), data_only=True)
     assert caught.value.check == "shared" and caught.value.exit_code == 3
     assert "'production'" in caught.value.message
-    # localhost and 127.0.0.1 were already one host by spelling; the others only by identity
-    assert ("by identity" in caught.value.message) is (how != "localhost")
+    # localhost, a socket and 127.0.0.1 were one host by spelling; the others only by identity
+    assert ("by identity" in caught.value.message) is (how not in LOOPBACK_BY_SPELLING)
     assert database_state(direct) == before
 
 
