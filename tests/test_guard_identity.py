@@ -261,3 +261,31 @@ def test_a_role_that_may_not_read_the_system_identifier_still_tells_servers_apar
             conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
         with psycopg.connect(pg_server.dsn, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_a_cmd_secret_of_a_protected_environment_is_not_run_to_compare(
+    pg_server: Any, production: str, tmp_path: Path
+) -> None:
+    """Comparing never runs production's ``cmd:`` reference (it may prompt, e.g. op read)."""
+    name = unique("id_test")
+    create_database(pg_server.dsn, name)
+    ran = tmp_path / "ran"
+    try:
+        dsn = pg_server.dsn_for(name)
+        stamp_as(dsn, "app", "qa")
+        envs: dict[str, dict[str, object]] = {
+            "qa": {"tier": "disposable", "database_url": dsn},
+            "production": {
+                "database_url": pg_server.dsn_for(production),
+                "password": f"cmd:touch {ran} && echo pw",
+            },
+        }
+        write_project(tmp_path, "app", envs)
+        project = load(tmp_path)
+        said: list[str] = []
+        reset(project, project.environment("qa"), data_only=True, progress=said.append)
+        assert not ran.exists()
+        notes = [line for line in said if line.startswith("note: ")]
+        assert len(notes) == 1 and "cmd: secret reference" in notes[0]
+    finally:
+        drop_database(pg_server.dsn, name)

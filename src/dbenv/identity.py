@@ -161,6 +161,11 @@ def _submit(env: Environment) -> Future[ServerIdentity | str] | str:
     global _pool
     if env.database_url is None:
         return "it has no database URL"
+    if _runs_a_command(env):
+        return (
+            "its URL needs a cmd: secret reference, which dbenv runs only for an operation"
+            " on that environment (not to compare)"
+        )
     try:
         url = env.database_url.reveal()
     except DbenvError as exc:
@@ -173,6 +178,15 @@ def _submit(env: Environment) -> Future[ServerIdentity | str] | str:
             found = _pool.submit(_read_protected, url, env.database_url.masked)
             _cache[_key(url)] = found
         return found
+
+
+def _runs_a_command(env: Environment) -> bool:
+    """Whether revealing the database URL would run a ``cmd:`` reference (slow, may prompt)."""
+    setting = env.settings.get("database_url")
+    if setting is None:
+        return False
+    origins = [setting.origin, *(origin for _, origin in setting.parts)]
+    return any(origin.reference == "cmd" for origin in origins)
 
 
 def prefetch(project: Project, env: Environment) -> None:
