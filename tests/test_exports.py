@@ -301,3 +301,40 @@ def test_config_get_reads_an_exported_variable(tmp_path: Path) -> None:
     (tmp_path / "b" / "dbenv.toml").write_text(toml)
     none = runner.invoke(app, ["--project", str(tmp_path / "b"), "config", "get", "x", "CACHE"])
     assert none.exit_code == 2 and "has no such target" in none.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "index", "warned"),
+    [
+        ("", 1, True),
+        ('CACHE_DB = "redis_db"\n', 1, False),
+        ('CACHE_URL = "redis_url"\n', 1, False),
+        ("", 0, False),
+    ],
+)
+def test_check_warns_when_host_and_port_lose_the_redis_index(
+    tmp_path: Path, extra: str, index: int, warned: bool
+) -> None:
+    from dbenv.check import run_checks
+
+    toml = (
+        '[project]\nname = "a"\ndefault = "test"\n[export]\nREDIS_CACHE_HOST = "redis_host"\n'
+        f'REDIS_CACHE_PORT = "redis_port"\n{extra}[environments.test]\ntier = "disposable"\n'
+        f'redis_url = "redis://localhost:6379"\nredis_db = {index}\n'
+    )
+    report = run_checks(project_at(tmp_path, toml))
+    found = [f for f in report.findings if f.rule == "redis-index-not-exported"]
+    assert bool(found) == warned
+    if warned:
+        assert found[0].severity == "warning"
+        assert "REDIS_CACHE_HOST, REDIS_CACHE_PORT" in found[0].message
+
+
+def test_a_unix_socket_redis_exports_its_index_and_path(tmp_path: Path) -> None:
+    toml = (
+        '[project]\nname = "a"\n[export]\nSOCK = "redis_host"\nIDX = "redis_db"\n'
+        '[environments.test]\nredis_url = "unix:///run/redis.sock?db=4"\n'
+    )
+    values = exported(project_at(tmp_path, toml).environment("test"))
+    assert values["REDIS_URL"] == "unix:///run/redis.sock?db=4"
+    assert (values["SOCK"], values["IDX"]) == ("/run/redis.sock", "4")

@@ -50,6 +50,8 @@ RULES: dict[str, str] = {
     "unresolvable": "An environment does not resolve (bad URL, undefined ${VAR}).",
     "shared-database": "Two environments resolve to one database and one is protected.",
     "no-tls": "A protected environment's database or Redis traffic may be unencrypted.",
+    "redis-index-not-exported": "An environment's Redis db index reaches the app only as "
+    "host and port, which carry none: the app would use db 0.",
     "components-disagree": "An environment's components select different environments "
     "or databases.",
     "env-file-tracked": "An env file is tracked by git.",
@@ -286,6 +288,29 @@ class ComponentView:
     missing: bool = False
 
 
+def redis_index_rule(env: Environment) -> list[Finding]:
+    """Exported Redis host/port without the environment's db index (an app's FLUSHDB
+    on db 0 would empty another environment's keys)."""
+    from dbenv.config.exports import lost_redis_index
+
+    names = lost_redis_index(env)
+    if not names:
+        return []
+    return [
+        Finding(
+            "redis-index-not-exported",
+            "warning",
+            env.name,
+            f"environment '{env.name}' uses a Redis db index other than 0, but the app gets "
+            f"its Redis as {', '.join(names)} (host and port carry no index): it would use "
+            "db 0, another environment's.",
+            'Export the index too (e.g. CACHE_DB = "redis_db" under [export]) if the app '
+            "reads one, or give this environment a Redis of its own (redis_url on another "
+            "port).",
+        )
+    ]
+
+
 def component_views(env: Environment) -> list[ComponentView]:
     """Read each component's env file (missing files are skipped by the caller's rule)."""
     from dbenv.config.dotenv_files import read_env_file
@@ -473,6 +498,7 @@ def run_checks(
         strict = bool(names) or env.name == active
         findings += missing_variables_rule(env, list(missing_variables(env)), strict=strict)
         findings += tls_rule(env)
+        findings += redis_index_rule(env)
         if env.components:
             findings += components_rule(env, component_views(env))
     findings += shared_database_rule(resolved, only=selected)

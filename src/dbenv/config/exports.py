@@ -148,6 +148,16 @@ def _database_value(form: str, env: Environment, url: str) -> str | None:
     return with_scheme(url, f"{scheme}+{driver}" if driver else scheme)
 
 
+def _redis_index(env: Environment, url: str) -> int:
+    """The environment's Redis db index: ``redis_db``, else the URL's (path or ``?db=``)."""
+    if env.redis_db is not None:
+        return env.redis_db
+    parts, query = _parts(url)
+    text = parts.path.strip("/") if parts.scheme.lower() != "unix" else ""
+    text = text or query.get("db", "0")
+    return int(text) if text.isdigit() else 0
+
+
 def redis_target_url(url: str, db: int | None) -> str:
     """``url`` carrying db index ``db`` (in the path, or ``?db=`` for ``unix://``)."""
     if db is None:
@@ -155,17 +165,16 @@ def redis_target_url(url: str, db: int | None) -> str:
     parts, query = _parts(url)
     if parts.scheme.lower() == "unix":
         query["db"] = str(db)
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        # urlunsplit would write unix:/path (no netloc); redis-py wants unix:///path
+        return f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(query)}"
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def _redis_value(form: str, env: Environment, url: str) -> str | None:
     if form == "redis_prefix":
         return env.redis_prefix or None
-    parts, query = _parts(url)
-    index = env.redis_db
-    if index is None:
-        index = int(parts.path.strip("/") or query.get("db", "0") or 0)
+    parts, _ = _parts(url)
+    index = _redis_index(env, url)
     if form == "redis_url":
         return redis_target_url(url, index)
     if form == "redis_host":
@@ -202,6 +211,26 @@ def target_values(env: Environment, reveal: Revealer = _reveal) -> dict[str, str
 
 def _url(url: SecretURL | None, reveal: Revealer) -> str | None:
     return None if url is None else reveal(url)
+
+
+def lost_redis_index(env: Environment) -> tuple[str, ...]:
+    """Exported Redis host/port names whose app cannot see the environment's db index.
+
+    An app that builds ``redis://{host}:{port}`` from them uses db 0; when the
+    environment's index is another, and no ``redis_url``/``redis_db`` form is
+    exported, the app reaches db 0 (another environment's) instead of its own.
+    """
+    if env.redis_url is None or not env.export_forms:
+        return ()
+    # the default REDIS_URL carries the index, but an app that reads host and port
+    # reads its own names; another name in a redis_url/redis_db form says it is seen
+    carriers = {n for n, f in env.export_forms.items() if f in ("redis_url", "redis_db")}
+    if carriers - {"REDIS_URL"}:
+        return ()
+    if _redis_index(env, env.redis_url.masked) == 0:
+        return ()
+    parts = ("redis_host", "redis_port")
+    return tuple(name for name, form in env.export_forms.items() if form in parts)
 
 
 def masked_target_values(env: Environment) -> dict[str, str]:
@@ -244,6 +273,7 @@ __all__ = [
     "check_export_table",
     "export_forms",
     "exported",
+    "lost_redis_index",
     "masked_target_values",
     "redis_target_url",
     "target_values",
