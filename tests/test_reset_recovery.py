@@ -26,7 +26,7 @@ from reset_support import drop_project_databases, make_project, tables_in
 CHILD = """
 import os, signal, sys
 from dbenv.config import load_project
-import dbenv.reset, dbenv.template
+import dbenv.guard, dbenv.reset, dbenv.template
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -38,7 +38,7 @@ if where == "build":
         die()
     dbenv.template.build = half_build
 else:
-    dbenv.reset._stamp_copy = die
+    dbenv.guard.Guarded.prepare_copy = die
 project = load_project(project=sys.argv[1], process_env={})
 dbenv.reset.reset(project, project.environment("test"))
 """

@@ -124,6 +124,7 @@ class Guarded:
     tenancy: Tenancy | None = None  # a prefix/schema target inside a protected database
     _rows: int | Mapping[str, int] | None = None
     _saved: tuple[journal.JournalEntry, ...] = ()
+    _copy_prepared: bool = False
 
     def record(self, rows: int | Mapping[str, int]) -> None:
         """Rows affected, for the journal (a count or per-table counts)."""
@@ -140,10 +141,27 @@ class Guarded:
                 self._saved = ()  # a broken connection: nothing left to carry over
         self.conn.close()
 
+    def prepare_copy(self, database: str) -> None:
+        """Stamp a database built aside and carry the journal into it, before the swap.
+
+        So no kill leaves an unstamped database dbenv made: the swap puts in a
+        database that already says what it is. Raises (nothing swapped) when
+        neither the role nor the admin may stamp it.
+        """
+        self.before_drop()
+        url = postgres.with_database(target_url(self.env), database)
+        options = _target_options(self.project, self.env, self.operation)
+        with postgres.connect(url, autocommit=True, **options) as conn:
+            _stamp(self.project, self.env, conn, database=database)
+            journal.restore_entries(conn, list(self._saved))
+        self._copy_prepared = True
+
     def database_recreated(self) -> None:
-        """After a drop + create: reconnect, re-stamp, put the journal back."""
+        """After a swap (or a drop + create): reconnect, re-stamp, put the journal back."""
         self.before_drop()
         self.conn = _connect_target(self.project, self.env, self.operation)
+        if self._copy_prepared:
+            return  # stamped and journaled before it was swapped in
         _stamp(self.project, self.env, self.conn)
         present = {_entry_key(e) for e in journal.read_entries(self.conn)}
         journal.restore_entries(self.conn, [e for e in self._saved if _entry_key(e) not in present])
@@ -465,13 +483,20 @@ def _connect_target(project: Project, env: Environment, operation: str) -> psyco
     )
 
 
-def _stamp(project: Project, env: Environment, conn: psycopg.Connection[Any]) -> Stamp:
+def _stamp(
+    project: Project,
+    env: Environment,
+    conn: psycopg.Connection[Any],
+    *,
+    database: str | None = None,
+) -> Stamp:
+    """Stamp through ``conn``, else as the admin (``database``: default the env's own)."""
     try:
         return write_stamp(conn, project.name, env)
     except OperationError:
         if env.admin_url is None:
             raise
-        url = postgres.with_database(env.admin_url, _database_of(env))
+        url = postgres.with_database(env.admin_url, database or _database_of(env))
         with postgres.connect(url, autocommit=True) as admin:
             return write_stamp(admin, project.name, env)
 

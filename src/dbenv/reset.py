@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from dbenv import datareset
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
-from dbenv.errors import DbenvError, OperationError, UsageError
+from dbenv.errors import OperationError, UsageError
 from dbenv.sources import (
     SchemaSource,
     build,
@@ -156,9 +156,7 @@ def _database_reset(
             if progress:
                 progress(f"cloning {template.name} into {target}")
             guarded.before_drop()
-            clone_into(
-                maint, template, target, prepare=lambda fresh: _stamp_copy(project, env, fresh)
-            )
+            clone_into(maint, template, target, prepare=guarded.prepare_copy)
     if not allowed:
         who = user[0] if user else "this role"
         note = (
@@ -179,20 +177,6 @@ def _database_reset(
         template_built=template.built,
         fingerprint=template.fingerprint,
     )
-
-
-def _stamp_copy(project: Any, env: Environment, database: str) -> None:
-    """Stamp the fresh copy before it is swapped in, so it is never seen unstamped."""
-    from dbenv.guard import target_url
-    from dbenv.stamp import write_stamp
-
-    try:
-        with postgres.connect(
-            postgres.with_database(target_url(env), database), autocommit=True
-        ) as conn:
-            write_stamp(conn, project.name, env)
-    except DbenvError:
-        pass  # not the owner: guarded.database_recreated() stamps it as the admin
 
 
 def _rebuild_database_in_place(

@@ -8,10 +8,10 @@ pg_dump through its environment (``PGPASSWORD``), never its command line or a fi
 from __future__ import annotations
 
 import shutil
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dbenv import children
 from dbenv.backends.postgres import url_parts
 from dbenv.config.masking import scrub
 from dbenv.config.model import Environment, Secret
@@ -44,7 +44,7 @@ def take_snapshot(
     conninfo = " ".join(f"{k}='{_quote(v)}'" for k, v in parts.items())
     child_env = {"PGPASSWORD": password} if password else {}
     child_env["PGAPPNAME"] = f"dbenv:{env.project}:{env.name}:snapshot"[:63]
-    done = subprocess.run(
+    done = children.run(
         [binary, "-Fc", "--no-password", "-f", str(target), "-d", conninfo],
         env=child_env,
         capture_output=True,

@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import importlib
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from dbenv import children
 from dbenv.config.model import Environment
 from dbenv.config.urls import libpq_url
 from dbenv.errors import (
@@ -319,7 +319,7 @@ def _dump_other(project: Any, source: SchemaSource) -> str:
     ]
     env = {**os.environ, **({"PGPASSWORD": password} if password else {})}
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        done = children.run(command, capture_output=True, text=True, env=env, timeout=300)
     except FileNotFoundError:
         raise OperationError(
             "pg_dump was not found, needed for an env: schema source.",

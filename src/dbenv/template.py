@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,9 +81,15 @@ def may_create_databases(conn: psycopg.Connection[Any], target: str | None = Non
     return bool(superuser or (createdb and owns_target is not False))
 
 
+def _key(name: str) -> int:
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
 @contextmanager
 def _locked(conn: psycopg.Connection[Any], name: str) -> Iterator[None]:
-    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    key = _key(name)
     conn.execute("SELECT pg_advisory_lock(%s)", [key])
     try:
         yield
@@ -192,9 +197,23 @@ def _build(
 
 
 def _drop_stale(conn: psycopg.Connection[Any], project: str, spec: str, *, keep: str) -> None:
-    """Drop this project's older templates of the same source (best effort)."""
+    """Drop this project's older templates of the same source (best effort), and
+    half-built ones a killed dbenv left (those nobody holds the build lock of)."""
     from psycopg import Error
 
+    stem = template_name(project, "")
+    for (staging,) in conn.execute(
+        "SELECT datname FROM pg_database WHERE left(datname, %s) = %s AND datname LIKE %s",
+        [len(stem), stem, r"%\_build"],
+    ).fetchall():
+        key = _key(staging.removesuffix("_build"))
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+        if row and row[0]:
+            try:
+                with contextlib.suppress(Error):
+                    conn.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [key])
     rows = conn.execute(
         "SELECT datname FROM pg_database WHERE left(datname, %s) = %s AND datname <> %s",
         [len(PREFIX), PREFIX, keep],
@@ -220,104 +239,17 @@ def clone_into(
 ) -> None:
     """Replace database ``target`` by a copy of ``template``, never leaving it missing.
 
-    ``prepare(url_database_name)`` runs on the copy before it is swapped in (the
-    stamp goes there). The target's owner, grants and settings carry over.
+    ``prepare(database)`` runs on the copy before it is swapped in (the stamp and
+    the journal go there). The target's owner, grants and settings carry over.
     """
-    from psycopg import sql
+    from dbenv import swap
 
-    fresh, old = f"{target[:48]}_dbenv_new", f"{target[:48]}_dbenv_old"
-    for leftover in (fresh, old):
-        maint.execute(f"DROP DATABASE IF EXISTS {ident(leftover)} WITH (FORCE)")
-    owner, settings, grants = _carried(maint, target)
-    me = maint.execute("SELECT current_user").fetchone()
-    owned = f" OWNER {ident(owner)}" if owner and me and owner != me[0] else ""
-    _terminate(maint, template.name)
-    maint.execute(f"CREATE DATABASE {ident(fresh)} TEMPLATE {ident(template.name)}{owned}")
-    for setting in settings:
-        key, _, value = setting.partition("=")
-        maint.execute(
-            sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                sql.Identifier(fresh), sql.SQL(key), sql.Literal(value)
-            )
-        )
-    for privilege, grantee in grants:
-        maint.execute(
-            sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
-                sql.SQL(privilege),
-                sql.Identifier(fresh),
-                sql.SQL("PUBLIC") if grantee is None else sql.Identifier(grantee),
-            )
-        )
-    if prepare is not None:
-        prepare(fresh)
-    _swap(maint, target, fresh, old)
-    _drop_in_background(maint, old)
-
-
-def _drop_in_background(maint: psycopg.Connection[Any], name: str) -> None:
-    """Drop the swapped-out database without waiting for it.
-
-    DROP DATABASE makes the server checkpoint, which can take longer than the whole
-    clone. The statement goes out on a connection of its own that is then closed:
-    the server finishes a statement it has started before it notices the client
-    left. Should it not, the next clone drops the leftover first.
-    """
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    dsn = make_conninfo(maint.info.dsn, password=maint.info.password)
-    conn = psycopg.connect(dsn, autocommit=True)
-    conn.pgconn.send_query(f"DROP DATABASE IF EXISTS {ident(name)} WITH (FORCE)".encode())
-    conn.pgconn.flush()
-    conn.close()
-
-
-def _carried(
-    maint: psycopg.Connection[Any], target: str
-) -> tuple[str | None, list[str], list[tuple[str, str | None]]]:
-    row = maint.execute(
-        """SELECT pg_get_userbyid(d.datdba),
-                  coalesce((SELECT s.setconfig FROM pg_db_role_setting s
-                            WHERE s.setdatabase = d.oid AND s.setrole = 0), '{}'),
-                  ARRAY(SELECT a.privilege_type || '|' || coalesce(pg_get_userbyid(a.grantee), '')
-                        FROM aclexplode(d.datacl) a
-                        WHERE a.grantee <> 0 AND a.grantee <> d.datdba
-                        UNION
-                        SELECT a.privilege_type || '|' FROM aclexplode(d.datacl) a
-                        WHERE a.grantee = 0)
-           FROM pg_database d WHERE d.datname = %s""",
-        [target],
-    ).fetchone()
-    if row is None:
-        return None, [], []
-    grants = [(g.split("|")[0], g.split("|")[1] or None) for g in row[2]]
-    return row[0], list(row[1]), grants
-
-
-def _terminate(maint: psycopg.Connection[Any], database: str) -> None:
-    maint.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = %s AND pid <> pg_backend_pid()",
-        [database],
-    )
-
-
-def _swap(maint: psycopg.Connection[Any], target: str, fresh: str, old: str) -> None:
-    """Rename target away and the copy in, in one transaction; retry while clients linger."""
-    from psycopg import errors
-
-    exists = maint.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target]).fetchone()
-    for attempt in range(20):
-        _terminate(maint, target)
-        try:
-            with maint.transaction():
-                if exists:
-                    maint.execute(f"ALTER DATABASE {ident(target)} RENAME TO {ident(old)}")
-                maint.execute(f"ALTER DATABASE {ident(fresh)} RENAME TO {ident(target)}")
-            return
-        except errors.ObjectInUse:
-            time.sleep(0.05 * (attempt + 1))
-    raise OperationError(
-        f"could not swap in the new '{target}': clients keep reconnecting to it.",
-        hint="Stop the processes using it (dbenv status lists them) and reset again.",
-    )
+    swap.terminate(maint, template.name)
+    fresh = swap.create_aside(maint, target, template=template.name)
+    try:
+        if prepare is not None:
+            prepare(fresh)
+    except BaseException:
+        swap.discard(maint, fresh)
+        raise
+    swap.swap_in(maint, target, fresh, phase="reset")

@@ -104,7 +104,8 @@ def seeded_template(project: Any, env: Environment, template: str, digest: str) 
     from dbenv.datareset import capture_reference
     from dbenv.guard import target_url
     from dbenv.seed import read_files, seed_rows
-    from dbenv.template import _locked, _terminate, connect_maintenance
+    from dbenv.swap import terminate as _terminate
+    from dbenv.template import _locked, connect_maintenance
 
     name = f"{template}_s{digest}"
     with connect_maintenance(env, project, "template") as maint, _locked(maint, name):
@@ -170,7 +171,8 @@ def clone_worker(
     """Replace ``database`` with a stamped copy of ``template`` shaped like the configured db."""
     from psycopg import sql
 
-    from dbenv.template import _carried, _terminate
+    from dbenv.swap import carried as _carried
+    from dbenv.swap import terminate as _terminate
 
     base = postgres.url_parts(configured.database_url or "").get("dbname", "")
     staging = suffixed(database, "new")

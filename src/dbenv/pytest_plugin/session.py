@@ -368,7 +368,8 @@ class TestDatabases:
         """Copy ``target``'s database (holding a failed test's rows) aside; its name."""
         if target.env.isolation != "database":
             return None
-        from dbenv.template import _terminate, connect_maintenance
+        from dbenv.swap import terminate as _terminate
+        from dbenv.template import connect_maintenance
 
         self._release(target.configured.name)
         copy = failed_copy(target.database, nodeid)

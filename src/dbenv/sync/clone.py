@@ -22,14 +22,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
-from dbenv.errors import GuardRefusal, UsageError
+from dbenv.errors import GuardRefusal, OperationError, UsageError
 from dbenv.sync import copy, load
 from dbenv.sync.catalog import SKIP_SCHEMAS, read_tables
 from dbenv.sync.dump import (
     CloneResult,
     binary,
-    check_can_recreate,
-    recreate_database,
+    build_and_swap,
     restore_archive,
     run_tool,
 )
@@ -145,33 +144,31 @@ def clone(
         "method": "template" if use_template else "logical",
         "masked": masked,
     }
-    with guard.destructive(project, target, "clone", override=override, arguments=arguments) as g:
-        with postgres.connect(guard.maintenance_url(target), autocommit=True) as maint:
-            g.before_drop()
-            if use_template:
-                # before PostgreSQL 15 every template copy is a file copy
-                small = size <= FILE_COPY_ABOVE and maint.info.server_version >= 150000
-                strategy = "WAL_LOG" if small else "FILE_COPY"
-                if progress:
-                    progress(f"cloning {src_db} into {dst_db} (template, STRATEGY {strategy})")
-                owner = _template_clone(maint, src_db, dst_db, strategy)
-                _hand_over(postgres.with_database(guard.maintenance_url(target), dst_db), owner)
-                g.database_recreated()
-                g.record({"bytes": size})
-                return CloneResult(
-                    source.name,
-                    target.name,
-                    "template",
-                    strategy,
-                    False,
-                    0,
-                    0,
-                    size,
-                    time.monotonic() - started,
-                )
-            recreate_database(maint, dst_db)
-        g.database_recreated()
-        count, rows, moved = _logical(project, src_url, dst_url, profile, masked, progress)
+    with guard.destructive(
+        project, target, "clone", override=override, arguments=arguments, progress=progress
+    ) as g:
+        if use_template:
+            strategy = _template_clone(g, src_db, dst_db, size, progress)
+            g.record({"bytes": size})
+            return CloneResult(
+                source.name,
+                target.name,
+                "template",
+                strategy,
+                False,
+                0,
+                0,
+                size,
+                time.monotonic() - started,
+            )
+        counts: list[tuple[int, int, int]] = []
+
+        def build(fresh: str) -> None:
+            aside = postgres.with_database(dst_url, fresh)
+            counts.append(_logical(project, src_url, aside, profile, masked, progress))
+
+        build_and_swap(g, dst_db, build, phase="clone")
+        count, rows, moved = counts[0]
         g.record({"tables": count, "rows": rows})
     return CloneResult(
         source.name,
@@ -203,36 +200,52 @@ def _other_sessions(conn: psycopg.Connection[Any], database: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _template_clone(maint: psycopg.Connection[Any], source: str, target: str, strategy: str) -> str:
-    """Copy ``source`` over ``target``, owned by target's owner; returns that owner."""
-    from dbenv.errors import OperationError
+def _template_clone(guarded: Any, source: str, target: str, size: int, progress: Say | None) -> str:
+    """Copy ``source`` aside as a template, hand it to target's owner, swap it in."""
+    from dbenv import guard
 
-    def ident(name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
+    maint_url = guard.maintenance_url(guarded.env)
+    with postgres.connect(maint_url, autocommit=True) as maint:
+        # before PostgreSQL 15 every template copy is a file copy
+        small = size <= FILE_COPY_ABOVE and maint.info.server_version >= 150000
+        modern = maint.info.server_version >= 150000
+        owner = _owner_of(maint, target)
+    strategy = "WAL_LOG" if small else "FILE_COPY"
+    if progress:
+        progress(f"cloning {source} into {target} (template, STRATEGY {strategy})")
 
-    check_can_recreate(maint, target)
-    row = maint.execute(
-        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (target,)
-    ).fetchone()
-    me = maint.execute("SELECT current_user").fetchone()
-    new_owner = str(row[0]) if row else str(me[0]) if me else ""
-    owner = f" OWNER {ident(new_owner)}" if me and new_owner != me[0] else ""
-    maint.execute(f"DROP DATABASE IF EXISTS {ident(target)} WITH (FORCE)".encode())
-    how = f" STRATEGY {strategy}" if maint.info.server_version >= 150000 else ""
+    def build(fresh: str) -> None:
+        _hand_over(postgres.with_database(maint_url, fresh), owner)
+
     try:
-        maint.execute(
-            f"CREATE DATABASE {ident(target)} TEMPLATE {ident(source)}{how}{owner}".encode()
+        build_and_swap(
+            guarded,
+            target,
+            build,
+            phase="clone",
+            template=source,
+            how=f" STRATEGY {strategy}" if modern else "",
         )
     except Exception as exc:
         reason = postgres.error_message(exc)
         if reason is None:
             raise
-        maint.execute(f"CREATE DATABASE {ident(target)}{owner}".encode())
         raise OperationError(
-            f"the template clone of '{source}' failed: {reason}; '{target}' was left empty.",
+            f"the template clone of '{source}' failed: {reason}; '{target}' was left as it was.",
             hint="Retry with --method logical, or stop what connects to the source.",
         ) from None
-    return new_owner
+    return strategy
+
+
+def _owner_of(maint: psycopg.Connection[Any], database: str) -> str:
+    """The target's owner (the connecting role when it does not exist yet)."""
+    row = maint.execute(
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (database,)
+    ).fetchone()
+    if row is not None:
+        return str(row[0])
+    me = maint.execute("SELECT current_user").fetchone()
+    return str(me[0]) if me else ""
 
 
 # Everything in the copy that the target's owner must own to use it as its own:

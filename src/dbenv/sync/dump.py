@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dbenv import children
 from dbenv.backends import postgres
 from dbenv.config.masking import scrub
 from dbenv.errors import BinariesNotFound, GuardRefusal, OperationError, UsageError
@@ -98,7 +98,7 @@ def run_tool(args: Sequence[str], url: str, *, what: str) -> None:
     """Run pg_dump/pg_restore against ``url``; a failure is one masked sentence."""
     conninfo, env = tool_command(url)
     full = [*args, "--no-password", "-d", conninfo]
-    done = subprocess.run(full, env=env, capture_output=True, text=True, check=False)
+    done = children.run(full, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         password = postgres.url_parts(url).get("password", "")
         lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
@@ -237,19 +237,48 @@ def restore(
     if origin is not None:
         arguments["from"] = origin[0]
         arguments["unmasked"] = origin[1] == "protected" and env.disposable
-    with guard.destructive(project, env, "restore", override=override, arguments=arguments) as g:
-        with postgres.connect(guard.maintenance_url(env), autocommit=True) as maint:
-            g.before_drop()
+    with guard.destructive(
+        project, env, "restore", override=override, arguments=arguments, progress=progress
+    ) as g:
+
+        def build(fresh: str) -> None:
             if progress:
-                progress(f"recreating {database}")
-            recreate_database(maint, database)
-        if progress:
-            progress(f"restoring {path.name} into {database} ({jobs} jobs)")
-        try:
-            restore_archive(path, url, jobs=jobs)
-        finally:
-            g.database_recreated()
+                progress(f"restoring {path.name} into a copy of {database} ({jobs} jobs)")
+            restore_archive(path, postgres.with_database(url, fresh), jobs=jobs)
+
+        build_and_swap(g, database, build, phase="restore")
     return RestoreResult(env.name, str(path), database, jobs, time.monotonic() - started)
+
+
+def build_and_swap(
+    guarded: Any,
+    database: str,
+    build: Callable[[str], None],
+    *,
+    phase: str,
+    template: str | None = None,
+    how: str = "",
+) -> None:
+    """Build the new ``database`` aside with ``build(name)``, stamp it, swap it in.
+
+    Until the swap the target is untouched: a failure or a kill before it leaves
+    the old database (plus a leftover the next run drops); after it, the new one.
+    """
+    from dbenv import guard, swap
+    from dbenv.testpoint import reached
+
+    with postgres.connect(guard.maintenance_url(guarded.env), autocommit=True) as maint:
+        check_can_recreate(maint, database)
+        fresh = swap.create_aside(maint, database, template=template, how=how)
+        try:
+            build(fresh)
+            reached(f"{phase}:stamping")
+            guarded.prepare_copy(fresh)
+        except BaseException:
+            swap.discard(maint, fresh)
+            raise
+        swap.swap_in(maint, database, fresh, phase=phase)
+    guarded.database_recreated()
 
 
 def _check_origin(
@@ -317,18 +346,3 @@ def check_can_recreate(maint: psycopg.Connection[Any], database: str) -> None:
             hint="Give the environment an admin_url whose role owns the database and has"
             " CREATEDB (dbenv.toml).",
         )
-
-
-def recreate_database(maint: psycopg.Connection[Any], database: str) -> None:
-    """Drop ``database`` (disconnecting its clients) and create it again with its owner."""
-    check_can_recreate(maint, database)
-    row = maint.execute(
-        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (database,)
-    ).fetchone()
-    ident = '"' + database.replace('"', '""') + '"'
-    maint.execute(f"DROP DATABASE IF EXISTS {ident} WITH (FORCE)".encode())
-    owner = ""
-    me = maint.execute("SELECT current_user").fetchone()
-    if row is not None and me is not None and row[0] != me[0]:
-        owner = ' OWNER "' + str(row[0]).replace('"', '""') + '"'
-    maint.execute(f"CREATE DATABASE {ident}{owner}".encode())

@@ -15,7 +15,6 @@ environment's rows. Three witnesses, the most protected answer wins:
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,12 +87,11 @@ def _recorded(path: Path) -> list[Origin]:
 
 
 def _pg_restore(*args: str) -> str:
+    from dbenv import children
     from dbenv.sync.dump import binary
 
-    done = subprocess.run(
-        [binary("pg_restore"), *args], capture_output=True, text=True, check=False
-    )
-    return done.stdout
+    done = children.run([binary("pg_restore"), *args], capture_output=True, text=True, check=False)
+    return str(done.stdout)
 
 
 def _stamped(path: Path) -> list[Origin]:
