@@ -61,6 +61,7 @@ from dbenv.guard_checks import (
     read_facts,
     run_checks,
 )
+from dbenv.lockwait import Watch
 from dbenv.stamp import Stamp, scope_of, write_stamp
 from dbenv.tenancy import Tenancy
 
@@ -125,6 +126,7 @@ class Guarded:
     _rows: int | Mapping[str, int] | None = None
     _saved: tuple[journal.JournalEntry, ...] = ()
     _copy_prepared: bool = False
+    watch: Watch | None = None  # what blocks this operation's sessions
 
     def record(self, rows: int | Mapping[str, int]) -> None:
         """Rows affected, for the journal (a count or per-table counts)."""
@@ -160,6 +162,8 @@ class Guarded:
         """After a swap (or a drop + create): reconnect, re-stamp, put the journal back."""
         self.before_drop()
         self.conn = _connect_target(self.project, self.env, self.operation)
+        if self.watch is not None:
+            self.watch.watch([_bound_lock_waits(self.conn, self.watch.timeout)])
         if self._copy_prepared:
             return  # stamped and journaled before it was swapped in
         _stamp(self.project, self.env, self.conn)
@@ -217,31 +221,64 @@ def destructive(
         early.discard()  # the lock's holder may swap or drop the database: stay off it
         admit(project, env, operation, override, args)
 
+    timeout = lock_timeout if lock_timeout is not None else project.lock_timeout
+    watch = Watch(
+        maintenance_url(env),
+        project=project.name,
+        what=f"{operation} of '{env.name}'",
+        timeout=timeout,
+        progress=progress,
+        application_name=_app_name(project, env, "watch"),
+    )
     try:
         with _advisory_lock(
-            project,
-            env,
-            operation,
-            progress=progress,
-            timeout=lock_timeout,
-            before_wait=before_wait,
+            project, env, operation, progress=progress, watch=watch, before_wait=before_wait
         ) as lock_conn:
             guarded = _enter(
                 project, env, operation, override, args, lock_conn, progress, early.take(), snapshot
             )
+            guarded.watch = watch
+            watch.watch([_bound_lock_waits(guarded.conn, timeout)])
             try:
                 yield guarded
             except BaseException as exc:
                 _journal(guarded, args, started, "failed", detail=_describe(exc))
+                explained = watch.explain(exc)
+                if explained is not None:
+                    raise explained from None
                 raise
             finally:
-                if not guarded.conn.closed and guarded.conn.info.transaction_status != 0:
-                    guarded.conn.rollback()
+                watch.stop()
+                _end_transaction(guarded.conn)
             _record_made(guarded)
             _journal(guarded, args, started, "ok")
             guarded.conn.close()
     finally:
+        watch.stop()
         early.discard()  # the lock could not be taken: close what was opened
+
+
+def _lock_timeout(seconds: float) -> bytes:
+    return f"SET lock_timeout = '{max(1, int(seconds * 1000))}ms'".encode()
+
+
+def _bound_lock_waits(conn: psycopg.Connection[Any], seconds: float) -> int:
+    """Give the session a lock timeout; returns its server pid (a pooler's may differ)."""
+    row = conn.execute(
+        "SELECT pg_backend_pid(), set_config('lock_timeout', %s, false)",
+        (f"{max(1, int(seconds * 1000))}ms",),
+    ).fetchone()
+    return int(row[0]) if row else conn.info.backend_pid
+
+
+def _end_transaction(conn: psycopg.Connection[Any]) -> None:
+    """Roll back what a failed operation left open; a connection that cannot is closed."""
+    if conn.closed or conn.info.transaction_status == 0:
+        return
+    try:
+        conn.rollback()
+    except Exception:
+        conn.close()  # interrupted mid-statement: the server rolls back when it goes
 
 
 def _enter(
@@ -380,14 +417,15 @@ def _advisory_lock(
     operation: str,
     *,
     progress: Progress | None,
-    timeout: float | None,
+    watch: Watch,
     before_wait: Callable[[], object],
 ) -> Iterator[psycopg.Connection[Any]]:
     """A session-level advisory lock keyed by target database + scope.
 
     Held on a connection to the maintenance database, so the target may be
     dropped and recreated under it; ``before_wait`` runs (the checks, so a
-    refusal is immediate) before waiting for another operation to finish.
+    refusal is immediate) before waiting — at most ``watch.timeout`` — for
+    another operation to finish.
     """
     from psycopg import errors
 
@@ -408,15 +446,18 @@ def _advisory_lock(
             before_wait()
             if progress:
                 progress(f"waiting for another dbenv operation on '{env.name}' to finish")
-            if timeout is not None:
-                conn.execute(f"SET lock_timeout = '{int(timeout * 1000)}ms'")
+            conn.execute(_lock_timeout(watch.timeout))
+            watch.watch([conn.info.backend_pid])
             try:
                 conn.execute("SELECT pg_advisory_lock(%s)", (key,))
             except errors.LockNotAvailable:
+                held = "; ".join(b.describe() for b in watch.blockers)
                 raise OperationError(
-                    f"another dbenv operation on '{env.name}' held its lock for more than"
-                    f" {timeout:g} s; nothing was changed.",
-                    hint="Wait for it to finish (see dbenv status for connected clients).",
+                    f"another dbenv operation on '{env.name}'"
+                    + (f" ({held})" if held else "")
+                    + f" held its lock for more than {watch.timeout:g} s; nothing was changed.",
+                    hint="Wait for it to finish (dbenv status lists connected clients), or"
+                    " raise project.lock_timeout.",
                 ) from None
         yield conn
     finally:

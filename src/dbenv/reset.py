@@ -33,6 +33,7 @@ from dbenv.sources import (
     load_schema_source,
 )
 from dbenv.tablegraph import SYSTEM_SCHEMAS, display_name, load_graph, quote, scope_condition
+from dbenv.testpoint import reached
 
 if TYPE_CHECKING:
     import psycopg
@@ -113,6 +114,7 @@ def _data_only(
         plan = datareset.plan(conn, env, keep=keep)
         # this connection ends here: nothing to prepare
         emptied = datareset.run(conn, plan, prepare=False, deleted=deleted)
+        reached("reset-data:emptied")
     rows = {display_name(t): n for t, n in deleted.items()}
     return ResetResult(env.name, "data", _shown(plan.tables), _shown(emptied), rows_deleted=rows)
 

@@ -32,6 +32,7 @@ from dbenv.config.model import Environment
 from dbenv.errors import ConfigError, OperationError, SeedDataError
 from dbenv.seed_files import TableRows, fail, read_files
 from dbenv.tablegraph import TableGraph, TableInfo, load_graph, quote
+from dbenv.testpoint import reached
 
 if TYPE_CHECKING:
     import psycopg
@@ -513,6 +514,7 @@ def seed(
     ) as guarded:
         with guarded.conn.transaction():
             changed = seed_rows(guarded.conn, env, data, progress=progress)
+            reached("seed:written")
         guarded.record(changed)
     counts: dict[str, int] = {}
     for item in data:

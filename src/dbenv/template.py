@@ -27,6 +27,7 @@ from dbenv.datareset import capture_reference
 from dbenv.errors import OperationError
 from dbenv.sources import SchemaSource, build, build_failure, load_schema_source, render
 from dbenv.tablegraph import load_graph
+from dbenv.testpoint import reached
 
 if TYPE_CHECKING:
     import psycopg
@@ -163,6 +164,7 @@ def _build(
         with postgres.connect(url, application_name=f"dbenv:{project.name}:{env.name}:build") as c:
             build(project, env, source, c, url=url, script=script)
             c.commit()
+            reached("reset:building")
             graph = load_graph(c, env)
             reference = capture_reference(c, env, graph)
             tables = tuple(graph.tables)

@@ -64,6 +64,9 @@ class _Bars:
     def __call__(self, event: SyncEvent) -> None:
         if not self.progress.live.is_started:
             self.progress.start()  # only once work begins: a refusal prints no empty bar
+        if event.phase == "wait":
+            self.progress.console.print(event.message)
+            return
         if event.phase == "structure":
             if event.rows:
                 self.progress.console.print(f"structure: {event.rows} statement(s)")

@@ -123,7 +123,9 @@ def apply_diff(
     if env is not None and project is not None:
         from dbenv import guard
 
-        with guard.destructive(project, env, "diff-apply", override=override) as g:
+        with guard.destructive(
+            project, env, "diff-apply", override=override, progress=progress
+        ) as g:
             if g.conn.info.transaction_status != 0:
                 g.conn.commit()
             count = apply_plan(g.conn, result.plan, progress=say)

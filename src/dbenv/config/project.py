@@ -32,6 +32,8 @@ from dbenv.config.settings import (
 from dbenv.config.variables import layer_variables, visible_variables
 from dbenv.errors import NoEnvironmentSelected, ProjectFileError, UnknownEnvironment
 
+DEFAULT_LOCK_TIMEOUT = 60.0  # seconds: long enough for another reset, short of forever
+
 DEFAULT_SELECTORS = ("APP_ENV", "ENVIRONMENT")
 OVERRIDE_VARIABLE = "DBENV_I_MEAN_IT"
 
@@ -50,6 +52,8 @@ class Project:
     environment_names: tuple[str, ...]
     process_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     overrides: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # seconds an operation waits for a lock (another dbenv, a session holding rows)
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     _cache: dict[str, Environment] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -401,6 +405,7 @@ def load_project(
         default=meta.get("default"),
         env_files=tuple(absolute(p) for p in meta.get("env_files", [".env"])),
         secret_timeout=float(meta.get("secret_timeout", DEFAULT_TIMEOUT)),
+        lock_timeout=float(meta.get("lock_timeout", DEFAULT_LOCK_TIMEOUT)),
         local=local_settings(data.get("local", {}), root),
         environment_names=tuple(data.get("environments", {})),
         process_env=dict(os.environ if process_env is None else process_env),

@@ -134,6 +134,7 @@ PROJECT_KEYS: Mapping[str, Check] = {
     "default": text,
     "env_files": strings,
     "secret_timeout": positive,
+    "lock_timeout": positive,
 }
 LOCAL_KEYS: Mapping[str, Check] = {
     "data_dir": text,

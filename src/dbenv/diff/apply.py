@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.diff.plan import Plan, Statement
 from dbenv.errors import OperationError
+from dbenv.testpoint import reached
 
 if TYPE_CHECKING:
     import psycopg
@@ -61,6 +62,7 @@ def apply_plan(
             conn.execute("SET LOCAL check_function_bodies = false")
             for stmt in run:
                 _execute(conn, stmt)
+                reached("diff-apply:applying")
                 if progress:
                     progress(stmt)
         done += len(run)

@@ -34,6 +34,7 @@ from dbenv.sync.dump import (
 )
 from dbenv.sync.masking import MaskedColumn, salt_options, unmasked_personal
 from dbenv.sync.profiles import Profile, load_settings
+from dbenv.testpoint import reached
 
 if TYPE_CHECKING:
     import psycopg
@@ -339,14 +340,24 @@ def _logical(
     with tempfile.TemporaryDirectory(prefix="dbenv-clone-") as tmp:
         schema = Path(tmp) / "schema.dump"
         run_tool(
-            [binary("pg_dump"), "-Fc", "--schema-only", "-N", "dbenv", "-f", str(schema)],
+            [
+                binary("pg_dump"),
+                "-Fc",
+                "--schema-only",
+                "-N",
+                "dbenv",
+                f"--lock-wait-timeout={max(1, int(project.lock_timeout * 1000))}",
+                "-f",
+                str(schema),
+            ],
             src_url,
             what="reading the source schema",
         )
         if progress:
             progress("creating tables (pre-data)")
         restore_archive(schema, dst_url, jobs=1, section="pre-data")
-        src = _reader(src_url)
+        reached("clone:copying")
+        src = _reader(src_url, lock_timeout=project.lock_timeout)
         try:
             tables = {k: t for k, t in read_tables(src).items() if k[0] not in SKIP_SCHEMAS}
             columns = _columns(tables, profile, masked)
@@ -357,7 +368,9 @@ def _logical(
             salt = _salt(project, columns) if masked else None
 
             def reader() -> psycopg.Connection[Any]:
-                return _reader(src_url, snapshot=snapshot, salt=salt)
+                return _reader(
+                    src_url, snapshot=snapshot, salt=salt, lock_timeout=project.lock_timeout
+                )
 
             rows, moved = _copy_all(reader, dst_url, tables, columns, progress)
             with postgres.connect(dst_url, autocommit=True) as dst:
@@ -374,7 +387,7 @@ WORKERS = 2  # parallel COPY streams of a logical clone (the target is not yet l
 
 
 def _reader(
-    url: str, *, snapshot: str | None = None, salt: str | None = None
+    url: str, *, snapshot: str | None = None, salt: str | None = None, lock_timeout: float
 ) -> psycopg.Connection[Any]:
     """A read-only REPEATABLE READ connection, on ``snapshot`` when given.
 
@@ -388,6 +401,7 @@ def _reader(
             raise UsageError(f"unexpected snapshot id {snapshot!r} from the source.")
         conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'".encode())
     conn.execute(copy.SESSION)
+    conn.execute(f"SET lock_timeout = '{max(1, int(lock_timeout * 1000))}ms'".encode())
     return conn
 
 
@@ -403,14 +417,18 @@ def _copy_all(
     from concurrent.futures import ThreadPoolExecutor
 
     pending = sorted(tables.values(), key=lambda t: -t.size)
-    lock = threading.Lock()
+    lock, stop = threading.Lock(), threading.Event()
+    live: list[psycopg.Connection[Any]] = []  # what a Ctrl-C must cancel
 
     def work() -> tuple[int, int]:
         rows = moved = 0
         with reader() as src, postgres.connect(dst_url, autocommit=True) as dst:
+            live.extend((src, dst))
             dst.execute(copy.SESSION)
             while True:
                 with lock:
+                    if stop.is_set():
+                        raise copy.Stopped
                     if not pending:
                         return rows, moved
                     info = pending.pop(0)
@@ -421,7 +439,14 @@ def _copy_all(
                 rows, moved = rows + r, moved + b
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        done = [f.result() for f in [pool.submit(work) for _ in range(WORKERS)]]
+        futures = [pool.submit(work) for _ in range(WORKERS)]
+        try:
+            done = [f.result() for f in futures]
+        except BaseException:
+            # Ctrl-C or a failed stream: the pool's exit waits for both, so stop them now
+            stop.set()
+            copy.cancel_until_done(live, futures)
+            raise
     return sum(r for r, _ in done), sum(b for _, b in done)
 
 

@@ -27,6 +27,31 @@ SESSION = (
 )
 
 
+class Stopped(Exception):
+    """A worker thread was told to stop (the operation failed or was interrupted)."""
+
+
+def cancel_until_done(conns: list[psycopg.Connection[Any]], futures: list[Any]) -> None:
+    """Cancel what ``conns`` run until every future is done.
+
+    One cancel is not enough: sent between two queries it is lost, and the next
+    query runs to its end while Ctrl-C waits for the thread. Gives up after ~30 s
+    (the threads are then left to the process's exit).
+    """
+    from concurrent.futures import wait
+
+    for _ in range(120):
+        for conn in conns:
+            try:
+                if not conn.closed:
+                    conn.cancel_safe(timeout=2)
+            except Exception:
+                pass  # closed or lost meanwhile: nothing left to cancel
+        _, pending = wait(futures, timeout=0.25)
+        if not pending:
+            return
+
+
 @dataclass(frozen=True)
 class Checksum:
     rows: int

@@ -26,6 +26,7 @@ from dbenv.backends import postgres
 from dbenv.config.masking import scrub
 from dbenv.errors import BinariesNotFound, GuardRefusal, OperationError, UsageError
 from dbenv.sync.origin import dump_origin, write_origin
+from dbenv.testpoint import reached
 
 if TYPE_CHECKING:
     import psycopg
@@ -244,6 +245,7 @@ def restore(
         def build(fresh: str) -> None:
             if progress:
                 progress(f"restoring {path.name} into a copy of {database} ({jobs} jobs)")
+            reached("restore:restoring")
             restore_archive(path, postgres.with_database(url, fresh), jobs=jobs)
 
         build_and_swap(g, database, build, phase="restore")
@@ -265,7 +267,6 @@ def build_and_swap(
     the old database (plus a leftover the next run drops); after it, the new one.
     """
     from dbenv import guard, swap
-    from dbenv.testpoint import reached
 
     with postgres.connect(guard.maintenance_url(guarded.env), autocommit=True) as maint:
         check_can_recreate(maint, database)

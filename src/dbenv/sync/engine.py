@@ -11,6 +11,7 @@ rolls it all back: readers see the old rows or the new, never half.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -39,6 +40,7 @@ from dbenv.sync.selection import (
     select,
 )
 from dbenv.sync.subset import check_conditions
+from dbenv.testpoint import reached
 
 if TYPE_CHECKING:
     import psycopg
@@ -49,7 +51,12 @@ if TYPE_CHECKING:
 
 
 def _open_source(
-    url: str, salt: Secret | None, needs_salt: bool, *, snapshot: str | None = None
+    url: str,
+    salt: Secret | None,
+    needs_salt: bool,
+    *,
+    snapshot: str | None = None,
+    lock_timeout: float,
 ) -> psycopg.Connection[Any]:
     extra: dict[str, Any] = {}
     if needs_salt:
@@ -66,6 +73,8 @@ def _open_source(
             raise OperationError(f"unexpected snapshot id {snapshot!r} from the source.")
         conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'".encode())
     conn.execute(copy.SESSION)
+    # a table locked on the source (a migration) fails the sync instead of stalling it
+    conn.execute(f"SET lock_timeout = '{max(1, int(lock_timeout * 1000))}ms'".encode())
     return conn
 
 
@@ -112,20 +121,37 @@ def run(
         "structure": [t.label for t in chosen.structure],
         "masked": any(c.rule for cols in chosen.columns.values() for c in cols),
     }
-    src = _open_source(source_url, salt, needs_salt(chosen))
+    src = _open_source(source_url, salt, needs_salt(chosen), lock_timeout=project.lock_timeout)
     row = src.execute("SELECT pg_export_snapshot()").fetchone()
     snapshot = str(row[0]) if row else None
 
     def twin() -> psycopg.Connection[Any]:
-        return _open_source(source_url, salt, needs_salt(chosen), snapshot=snapshot)
+        return _open_source(
+            source_url,
+            salt,
+            needs_salt(chosen),
+            snapshot=snapshot,
+            lock_timeout=project.lock_timeout,
+        )
 
     try:
         if options.dry_run:
             override = options.override or project.override_database
             guard.admit(project, target, "sync", override, arguments)
             return _dry_run(src, target_url, source, target, profile, chosen, started)
+        emit = options.progress
+
+        def waiting(text: str) -> None:
+            if emit is not None:
+                emit(SyncEvent("wait", message=text))
+
         with guard.destructive(
-            project, target, "sync", override=options.override, arguments=arguments
+            project,
+            target,
+            "sync",
+            override=options.override,
+            arguments=arguments,
+            progress=waiting,
         ) as guarded:
             result = _replace_or_explain(
                 (src, twin), guarded.conn, source, target, profile, chosen, options
@@ -253,6 +279,7 @@ def _replace(
             conn.execute(stmt.sql.encode())
         tables = _load(sources, conn, chosen, emit)
         sequences = load.set_sequences(conn, load.read_sequences(src, chosen.mirror))
+        reached("sync:loaded")
         emit(SyncEvent("commit"))
     results = tables + [TableResult(t.label, "structure") for t in chosen.structure]
     return SyncResult(
@@ -283,14 +310,19 @@ def _load(
         for info in chosen.mirror
     }
     helper = twin()
+    stop = threading.Event()
+
+    def checksums() -> dict[tuple[str, str], copy.Checksum]:
+        sums = {}
+        for info in chosen.mirror:
+            if stop.is_set():
+                raise copy.Stopped
+            sums[info.key] = copy.checksum(helper, queries[info.key], hashed=info.hashable)
+        return sums
+
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            wanted = pool.submit(
-                lambda: {
-                    info.key: copy.checksum(helper, queries[info.key], hashed=info.hashable)
-                    for info in chosen.mirror
-                }
-            )
+            wanted = pool.submit(checksums)
             try:
                 copied = [
                     _copy_one(src, conn, info, queries[info.key], emit) for info in chosen.mirror
@@ -298,10 +330,12 @@ def _load(
                 emit(SyncEvent("rebuild"))  # keys, indexes, foreign keys
                 load.finish(conn, deferred)
                 emit(SyncEvent("rebuilt"))
+                sums = wanted.result()
             except BaseException:
-                helper.cancel_safe()
+                # Ctrl-C or a failure: the pool's exit waits for the thread, so stop it now
+                stop.set()
+                copy.cancel_until_done([helper], [wanted])
                 raise
-            sums = wanted.result()
     finally:
         helper.close()
     return [

@@ -12,13 +12,15 @@ __all__ = ["Options", "Progress", "StructureStep", "SyncEvent", "SyncResult", "T
 
 @dataclass(frozen=True)
 class SyncEvent:
-    """Progress: ``phase``: structure, start, copy, done, rebuild, rebuilt, verify, commit."""
+    """Progress: ``phase``: structure, start, copy, done, rebuild, rebuilt, verify, commit,
+    or wait (``message`` says which lock the sync waits for, and whose it is)."""
 
     phase: str
     table: str = ""
     bytes: int = 0
     total_bytes: int = 0
     rows: int = 0
+    message: str = ""
 
 
 Progress = Callable[[SyncEvent], None]
