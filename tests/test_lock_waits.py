@@ -155,8 +155,7 @@ def test_ctrl_c_while_diff_apply_waits_exits_130(scenario: Scenario, behind: str
     path = scenario.root / "dbenv.toml"
     path.write_text(path.read_text().replace(f"lock_timeout = {TIMEOUT}", "lock_timeout = 120"))
     child = subprocess.Popen(
-        [sys.executable, "-m", "dbenv", "--project", str(scenario.root)]
-        + ["diff", "production", "test", "--apply"],
+        [sys.executable, "-m", "dbenv", "--project", str(scenario.root), *DIFF_APPLY],
         env={**os.environ, "DBENV_MASK_SALT": SALT},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -181,6 +180,9 @@ def test_ctrl_c_while_diff_apply_waits_exits_130(scenario: Scenario, behind: str
         scenario.test, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'extra'"
     )
     assert columns == [(0,)]
+
+
+DIFF_APPLY = ("diff", "production", "test", "--apply")
 
 
 def _waiting(scenario: Scenario, application_name: str) -> bool:
