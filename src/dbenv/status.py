@@ -2,7 +2,8 @@
 
 For each environment: tier, isolation, masked target, reachability and latency,
 stamp state, Alembic revision or a catalog fingerprint, table count, the guard
-checks a reset would fail right now (computed, not attempted), the schema drift
+checks a reset would fail right now (computed, not attempted), the databases an
+interrupted dbenv left on its server (``leftovers``), the schema drift
 from its ``reference`` environment (``status_drift``), and the
 connected clients grouped by the environment their ``application_name`` declares
 (``dbenv:<project>:<env>[:<component>]``). A database whose clients declare
@@ -68,6 +69,8 @@ class EnvironmentStatus:
     reset_refused_by: tuple[str, ...] = ()
     # schema drift from the environment's `reference` (None: it names none)
     drift: Drift | None = None
+    # databases an interrupted dbenv left on the server (``dbenv.swap.leftovers``)
+    leftovers: tuple[str, ...] = ()
 
     @property
     def mixed(self) -> bool:
@@ -175,11 +178,21 @@ def _inspect(
             table_count=_table_count(conn, project, env),
             clients=clients,
             components=components,
+            leftovers=_leftovers(conn, project, env),
         )
     except Error as exc:
         return _replace(base, reachable=True, error=f"could not inspect: {type(exc).__name__}")
     finally:
         conn.close()
+
+
+def _leftovers(
+    conn: psycopg.Connection[Any], project: Project, env: Environment
+) -> tuple[str, ...]:
+    from dbenv.swap import leftovers
+
+    database = postgres.url_parts(env.database_url or "").get("dbname", "")
+    return leftovers(conn, database, project.name)
 
 
 def _scope(project: Project, env: Environment) -> dict[str, Any]:

@@ -30,11 +30,13 @@ __all__ = [
     "drop_database",
     "drop_leftovers",
     "leftovers",
+    "lock_key",
     "swap_in",
     "terminate",
 ]
 
 NEW, OLD = "_dbenv_new", "_dbenv_old"
+SCRATCH = "dbenv_diff_scratch_"  # diff builds schema sources in these
 # what a killed dbenv may leave on a server (LIKE patterns; ``_`` escaped)
 LEFTOVER_PATTERNS = (
     r"%\_dbenv\_new",
@@ -127,13 +129,46 @@ def discard(maint: psycopg.Connection[Any], fresh: str) -> None:
         drop_database(maint, fresh)
 
 
-def leftovers(conn: psycopg.Connection[Any]) -> tuple[str, ...]:
-    """The databases on ``conn``'s server that a killed dbenv left behind."""
+def lock_key(name: str) -> int:
+    """The advisory lock key a database's builder holds while it builds (by name)."""
+    import hashlib
+
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def leftovers(conn: psycopg.Connection[Any], database: str, project: str) -> tuple[str, ...]:
+    """What a killed dbenv left on ``conn``'s server that concerns ``database``/``project``:
+    its swap copies, the project's half-built templates, and scratch databases no
+    running diff holds (read from ``pg_locks``: no lock is taken)."""
+    from dbenv.template import template_name
+
+    mine = set(aside_names(database))
+    stem = template_name(project, "")
     rows = conn.execute(
         "SELECT datname FROM pg_database WHERE datname LIKE ANY(%s) ORDER BY 1",
         [list(LEFTOVER_PATTERNS)],
     ).fetchall()
-    return tuple(str(r[0]) for r in rows)
+    held = {
+        (int(r[0]) << 32) | int(r[1])
+        for r in conn.execute(
+            "SELECT classid::bigint, objid::bigint FROM pg_locks"
+            " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+        ).fetchall()
+    }
+
+    def busy(lock: str) -> bool:  # its builder is running
+        return lock_key(lock) & 0xFFFFFFFFFFFFFFFF in held
+
+    found = []
+    for (name,) in rows:
+        if name.startswith(SCRATCH):
+            found += [] if busy(name) else [name]
+        elif name.startswith(stem) and name.endswith("_build"):
+            found += [] if busy(name.removesuffix("_build")) else [name]
+        elif name in mine:
+            found.append(name)
+    return tuple(found)
 
 
 def carried(

@@ -13,7 +13,6 @@ swapped in by two renames in one transaction; the old database is dropped last.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -24,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.datareset import capture_reference
-from dbenv.errors import OperationError
 from dbenv.sources import SchemaSource, build, build_failure, load_schema_source, render
+from dbenv.swap import lock_key
 from dbenv.tablegraph import load_graph
 from dbenv.testpoint import reached
 
@@ -82,15 +81,9 @@ def may_create_databases(conn: psycopg.Connection[Any], target: str | None = Non
     return bool(superuser or (createdb and owns_target is not False))
 
 
-def _key(name: str) -> int:
-    return int.from_bytes(
-        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
-    )
-
-
 @contextmanager
 def _locked(conn: psycopg.Connection[Any], name: str) -> Iterator[None]:
-    key = _key(name)
+    key = lock_key(name)
     conn.execute("SELECT pg_advisory_lock(%s)", [key])
     try:
         yield
@@ -208,7 +201,7 @@ def _drop_stale(conn: psycopg.Connection[Any], project: str, spec: str, *, keep:
         "SELECT datname FROM pg_database WHERE left(datname, %s) = %s AND datname LIKE %s",
         [len(stem), stem, r"%\_build"],
     ).fetchall():
-        key = _key(staging.removesuffix("_build"))
+        key = lock_key(staging.removesuffix("_build"))
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
         if row and row[0]:
             try:

@@ -1,6 +1,6 @@
 """Test-only pause points, so the crash tests kill dbenv at a moment they choose.
 
-Inert unless ``DBENV_TEST_PAUSE_AT=<phase>:<path>`` is set (tests/test_crash_matrix.py
+Inert unless ``DBENV_TEST_PAUSE_AT=<phase>=<path>`` is set (tests/test_crash_matrix.py
 sets it; nothing else should). When an operation reaches ``<phase>`` it writes its
 pid to ``<path>.reached`` and waits until ``<path>.go`` exists, so the test can send
 SIGKILL or SIGINT while it waits. The phases are listed in docs/reliability.md.
@@ -25,7 +25,7 @@ def reached(phase: str) -> None:
     wanted = os.environ.get(VARIABLE)
     if not wanted:
         return
-    name, _, path = wanted.partition(":")
+    name, _, path = wanted.partition("=")
     if name != phase or not path:
         return
     Path(path + ".reached").write_text(str(os.getpid()), encoding="utf-8")

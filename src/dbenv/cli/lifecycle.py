@@ -138,6 +138,11 @@ def _render_status(rows: Any) -> None:
                 f"{row.name}: clients on this database declare different environments"
                 f" ({', '.join(sorted(row.clients))}) — seed 000's mix-up?"
             )
+        if row.leftovers:
+            notes.append(
+                f"{row.name}: left by an interrupted dbenv: {', '.join(row.leftovers)}"
+                " (the next reset, restore, clone or diff drops them)"
+            )
         if row.redis is not None:
             state = f"{row.redis.latency_ms} ms" if row.redis.reachable else row.redis.error
             notes.append(f"{row.name}: redis {row.redis.target}: {state}")

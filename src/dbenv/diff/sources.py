@@ -132,14 +132,22 @@ def read_side(
 
 @contextmanager
 def scratch_database(server_url: Secret | str) -> Iterator[str]:
-    """Create a uniquely named database on ``server_url``'s server; drop it on exit."""
+    """Create a uniquely named database on ``server_url``'s server; drop it on exit.
+
+    The session that created it holds an advisory lock named after it until it is
+    dropped, so scratch databases nobody holds — left by a killed diff — are told
+    apart from those of diffs still running, and dropped first.
+    """
     import psycopg
 
     from dbenv.backends import postgres
+    from dbenv.swap import SCRATCH, lock_key
 
-    name = f"dbenv_diff_scratch_{uuid.uuid4().hex[:12]}"
+    name = f"{SCRATCH}{uuid.uuid4().hex[:12]}"
     admin = postgres.with_database(server_url, "postgres")
-    with postgres.connect(admin, autocommit=True) as conn:
+    with postgres.connect(admin, autocommit=True, application_name="dbenv diff") as conn:
+        _reap_scratch(conn)
+        conn.execute("SELECT pg_advisory_lock(%s)", [lock_key(name)])
         try:
             conn.execute(f'CREATE DATABASE "{name}"'.encode())
         except psycopg.Error as exc:
@@ -149,11 +157,33 @@ def scratch_database(server_url: Secret | str) -> Iterator[str]:
                 hint="Pass --scratch with a role that may create databases "
                 "(or set admin_url on the disposable environment).",
             ) from None
-    try:
-        yield postgres.with_database(server_url, name)
-    finally:
-        with postgres.connect(admin, autocommit=True) as conn:
+        try:
+            yield postgres.with_database(server_url, name)
+        finally:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def _reap_scratch(conn: Any) -> None:
+    """Drop scratch databases whose diff is gone (nobody holds their lock)."""
+    import psycopg
+
+    from dbenv.swap import SCRATCH, lock_key
+
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE left(datname, %s) = %s",
+        [len(SCRATCH), SCRATCH],
+    ).fetchall()
+    for (name,) in rows:
+        key = lock_key(name)
+        held = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+        if not (held and held[0]):
+            continue  # a diff running now
+        try:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        except psycopg.Error:
+            pass  # not ours to drop (another role's): left to its owner
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 @optional_dependencies()
