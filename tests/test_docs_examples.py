@@ -47,6 +47,19 @@ def test_every_console_block_names_its_session() -> None:
     )
 
 
+def test_dbenv_sessions_are_written_as_console_blocks() -> None:
+    # a `$ dbenv` transcript in a ```sh or bare block would escape the checks below
+    hidden = [
+        block.where
+        for block in BLOCKS
+        if block.lang != "console"
+        and any(line.startswith("$ dbenv") for line in block.text.splitlines())
+    ]
+    assert not hidden, "write these `$ dbenv ...` transcripts as ```console blocks: " + ", ".join(
+        hidden
+    )
+
+
 def test_the_docs_have_blocks_to_check() -> None:
     # a parser that finds nothing would pass every test below
     assert len(TOML) >= 5 and len(SESSIONS) >= 3, (len(TOML), list(SESSIONS))
