@@ -41,11 +41,18 @@ class PgBouncer:
     def dsn_for(self, dbname: str) -> str:
         return f"postgresql://{self.server.user}@{self.host}:{self.port}/{dbname}"
 
-    def alias(self, name: str, dbname: str) -> str:
-        """Make database ``name`` an alias of ``dbname`` on the server; its DSN."""
-        self.aliases[name] = dbname
+    def alias(self, name: str, dbname: str, *, dead_port: int | None = None) -> str:
+        """Make database ``name`` an alias of ``dbname`` on the server; its DSN.
+
+        ``dead_port``: point it at that port instead, where nothing listens (the
+        alias then never answers: not waited for, only given a moment to load).
+        """
+        self.aliases[name] = f"{dbname} port={dead_port}" if dead_port else dbname
         write_config(self.directory, self.server, self.port, self.aliases, self.run_as)
         self.process.send_signal(signal.SIGHUP)
+        if dead_port:
+            time.sleep(0.5)
+            return self.dsn_for(name)
         deadline = time.monotonic() + 10
         while True:  # the reload is asynchronous: wait until the alias answers
             try:
@@ -72,7 +79,10 @@ def write_config(
     """pgbouncer.ini (transaction pooling, trust) and its users file."""
     backend = f"host=127.0.0.1 port={server.port}"
     lines = ["[databases]", f"* = {backend}"]
-    lines += [f"{alias} = {backend} dbname={db}" for alias, db in aliases.items()]
+    for alias, db in aliases.items():  # "name port=N": an alias of a dead port
+        name, _, port_part = db.partition(" ")
+        target = f"host=127.0.0.1 {port_part}" if port_part else backend
+        lines.append(f"{alias} = {target} dbname={name}")
     lines += [
         "[pgbouncer]",
         "listen_addr = 127.0.0.1",

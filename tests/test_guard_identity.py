@@ -289,3 +289,26 @@ def test_a_cmd_secret_of_a_protected_environment_is_not_run_to_compare(
         assert len(notes) == 1 and "cmd: secret reference" in notes[0]
     finally:
         drop_database(pg_server.dsn, name)
+
+
+def test_a_protected_pooler_whose_server_is_down_does_not_hold_the_guard(
+    pg_server: Any, pgbouncer: PgBouncer, tmp_path: Path
+) -> None:
+    """PgBouncer accepts the login and holds the query while its server is down."""
+    import time
+
+    name = unique("id_test")
+    create_database(pg_server.dsn, name)
+    try:
+        dsn = pg_server.dsn_for(name)
+        stamp_as(dsn, "app", "qa")
+        dead = pgbouncer.alias(unique("gone"), "prod", dead_port=free_port())
+        project = project_with(tmp_path, dead, dsn)
+        said: list[str] = []
+        started = time.monotonic()
+        reset(project, project.environment("qa"), data_only=True, progress=said.append)
+        assert time.monotonic() - started < identity.ANSWER_TIMEOUT + 5
+        notes = [line for line in said if line.startswith("note: ")]
+        assert len(notes) == 1 and "'production' was not compared" in notes[0]
+    finally:
+        drop_database(pg_server.dsn, name)

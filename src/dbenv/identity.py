@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +68,9 @@ WITHOUT_SYSTEM = IDENTITY_COLUMNS.replace(
     "(SELECT system_identifier FROM pg_control_system())", "NULL::bigint"
 )
 CONNECT_TIMEOUT = 2  # seconds: libpq's smallest useful value
-_WORKERS = 4
+# the longest the guard waits for one answer: a pooler whose server is down holds a
+# query (PgBouncer's query_wait_timeout, 120 s) though the connect succeeded
+ANSWER_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,6 @@ def pooled(conn: psycopg.Connection[Any], server_pid: int) -> bool:
 
 _cache: dict[str, Future[ServerIdentity | str]] = {}
 _lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
 
 
 def _key(url: str) -> str:
@@ -158,7 +160,6 @@ def _read_protected(url: str, masked: str) -> ServerIdentity | str:
 
 def _submit(env: Environment) -> Future[ServerIdentity | str] | str:
     """The lookup of ``env``'s identity, started or cached; a reason when it cannot start."""
-    global _pool
     if env.database_url is None:
         return "it has no database URL"
     if _runs_a_command(env):
@@ -173,10 +174,14 @@ def _submit(env: Environment) -> Future[ServerIdentity | str] | str:
     with _lock:
         found = _cache.get(_key(url))
         if found is None:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="dbenv-identity")
-            found = _pool.submit(_read_protected, url, env.database_url.masked)
-            _cache[_key(url)] = found
+            found = _cache[_key(url)] = Future()
+            masked = env.database_url.masked
+            # a daemon thread: a server that never answers must not hold the process's exit
+            threading.Thread(
+                target=lambda: found.set_result(_read_protected(url, masked)),
+                name="dbenv-identity",
+                daemon=True,
+            ).start()
         return found
 
 
@@ -213,8 +218,15 @@ def protected_identities(
             found.append((other, "its settings do not resolve here"))
             continue
         lookup = _submit(other)
-        found.append((other, lookup if isinstance(lookup, str) else lookup.result()))
+        found.append((other, lookup if isinstance(lookup, str) else _answer(lookup)))
     return found
+
+
+def _answer(lookup: Future[ServerIdentity | str]) -> ServerIdentity | str:
+    try:
+        return lookup.result(timeout=ANSWER_TIMEOUT)
+    except FutureTimeout:
+        return f"it did not answer within {ANSWER_TIMEOUT:g} s"
 
 
 def forget() -> None:
