@@ -25,7 +25,9 @@ from dbenv.config.model import Environment
 from dbenv.stamp import stamp_state
 from lifecycle_support import create_database, drop_database, drop_marker, stamp_as
 
-STATES = ("ok", "absent", "empty", "other-environment", "other-project", "copy")
+# "protected": stamped app/test like "ok", but with tier protected (the stamp's tier
+# against the declared tier: a disposable declaration over it is refused by stamp-tier)
+STATES = ("ok", "protected", "absent", "empty", "other-environment", "other-project", "copy")
 REDIS_DB = 9
 
 
@@ -43,6 +45,8 @@ def build_state(admin: str, dsn: str, name: str, state: str, *, fresh: bool) -> 
     drop_marker(dsn)
     if state == "ok":
         stamp_as(dsn, "app", "test")
+    elif state == "protected":
+        stamp_as(dsn, "app", "test", tier="protected")
     elif state == "other-environment":
         stamp_as(dsn, "app", "development")
     elif state == "other-project":

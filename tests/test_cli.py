@@ -341,9 +341,11 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 def test_check_exit_codes(tmp_path: Path) -> None:
     root = make_project(tmp_path)
-    clean = invoke(root, "check", "development")
+    clean = invoke(root, "check", "development", "--offline")
     assert clean.exit_code == 0, clean.output
-    leaks = invoke(root, "check", "--scan", str(FIXTURES / "seed_003_database_architecture.md"))
+    leaks = invoke(
+        root, "check", "--offline", "--scan", str(FIXTURES / "seed_003_database_architecture.md")
+    )
     assert leaks.exit_code == 1
     assert "seed_003_database_architecture.md:46" in leaks.stdout
     assert "HeliotropeDev2025" not in leaks.output
@@ -354,12 +356,12 @@ def test_check_exit_codes(tmp_path: Path) -> None:
 def test_check_json_and_strict(tmp_path: Path) -> None:
     toml = PROJECT + '\n[environments.prod]\ndatabase_url = "postgresql://s@db.example.com/shop"\n'
     root = make_project(tmp_path, toml)
-    result = invoke(root, "check", "prod", "--json")
+    result = invoke(root, "check", "prod", "--json", "--offline")
     assert result.exit_code == 0  # a TLS warning alone passes
     data = json.loads(result.stdout)
     assert [f["rule"] for f in data["findings"]] == ["no-tls"]
     assert data["findings"][0]["fix"]
-    assert invoke(root, "check", "prod", "--strict").exit_code == 1
+    assert invoke(root, "check", "prod", "--strict", "--offline").exit_code == 1
 
 
 def test_python_dash_m_dbenv(tmp_path: Path) -> None:

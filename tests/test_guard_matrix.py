@@ -1,5 +1,8 @@
 """The guard matrix: operation × tier × stamp × name pattern × shared × declared × override.
 
+The stamp dimension includes the stamp's own tier: ``protected`` is stamped for
+this environment with tier protected, so a disposable declaration disagrees with it.
+
 Each cell predicts the outcome from DESIGN §3 and runs the operation's real
 command (``dbenv.commands``; see ``guard_matrix_support``). A refused cell must
 raise ``GuardRefusal`` naming the first failing check and leave the database
@@ -24,6 +27,9 @@ prefix or schema environment inside protected production's database.
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +38,9 @@ import psycopg
 import pytest
 import redis
 
+from dbenv.backends.local import LocalStack
+from dbenv.commands import lifecycle_data
+from dbenv.commands.stack import initdb_cache
 from dbenv.config import Project
 from dbenv.errors import GuardRefusal
 from guard_matrix_support import (
@@ -50,9 +59,11 @@ from lifecycle_support import (
     drop_database,
     journal_rows,
     load,
+    stamp_as,
     unique,
     write_project,
 )
+from servers import PgServer
 
 TIERS = ("disposable", "protected")
 PATTERNS = ("match", "mismatch")
@@ -75,10 +86,14 @@ def expected_refusal(
     failing = []
     if operation != "stamp" and tier == "protected":
         failing.append("tier")
+    if state == "protected" and tier == "disposable":
+        if override == "wrong":
+            return "override"
+        return "stamp-tier"  # no override gets past it (see test_guard_tier for the way down)
     labelling_ok = operation == "stamp" and (
         state == "empty" or (state == "absent" and tier == "protected")
     )
-    if state != "ok" and not labelling_ok:
+    if state not in ("ok", "protected") and not labelling_ok:
         failing.append("stamp")
     if pattern == "mismatch":
         failing.append("pattern")
@@ -97,7 +112,7 @@ def one_failing_check_at_a_time(operation: str) -> list[tuple[str, ...]]:
     """The all-passing cell, each failing dimension alone, and all failing at once."""
     states = [
         s for s in STATES if s != "ok" and not (s == "empty" and operation in ("seed", "sync"))
-    ]
+    ]  # "protected" with the declared disposable tier: the stamp's tier disagrees
     variants = [SAFE, ("protected", *SAFE[1:])]
     variants += [(SAFE[0], state, *SAFE[2:]) for state in states]
     variants += [(*SAFE[:2], "mismatch", *SAFE[3:]), (*SAFE[:3], "shared", SAFE[4])]
@@ -468,3 +483,154 @@ def test_guard_where_cell(
         elif refusal is None and (op.replaces_database or op.restamps):
             observers.forget("ok")
             build_state(pg_server.dsn, dsn, database, "ok", fresh=op.replaces_database)
+
+
+# --- same-name databases on two servers ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def second_pg() -> Iterator[PgServer]:
+    """Another real cluster, from the same initdb cache as the suite's."""
+    root = Path(tempfile.mkdtemp(prefix="dbenv-test-pg2-"))
+    root.chmod(0o755)  # the server may run as an unprivileged user (see conftest)
+    bindir = os.environ.get("DBENV_PG_BINDIR")
+    stack = LocalStack(
+        root / "stack",
+        redis=False,
+        host_auth="trust",
+        initdb_cache=initdb_cache(os.environ),
+        pg_bindir=Path(bindir) if bindir else None,
+    )
+    status = stack.start()
+    assert status.state is not None and status.state.postgres is not None
+    try:
+        yield PgServer("127.0.0.1", status.state.postgres.port)
+    finally:
+        stack.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def twins(pg_server: Any, second_pg: PgServer) -> Iterator[tuple[str, str, str]]:
+    """(name, production's DSN on the suite's server, test's DSN on the second one)."""
+    name = unique("gm_same")  # no "test" in it: the default pattern fails for test
+    create_database(pg_server.dsn, name)
+    production = pg_server.dsn_for(name)
+    with psycopg.connect(production, autocommit=True) as conn:
+        conn.execute("CREATE TABLE app_rows (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO app_rows VALUES (1, 'production'), (2, 'production')")
+    stamp_as(production, "app", "production", tier="protected")
+    test = second_pg.dsn_for(name)
+    build_state(second_pg.dsn, test, name, "ok", fresh=True)
+    yield name, production, test
+    drop_database(pg_server.dsn, name)
+    drop_database(second_pg.dsn, name)
+
+
+TWIN_OVERRIDES = ("none", "bare", "qualified", "production's")
+
+
+@pytest.mark.parametrize("override", TWIN_OVERRIDES)
+@pytest.mark.parametrize("operation", ["reset", "seed", "flush", "restore", "sync", "stamp"])
+def test_same_name_on_two_servers(
+    pg_server: Any,
+    second_pg: PgServer,
+    twins: tuple[str, str, str],
+    fixtures: Fixtures,
+    tmp_path: Path,
+    operation: str,
+    override: str,
+) -> None:
+    """test and production are both database NAME, told apart by port only: the bare
+    name confirms nothing, ``NAME@host:port`` of the target does."""
+    name, production, test_dsn = twins
+    write_project(
+        tmp_path,
+        "app",
+        {
+            "test": {
+                "tier": "disposable",
+                "database_url": test_dsn,
+                "redis_url": fixtures.redis_url,
+                "redis_db": REDIS_DB,
+                "redis_prefix": fixtures.prefix + "test:",
+            },
+            "production": {"database_url": production},
+            "development": {"tier": "disposable", "database_url": fixtures.source_dsn},
+        },
+    )
+    project = load(tmp_path, {"APP_ENV": "test"})
+    env = project.environment("test")
+    given = {
+        "none": None,
+        "bare": name,
+        "qualified": f"{name}@127.0.0.1:{second_pg.port}",  # loopback spelled either way
+        "production's": f"{name}@localhost:{pg_server.port}",
+    }[override]
+    expected = {"none": "pattern", "bare": "override", "production's": "override"}.get(override)
+    op = OPERATIONS[operation]
+    production_before = database_state(production)
+    with psycopg.connect(test_dsn, autocommit=True) as conn:
+        op.prepare(conn, fixtures, "ok")
+        before = database_state(conn)
+        journal_before = len(journal_rows(conn))
+    keys_before = redis_keys(fixtures)
+    try:
+        if expected is not None:
+            with pytest.raises(GuardRefusal) as caught:
+                op.run(project, env, fixtures, given)
+            assert caught.value.check == expected and caught.value.exit_code == 3
+            if override == "bare":
+                assert "protected environment 'production' also uses" in caught.value.message
+            if expected == "override":
+                assert f"--i-mean-it={name}@localhost:{second_pg.port}" in (caught.value.hint or "")
+            assert database_state(test_dsn) == before
+            assert redis_keys(fixtures) == keys_before
+        else:
+            op.run(project, env, fixtures, given)
+            with psycopg.connect(test_dsn, autocommit=True) as conn:
+                op.verify(conn, fixtures, env)
+                rows = journal_rows(conn)
+            assert len(rows) == journal_before + 1
+            assert rows[-1][:4] == (operation, "test", "ok", given)
+            assert (rows[-1][4] is not None) is (operation != "stamp")
+        assert database_state(production) == production_before
+    finally:
+        if expected is None and (op.replaces_database or op.restamps):
+            build_state(second_pg.dsn, test_dsn, name, "ok", fresh=op.replaces_database)
+
+
+def test_no_pattern_is_the_documented_way_for_same_name_databases(
+    twins: tuple[str, str, str], fixtures: Fixtures, tmp_path: Path
+) -> None:
+    """``guard_pattern = ""`` for test: the stamp and the server tell the two apart."""
+    _, production, test_dsn = twins
+    write_project(
+        tmp_path,
+        "app",
+        {
+            "test": {"tier": "disposable", "database_url": test_dsn, "guard_pattern": ""},
+            "production": {"database_url": production},
+        },
+    )
+    project = load(tmp_path)
+    production_before = database_state(production)
+    with psycopg.connect(test_dsn, autocommit=True) as conn:
+        OPERATIONS["reset"].prepare(conn, fixtures, "ok")
+    lifecycle_data.reset(project, project.environment("test"), data_only=True)
+    assert database_state(test_dsn)["counts"]["public.app_rows"] == 0
+    assert database_state(production) == production_before
+    # pointed at production's database by mistake, the same project is still refused
+    write_project(
+        tmp_path,
+        "app",
+        {
+            "test": {"tier": "disposable", "database_url": production, "guard_pattern": ""},
+            "production": {"database_url": production},
+        },
+    )
+    mistaken = load(tmp_path)
+    with pytest.raises(GuardRefusal) as caught:
+        lifecycle_data.reset(mistaken, mistaken.environment("test"), data_only=True)
+    assert caught.value.check == "stamp-tier"  # production's own stamp says protected
+    assert database_state(production) == production_before

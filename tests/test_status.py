@@ -125,11 +125,14 @@ def test_cli_stamp_refuses_then_restamps_with_the_right_override(
     stamp_as(two_dbs["test"], "app", "production", tier="protected")
     run = CliRunner().invoke
     refused = run(app, ["--project", str(tmp_path), "stamp", "test"])
-    assert refused.exit_code == 3 and "check 'stamp' failed" in refused.output
+    # production's stamp says protected: re-labelling it as test's lowers the tier
+    assert refused.exit_code == 3 and "check 'stamp-tier' failed" in refused.output
+    assert "(also failing: stamp)" in refused.output
     db = two_dbs["test"].rsplit("/", 1)[1]
     wrong = run(app, ["--project", str(tmp_path), "stamp", "test", "--i-mean-it", "nope"])
     assert wrong.exit_code == 3 and f"--i-mean-it={db}" in wrong.output
-    ok = run(app, ["--project", str(tmp_path), "stamp", "test", f"--i-mean-it={db}"])
+    lower = ["--tier", "disposable", f"--i-mean-it={db}"]
+    ok = run(app, ["--project", str(tmp_path), "stamp", "test", *lower])
     assert ok.exit_code == 0, ok.output
     assert f"stamped {db} as app/test (was: other-environment)" in ok.output
     unknown = run(app, ["--project", str(tmp_path), "stamp", "prod"])

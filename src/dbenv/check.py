@@ -8,9 +8,10 @@ secret: URLs are judged from their masked form, leaks are reported masked.
 
 Rules: missing-variables, unresolvable, shared-database, no-tls, components-disagree,
 env-file-tracked, env-file-not-ignored, credential-in-file (``dbenv.check_files``), and
-``scan --history``'s credential-in-history; ``RULES`` describes each. A finding's
-``fingerprint`` (rule, environment, file, masked text; not the line) is what baselines
-and SARIF match on.
+``scan --history``'s credential-in-history; and, unless ``--offline``, stamp-tier
+(``dbenv.check_stamps``: the one rule that connects). ``RULES`` describes each. A
+finding's ``fingerprint`` (rule, environment, file, masked text; not the line) is what
+baselines and SARIF match on.
 
 TLS: loopback hosts (localhost, 127.0.0.1, ::1) and unix sockets are exempt from
 ``no-tls``: that traffic never leaves the machine.
@@ -59,6 +60,8 @@ RULES: dict[str, str] = {
     "credential-in-file": "A password in a connection URL, or a literal secret assigned to "
     "a secret-like key, written into a file.",
     "credential-in-history": "A credential that a commit in git's history added.",
+    "stamp-tier": "An environment's declared tier disagrees with its database's stamp "
+    "(declared disposable over a protected stamp: the guard refuses it).",
 }
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", ""}
@@ -479,11 +482,15 @@ def run_checks(
     names: Sequence[str] = (),
     scan: Sequence[Path] = (),
     verify: bool = False,
+    stamps: bool = False,
 ) -> CheckReport:
     """Every rule that concerns the named environments (default: all, whether or not one
-    is selected) and the project's files."""
+    is selected) and the project's files.
+
+    ``stamps``: also read each environment's stamp (connects; see ``check_stamps``).
+    """
     selected = list(names) or list(project.environment_names)
-    active = project.active_name()
+    active = project.selected_name()  # the doctor checks without a selection
     findings: list[Finding] = []
     resolved: list[Environment] = []
     for name in project.environment_names:
@@ -505,6 +512,12 @@ def run_checks(
     from dbenv.check_files import file_rules
 
     file_findings, notes, scanned = file_rules(project.root, resolved, scan, verify=verify)
+    if stamps:
+        from dbenv.check_stamps import stamp_tier_rule
+
+        found, unread = stamp_tier_rule(project, [e for e in resolved if e.name in selected])
+        findings += found
+        notes = [*notes, *unread]
     return CheckReport(
         tuple(_located(project, findings) + file_findings),
         tuple(notes),

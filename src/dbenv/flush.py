@@ -32,10 +32,10 @@ from dbenv.guard import admit, destructive, refuse_protected
 from dbenv.guard_checks import (
     CheckResult,
     check_declared,
-    check_override,
     check_tier,
     protected_environments,
 )
+from dbenv.guard_override import check_override
 
 if TYPE_CHECKING:
     from dbenv.config import Project
@@ -117,7 +117,7 @@ def _redis_only(
     name = redis.target_name(env)
     results: list[CheckResult] = [check_tier(env, "flush"), check_declared(project, env, "flush")]
     if override is not None:
-        results.append(check_override(env, override, name))
+        results.append(check_override(project, env, override, name))
     failing = admit(project, env, "flush", override, arguments, results=results)
     protected = _refuse_shared_redis(project, env, arguments, progress)
     saved = None

@@ -54,13 +54,13 @@ from dbenv.guard_checks import (
     POOLED_HINT,
     CheckResult,
     Facts,
-    check_override,
     check_tier,
     facts_from,
     open_target,
     read_facts,
     run_checks,
 )
+from dbenv.guard_override import check_override
 from dbenv.lockwait import Watch
 from dbenv.stamp import Stamp, scope_of, write_stamp
 from dbenv.tenancy import Tenancy
@@ -101,13 +101,20 @@ def maintenance_url(env: Environment) -> str:
 
 
 def evaluate(
-    project: Project, env: Environment, operation: str, *, override: str | None = None
+    project: Project,
+    env: Environment,
+    operation: str,
+    *,
+    override: str | None = None,
+    lower_tier: bool = False,
 ) -> list[CheckResult]:
     """Every check's result for ``operation`` on ``env``, changing nothing."""
     facts = read_facts(project, env, maintenance_url(env), target_url(env))
-    results = run_checks(project, env, operation, facts)
+    results = run_checks(project, env, operation, facts, lower_tier=lower_tier)
     if override is not None:
-        results.append(check_override(env, override, facts.database))
+        results.append(
+            check_override(project, env, override, facts.database, same_as=facts.same_as)
+        )
     return results
 
 
@@ -195,12 +202,15 @@ def destructive(
     progress: Progress | None = None,
     lock_timeout: float | None = None,
     snapshot: Callable[[], str] | None = None,
+    lower_tier: bool = False,
 ) -> Iterator[Guarded]:
     """Check, lock, (snapshot,) yield the target connection, journal the outcome.
 
     ``override`` defaults to the process's ``DBENV_I_MEAN_IT`` (via config).
     ``snapshot``: what an override saves first, when the operation changes something
     other than the database (flush: the Redis keys); default ``pg_dump`` of the target.
+    ``lower_tier``: ``dbenv stamp ENV --tier disposable`` (a protected stamp may be
+    lowered, with the override, after a snapshot).
     Raises ``GuardRefusal`` (nothing changed) when a check fails.
     """
     if override is None:
@@ -219,7 +229,7 @@ def destructive(
 
     def before_wait() -> None:
         early.discard()  # the lock's holder may swap or drop the database: stay off it
-        admit(project, env, operation, override, args)
+        admit(project, env, operation, override, args, lower_tier=lower_tier)
 
     timeout = lock_timeout if lock_timeout is not None else project.lock_timeout
     watch = Watch(
@@ -235,7 +245,16 @@ def destructive(
             project, env, operation, progress=progress, watch=watch, before_wait=before_wait
         ) as lock_conn:
             guarded = _enter(
-                project, env, operation, override, args, lock_conn, progress, early.take(), snapshot
+                project,
+                env,
+                operation,
+                override,
+                args,
+                lock_conn,
+                progress,
+                early.take(),
+                snapshot,
+                lower_tier=lower_tier,
             )
             guarded.watch = watch
             watch.watch([_bound_lock_waits(guarded.conn, timeout)])
@@ -291,6 +310,8 @@ def _enter(
     progress: Progress | None,
     early: psycopg.Connection[Any] | None,
     take: Callable[[], str] | None = None,
+    *,
+    lower_tier: bool = False,
 ) -> Guarded:
     """Under the lock: read the facts, run the checks, snapshot if overriding."""
     conn, facts = early, None
@@ -308,9 +329,11 @@ def _enter(
     try:
         if facts is None:
             facts = facts_from(conn, project, env) if conn else Facts(_database_of(env), False)
-        results = run_checks(project, env, operation, facts)
+        results = run_checks(project, env, operation, facts, lower_tier=lower_tier)
         if override is not None:
-            results.append(check_override(env, override, facts.database))
+            results.append(
+                check_override(project, env, override, facts.database, same_as=facts.same_as)
+            )
         for note in facts.notes:
             if progress is not None:
                 progress(f"note: {note}")
@@ -351,16 +374,20 @@ def admit(
     args: Mapping[str, object],
     *,
     results: list[CheckResult] | None = None,
+    lower_tier: bool = False,
 ) -> list[CheckResult]:
     """Raise the refusal for the first failing check; return the failing (overridden).
 
-    ``results``: checks already evaluated (else they are evaluated here).
+    ``results``: checks already evaluated (else they are evaluated here). A wrong
+    override is named first, then a check no override gets past.
     """
     if results is None:
-        results = evaluate(project, env, operation, override=override)
+        results = evaluate(project, env, operation, override=override, lower_tier=lower_tier)
     failing = [r for r in results if not r.passed]
     # a wrong override, and a pooled connection (no lock can hold there), pass with none
     refusal = next((r for r in failing if r.check in ("override", "direct")), None)
+    if refusal is None:
+        refusal = next((r for r in failing if not r.overridable), None)
     if refusal is None and failing and override is None:
         refusal = failing[0]
     if refusal is None:
@@ -399,8 +426,10 @@ def _snapshot_if_needed(
     *,
     take: Callable[[], str] | None = None,
 ) -> str | None:
-    if not failing or override is None or operation in LABELLING:
-        return None  # stamp/provision delete nothing: there is nothing to save
+    if not failing or override is None:
+        return None
+    if operation in LABELLING and all(r.check != "stamp-tier" for r in failing):
+        return None  # stamp/provision delete nothing, unless a protected stamp is lowered
     from dbenv.snapshot import take_snapshot
 
     if progress:

@@ -1,4 +1,4 @@
-"""The guard's five checks (DESIGN §3), each a pure function of config and facts.
+"""The guard's checks (DESIGN §3), each a pure function of config and facts.
 
 ``read_facts`` is the only part that talks to the server, read-only: does the
 database exist, what does its stamp say, does the scope hold anything. Each check
@@ -37,7 +37,7 @@ __all__ = [
     "LABELLING",
     "CheckResult",
     "Facts",
-    "check_override",
+    "check_stamp_tier",
     "facts_from",
     "open_target",
     "protected_environments",
@@ -58,6 +58,7 @@ class CheckResult:
     passed: bool
     found: str
     hint: str | None = None
+    overridable: bool = True  # False: not even --i-mean-it gets past it
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,16 @@ def compared(project: Project, env: Environment, facts: Facts) -> Facts:
 
 
 def run_checks(
-    project: Project, env: Environment, operation: str, facts: Facts
+    project: Project, env: Environment, operation: str, facts: Facts, *, lower_tier: bool = False
 ) -> list[CheckResult]:
-    """The five checks, in DESIGN §3's order, then that the connection is direct."""
+    """The checks, in DESIGN §3's order (the stamp's tier right after the declared one),
+    then that the connection is direct.
+
+    ``lower_tier``: the operation is ``dbenv stamp ENV --tier disposable``.
+    """
     return [
         check_tier(env, operation),
+        check_stamp_tier(env, facts, lower_tier=lower_tier),
         check_stamp(project, env, operation, facts),
         check_pattern(env, facts.database),
         check_shared(project, env, facts),
@@ -202,6 +208,38 @@ def check_tier(env: Environment, operation: str) -> CheckResult:
         f"'{env.name}' is {env.tier} (tier = \"{env.tier}\")",
         f'dbenv runs {operation} only on disposable environments: set tier = "disposable"'
         f" for '{env.name}' in dbenv.toml if its data may be thrown away.",
+    )
+
+
+def check_stamp_tier(env: Environment, facts: Facts, *, lower_tier: bool = False) -> CheckResult:
+    """The stamp is the authority on the tier: stamped protected stays protected.
+
+    Compares the tier of the stamp already read (no query of its own). A copy's
+    stamp row is its original's, not this database's: the stamp check handles it.
+    Failing without ``lower_tier`` is beyond any override: the one way down is the
+    explicit, named re-stamp, which (with ``lower_tier``) needs the override.
+    """
+    stamp = facts.stamp
+    if env.tier != "disposable" or stamp is None or facts.state == "copy":
+        return CheckResult("stamp-tier", True, "the stamp does not contradict the tier")
+    if stamp.tier != "protected":
+        return CheckResult("stamp-tier", True, f"'{facts.database}' is stamped {stamp.tier}")
+    db, owner = facts.database, f"{stamp.project}/{stamp.environment}"
+    lower = f"dbenv stamp {env.name} --tier disposable --i-mean-it={db}"
+    if lower_tier:
+        return CheckResult(
+            "stamp-tier",
+            False,
+            f"'{db}' is stamped protected ({owner}); lowering it to disposable",
+            f"Lowering a protected stamp must name the database: {lower}.",
+        )
+    return CheckResult(
+        "stamp-tier",
+        False,
+        f"'{db}' is stamped protected ({owner}) but '{env.name}' is now declared disposable",
+        f"The stamp decides; if its data may really be thrown away, lower it first: {lower}"
+        " (takes a snapshot and journals it).",
+        overridable=False,
     )
 
 
@@ -269,9 +307,12 @@ def _unstamped(env: Environment, facts: Facts, labelling: bool) -> CheckResult:
 
 
 def guard_pattern(env: Environment) -> str | None:
-    """The configured pattern, or ``test`` for environments named test/testing."""
-    if env.guard_pattern:
-        return env.guard_pattern
+    """The configured pattern, or ``test`` for environments named test/testing.
+
+    An explicit ``""`` (or ``false``) means no pattern: never the default.
+    """
+    if env.guard_pattern is not None:
+        return env.guard_pattern or None
     return "test" if env.name.lower() in ("test", "testing") else None
 
 
@@ -497,15 +538,4 @@ def check_declared(project: Project, env: Environment, operation: str = "") -> C
         False,
         f"the process declares {variable}={value} but the target is '{env.name}'",
         f"Unset {variable}, or run under the target's environment: dbenv run {env.name} -- ...",
-    )
-
-
-def check_override(env: Environment, override: str, database: str) -> CheckResult:
-    if override == database:
-        return CheckResult("override", True, f"the override names '{database}'")
-    return CheckResult(
-        "override",
-        False,
-        f"the override names '{override}' but '{env.name}' is database '{database}'",
-        f"An override must name the target database exactly: --i-mean-it={database}.",
     )

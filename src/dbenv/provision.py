@@ -35,7 +35,8 @@ from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError
 from dbenv.guard import admit, maintenance_url, target_url
-from dbenv.guard_checks import check_override, read_facts, run_checks
+from dbenv.guard_checks import read_facts, run_checks
+from dbenv.guard_override import check_override
 from dbenv.provision_shared import Sharing, sharing_of
 from dbenv.stamp import Stamp, read_stamp, stamp_state, write_stamp
 
@@ -132,11 +133,10 @@ def provision(
     maintenance = maintenance_url(env)
     admin_target = postgres.with_database(maintenance, work.database)
     override = override if override is not None else project.override_database
-    results = run_checks(
-        project, env, "provision", read_facts(project, env, maintenance, admin_target)
-    )
+    facts = read_facts(project, env, maintenance, admin_target)
+    results = run_checks(project, env, "provision", facts)
     if override is not None:
-        results.append(check_override(env, override, work.database))
+        results.append(check_override(project, env, override, work.database, same_as=facts.same_as))
     admit(project, env, "provision", override, {"database": work.database}, results=results)
     work.sharing = sharing_of(project, env)
     with postgres.connect(

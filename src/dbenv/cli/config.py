@@ -282,8 +282,13 @@ def check_command(
     baseline: BaselineOption = None,
     write_baseline: WriteBaselineOption = False,
     verify: VerifyOption = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Do not connect to read the stamps' tiers."),
+    ] = False,
 ) -> None:
-    """The doctor: missing variables, shared databases, TLS, env files, leaked credentials.
+    """The doctor: missing variables, shared databases, TLS, env files, leaked credentials,
+    tiers the stamps contradict (read-only; --offline skips them).
 
     Exit 0 when clean (warnings allowed unless --strict), 1 when problems, 2 bad input.
     """
@@ -291,7 +296,13 @@ def check_command(
     from dbenv.commands.config import check
 
     chosen = chosen_format(fmt, json=json)
-    report = check(get_project(ctx), environments or [], scan=scan or [], verify=verify)
+    report = check(
+        get_project(ctx),
+        environments or [],
+        scan=scan or [],
+        verify=verify,
+        stamps=not offline,
+    )
     _finish(
         report,
         fmt=chosen,

@@ -71,20 +71,42 @@ def provision_command(
 @app.command("stamp")
 @handle_errors
 def stamp_command(
-    ctx: typer.Context, env: EnvArgument, i_mean_it: OverrideOption = None, json: JsonOption = False
+    ctx: typer.Context,
+    env: EnvArgument,
+    i_mean_it: OverrideOption = None,
+    json: JsonOption = False,
+    tier: Annotated[
+        str | None,
+        typer.Option(
+            "--tier",
+            metavar="TIER",
+            help="The tier to stamp; must be the declared one. 'disposable' lowers a"
+            " protected stamp (needs --i-mean-it, takes a snapshot).",
+        ),
+    ] = None,
 ) -> None:
     """(Re)write the stamp that says which project and environment a database belongs to."""
     from dbenv.commands.lifecycle import stamp
 
     project = get_project(ctx)
-    result = stamp(project, project.environment(env), override=i_mean_it, progress=err)
+    result = stamp(
+        project,
+        project.environment(env),
+        override=i_mean_it,
+        progress=err,
+        tier=tier,
+    )
     if json:
         print_json(asdict(result))
         return
+    tier_was, tier = result.previous_tier, result.stamp.tier
+    lowered = f"; tier {tier_was} -> {tier}" if tier_was and tier_was != tier else ""
     out(
         f"stamped {result.database} as {result.stamp.project}/{result.stamp.environment}"
-        f" (was: {result.previous})"
+        f" (was: {result.previous}){lowered}"
     )
+    if result.snapshot:
+        out(f"safety snapshot: {result.snapshot}")
 
 
 @app.command("status")

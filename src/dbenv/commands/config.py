@@ -423,11 +423,15 @@ def check(
     *,
     scan: Sequence[Path] = (),
     verify: bool = False,
+    stamps: bool = False,
 ) -> CheckReport:
-    """The doctor: every rule of ``dbenv.check`` over the named (default: all) environments."""
+    """The doctor: every rule of ``dbenv.check`` over the named (default: all) environments.
+
+    ``stamps``: read each environment's stamp to compare its tier (connects).
+    """
     from dbenv.check import run_checks
 
     for name in names:
         if name not in project.environment_names:
             project.environment(name)  # raises UnknownEnvironment with a suggestion
-    return run_checks(project, names=names, scan=scan, verify=verify)
+    return run_checks(project, names=names, scan=scan, verify=verify, stamps=stamps)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dbenv.config.model import Environment
+from dbenv.config.schema import TIERS
+from dbenv.errors import UsageError
 from dbenv.provision import ProvisionResult
 from dbenv.stamp import Stamp
 from dbenv.status import StatusReport
@@ -41,6 +43,8 @@ class StampResult:
     database: str
     previous: str  # the stamp state before: ok, absent, other-..., copy
     stamp: Stamp
+    previous_tier: str | None = None  # the tier the stamp said before, if it said one
+    snapshot: str | None = None  # taken when an override was needed (lowering a tier)
 
 
 def provision(
@@ -62,15 +66,43 @@ def stamp(
     *,
     override: str | None = None,
     progress: Progress | None = None,
+    tier: str | None = None,
 ) -> StampResult:
-    """``dbenv stamp ENV``: (re)write the stamp, through the guard (operation ``stamp``)."""
+    """``dbenv stamp ENV``: (re)write the stamp, through the guard (operation ``stamp``).
+
+    ``tier``: the tier to stamp (``--tier``); it must be the one the project
+    declares. ``disposable`` is how a protected stamp is lowered: the override must
+    name the database, a snapshot is taken and the journal row records both.
+    """
     from dbenv import guard
     from dbenv.guard_checks import facts_from
 
-    with guard.destructive(project, env, "stamp", override=override, progress=progress) as guarded:
+    if tier is not None and tier not in TIERS:
+        raise UsageError(
+            f"--tier must be {' or '.join(TIERS)}, not '{tier}'.", hint="Pick one of them."
+        )
+    if tier is not None and tier != env.tier:
+        setting = env.settings.get("tier")
+        where = f" (from {setting.origin})" if setting is not None else ""
+        raise UsageError(
+            f"--tier {tier} is not the tier '{env.name}' is declared with ({env.tier}{where}).",
+            hint=f"Set tier = \"{tier}\" for '{env.name}' first, then re-stamp.",
+        )
+    with guard.destructive(
+        project,
+        env,
+        "stamp",
+        override=override,
+        progress=progress,
+        arguments={"tier": tier} if tier else None,
+        lower_tier=tier == "disposable",
+    ) as guarded:
         before = facts_from(guarded.conn, project, env)
         written = guarded.write_stamp()
-    return StampResult(env.name, before.database, before.state or "absent", written)
+    was = before.stamp.tier if before.stamp is not None else None
+    return StampResult(
+        env.name, before.database, before.state or "absent", written, was, guarded.snapshot
+    )
 
 
 def status(project: Project, *, names: Sequence[str] | None = None) -> StatusReport:

@@ -177,7 +177,7 @@ class Environment:
     redis_db: int | None = None
     redis_prefix: str | None = None
     server: str | None = None  # "local": URL points at the running `dbenv up` stack
-    guard_pattern: str | None = None
+    guard_pattern: str | None = None  # None: the default; "": explicitly no pattern
     shares_with: tuple[str, ...] = ()
     # prefix/schema environments allowed inside this (protected) environment's
     # database; written into its stamp (docs/guard.md, "Tenants")

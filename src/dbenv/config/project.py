@@ -29,6 +29,7 @@ from dbenv.config.settings import (
     libpq_secret,
     resolve_settings,
 )
+from dbenv.config.tier_names import ALLOW_KEY, check_named_tier
 from dbenv.config.variables import layer_variables, visible_variables
 from dbenv.errors import NoEnvironmentSelected, ProjectFileError, UnknownEnvironment
 
@@ -273,6 +274,14 @@ class Project:
                 resolver=resolver,
                 label_of=self.label,
             )
+        )
+        check_named_tier(
+            name,
+            settings,
+            table,
+            data["project"].get("production_names", ()),
+            self.source.lines.line_of(("environments", name, ALLOW_KEY)),
+            self.label(self.path),
         )
         variables = visible_variables(layered, resolver, required)
         return _environment(self, name, table, settings, variables, files, layered)

@@ -70,6 +70,11 @@ def selectors(value: Any) -> str | None:
     return None if ok else "a non-empty list of variable names"
 
 
+def names(value: Any) -> str | None:
+    ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+    return None if ok else "a list of non-empty environment names"
+
+
 def string_table(value: Any) -> str | None:
     ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     return None if ok else 'a table of strings (name = "path")'
@@ -119,8 +124,10 @@ def schema_source(value: Any) -> str | None:
 
 
 def pattern(value: Any) -> str | None:
+    if value is False:
+        return None  # explicitly no pattern, like ""
     if not isinstance(value, str):
-        return "a regular expression string"
+        return 'a regular expression string, or "" / false for no name pattern'
     try:
         re.compile(value)
     except re.error as exc:
@@ -135,6 +142,7 @@ PROJECT_KEYS: Mapping[str, Check] = {
     "env_files": strings,
     "secret_timeout": positive,
     "lock_timeout": positive,
+    "production_names": names,
 }
 LOCAL_KEYS: Mapping[str, Check] = {
     "data_dir": text,
@@ -177,6 +185,7 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "vars": scalars,
     "export": check_export_table,
     "selector_values": selector_table,
+    "disposable_despite_name": boolean,
 }
 TOP_KEYS: Mapping[str, Check] = {
     "project": any_table,

@@ -129,6 +129,8 @@ def _coerce(setting: Setting) -> Setting:
     if setting.key in ENUMS and value not in ENUMS[setting.key]:
         raise _bad(setting, "one of " + ", ".join(ENUMS[setting.key]))
     if setting.key == "guard_pattern":
+        if value is False:
+            return replace(setting, value="")  # explicitly no name pattern
         try:
             re.compile(str(value))
         except re.error:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
 from dbenv.errors import GuardRefusal, OperationError, UsageError
+from dbenv.guard_override import names_target
 from dbenv.sync import copy, load
 from dbenv.sync.catalog import SKIP_SCHEMAS, read_tables
 from dbenv.sync.dump import (
@@ -106,7 +107,7 @@ def clone(
     if (
         no_mask
         and masking_required(source, target)
-        and (override or project.override_database) != dst_db
+        and not names_target(override or project.override_database, target, dst_db)
     ):
         raise GuardRefusal(
             f"refused to clone {source.name} -> {target.name} unmasked: data flows from a protected"

@@ -25,6 +25,7 @@ from dbenv import children
 from dbenv.backends import postgres
 from dbenv.config.masking import scrub
 from dbenv.errors import BinariesNotFound, GuardRefusal, OperationError, UsageError
+from dbenv.guard_override import names_target
 from dbenv.sync.origin import dump_origin, write_origin
 from dbenv.testpoint import reached
 
@@ -293,7 +294,7 @@ def _check_origin(
 ) -> tuple[str, str] | None:
     """The dump's origin; a protected one into a disposable ``env`` needs the opt-out."""
     origin = dump_origin(path, project)
-    opted_out = no_mask and (override or project.override_database) == database
+    opted_out = no_mask and names_target(override or project.override_database, env, database)
     if origin is not None and origin[1] == "protected" and env.disposable and not opted_out:
         raise GuardRefusal(
             f"refused to restore {path.name} into '{env.name}': it is a dump of protected"

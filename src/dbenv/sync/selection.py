@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from dbenv.backends import postgres
 from dbenv.errors import GuardRefusal, UsageError
+from dbenv.guard_override import names_target
 from dbenv.sync import subset
 from dbenv.sync.catalog import SKIP_SCHEMAS, TableInfo
 from dbenv.sync.masking import MaskedColumn, unmasked_personal
@@ -129,7 +130,7 @@ def check_masking(
     target_db = postgres.url_parts(env_url(target)).get("dbname", "")
     if options.no_mask:
         override = options.override or project.override_database
-        if override != target_db:
+        if not names_target(override, target, target_db):
             raise GuardRefusal(
                 f"refused to sync {source.name} -> {target.name} unmasked: data flows from a"
                 f" protected environment into a disposable one.",
