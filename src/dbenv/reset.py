@@ -24,6 +24,7 @@ from dbenv import datareset
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError, UsageError
+from dbenv.migrations import check_built, run_after
 from dbenv.sources import (
     SchemaSource,
     build,
@@ -237,10 +238,18 @@ def _rebuild(
     from dbenv.guard import target_url
 
     try:
+        # Alembic and build.after commands run in processes of their own: they must
+        # see the drop (and the built schema) committed
         if source.kind == "alembic":
             with conn.transaction():
                 drop()
             build(project, env, source, conn, url=target_url(env), progress=progress)
+        elif env.build_after:
+            with conn.transaction():
+                drop()
+                build(project, env, source, conn, url=target_url(env), progress=progress)
+        if source.kind == "alembic" or env.build_after:
+            run_after(env, target_url(env))
             with conn.transaction():
                 datareset.capture_reference(conn, env)
         else:
@@ -258,11 +267,7 @@ def _rebuild(
         ) from None
     expected = expected_tables(source, env)
     graph_tables = verify_tables(conn, env, expected or ())
-    if not graph_tables:
-        raise OperationError(
-            f"after the reset '{env.name}' has no tables: {source.spec} created none.",
-            hint="Check the schema source.",
-        )
+    check_built(conn, env, source, graph_tables)  # built in place: no live database apart
     return ResetResult(env.name, method, graph_tables)
 
 

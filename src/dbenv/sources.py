@@ -216,6 +216,9 @@ def render(project: Any, env: Environment, source: SchemaSource) -> tuple[str, s
     """(fingerprint, the SQL script that builds it); Alembic has no script (it migrates)."""
     digest = hashlib.sha256(f"v{FINGERPRINT_VERSION}|{source.kind}|".encode())
     digest.update(("ext:" + ",".join(sorted(env.extensions)) + "|").encode())
+    if env.build_before_sql or env.build_after:  # the build's steps (none: as before)
+        for step in (*env.build_before_sql, "|after|", *env.build_after):
+            digest.update(step.encode() + b"\0")
     script: str | None = None
     if source.kind == "sqlalchemy":
         from dbenv.sqlalchemy import ddl_statements
@@ -280,6 +283,11 @@ def _alembic_config(source: SchemaSource, url: str | None = None) -> Any:
 
     assert source.path is not None
     config = Config(str(source.path))
+    # `alembic upgrade head` is run from the ini's directory (the migrations' child
+    # process is too): a relative script_location means from there, wherever dbenv runs
+    location = config.get_main_option("script_location")
+    if location and not Path(location).is_absolute() and "%(here)s" not in location:
+        config.set_main_option("script_location", str(source.path.parent / location))
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
@@ -380,9 +388,12 @@ def build(
     to the server in one round trip. Alembic runs in its own connection on ``url``
     after ``conn`` commits, since it manages its own transaction.
     """
+    from dbenv.migrations import alembic_upgrade, run_before
+
     say = progress or (lambda _msg: None)
     for extension in env.extensions:
         conn.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
+    run_before(conn, env)
     if source.kind != "alembic":
         script = script if script is not None else render(project, env, source)[1]
         say(f"building the schema from {source.spec}")
@@ -392,13 +403,13 @@ def build(
     if not conn.autocommit:
         conn.commit()  # alembic runs in its own connection and must see the extensions
     say("alembic upgrade head")
-    _alembic_upgrade(source, env, url)
+    alembic_upgrade(source, env, url)
 
 
 # SQLSTATE classes of a fault in the script itself (bad input, exit 2), not the server's:
 # data exceptions, constraints, invalid transaction/schema state, syntax and access rules,
 # unsupported features, PL/pgSQL RAISE
-_SCRIPT_FAULTS = frozenset({"0A", "22", "23", "25", "2B", "3F", "42", "P0"})
+SCRIPT_FAULTS = frozenset({"0A", "22", "23", "25", "2B", "3F", "42", "P0"})
 # ... except an object outside the environment's scope depending on one it rebuilds
 # (production's view on a test_ table, seed 000): the database's state, not the source's
 _SERVER_STATES = frozenset({"2BP01"})
@@ -410,7 +421,7 @@ def build_failure(source: SchemaSource, exc: Exception, *, doing: str, hint: str
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     state = str(getattr(exc, "sqlstate", None) or "")
-    if state[:2] not in _SCRIPT_FAULTS or state in _SERVER_STATES:
+    if state[:2] not in SCRIPT_FAULTS or state in _SERVER_STATES:
         return OperationError(f"{doing} failed: {first}", hint=hint)
     line = None
     diag = getattr(exc, "diag", None)
@@ -427,38 +438,8 @@ def build_failure(source: SchemaSource, exc: Exception, *, doing: str, hint: str
     )
 
 
-def _alembic_upgrade(source: SchemaSource, env: Environment, url: str) -> None:
-    import io
+def alembic_heads(source: SchemaSource) -> tuple[str, ...]:
+    """The head revisions of an Alembic source (what a build must end at)."""
+    from alembic.script import ScriptDirectory
 
-    import sqlalchemy
-    from alembic import command
-    from sqlalchemy.pool import NullPool
-
-    from dbenv.sqlalchemy import application_name, sqlalchemy_url
-
-    sa_url = sqlalchemy_url(url)
-    connect_args: dict[str, Any] = {"application_name": application_name(env, "reset")}
-    config_url = sa_url
-    if env.isolation == "schema" and env.schema:
-        connect_args["options"] = f"-c search_path={env.schema}"
-        # an env.py that makes its own engine from sqlalchemy.url lands in the schema too
-        config_url = _with_query(sa_url, "options", connect_args["options"])
-    engine = sqlalchemy.create_engine(sa_url, poolclass=NullPool, connect_args=connect_args)
-    config = _alembic_config(source, config_url)
-    config.stdout = io.StringIO()
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except Exception as exc:  # whatever the migrations raise: one masked line
-        from dbenv.config.masking import scrub
-
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        secret = _split_password(libpq_url(url))[1]
-        raise OperationError(
-            f"alembic upgrade head failed for {source.spec}: {type(exc).__name__}: "
-            f"{scrub(first, [secret] if secret else [])}",
-            hint="Run the migration by hand to see the full error (alembic upgrade head).",
-        ) from None
-    finally:
-        engine.dispose()
+    return tuple(ScriptDirectory.from_config(_alembic_config(source)).get_heads())

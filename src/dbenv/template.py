@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.datareset import capture_reference
+from dbenv.migrations import LiveWatch, check_built, run_after
 from dbenv.sources import SchemaSource, build, build_failure, load_schema_source, render
 from dbenv.swap import lock_key
 from dbenv.tablegraph import load_graph
@@ -153,12 +154,15 @@ def _build(
     owned = f" OWNER {ident(owner)}" if owner and current and owner != current[0] else ""
     maint.execute(f"CREATE DATABASE {ident(staging)}{owned}")
     url = postgres.with_database(target_url(env), staging)
+    watch = LiveWatch.start(env)  # the migrations must not go to the live database
     try:
         with postgres.connect(url, application_name=f"dbenv:{project.name}:{env.name}:build") as c:
             build(project, env, source, c, url=url, script=script)
             c.commit()
             reached("reset:building")
+            run_after(env, url)
             graph = load_graph(c, env)
+            check_built(c, env, source, tuple(graph.tables), watch)
             reference = capture_reference(c, env, graph)
             tables = tuple(graph.tables)
             c.commit()

@@ -191,6 +191,10 @@ class Environment:
     seed_files: tuple[Path, ...] = ()
     keep_tables: tuple[str, ...] = ()  # a data-only reset leaves these alone
     reference_rows: bool = True  # keep the rows the schema source inserts (data-only reset)
+    # [environments.X.build]: SQL run in the database being built before the schema
+    # source, and commands (seeders) run with its variables afterwards (migrations.py)
+    build_before_sql: tuple[str, ...] = ()
+    build_after: tuple[str, ...] = ()
     selectors: tuple[str, ...] = ("APP_ENV", "ENVIRONMENT")
     # the values the app's selector variables take in this environment, when not its
     # name (`selector_values = { ENVIRONMENT = "testing" }`); the first one is exported

@@ -342,6 +342,8 @@ def _environment(
         seed_files=paths("seed_files"),
         keep_tables=tuple(table.get("keep_tables", [])),
         reference_rows=bool(table.get("reference_rows", True)),
+        build_before_sql=tuple(table.get("build", {}).get("before_sql", [])),
+        build_after=tuple(table.get("build", {}).get("after", [])),
         selectors=project.selectors,
         selector_values={k: _values(v) for k, v in table.get("selector_values", {}).items()},
         export_forms=forms,

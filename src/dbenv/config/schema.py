@@ -186,6 +186,12 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "export": check_export_table,
     "selector_values": selector_table,
     "disposable_despite_name": boolean,
+    "build": any_table,  # its keys: BUILD_KEYS
+}
+# [environments.NAME.build]: steps around building the schema source (docs/lifecycle.md)
+BUILD_KEYS: Mapping[str, Check] = {
+    "before_sql": strings,
+    "after": strings,
 }
 TOP_KEYS: Mapping[str, Check] = {
     "project": any_table,
@@ -362,6 +368,7 @@ def validate(source: ProjectSource) -> None:
         if not isinstance(table, dict):
             fail(source, ("environments", name), f"[environments.{name}] must be a table.", "")
         _check_table(source, ("environments", name), table, ENVIRONMENT_KEYS)
+        _check_table(source, ("environments", name, "build"), table.get("build", {}), BUILD_KEYS)
         _check_reference(source, environments, name, table.get("reference"))
         _check_selector_values(source, project, name, table.get("selector_values", {}))
         _check_tenants(source, environments, name, table)

@@ -43,6 +43,9 @@ class ScratchServer:
 
     url: Secret | str
     label: str  # "environment 'test'" or a masked URL
+    # the disposable environment it belongs to: an Alembic source is migrated with its
+    # variables (dbenv.migrations), its database variables naming the scratch database
+    env: Environment | None = None
 
 
 def choose_scratch(
@@ -96,7 +99,7 @@ def _named(scratch: Secret | str, project: Callable[[], Project] | None) -> Scra
 
 def _server_of(env: Environment) -> ScratchServer | None:
     url = env.admin_url or env.database_url
-    return ScratchServer(url, f"environment '{env.name}'") if url is not None else None
+    return ScratchServer(url, f"environment '{env.name}'", env) if url is not None else None
 
 
 def _disposable_side(sides: tuple[Side, ...]) -> ScratchServer | None:

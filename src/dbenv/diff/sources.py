@@ -125,7 +125,7 @@ def read_side(
                 for name in extensions:
                     quoted = '"' + name.replace('"', '""') + '"'
                     conn.execute(f"CREATE EXTENSION IF NOT EXISTS {quoted}".encode())
-        _build(side.source, url, root=side.root or Path.cwd())
+        _build(side.source, url, root=side.root or Path.cwd(), env=scratch.env)
         with postgres.connect(url, application_name="dbenv diff") as conn:
             return introspect(conn)
 
@@ -187,11 +187,15 @@ def _reap_scratch(conn: Any) -> None:
 
 
 @optional_dependencies()
-def _build(source: SchemaSource, url: str, *, root: Path) -> None:
+def _build(source: SchemaSource, url: str, *, root: Path, env: Environment | None) -> None:
     from dbenv.backends import postgres
 
     if source.kind == "alembic":
-        _alembic_upgrade(source, url)
+        from dbenv.migrations import alembic_upgrade, check_scratch, scratch_environment
+
+        builder = scratch_environment(env, root)
+        alembic_upgrade(source, builder, url)
+        check_scratch(url, builder, source)
         return
     with postgres.connect(url, autocommit=True) as conn:
         try:
@@ -212,38 +216,6 @@ def _build(source: SchemaSource, url: str, *, root: Path) -> None:
                 f"building {source.spec} in a scratch database failed: {reason}.",
                 hint="Load the same schema into an empty database by hand to see the full error.",
             ) from None
-
-
-def _alembic_upgrade(source: SchemaSource, url: str) -> None:
-    import io
-
-    import sqlalchemy
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy.pool import NullPool
-
-    from dbenv.sqlalchemy import sqlalchemy_url
-
-    assert source.path is not None
-    sa_url = sqlalchemy_url(url)
-    config = Config(str(source.path), stdout=io.StringIO())
-    config.set_main_option("sqlalchemy.url", sa_url.replace("%", "%%"))
-    location = config.get_main_option("script_location") or "alembic"
-    if not Path(location).is_absolute() and "%(here)s" not in location:
-        config.set_main_option("script_location", str(source.path.parent / location))
-    engine = sqlalchemy.create_engine(sa_url, poolclass=NullPool)
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise OperationError(
-            f"alembic upgrade head failed for {source.spec}: {first}.",
-            hint="Run the migration by hand to see the full error (alembic upgrade head).",
-        ) from None
-    finally:
-        engine.dispose()
 
 
 def filter_model(
