@@ -15,7 +15,7 @@ import pytest
 
 from dbenv.config.dotenv_files import RawValue
 from dbenv.config.interpolation import password_names
-from dbenv.config.masking import mask_url, mask_value, password_forms, scrub
+from dbenv.config.masking import is_secret_key, mask_url, mask_value, password_forms, scrub
 from dbenv.config.model import Origin
 
 PIECES = ["a", "b", ":", "/", "@", "%", "?", "&", "=", "${", "}", " ", "\n", "://", "password="]
@@ -110,3 +110,8 @@ def test_variables_in_password_positions_are_found(text: str, names: list[str]) 
         "DB_USER": RawValue("app", Origin("dotenv", ".env", 2)),
     }
     assert password_names(text, raw) == names
+
+
+def test_pw_names_are_secret_looking() -> None:
+    assert all(map(is_secret_key, ("DB_PW", "PW", "REDIS_PWD", "PW_STAGING")))
+    assert not any(map(is_secret_key, ("PWA_ICON", "UPWARD", "DB_HOST")))

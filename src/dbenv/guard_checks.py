@@ -531,6 +531,9 @@ def check_declared(project: Project, env: Environment, operation: str = "") -> C
     if operation in LABELLING:
         # `dbenv up` provisions every local environment from a shell that selects one
         return CheckResult("declared", True, f"{operation} only creates and labels")
+    if not project.claimants(variable, value):
+        # naming no environment at all is bad configuration (exit 2), not a mismatch
+        project.selected(variable, value, f"process environment ${variable}")
     if value == env.name or value in env.selector_values.get(variable, ()):
         return CheckResult("declared", True, f"the process declares {variable}={value}")
     return CheckResult(

@@ -411,8 +411,9 @@ def build(
 # unsupported features, PL/pgSQL RAISE
 SCRIPT_FAULTS = frozenset({"0A", "22", "23", "25", "2B", "3F", "42", "P0"})
 # ... except an object outside the environment's scope depending on one it rebuilds
-# (production's view on a test_ table, seed 000): the database's state, not the source's
-_SERVER_STATES = frozenset({"2BP01"})
+# (production's view on a test_ table, seed 000), or a privilege the role lacks: the
+# database's state, not the source's
+_SERVER_STATES = frozenset({"2BP01", "42501"})
 
 
 def build_failure(source: SchemaSource, exc: Exception, *, doing: str, hint: str) -> DbenvError:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dbenv.config.model import MASK
 
 _SECRET_KEY = re.compile(
-    r"(PASSWORD|PASSWD|PASS$|SECRET|TOKEN|(^|_)KEY$|API_?KEY|PRIVATE|CREDENTIAL|AUTH)",
+    r"(PASSWORD|PASSWD|PASS$|(^|_)PWD?(_|$)|SECRET|TOKEN|(^|_)KEY$|API_?KEY|PRIVATE|CREDENTIAL|AUTH)",
     re.IGNORECASE,
 )
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")

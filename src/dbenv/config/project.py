@@ -179,16 +179,10 @@ class Project:
 
     @property
     def declared_environment(self) -> tuple[str, str] | None:
-        """(variable, value) of the first selector set in the process environment.
-
-        A value naming no declared environment is bad configuration (an
-        ``UnknownEnvironment``, exit 2), not a mismatch for the guard to refuse.
-        """
+        """(variable, value) of the first selector set in the process environment."""
         for selector in self.selectors:
             value = self.process_env.get(selector)
             if value:
-                if not self.claimants(selector, value):  # neither a name nor a selector_value
-                    self._declared(value, f"process environment ${selector}")
                 return selector, value
         return None
 
