@@ -22,7 +22,15 @@ from dbenv.commands import sync as commands
 from dbenv.errors import DbenvError
 from sync_support import SALT, Scenario, make_scenario, query, table_state
 
-CHILD = """
+# A child that hangs says where: SIGUSR1 prints every thread's stack (_communicate).
+STACKS = """
+import faulthandler, signal
+faulthandler.register(signal.SIGUSR1, all_threads=True)
+"""
+
+CHILD = (
+    STACKS
+    + """
 import sys, time
 from pathlib import Path
 from dbenv.config import load_project
@@ -34,11 +42,13 @@ project = load_project(project=root, process_env={"DBENV_MASK_SALT": sys.argv[3]
 def progress(event):
     if event.phase == "start" and event.table == "public.prompts":
         marker.write_text("copying")
-        time.sleep(120)
+        for _ in range(1200):  # short sleeps: a signal caught on another thread is seen
+            time.sleep(0.1)
 
 sync.sync(project, project.environment("production"), project.environment("test"),
           progress=progress)
 """
+)
 
 
 @pytest.fixture
@@ -60,6 +70,18 @@ def _start_child(scenario: Scenario, tmp_path: Path) -> tuple[subprocess.Popen[b
         assert time.monotonic() < deadline, "the sync child never reached the copy"
         time.sleep(0.05)
     return child, marker
+
+
+def _communicate(child: subprocess.Popen[bytes], *, timeout: float) -> bytes:
+    """The child's stderr once it exits; if it does not, its threads' stacks, then fail."""
+    try:
+        return child.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        child.kill()
+        stacks = child.communicate(timeout=10)[1].decode()
+        raise AssertionError(f"the child did not exit within {timeout} s:\n{stacks}") from None
 
 
 def _truncated_in_open_transaction(dsn: str) -> bool:
@@ -116,7 +138,9 @@ def test_lost_connection_mid_copy_leaves_target_unchanged(scenario: Scenario) ->
     assert table_state(scenario.test) == before
 
 
-CLI_CHILD = """
+CLI_CHILD = (
+    STACKS
+    + """
 import sys, time
 from pathlib import Path
 from dbenv.cli import app
@@ -129,11 +153,13 @@ def pausing(self, event):
     shown(self, event)
     if event.phase == "start" and event.table == "public.prompts":
         marker.write_text("copying")
-        time.sleep(120)
+        for _ in range(1200):  # short sleeps: a signal caught on another thread is seen
+            time.sleep(0.1)
 
 cli_sync._Bars.__call__ = pausing
 app(["--project", str(root), "sync", "production", "test"], prog_name="dbenv")
 """
+)
 
 
 def test_ctrl_c_mid_copy_exits_cleanly_and_leaves_target_unchanged(
@@ -156,7 +182,7 @@ def test_ctrl_c_mid_copy_exits_cleanly_and_leaves_target_unchanged(
             time.sleep(0.05)
         assert _truncated_in_open_transaction(scenario.test)
         child.send_signal(signal.SIGINT)
-        _, stderr = child.communicate(timeout=30)
+        stderr = _communicate(child, timeout=30)
     finally:
         if child.poll() is None:
             child.kill()
