@@ -193,3 +193,32 @@ def _waiting(scenario: Scenario, application_name: str) -> bool:
         (application_name,),
     )
     return bool(rows[0][0])
+
+
+def test_a_reset_behind_another_template_build_gives_up_naming_it(
+    tmp_path: Path, pg_server: Any
+) -> None:
+    from dbenv.errors import OperationError
+    from dbenv.sources import load_schema_source, render
+    from dbenv.swap import lock_key
+    from dbenv.template import ensure_template, template_name
+    from reset_support import drop_project_databases, make_project
+
+    project, database, _ = make_project(tmp_path, pg_server)
+    env = project.environment("test")
+    name = template_name(project.name, render(project, env, load_schema_source(project, env))[0])
+    said: list[str] = []
+    try:
+        with psycopg.connect(
+            pg_server.dsn, autocommit=True, application_name=f"dbenv:{project.name}:test:template"
+        ) as builder:
+            builder.execute("SELECT pg_advisory_lock(%s)", [lock_key(name)])
+            with pytest.raises(OperationError) as caught:
+                ensure_template(project, env, progress=said.append, lock_timeout=1.5)
+            pid = builder.info.backend_pid
+        assert f"pid {pid}" in caught.value.message and "environment test" in caught.value.message
+        assert "waited 1.5 s" in caught.value.message
+        assert any("is waiting for a lock held by" in line for line in said), said
+        assert ensure_template(project, env, lock_timeout=1.5).name == name  # free again
+    finally:
+        drop_project_databases(pg_server.dsn, project, database)

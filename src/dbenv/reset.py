@@ -155,7 +155,9 @@ def _database_reset(
         allowed = may_create_databases(maint, target)
         user = maint.execute("SELECT current_user").fetchone()
         if allowed:
-            template = ensure_template(project, env, source, progress=progress)
+            template = ensure_template(
+                project, env, source, progress=progress, lock_timeout=project.lock_timeout
+            )
             if progress:
                 progress(f"cloning {template.name} into {target}")
             guarded.before_drop()

@@ -118,12 +118,20 @@ def ensure_template(
     source: SchemaSource | None = None,
     *,
     progress: Progress | None = None,
+    lock_timeout: float | None = None,
 ) -> Template:
-    """The template for the environment's current schema source, built if missing."""
+    """The template for the environment's current schema source, built if missing.
+
+    ``lock_timeout``: how long to wait for another process building the same
+    template (None: as long as it takes — the pytest plugin's workers).
+    """
     source = source or load_schema_source(project, env)
     fp, script = render(project, env, source)
     name = template_name(project.name, fp)
-    with connect_maintenance(env, project, "template") as conn, _locked(conn, name):
+    with (
+        connect_maintenance(env, project, "template") as conn,
+        _waiting(conn, env, project, name, lock_timeout, progress),
+    ):
         found = read_template(conn, name)
         if found is not None:
             return found
@@ -132,6 +140,49 @@ def ensure_template(
         template = _build(project, env, source, conn, name, fp, script)
         _drop_stale(conn, project.name, source.spec, keep=name)
         return template
+
+
+@contextmanager
+def _waiting(
+    conn: psycopg.Connection[Any],
+    env: Environment,
+    project: Any,
+    name: str,
+    timeout: float | None,
+    progress: Progress | None,
+) -> Iterator[None]:
+    """``_locked``, giving up after ``timeout`` naming who builds the template."""
+    from psycopg import errors
+
+    from dbenv.guard import maintenance_url
+    from dbenv.lockwait import Watch
+
+    if timeout is None:
+        with _locked(conn, name):
+            yield
+        return
+    row = conn.execute(
+        "SELECT pg_backend_pid(), set_config('lock_timeout', %s, false)",
+        [f"{max(1, int(timeout * 1000))}ms"],
+    ).fetchone()
+    watch = Watch(
+        maintenance_url(env),
+        project=project.name,
+        what=f"building template {name}",
+        timeout=timeout,
+        progress=progress,
+        application_name=f"dbenv:{project.name}:{env.name}:watch",
+    )
+    watch.watch([int(row[0]) if row else conn.info.backend_pid])
+    try:
+        with _locked(conn, name):
+            watch.stop()
+            conn.execute("SET lock_timeout = 0")
+            yield
+    except errors.LockNotAvailable:
+        raise watch.timed_out() from None
+    finally:
+        watch.stop()
 
 
 def _build(
