@@ -44,12 +44,20 @@ def cancel_until_done(conns: list[psycopg.Connection[Any]], futures: list[Any]) 
         for conn in conns:
             try:
                 if not conn.closed:
-                    conn.cancel_safe(timeout=2)
+                    _cancel(conn)
             except Exception:
                 pass  # closed or lost meanwhile: nothing left to cancel
         _, pending = wait(futures, timeout=0.25)
         if not pending:
             return
+
+
+def _cancel(conn: psycopg.Connection[Any]) -> None:
+    safe = getattr(conn, "cancel_safe", None)  # psycopg 3.2+; 3.1 has the blocking one
+    if safe is not None:
+        safe(timeout=2)
+    else:
+        conn.cancel()
 
 
 @dataclass(frozen=True)
