@@ -163,3 +163,18 @@ def test_a_bad_pooler_url_is_a_config_error_naming_file_and_line(tmp_path: Path)
         load(tmp_path).environment("test")
     assert caught.value.exit_code == 2
     assert "pooler_url" in caught.value.message and "dbenv.toml:7" in caught.value.message
+
+
+def test_the_template_lock_is_never_taken_through_the_pooler(
+    pooled: Pooled, pgbouncer: PgBouncer
+) -> None:
+    """The pytest plugin's and template builder's lock: refused, and nothing left held."""
+    from dbenv.template import _locked
+
+    with psycopg.connect(pgbouncer.dsn_for("postgres"), autocommit=True) as conn:
+        with pytest.raises(GuardRefusal) as caught, _locked(conn, "identity-test"):
+            pytest.fail("the lock was taken through the pooler")
+        assert caught.value.check == "direct"
+    assert not [row for row in advisory_locks(pooled.direct) if row[1] != 0]
+    with psycopg.connect(pooled.direct, autocommit=True) as conn, _locked(conn, "identity-test"):
+        assert advisory_locks(pooled.direct)  # direct: held while inside

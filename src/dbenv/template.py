@@ -85,7 +85,23 @@ def may_create_databases(conn: psycopg.Connection[Any], target: str | None = Non
 @contextmanager
 def _locked(conn: psycopg.Connection[Any], name: str) -> Iterator[None]:
     key = lock_key(name)
-    conn.execute("SELECT pg_advisory_lock(%s)", [key])
+    # the WHERE runs first: through a pooler (pid differs) no lock is taken, as it would
+    # leak there and block every later session (docs/guard.md, "Poolers")
+    row = conn.execute(
+        "SELECT pg_advisory_lock(%s) FROM (SELECT 1) AS one WHERE pg_backend_pid() = %s",
+        [key, conn.info.backend_pid],
+    ).fetchone()
+    if row is None:
+        from dbenv.errors import GuardRefusal
+        from dbenv.guard_checks import POOLED_HINT
+
+        raise GuardRefusal(
+            "refused to build or clone a template: check 'direct' failed — the maintenance"
+            " connection goes through a connection pooler such as PgBouncer, where a session"
+            " advisory lock leaks to other clients.",
+            check="direct",
+            hint=POOLED_HINT,
+        )
     try:
         yield
     finally:
