@@ -524,13 +524,14 @@ def _scope_text(env: Environment) -> str:
 
 
 def check_declared(project: Project, env: Environment, operation: str = "") -> CheckResult:
+    if operation in LABELLING:
+        # `dbenv up` provisions every local environment from a shell that selects one
+        # (even one this project does not declare): the selection is not read at all
+        return CheckResult("declared", True, f"{operation} only creates and labels")
     declared = project.declared_environment
     if declared is None:
         return CheckResult("declared", True, "the process declares no environment")
     variable, value = declared
-    if operation in LABELLING:
-        # `dbenv up` provisions every local environment from a shell that selects one
-        return CheckResult("declared", True, f"{operation} only creates and labels")
     if not project.claimants(variable, value):
         # naming no environment at all is bad configuration (exit 2), not a mismatch
         project.selected(variable, value, f"process environment ${variable}")
