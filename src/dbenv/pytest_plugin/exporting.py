@@ -288,11 +288,19 @@ def early_modules(root: Path) -> list[ModuleType]:
     return found
 
 
-def _module_urls(module: ModuleType) -> Iterator[tuple[str, str]]:
-    """(attribute path, URL text) of a module's values, two levels deep (settings objects)."""
+def _module_urls(module: ModuleType) -> list[tuple[str, str]]:
+    """(attribute path, URL text) of a module's values, two levels deep (settings objects).
+
+    Best effort: an object that fails when looked at is skipped, never pytest's start.
+    """
+    found: list[tuple[str, str]] = []
     for name, value in list(vars(module).items()):
         if not name.startswith("__"):
-            yield from _urls(name, value, depth=2)
+            try:
+                found += _urls(name, value, depth=2)
+            except Exception:
+                continue
+    return found
 
 
 def _urls(where: str, value: Any, depth: int) -> Iterator[tuple[str, str]]:
