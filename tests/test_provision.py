@@ -293,3 +293,54 @@ def test_cli_provision_then_stamp_and_bad_input(
     assert restamp.exit_code == 0 and "(was: ok)" in restamp.output
     unknown = run(app, [*base, "provision", "tets"])
     assert unknown.exit_code == 2 and "Did you mean 'test'?" in unknown.output
+
+
+def test_createdb_lets_a_disposable_role_make_its_own_databases(
+    pg_server: Any, cleanup: Cleanup, tmp_path: Path
+) -> None:
+    # Test runners that create databases themselves (pytest-django's test_<name>, an
+    # app fixture making test_db_gw0 per xdist worker) need CREATEDB on the role.
+    role, db, made = unique("prov_cdb"), unique("prov_cdb_test"), unique("prov_cdb_own")
+    cleanup.roles.append(role)
+    cleanup.databases.extend([db, made])
+    url = pg_server.dsn_for(db, user=role, password="Cdb-Secret")
+    environments = {"test": {"tier": "disposable", "database_url": url, "admin_url": pg_server.dsn}}
+    write_project(tmp_path, "app", environments)
+    provision(load(tmp_path), load(tmp_path).environment("test"))
+    query = "SELECT rolcreatedb FROM pg_roles WHERE rolname = %s"
+    assert scalar(pg_server.dsn, query, (role,)) is False  # not without asking
+    environments["test"]["createdb"] = True
+    write_project(tmp_path, "app", environments)
+    project = load(tmp_path)
+    result = provision(project, project.environment("test"))
+    assert f"role {role} may create databases" in result.changes
+    assert scalar(pg_server.dsn, query, (role,)) is True
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(made)))
+    again = provision(project, project.environment("test"))
+    assert not again.changes
+
+
+def test_createdb_never_changes_a_protected_role_and_must_be_a_boolean(
+    pg_server: Any, cleanup: Cleanup, tmp_path: Path
+) -> None:
+    role, db = unique("prov_cdbp"), unique("prov_cdbp")
+    cleanup.roles.append(role)
+    cleanup.databases.append(db)
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    url = pg_server.dsn_for(db, user=role)
+    spec = {"database_url": url, "admin_url": pg_server.dsn, "createdb": True}
+    write_project(tmp_path, "app", {"production": spec})
+    project = load(tmp_path)
+    result = provision(project, project.environment("production"))
+    assert any(a.startswith(f'ALTER ROLE "{role}" CREATEDB;') for a in result.actions_required)
+    query = "SELECT rolcreatedb FROM pg_roles WHERE rolname = %s"
+    assert scalar(pg_server.dsn, query, (role,)) is False
+    (tmp_path / "dbenv.toml").write_text(
+        (tmp_path / "dbenv.toml").read_text().replace("createdb = true", 'createdb = "yes"')
+    )
+    out = CliRunner().invoke(app, ["--project", str(tmp_path), "envs"])
+    assert out.exit_code == 2
+    assert "createdb" in out.output and "dbenv.toml:" in out.output
+    assert "Traceback" not in out.output

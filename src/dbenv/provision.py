@@ -180,18 +180,48 @@ def _ensure_role(admin: psycopg.Connection[Any], work: _Work) -> None:
     if exists:
         work.unchanged.append(f"role {work.role} exists")
         _check_password(admin, work)
+        _check_createdb(admin, work)
         return
+    createdb = sql.SQL(" CREATEDB" if work.env.createdb else "")
     try:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN{}").format(sql.Identifier(work.role), password))
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN{}{}").format(
+                sql.Identifier(work.role), createdb, password
+            )
+        )
         work.changed(f"created role {work.role}")
     except errors.DuplicateObject:
         work.unchanged.append(f"role {work.role} exists")
     except errors.InsufficientPrivilege:
-        shown = " PASSWORD '****'" if work.password else ""
+        shown = (" CREATEDB" if work.env.createdb else "") + (
+            " PASSWORD '****'" if work.password else ""
+        )
         work.actions.append(
             f'CREATE ROLE "{work.role}" LOGIN{shown};  -- as a role with CREATEROLE; the'
             f" password is the one in {work.env.name}'s database_url"
         )
+
+
+def _check_createdb(admin: psycopg.Connection[Any], work: _Work) -> None:
+    """``createdb = true``: grant CREATEDB to an existing role (never take it away)."""
+    from psycopg import errors, sql
+
+    if not work.env.createdb:
+        return
+    if _scalar(admin, "SELECT rolcreatedb FROM pg_roles WHERE rolname = %s", (work.role,)):
+        work.unchanged.append(f"role {work.role} may create databases")
+        return
+    statement = f'ALTER ROLE "{work.role}" CREATEDB;'
+    if work.protected or work.sharing.role:
+        work.actions.append(
+            f"{statement}  -- createdb = true (dbenv never changes a protected role)"
+        )
+        return
+    try:
+        admin.execute(sql.SQL("ALTER ROLE {} CREATEDB").format(sql.Identifier(work.role)))
+        work.changed(f"role {work.role} may create databases")
+    except errors.InsufficientPrivilege:
+        work.actions.append(statement)
 
 
 def _check_password(admin: psycopg.Connection[Any], work: _Work) -> None:

@@ -186,6 +186,9 @@ class Environment:
     env_files: tuple[Path, ...] = ()
     components: Mapping[str, Path] = field(default_factory=dict)
     extensions: tuple[str, ...] = ()
+    # the role may create databases: test runners that make their own (pytest-django's
+    # test_<name>, one database per xdist worker) need CREATEDB
+    createdb: bool = False
     schema_source: str | None = None
     reference: str | None = None  # the environment whose schema `status` reports drift from
     seed_files: tuple[Path, ...] = ()

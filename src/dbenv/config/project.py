@@ -331,6 +331,7 @@ def _environment(
         env_files=files,
         components={k: project._path(v) for k, v in table.get("components", {}).items()},
         extensions=tuple(table.get("extensions", [])),
+        createdb=bool(table.get("createdb", False)),
         schema_source=_value(settings, "schema_source"),
         reference=table.get("reference"),
         seed_files=paths("seed_files"),

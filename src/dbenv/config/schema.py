@@ -177,6 +177,7 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "tenants": strings,
     "components": string_table,
     "extensions": strings,
+    "createdb": boolean,
     "schema_source": schema_source,
     "reference": text,
     "seed_files": strings,
