@@ -280,3 +280,46 @@ def test_the_projects_export_forms_are_set_and_a_shell_holding_developments_refu
     monkeypatch.setenv("POSTGRES_PORT", "1")
     pytester.runpytest(*PLUGIN, "-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert _dev_rows(dev_url) == 3
+
+
+EARLY_CONFTEST = """
+import os
+
+import psycopg
+import pytest
+
+SEEN = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_session_setup():
+    # the app's own session fixture, asking dbenv for nothing: it connects to the
+    # database it was told about before any dbenv fixture made it
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        SEEN["database"] = conn.execute("SELECT current_database()").fetchone()[0]
+        SEEN["users"] = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+"""
+
+EARLY_TESTS = """
+import os
+
+from conftest import SEEN
+
+
+def test_the_worker_database_was_there_first():
+    assert SEEN["database"].endswith("_" + os.environ["PYTEST_XDIST_WORKER"])
+    assert SEEN["users"] == 0
+"""
+
+
+def test_a_worker_database_exists_before_the_apps_own_session_fixtures(
+    pytester: pytest.Pytester, app: tuple[PluginProject, str]
+) -> None:
+    # minimal-fastapi-postgres-template's session fixture connects to its database to
+    # CREATE its own: under xdist the worker's exported database did not exist yet.
+    _, dev_url = app
+    pytester.makeconftest(EARLY_CONFTEST)
+    pytester.makepyfile(test_app=EARLY_TESTS)
+    result = pytester.runpytest_subprocess(*PLUGIN, "-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert _dev_rows(dev_url) == 3

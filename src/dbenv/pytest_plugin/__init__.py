@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from dbenv.pytest_plugin import factories
+from dbenv.pytest_plugin.exporting import EXPORTED_WORKER
 from dbenv.pytest_plugin.exporting import ORIGINAL as ORIGINAL_ENVIRON
 from dbenv.pytest_plugin.options import PluginOptions, add_options, read_options
 from dbenv.pytest_plugin.session import TestDatabases
@@ -84,6 +85,30 @@ def dbenv_databases(request: pytest.FixtureRequest) -> Iterator[TestDatabases]:
     yield manager
     with factories.reported(request.config):
         manager.finish()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dbenv_worker_database(request: pytest.FixtureRequest) -> None:
+    """An xdist worker's exported database exists before the app's own fixtures run.
+
+    The worker was told its database's name before any conftest was imported, but
+    the plugin makes that database only when a dbenv fixture first asks; an app whose
+    own session fixture connects to it first (to create its databases, or to migrate)
+    found none. Plugins' autouse fixtures run before a conftest's of the same scope.
+    A failure is the dbenv fixtures' to report (they raise it again) and a warning here.
+    """
+    if not request.config.stash.get(EXPORTED_WORKER, False):
+        return
+    from dbenv.errors import DbenvError
+
+    manager: TestDatabases = request.getfixturevalue("dbenv_databases")
+    try:
+        manager.target()
+    except DbenvError as error:
+        request.config.issue_config_time_warning(
+            pytest.PytestWarning(f"dbenv: this worker's database is not ready: {error}"),
+            stacklevel=2,
+        )
 
 
 @pytest.hookimpl(tryfirst=True)

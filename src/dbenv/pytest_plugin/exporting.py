@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 # the process environment before the plugin changed it (the session's Project reads it)
 ORIGINAL = pytest.StashKey[dict[str, str]]()
+# set when an xdist worker was given its own database, which the plugin makes later
+EXPORTED_WORKER = pytest.StashKey[bool]()
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 CONTROLLER = "DBENV_PYTEST_SESSION_PID"  # set for the xdist workers a session starts
 _URL_TYPES = ("URL", "Url", "MultiHostUrl", "AnyUrl", "PostgresDsn", "RedisDsn")
@@ -139,6 +141,8 @@ def prepare_process(config: pytest.Config, options: Any) -> None:
         raise pytest.UsageError(f"dbenv: {_sentence(error)}") from None
     if worker.id is None:
         variables[CONTROLLER] = str(os.getpid())
+    else:
+        config.stash[EXPORTED_WORKER] = True
     os.environ.update(variables)
     config.add_cleanup(lambda: _restore(original, variables))
 
