@@ -72,7 +72,6 @@ def create_aside(
 
     ``template``: copy that database (``how``: e.g. `` STRATEGY WAL_LOG``); else empty.
     """
-    from psycopg import sql
 
     fresh, _ = aside_names(target)
     drop_leftovers(maint, target)
@@ -81,24 +80,39 @@ def create_aside(
     owned = f" OWNER {ident(owner)}" if owner and me and owner != me[0] else ""
     copied = f" TEMPLATE {ident(template)}" if template else ""
     maint.execute(f"CREATE DATABASE {ident(fresh)}{copied}{how}{owned}".encode())
+    # the stamp's marker is written for the new database by its own stamp
+    carry_over(maint, fresh, settings, grants, stamp_marker=False)
+    return fresh
+
+
+def carry_over(
+    maint: psycopg.Connection[Any],
+    database: str,
+    settings: list[str],
+    grants: list[tuple[str, str | None]],
+    *,
+    stamp_marker: bool,
+) -> None:
+    """Give ``database`` the settings and grants :func:`carried` read from another one."""
+    from psycopg import sql
+
     for setting in settings:
         key, _, value = setting.partition("=")
-        if key.startswith("dbenv."):
-            continue  # the stamp's marker: written for the new database by its stamp
+        if key.startswith("dbenv.") and not stamp_marker:
+            continue
         maint.execute(
             sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                sql.Identifier(fresh), sql.SQL(key), sql.Literal(value)
+                sql.Identifier(database), sql.SQL(key), sql.Literal(value)
             )
         )
     for privilege, grantee in grants:
         maint.execute(
             sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
                 sql.SQL(privilege),
-                sql.Identifier(fresh),
+                sql.Identifier(database),
                 sql.SQL("PUBLIC") if grantee is None else sql.Identifier(grantee),
             )
         )
-    return fresh
 
 
 def swap_in(maint: psycopg.Connection[Any], target: str, fresh: str, *, phase: str) -> None:

@@ -169,9 +169,9 @@ def clone_worker(
     key: str,
 ) -> None:
     """Replace ``database`` with a stamped copy of ``template`` shaped like the configured db."""
-    from psycopg import sql
 
     from dbenv.swap import carried as _carried
+    from dbenv.swap import carry_over
     from dbenv.swap import terminate as _terminate
 
     base = postgres.url_parts(configured.database_url or "").get("dbname", "")
@@ -183,21 +183,7 @@ def clone_worker(
     owned = f" OWNER {ident(owner)}" if owner else ""
     maint.execute(f"CREATE DATABASE {ident(staging)} TEMPLATE {ident(template)}{owned}")
     try:
-        for setting in settings:
-            name, _, value = setting.partition("=")
-            maint.execute(
-                sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                    sql.Identifier(staging), sql.SQL(name), sql.Literal(value)
-                )
-            )
-        for privilege, grantee in grants:
-            maint.execute(
-                sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
-                    sql.SQL(privilege),
-                    sql.Identifier(staging),
-                    sql.SQL("PUBLIC") if grantee is None else sql.Identifier(grantee),
-                )
-            )
+        carry_over(maint, staging, settings, grants, stamp_marker=True)
         label(project, worker_env, staging, key)
     except BaseException:
         maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
