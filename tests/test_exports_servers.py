@@ -291,3 +291,53 @@ def test_every_exported_url_lands_on_its_own_environments_target(
         client = redis.Redis.from_url(values["REDIS_URL"])
         assert client.client_info()["db"] == int(index), name
         assert values.get("DBENV_REDIS_PREFIX") == ("p:" if prefix else None)
+
+
+def test_what_the_plugin_exports_is_what_run_exports_and_a_workers_own(
+    tmp_path: Path, databases: dict[str, str], redis_server: Any
+) -> None:
+    """The plugin's column of the export dimension: no worker, then xdist worker gw1."""
+    from dbenv.pytest_plugin.exporting import worker_exports
+    from dbenv.pytest_plugin.targets import WorkerInfo
+
+    shared, own = databases["dev"], databases["test"]
+    (tmp_path / "dbenv.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [project]
+            name = "plugexp"
+            [environments.production]
+            database_url = "{shared}"
+            redis_url = "{redis_server.url}/7"
+            [environments.test]
+            tier = "disposable"
+            database_url = "{with_scheme(own, "postgresql+asyncpg")}"
+            redis_url = "{redis_server.url}"
+            redis_db = 6
+            [environments.schematest]
+            tier = "disposable"
+            isolation = "schema"
+            schema = "schematest"
+            database_url = "{own}"
+            redis_url = "{redis_server.url}"
+            redis_db = 5
+            """
+        )
+    )
+    project = load_project(project=tmp_path, process_env={})
+    production = exported(project.environment("production"))
+    for name in ("test", "schematest"):
+        env = project.environment(name)
+        alone = worker_exports(project, env, WorkerInfo())
+        assert alone["DATABASE_URL"] == exported(env)["DATABASE_URL"], name
+        assert alone["REDIS_URL"] == exported(env)["REDIS_URL"], name
+        worker = worker_exports(project, env, WorkerInfo("gw1", 2))
+        index = int(worker["REDIS_URL"].rsplit("/", 1)[1])
+        assert index not in (5, 6, 7), (name, index)  # never another environment's db
+        assert worker["DATABASE_URL"] != production["DATABASE_URL"], name
+        database = worker["DATABASE_URL"].split("?", 1)[0].rsplit("/", 1)[1]
+        if env.isolation == "database":
+            assert database == own.rsplit("/", 1)[1] + "_gw1", name
+        else:
+            assert database == own.rsplit("/", 1)[1], name
+            assert worker.get("DBENV_SCHEMA", "").startswith("schematest"), worker
