@@ -60,9 +60,9 @@ def _timed(func: object) -> float:
 
 
 def dbenv_round(times: dict[str, list[float]]) -> None:
-    from dbenv.backends.local import LocalStack
     from dbenv.commands.stack import down, up
     from dbenv.config import load_project
+    from dbenv.stack.local import LocalStack
 
     root = _scratch()
     try:
@@ -94,7 +94,7 @@ def child(datadir: str, port: int) -> None:
     """Run inside the subprocess: time pytest-postgresql's executor start and stop."""
     from pytest_postgresql.executors import PostgreSQLExecutor
 
-    from dbenv.backends.local_host import find_pg_binaries
+    from dbenv.stack.host import find_pg_binaries
 
     bindir = find_pg_binaries().bindir
     executor = PostgreSQLExecutor(
@@ -122,7 +122,7 @@ def _python_for_child() -> str:
 
 
 def peer_round(times: dict[str, list[float]]) -> None:
-    from dbenv.backends.local_host import free_port
+    from dbenv.stack.host import free_port
 
     root = _scratch()
     user: dict[str, object] = {}

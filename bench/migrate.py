@@ -1,7 +1,7 @@
 """Migrations whose env.py reads the app's settings: in-process vs a child process.
 
 dbenv runs ``alembic upgrade head`` for a template build in a child process
-(``dbenv.migrate_child``) with the environment's variables. The peer is the same
+(``dbenv.sources.migrate_child``) with the environment's variables. The peer is the same
 upgrade in-process with ``os.environ`` patched and restored. Both build the same
 project (an env.py that reads ``DATABASE_URL`` through a settings module, as apps
 do, and five revisions) into a fresh database, interleaved, N rounds each.
@@ -77,8 +77,8 @@ def with_database(dsn: str, name: str) -> str:
 
 
 def in_process(ini: Path, url: str) -> None:
-    from dbenv.migrate_child import upgrade_head
-    from dbenv.sqlalchemy import sqlalchemy_url
+    from dbenv.integrations.sqlalchemy import sqlalchemy_url
+    from dbenv.sources.migrate_child import upgrade_head
 
     saved = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = sqlalchemy_url(url)
@@ -92,7 +92,7 @@ def in_process(ini: Path, url: str) -> None:
 
 
 def child(ini: Path, url: str) -> None:
-    from dbenv.sqlalchemy import sqlalchemy_url
+    from dbenv.integrations.sqlalchemy import sqlalchemy_url
 
     env = {
         **os.environ,
@@ -101,7 +101,7 @@ def child(ini: Path, url: str) -> None:
         "DBENV_MIGRATE_ROOT": str(ini.parent),
     }
     subprocess.run(
-        [sys.executable, "-m", "dbenv.migrate_child", str(ini)],
+        [sys.executable, "-m", "dbenv.sources.migrate_child", str(ini)],
         cwd=ini.parent,
         env=env,
         check=True,

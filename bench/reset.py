@@ -147,7 +147,7 @@ class Bench:
                 # what dbenv provision sets on a disposable database
                 conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
         from dbenv.config import load_project
-        from dbenv.stamp import write_stamp
+        from dbenv.safety.stamp import write_stamp
 
         self.project = load_project(project=self.root, process_env={})
         self.env = self.project.environment("test")
@@ -199,7 +199,7 @@ class Bench:
         self.alembic(("downgrade", "base"), ("upgrade", "head"))
 
     def close(self) -> None:
-        from dbenv.template import template_name
+        from dbenv.lifecycle.template import template_name
 
         stem = template_name(self.project.name, "")
         with psycopg.connect(self.admin, autocommit=True) as conn:
@@ -213,8 +213,8 @@ class Bench:
 
 
 def data_reset_round(bench: Bench, times: dict[str, list[float]]) -> None:
-    from dbenv import datareset
-    from dbenv.reset import reset
+    from dbenv.lifecycle import datareset
+    from dbenv.lifecycle.reset import reset
 
     bench.dirty()
     times["dbenv data-only reset (guard included)"].append(
@@ -245,7 +245,7 @@ def data_reset_round(bench: Bench, times: dict[str, list[float]]) -> None:
 
 
 def reset_clean(bench: Bench) -> None:
-    from dbenv.reset import reset
+    from dbenv.lifecycle.reset import reset
 
     reset(bench.project, bench.env)
 
@@ -253,7 +253,7 @@ def reset_clean(bench: Bench) -> None:
 def schema_change_round(bench: Bench, times: dict[str, list[float]], n: int) -> None:
     import sqlalchemy as sa
 
-    from dbenv.reset import reset
+    from dbenv.lifecycle.reset import reset
 
     sa.Table(f"extra_{n}", bench.metadata(), sa.Column("id", sa.Integer, primary_key=True))
     result: list[Any] = []
@@ -274,7 +274,7 @@ def schema_change_round(bench: Bench, times: dict[str, list[float]], n: int) -> 
 
 
 def seed_data(rows_per_table: int) -> list[Any]:
-    from dbenv.seed import TableRows
+    from dbenv.lifecycle.seed import TableRows
 
     data = []
     for i in range(10):
@@ -293,7 +293,7 @@ def seed_data(rows_per_table: int) -> list[Any]:
 
 
 def seed_round(bench: Bench, data: list[Any], times: dict[str, list[float]]) -> None:
-    from dbenv.seed import seed_rows
+    from dbenv.lifecycle.seed import seed_rows
 
     columns = ("id", "name", "value", "note", "created")
     with psycopg.connect(bench.seed_url, autocommit=True) as conn:
@@ -325,7 +325,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000, help="rows per seeded table")
     args = parser.parse_args()
     dsn = os.environ.get("DBENV_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-    from dbenv.reset import reset
+    from dbenv.lifecycle.reset import reset
 
     bench = Bench(dsn)
     times: dict[str, list[float]] = {name: [] for name in NAMES}

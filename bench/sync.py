@@ -196,7 +196,7 @@ database_url = "{bench.url(bench.target)}"
 def fresh_target(bench: Bench, *, populated: bool) -> None:
     """The target database recreated (as a populated copy, or empty), stamped as test."""
     from dbenv.config.model import Environment
-    from dbenv.stamp import write_stamp
+    from dbenv.safety.stamp import write_stamp
 
     bench.admin(f"DROP DATABASE IF EXISTS {bench.target} WITH (FORCE)")
     if populated:
@@ -333,7 +333,7 @@ def server(tmp: Path) -> tuple[str, Callable[[], None]]:
     dsn = os.environ.get("DBENV_BENCH_PG_DSN")
     if dsn:
         return dsn, lambda: None
-    from dbenv.backends.local import LocalStack
+    from dbenv.stack.local import LocalStack
 
     tmp.chmod(0o755)
     stack = LocalStack(tmp / "stack", redis=False, host_auth="trust")

@@ -10,7 +10,7 @@ CONTRACT (other test modules rely on exactly this):
   ``pg_server``: ``.dsn_for(dbname)``, ``.alias(name, dbname)`` (pgbouncer_support).
 
 The suite starts its own servers from the machine's binaries with dbenv's local
-stack (``dbenv.backends.local``), once per session (per xdist worker), in a
+stack (``dbenv.stack.local``), once per session (per xdist worker), in a
 temporary directory removed at the end. The cluster is a throwaway on loopback,
 so TCP connections are trusted like the unix socket. ``DBENV_TEST_PG_DSN`` /
 ``DBENV_TEST_REDIS_URL`` point the suite at existing servers instead. Binaries
@@ -30,11 +30,11 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from dbenv.backends.local import LocalStack
-from dbenv.backends.local_host import free_port
-from dbenv.backends.local_redis import RedisProcess, find_redis_server
 from dbenv.commands.stack import initdb_cache
 from dbenv.errors import BinariesNotFound
+from dbenv.stack.host import free_port
+from dbenv.stack.local import LocalStack
+from dbenv.stack.redis_server import RedisProcess, find_redis_server
 from pgbouncer_support import PgBouncer, start_pgbouncer
 from servers import PgServer, RedisServer, missing
 

@@ -85,7 +85,7 @@ class CrashSite:
         return [sys.executable, "-c", CHILD, "--project", str(self.root), *args]
 
     def drop_templates(self) -> None:
-        from dbenv.template import template_name
+        from dbenv.lifecycle.template import template_name
 
         stem = template_name(self.project, "")
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
@@ -146,8 +146,8 @@ schema_source = "sql:schema.sql"
 
 
 def _drop_project(admin_dsn: str, project: str, database: str) -> None:
-    from dbenv.swap import aside_names
-    from dbenv.template import template_name
+    from dbenv.lifecycle.swap import aside_names
+    from dbenv.lifecycle.template import template_name
 
     stem = template_name(project, "")
     try:
@@ -207,7 +207,7 @@ def sessions_gone(site: CrashSite, timeout: float = 20) -> None:
 
 def leftovers(site: CrashSite, timeout: float = 10) -> tuple[str, ...]:
     """What ``dbenv status`` would list as left behind (the old copy drops in the background)."""
-    from dbenv.swap import leftovers as listed
+    from dbenv.lifecycle.swap import leftovers as listed
 
     deadline = time.monotonic() + timeout
     while True:

@@ -22,7 +22,7 @@ from dbenv.commands import lifecycle, lifecycle_data
 from dbenv.commands import sync as sync_commands
 from dbenv.config import Project
 from dbenv.config.model import Environment
-from dbenv.stamp import stamp_state
+from dbenv.safety.stamp import stamp_state
 from lifecycle_support import create_database, drop_database, drop_marker, stamp_as
 
 # "protected": stamped app/test like "ok", but with tier protected (the stamp's tier

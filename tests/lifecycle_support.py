@@ -20,7 +20,7 @@ from psycopg import sql
 
 from dbenv.config import Project, load_project
 from dbenv.config.model import Environment
-from dbenv.stamp import write_stamp
+from dbenv.safety.stamp import write_stamp
 
 
 def unique(prefix: str) -> str:

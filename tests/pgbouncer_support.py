@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from dbenv.backends.local_host import RunAs, free_port, resolve_run_as
+from dbenv.stack.host import RunAs, free_port, resolve_run_as
 from servers import PgServer, missing
 
 __all__ = ["PgBouncer", "start_pgbouncer"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from dbenv.stamp import write_stamp
+from dbenv.safety.stamp import write_stamp
 from lifecycle_support import create_database, load, write_project
 
 MODELS = """
@@ -104,7 +104,7 @@ def count(dsn: str, table: str) -> int:
 
 def drop_project_databases(admin_dsn: str, project: Any, *names: str) -> None:
     """Drop the test's databases and every template of its project."""
-    from dbenv.template import PREFIX, template_name
+    from dbenv.lifecycle.template import PREFIX, template_name
 
     stem = template_name(project.name, "")
     with psycopg.connect(admin_dsn, autocommit=True) as conn:

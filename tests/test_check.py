@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dbenv.check import CheckReport, Finding
 from dbenv.commands.config import check
 from dbenv.config import load_project
+from dbenv.doctor.check import CheckReport, Finding
 from dbenv.errors import UnknownEnvironment, UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -269,7 +269,7 @@ def test_components_on_different_databases_by_other_names(
 
 
 def test_component_database_url_forms() -> None:
-    from dbenv.check import component_database_url
+    from dbenv.doctor.check import component_database_url
 
     assert component_database_url({"LOG": "x"}) is None
     assert component_database_url({"PGHOST": "h", "PGDATABASE": "d", "PGPORT": "6"}) == (

@@ -1,6 +1,6 @@
 """pg_dump/pg_restore never outlive dbenv: a child tool dies when dbenv is killed.
 
-A process runs ``dbenv.children.run`` (how dbenv starts pg_dump and pg_restore)
+A process runs ``dbenv.backends.children.run`` (how dbenv starts pg_dump and pg_restore)
 on a long-running child and is killed with SIGKILL; the child must be gone.
 """
 

@@ -13,7 +13,7 @@ import pytest
 from dbenv.commands import sync as commands
 from dbenv.config import load_project
 from dbenv.errors import GuardRefusal, UsageError
-from dbenv.stamp import stamp_state
+from dbenv.safety.stamp import stamp_state
 from lifecycle_support import stamp_as
 from sync_support import PROFILE, Scenario, make_scenario, query, table_state
 

@@ -14,11 +14,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from dbenv.backends.local_host import find_pg_binaries
 from dbenv.cli import app
 from dbenv.commands.stack import compose
 from dbenv.config import load_project
 from dbenv.errors import BinariesNotFound, UsageError
+from dbenv.stack.host import find_pg_binaries
 from servers import missing
 
 PASSWORD = "s3cret-Compose-pw"

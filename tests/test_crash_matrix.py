@@ -24,7 +24,7 @@ import pytest
 
 from crash_support import CrashSite, Paused, crash_site, leftovers, sessions_gone, state
 from dbenv.config import load_project
-from dbenv.stamp import stamp_state
+from dbenv.safety.stamp import stamp_state
 
 KILL, INT = signal.SIGKILL, signal.SIGINT
 # verb -> (pause point, signal, the state the target must hold after it)

@@ -23,7 +23,7 @@ import pytest
 
 from dbenv.config import load_project
 from dbenv.errors import DbenvError
-from dbenv.sources import parse_source
+from dbenv.sources.schema import parse_source
 from dbenv.sync.profiles import load_settings
 from docs_examples_support import Block, Command, blocks, commands, complete_fragment, mismatches
 

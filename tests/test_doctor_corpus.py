@@ -15,8 +15,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from dbenv.check_files import credentials_rule
-from dbenv.scan import scan_paths
+from dbenv.doctor.files import credentials_rule
+from dbenv.doctor.scan import scan_paths
 
 CORPUS = Path(__file__).parent / "fixtures" / "doctor_corpus"
 

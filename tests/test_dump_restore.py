@@ -15,7 +15,7 @@ from dbenv.cli import app
 from dbenv.commands import sync as commands
 from dbenv.config.model import Environment
 from dbenv.errors import GuardRefusal, OperationError, UsageError
-from dbenv.stamp import stamp_state
+from dbenv.safety.stamp import stamp_state
 from dbenv.sync.dump import dump_origin
 from lifecycle_support import journal_rows, stamp_as
 from sync_support import Scenario, execute, make_scenario, query, table_state

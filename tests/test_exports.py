@@ -233,7 +233,7 @@ def test_selector_values_must_name_a_selector(tmp_path: Path) -> None:
 
 
 def test_the_guard_accepts_a_declared_value_of_the_target(tmp_path: Path) -> None:
-    from dbenv.guard_checks import check_declared
+    from dbenv.safety.checks import check_declared
 
     project = project_at(tmp_path, APP, process={"ENVIRONMENT": "testing"})
     assert check_declared(project, project.environment("test"), "reset").passed
@@ -315,7 +315,7 @@ def test_config_get_reads_an_exported_variable(tmp_path: Path) -> None:
 def test_check_warns_when_host_and_port_lose_the_redis_index(
     tmp_path: Path, extra: str, index: int, warned: bool
 ) -> None:
-    from dbenv.check import run_checks
+    from dbenv.doctor.check import run_checks
 
     toml = (
         '[project]\nname = "a"\ndefault = "test"\n[export]\nREDIS_CACHE_HOST = "redis_host"\n'

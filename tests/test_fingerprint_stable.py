@@ -41,7 +41,7 @@ COMPUTE = """
 import importlib, sys
 sys.path.insert(0, sys.argv[1])
 from dbenv.config import load_project
-from dbenv.sources import fingerprint
+from dbenv.sources.schema import fingerprint
 for _ in range(3):  # fresh Index objects each time, at other addresses
     sys.modules.pop("fp_models", None)
     importlib.invalidate_caches()

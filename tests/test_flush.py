@@ -20,12 +20,12 @@ import psycopg
 import pytest
 import redis
 
-from dbenv import guard, journal
 from dbenv.backends import redis as backend
 from dbenv.commands.lifecycle import flush
 from dbenv.config import Project
 from dbenv.config.model import Environment, SecretURL
 from dbenv.errors import ConfigError, GuardRefusal
+from dbenv.safety import guard, journal
 from lifecycle_support import (
     create_database,
     database_state,

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from dbenv import guard, journal
 from dbenv.config import Project
 from dbenv.errors import GuardRefusal, OperationError
-from dbenv.stamp import stamp_state
+from dbenv.safety import guard, journal
+from dbenv.safety.stamp import stamp_state
 from lifecycle_support import (
     create_database,
     database_state,

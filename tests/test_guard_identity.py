@@ -21,14 +21,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from dbenv import identity
-from dbenv.backends.local import LocalStack
-from dbenv.backends.local_host import free_port
 from dbenv.commands.stack import initdb_cache
 from dbenv.errors import GuardRefusal
-from dbenv.provision import provision
-from dbenv.reset import reset
-from dbenv.stamp import read_stamp
+from dbenv.lifecycle.provision import provision
+from dbenv.lifecycle.reset import reset
+from dbenv.safety import identity
+from dbenv.safety.stamp import read_stamp
+from dbenv.stack.host import free_port
+from dbenv.stack.local import LocalStack
 from lifecycle_support import (
     create_database,
     database_state,
@@ -238,7 +238,7 @@ def test_a_role_that_may_not_read_the_system_identifier_still_tells_servers_apar
     """Managed servers may revoke pg_control_system(): the start time still identifies."""
     from psycopg import sql
 
-    from dbenv import guard
+    from dbenv.safety import guard
 
     role = unique("id_role")
     direct = pg_server.dsn_for(production)

@@ -38,11 +38,11 @@ import psycopg
 import pytest
 import redis
 
-from dbenv.backends.local import LocalStack
 from dbenv.commands import lifecycle_data
 from dbenv.commands.stack import initdb_cache
 from dbenv.config import Project
 from dbenv.errors import GuardRefusal
+from dbenv.stack.local import LocalStack
 from guard_matrix_support import (
     OPERATIONS,
     REDIS_DB,
@@ -352,7 +352,7 @@ WHERE_CELLS = [
 def tenant_database(pg_server: Any) -> Iterator[tuple[str, str]]:
     """Production's database (stamped protected) with test's prefix and schema stamped ok."""
     from dbenv.config.model import Environment
-    from dbenv.stamp import write_stamp
+    from dbenv.safety.stamp import write_stamp
 
     name = unique("gm_inside")
     create_database(pg_server.dsn, name)

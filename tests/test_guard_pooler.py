@@ -21,7 +21,7 @@ import pytest
 from dbenv.commands.config import child_environment
 from dbenv.config import Project
 from dbenv.errors import ConfigError, GuardRefusal
-from dbenv.reset import reset
+from dbenv.lifecycle.reset import reset
 from lifecycle_support import (
     create_database,
     database_state,
@@ -169,7 +169,7 @@ def test_the_template_lock_is_never_taken_through_the_pooler(
     pooled: Pooled, pgbouncer: PgBouncer
 ) -> None:
     """The pytest plugin's and template builder's lock: refused, and nothing left held."""
-    from dbenv.template import _locked
+    from dbenv.lifecycle.template import _locked
 
     with psycopg.connect(pgbouncer.dsn_for("postgres"), autocommit=True) as conn:
         with pytest.raises(GuardRefusal) as caught, _locked(conn, "identity-test"):

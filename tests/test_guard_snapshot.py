@@ -10,7 +10,7 @@ import pytest
 
 from dbenv.config.model import Environment
 from dbenv.errors import BinariesNotFound, OperationError
-from dbenv.snapshot import take_snapshot
+from dbenv.safety.snapshot import take_snapshot
 
 ENV = Environment(name="production", project="app", root=Path("."))
 

@@ -17,12 +17,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from dbenv import guard
 from dbenv.commands.lifecycle import stamp
 from dbenv.config import Project
 from dbenv.errors import ConfigError, GuardRefusal
-from dbenv.provision import provision
-from dbenv.reset import reset
+from dbenv.lifecycle.provision import provision
+from dbenv.lifecycle.reset import reset
+from dbenv.safety import guard
 from lifecycle_support import (
     create_database,
     database_state,

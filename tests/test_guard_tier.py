@@ -30,7 +30,7 @@ from dbenv.commands import sync as sync_commands
 from dbenv.commands.diff import apply_diff, diff_schemas
 from dbenv.config import Project
 from dbenv.errors import GuardRefusal
-from dbenv.stamp import read_stamp
+from dbenv.safety.stamp import read_stamp
 from lifecycle_support import (
     create_database,
     database_state,

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from dbenv import journal
+from dbenv.safety import journal
 
 
 def entry(outcome: journal.Outcome = "ok", **extra: object) -> journal.JournalEntry:

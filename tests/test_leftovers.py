@@ -15,10 +15,10 @@ import psycopg
 from typer.testing import CliRunner
 
 from dbenv.cli import app
-from dbenv.diff.sources import scratch_database
-from dbenv.reset import reset
-from dbenv.status import status
-from dbenv.swap import lock_key
+from dbenv.lifecycle.reset import reset
+from dbenv.lifecycle.swap import lock_key
+from dbenv.sources.sides import scratch_database
+from dbenv.status.report import status
 from reset_support import drop_project_databases, make_project
 
 

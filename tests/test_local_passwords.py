@@ -20,12 +20,12 @@ import psycopg
 import pytest
 from typer.testing import CliRunner, Result
 
-from dbenv.backends.local import LocalStack
 from dbenv.cli import app
 from dbenv.config import load_project
 from dbenv.config.exports import exported
 from dbenv.config.local_password import ensure_password
 from dbenv.errors import ConfigError
+from dbenv.stack.local import LocalStack
 
 PROJECT = """\
 [project]

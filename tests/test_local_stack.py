@@ -19,14 +19,14 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from dbenv.backends.local import MARKER, ExternalServer, LocalStack, StackStatus, read_state
-from dbenv.backends.local_host import pid_alive
-from dbenv.backends.local_pg import SOCKET_PATH_MAX
-from dbenv.backends.local_redis import RedisProcess
 from dbenv.cli import app
 from dbenv.commands.stack import down, stack_for, up
 from dbenv.config import load_project
 from dbenv.errors import BinariesNotFound, ConnectionFailed, GuardRefusal, ServerStartError
+from dbenv.stack.host import pid_alive
+from dbenv.stack.local import MARKER, ExternalServer, LocalStack, StackStatus, read_state
+from dbenv.stack.pg_cluster import SOCKET_PATH_MAX
+from dbenv.stack.redis_server import RedisProcess
 from servers import missing
 
 PROJECT = """\
@@ -250,7 +250,7 @@ def test_without_a_server_user_and_useradd_failing_the_error_says_what_to_do(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
 
-    from dbenv.backends import local_host
+    from dbenv.stack import host as local_host
 
     def no_user(name: str) -> pwd.struct_passwd:
         raise KeyError(name)
@@ -277,7 +277,7 @@ def test_a_restart_keeps_the_ports_when_they_are_free(base: Path) -> None:
 CHILD = """
 import sys
 from pathlib import Path
-from dbenv.backends.local import LocalStack
+from dbenv.stack.local import LocalStack
 from dbenv.errors import ServerStartError
 try:
     LocalStack(Path(sys.argv[1]), redis=False).start()
@@ -312,7 +312,7 @@ def as_postgres_user(code: str, *args: str, cwd: Path) -> subprocess.CompletedPr
 NON_ROOT = """
 import os, sys
 from pathlib import Path
-from dbenv.backends.local import LocalStack
+from dbenv.stack.local import LocalStack
 stack = LocalStack(Path(sys.argv[1]))
 status = stack.start()
 again = stack.start()
@@ -429,10 +429,10 @@ def test_binaries_not_found_lists_every_place(base: Path, monkeypatch: pytest.Mo
         new_stack(base / "data", pg_bindir=empty).start()
     assert str(empty) in str(caught.value) and "apt-get install postgresql" in str(caught.value)
     # a machine without installed packages: PATH empty, no /usr/lib/postgresql/*/bin
-    monkeypatch.setattr("dbenv.backends.local_host.DEBIAN_ROOT", base / "no-debian")
-    monkeypatch.setattr("dbenv.backends.local_host.SOURCE_BINDIR", base / "no-source")
+    monkeypatch.setattr("dbenv.stack.host.DEBIAN_ROOT", base / "no-debian")
+    monkeypatch.setattr("dbenv.stack.host.SOURCE_BINDIR", base / "no-source")
     monkeypatch.setattr(
-        "dbenv.backends.local_host._pgserver_bindir", lambda: Path("(pgserver not installed)")
+        "dbenv.stack.host._pgserver_bindir", lambda: Path("(pgserver not installed)")
     )
     with pytest.raises(BinariesNotFound) as caught:
         new_stack(base / "data", search_path=str(empty)).start()
@@ -449,12 +449,12 @@ def test_without_a_system_install_the_pgserver_package_serves(
 ) -> None:
     """pip install 'dbenv[embedded]' on a machine with no PostgreSQL: its binaries run
     the stack (as root, from a root-owned copy the server's user can reach)."""
-    from dbenv.backends.local_host import find_pg_binaries
+    from dbenv.stack.host import find_pg_binaries
 
     empty = base / "empty"
     empty.mkdir()
-    monkeypatch.setattr("dbenv.backends.local_host.DEBIAN_ROOT", base / "no-debian")
-    monkeypatch.setattr("dbenv.backends.local_host.SOURCE_BINDIR", base / "no-source")
+    monkeypatch.setattr("dbenv.stack.host.DEBIAN_ROOT", base / "no-debian")
+    monkeypatch.setattr("dbenv.stack.host.SOURCE_BINDIR", base / "no-source")
     found = find_pg_binaries(search_path=str(empty))
     assert found.bindir.parts[-3:] == ("pgserver", "pginstall", "bin") and found.major >= 16
     # the package may sit under a directory the server's user cannot enter (/root/...)

@@ -113,7 +113,7 @@ def test_a_verb_behind_a_held_lock_gives_up_naming_the_holder(
 
 
 def _hold_advisory_lock(scenario: Scenario) -> psycopg.Connection[Any]:
-    from dbenv.guard import _lock_key
+    from dbenv.safety.guard import _lock_key
 
     key = _lock_key(scenario.project().environment("test"))
     conn = psycopg.connect(
@@ -199,9 +199,9 @@ def test_a_reset_behind_another_template_build_gives_up_naming_it(
     tmp_path: Path, pg_server: Any
 ) -> None:
     from dbenv.errors import OperationError
-    from dbenv.sources import load_schema_source, render
-    from dbenv.swap import lock_key
-    from dbenv.template import ensure_template, template_name
+    from dbenv.lifecycle.swap import lock_key
+    from dbenv.lifecycle.template import ensure_template, template_name
+    from dbenv.sources.schema import load_schema_source, render
     from reset_support import drop_project_databases, make_project
 
     project, database, _ = make_project(tmp_path, pg_server)

@@ -104,8 +104,8 @@ def test_sqlalchemy_1_4_metadata_resets_and_engines_are_refused_in_one_sentence(
 
     from dbenv.config import load_project
     from dbenv.errors import ConfigError
-    from dbenv.reset import reset
-    from dbenv.sqlalchemy import create_engine
+    from dbenv.integrations.sqlalchemy import create_engine
+    from dbenv.lifecycle.reset import reset
 
     root, _ = project
     monkeypatch.setattr(sqlalchemy, "__version__", "1.4.54")

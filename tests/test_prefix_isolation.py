@@ -17,10 +17,10 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from dbenv.reset import reset
-from dbenv.seed import seed
-from dbenv.sources import load_schema_source, physical_metadata
-from dbenv.stamp import write_stamp
+from dbenv.lifecycle.reset import reset
+from dbenv.lifecycle.seed import seed
+from dbenv.safety.stamp import write_stamp
+from dbenv.sources.schema import load_schema_source, physical_metadata
 from lifecycle_support import create_database, load, write_project
 from reset_support import drop_project_databases, unique
 

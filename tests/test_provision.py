@@ -12,11 +12,11 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-from dbenv import guard
 from dbenv.cli import app
 from dbenv.errors import GuardRefusal
-from dbenv.provision import provision, scram_verifier
-from dbenv.stamp import read_stamp, stamp_state
+from dbenv.lifecycle.provision import provision, scram_verifier
+from dbenv.safety import guard
+from dbenv.safety.stamp import read_stamp, stamp_state
 from lifecycle_support import (
     database_state,
     drop_database,

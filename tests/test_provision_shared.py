@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from dbenv.cli import app
 from dbenv.config import Project
-from dbenv.provision import provision
+from dbenv.lifecycle.provision import provision
 from lifecycle_support import drop_database, load, unique, write_project
 
 

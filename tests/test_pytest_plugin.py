@@ -11,9 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbenv.backends.local import LocalStack
-from dbenv.backends.local_host import find_pg_binaries
 from dbenv.errors import BinariesNotFound
+from dbenv.stack.host import find_pg_binaries
+from dbenv.stack.local import LocalStack
 from pytest_plugin_support import MODELS, PluginProject, drop_project_databases, make_project
 from servers import PgServer, RedisServer, missing
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbenv.backends.local import LocalStack
-from dbenv.backends.local_host import find_pg_binaries
 from dbenv.commands.config import init
 from dbenv.errors import BinariesNotFound
+from dbenv.stack.host import find_pg_binaries
+from dbenv.stack.local import LocalStack
 from pytest_plugin_support import MODELS
 from servers import missing
 

@@ -19,7 +19,7 @@ import redis
 from dbenv.config.model import Environment, SecretURL
 from dbenv.pytest_plugin.names import failed_copy
 from dbenv.pytest_plugin.targets import WorkerInfo, worker_redis_db
-from dbenv.stamp import write_stamp
+from dbenv.safety.stamp import write_stamp
 from pytest_plugin_support import PluginProject, drop_project_databases, make_project
 from servers import PgServer, RedisServer
 

@@ -13,11 +13,11 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from dbenv import journal
 from dbenv.backends import redis as backend
 from dbenv.cli import app
 from dbenv.config.model import Environment, SecretURL
 from dbenv.errors import ConfigError, ConnectionFailed, GuardRefusal
+from dbenv.safety import journal
 from lifecycle_support import write_project
 
 

@@ -22,12 +22,12 @@ import psycopg
 import pytest
 import redis
 
-from dbenv.backends.local_host import free_port
-from dbenv.backends.local_redis import RedisProcess, find_redis_server
 from dbenv.commands.lifecycle import flush
 from dbenv.config import Project
 from dbenv.errors import GuardRefusal
-from dbenv.reset import reset
+from dbenv.lifecycle.reset import reset
+from dbenv.stack.host import free_port
+from dbenv.stack.redis_server import RedisProcess, find_redis_server
 from lifecycle_support import (
     create_database,
     database_state,

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from dbenv.errors import ConfigError
-from dbenv.reset import reset
-from dbenv.stamp import stamp_state
+from dbenv.lifecycle.reset import reset
+from dbenv.safety.stamp import stamp_state
 from lifecycle_support import journal_rows
 from reset_support import count, drop_project_databases, make_project, tables_in, unique
 

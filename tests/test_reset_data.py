@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from dbenv.errors import GuardRefusal
-from dbenv.reset import reset
+from dbenv.lifecycle.reset import reset
 from reset_support import count, drop_project_databases, make_project, tables_in
 
 CYCLES = """

@@ -11,9 +11,9 @@ import pytest
 
 from dbenv.diff.introspect import introspect
 from dbenv.diff.plan import build_plan
-from dbenv.diff.sources import filter_model
-from dbenv.reset import reset
-from dbenv.sources import fingerprint, render
+from dbenv.lifecycle.reset import reset
+from dbenv.sources.schema import fingerprint, render
+from dbenv.sources.sides import filter_model
 from lifecycle_support import create_database, load
 from reset_support import drop_project_databases, make_project, unique
 
@@ -80,7 +80,7 @@ def test_the_copy_has_no_drift_from_the_other_environment(staged: tuple[Any, str
 
 
 def project_source(project: Any) -> Any:
-    from dbenv.sources import load_schema_source
+    from dbenv.sources.schema import load_schema_source
 
     return load_schema_source(project, project.environment("test"))
 

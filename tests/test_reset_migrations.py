@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from dbenv.cli import app
-from dbenv.template import PREFIX
+from dbenv.lifecycle.template import PREFIX
 from lifecycle_support import load
 from reset_support import count, drop_project_databases, make_project, tables_in
 
@@ -270,7 +270,7 @@ def test_dbenv_diff_builds_an_alembic_source_through_the_apps_settings(
 def test_the_build_steps_are_part_of_the_templates_fingerprint(made: Any) -> None:
     from dataclasses import replace
 
-    from dbenv.sources import fingerprint
+    from dbenv.sources.schema import fingerprint
 
     project, _ = made(ENV_FROM_SETTINGS)
     env = project.environment("test")

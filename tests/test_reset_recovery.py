@@ -19,14 +19,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from dbenv.reset import reset
-from dbenv.stamp import stamp_state
+from dbenv.lifecycle.reset import reset
+from dbenv.safety.stamp import stamp_state
 from reset_support import drop_project_databases, make_project, tables_in
 
 CHILD = """
 import os, signal, sys
 from dbenv.config import load_project
-import dbenv.guard, dbenv.reset, dbenv.template
+import dbenv.safety.guard, dbenv.lifecycle.reset, dbenv.lifecycle.template
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -36,11 +36,11 @@ if where == "build":
     def half_build(project, env, source, conn, **kwargs):
         conn.execute("CREATE TABLE half_built (id int)")
         die()
-    dbenv.template.build = half_build
+    dbenv.lifecycle.template.build = half_build
 else:
-    dbenv.guard.Guarded.prepare_copy = die
+    dbenv.safety.guard.Guarded.prepare_copy = die
 project = load_project(project=sys.argv[1], process_env={})
-dbenv.reset.reset(project, project.environment("test"))
+dbenv.lifecycle.reset.reset(project, project.environment("test"))
 """
 
 

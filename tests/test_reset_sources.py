@@ -10,7 +10,7 @@ import pytest
 
 from dbenv.config.model import Environment
 from dbenv.errors import ConfigError
-from dbenv.sources import fingerprint, load_metadata, load_schema_source, parse_source
+from dbenv.sources.schema import fingerprint, load_metadata, load_schema_source, parse_source
 
 
 def test_the_forms_of_a_source(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dbenv.scan import is_placeholder, scan_paths, scan_text, tracked_files
+from dbenv.doctor.scan import is_placeholder, scan_paths, scan_text, tracked_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_003 = FIXTURES / "seed_003_database_architecture.md"
@@ -207,7 +207,7 @@ def test_scan_command_bad_input(
 def test_a_literal_secret_is_an_error_only_in_a_real_env_file(
     name: str, severity: str, why: str
 ) -> None:
-    from dbenv.check_files import credentials_rule
+    from dbenv.doctor.files import credentials_rule
 
     (finding,) = credentials_rule(scan_text("DB_PASSWORD=R34l-Pw-991\n", Path(name)))
     assert finding.severity == severity

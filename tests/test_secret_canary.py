@@ -26,10 +26,10 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from dbenv.backends.local import LocalStack
 from dbenv.cli import app
 from dbenv.commands.stack import initdb_cache
 from dbenv.errors import BinariesNotFound
+from dbenv.stack.local import LocalStack
 from servers import missing
 
 CANARIES = {

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from dbenv.errors import ConfigError, SeedDataError
-from dbenv.reset import reset
-from dbenv.seed import seed
+from dbenv.lifecycle.reset import reset
+from dbenv.lifecycle.seed import seed
 from lifecycle_support import database_state
 from reset_support import drop_project_databases, make_project
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import psycopg
 
-from dbenv.reset import reset
-from dbenv.seed import seed
+from dbenv.lifecycle.reset import reset
+from dbenv.lifecycle.seed import seed
 from reset_support import drop_project_databases, make_project, unique
 
 DASHTAM = Path(__file__).resolve().parents[1] / "examples" / "dashtam"

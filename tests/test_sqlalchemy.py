@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from dbenv.config.model import Environment, SecretURL
 from dbenv.errors import ConfigError
-from dbenv.sqlalchemy import (
+from dbenv.integrations.sqlalchemy import (
     create_async_engine,
     create_engine,
     ddl_statements,

@@ -11,7 +11,7 @@ from psycopg import sql
 
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError
-from dbenv.stamp import (
+from dbenv.safety.stamp import (
     read_marker,
     read_stamp,
     read_stamp_state,

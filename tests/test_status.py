@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dbenv.cli import app
-from dbenv.status import parse_application_name, status
+from dbenv.status.report import parse_application_name, status
 from lifecycle_support import (
     create_database,
     database_state,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from dbenv.cli import app
 from dbenv.errors import ProjectFileError
-from dbenv.status import status
+from dbenv.status.report import status
 from lifecycle_support import (
     create_database,
     database_state,

@@ -19,10 +19,10 @@ import psycopg
 import pytest
 import redis
 
-from dbenv.backends.local import LocalStack
 from dbenv.commands.config import check
 from dbenv.commands.stack import initdb_cache
 from dbenv.config import load_project
+from dbenv.stack.local import LocalStack
 from servers import PgServer, RedisServer
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from models import Base
 
 import dbenv
-from dbenv.sqlalchemy import create_engine, prefixed_metadata
+from dbenv.integrations.sqlalchemy import create_engine, prefixed_metadata
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from dbenv import _moved
 from dbenv.config import Environment, Project, load_project
 from dbenv.config.urls import target_of
 from dbenv.errors import DbenvError, InvalidURL, MissingVariables
@@ -28,6 +29,8 @@ __all__ = [
     "missing_variables",
 ]
 __version__ = "0.1.0"
+
+_moved.install()  # the pre-0.2 module names (dbenv.guard, dbenv.reset, ...) still import
 
 
 def missing_variables(env: Environment) -> list[str]:

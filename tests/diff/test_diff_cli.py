@@ -274,7 +274,7 @@ def test_apply_to_stamped_disposable_environment_converges(
     drift_project: tuple[Path, str],
 ) -> None:
     from dbenv.config.model import Environment
-    from dbenv.stamp import write_stamp
+    from dbenv.safety.stamp import write_stamp
 
     root, url = drift_project
     with (root / "dbenv.toml").open("a") as toml:

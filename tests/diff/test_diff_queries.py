@@ -58,7 +58,7 @@ def test_filtering_a_model_keeps_the_fields_it_does_not_filter() -> None:
     from dataclasses import replace
 
     from dbenv.diff.model import SchemaModel
-    from dbenv.diff.sources import filter_model
+    from dbenv.sources.sides import filter_model
 
     empty = SchemaModel(*([{}] * 12))  # type: ignore[arg-type]
     model = replace(empty, casts=frozenset({("date", "text")}), server_version=150004)

@@ -29,9 +29,9 @@ from dbenv.errors import UsageError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dbenv.check import CheckReport
     from dbenv.commands.config import ConfigShowResult, ShownValue
     from dbenv.config.model import Environment
+    from dbenv.doctor.check import CheckReport
 
 __all__ = ["config_app"]
 
@@ -223,9 +223,9 @@ def _finish(
     summary: Callable[[CheckReport], str],
 ) -> None:
     """Baseline, render, exit: 1 on errors (on warnings too with --strict), else 0."""
-    from dbenv.baseline import apply_baseline, read_baseline
-    from dbenv.baseline import write_baseline as write
     from dbenv.cli.doctor_output import render_report
+    from dbenv.doctor.baseline import apply_baseline, read_baseline
+    from dbenv.doctor.baseline import write_baseline as write
 
     if write_baseline:
         if baseline is None:

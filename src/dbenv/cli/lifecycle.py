@@ -16,7 +16,7 @@ import typer
 from dbenv.cli.app import app, err, get_project, handle_errors, out, print_json
 
 if TYPE_CHECKING:
-    from dbenv.status import EnvironmentStatus
+    from dbenv.status.report import EnvironmentStatus
 
 __all__ = [
     "flush_command",

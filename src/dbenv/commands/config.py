@@ -19,8 +19,8 @@ from dbenv.config.model import MASK, Environment, Secret, Setting
 from dbenv.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from dbenv.check import CheckReport
     from dbenv.config import Project
+    from dbenv.doctor.check import CheckReport
 
 __all__ = [
     "ConfigShowResult",
@@ -383,7 +383,7 @@ def run(
     base: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run ``command`` with the environment's variables; its exit code is the result's."""
-    from dbenv.check import missing_variables
+    from dbenv.doctor.check import missing_variables
 
     if not command:
         raise UsageError(
@@ -425,11 +425,11 @@ def check(
     verify: bool = False,
     stamps: bool = False,
 ) -> CheckReport:
-    """The doctor: every rule of ``dbenv.check`` over the named (default: all) environments.
+    """The doctor: every rule of ``dbenv.doctor.check`` over the named (default: all) environments.
 
     ``stamps``: read each environment's stamp to compare its tier (connects).
     """
-    from dbenv.check import run_checks
+    from dbenv.doctor.check import run_checks
 
     for name in names:
         if name not in project.environment_names:

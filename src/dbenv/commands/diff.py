@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbenv.diff.plan import Plan, build_plan
-from dbenv.diff.scratch import choose_scratch
-from dbenv.diff.sources import Side, filter_model, read_side, resolve_side
 from dbenv.errors import GuardRefusal, UsageError
+from dbenv.sources.scratch import choose_scratch
+from dbenv.sources.sides import Side, filter_model, read_side, resolve_side
 
 if TYPE_CHECKING:
     from dbenv.config import Project
@@ -57,7 +57,7 @@ def diff_schemas(
     """Plan the statements that make ``target``'s schema match ``source``'s.
 
     ``scratch``: where schema sources are built (``--scratch ENV|URL``); without
-    it, a disposable environment of the project (``dbenv.diff.scratch``).
+    it, a disposable environment of the project (``dbenv.sources.scratch``).
     """
     src = resolve_side(source, project=project, root=root)
     dst = resolve_side(target, project=project, root=root)
@@ -121,7 +121,7 @@ def apply_diff(
     if env is None and project is not None and target.url is not None:
         env = _environment_at(project, target.url)  # a URL is no way around the guard
     if env is not None and project is not None:
-        from dbenv import guard
+        from dbenv.safety import guard
 
         with guard.destructive(
             project, env, "diff-apply", override=override, progress=progress
@@ -139,7 +139,7 @@ def _environment_at(project: Project, url: Secret | str) -> Environment | None:
     """The configured environment whose database ``url`` names (None: none does)."""
     from dbenv.config.model import Secret
     from dbenv.errors import DbenvError
-    from dbenv.guard_checks import server_target, url_target
+    from dbenv.safety.checks import server_target, url_target
 
     wanted = url_target(url.masked if isinstance(url, Secret) else url)
     if wanted is None:
@@ -167,11 +167,11 @@ def _apply_to_url(
     progress: Progress | None,
 ) -> int:
     """A URL no environment names: demand its database name, snapshot it, journal it."""
-    from dbenv import journal
     from dbenv.backends import postgres
     from dbenv.config.model import Environment
     from dbenv.diff.apply import apply_plan
-    from dbenv.snapshot import take_snapshot
+    from dbenv.safety import journal
+    from dbenv.safety.snapshot import take_snapshot
 
     url = result.target.url
     assert url is not None

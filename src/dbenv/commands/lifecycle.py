@@ -2,7 +2,7 @@
 
 ``cli/lifecycle.py`` parses, calls these and renders; ``reset`` and ``seed`` live
 in ``commands/lifecycle_data.py``. Every verb that changes something goes through
-``dbenv.guard`` (provision and stamp with their own, labelling-only rules).
+``dbenv.safety.guard`` (provision and stamp with their own, labelling-only rules).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from dbenv.config.model import Environment
 from dbenv.config.schema import TIERS
 from dbenv.errors import UsageError
-from dbenv.provision import ProvisionResult
-from dbenv.stamp import Stamp
-from dbenv.status import StatusReport
+from dbenv.lifecycle.provision import ProvisionResult
+from dbenv.safety.stamp import Stamp
+from dbenv.status.report import StatusReport
 
 if TYPE_CHECKING:
     from dbenv.backends.redis import FlushResult
@@ -55,7 +55,7 @@ def provision(
     progress: Progress | None = None,
 ) -> ProvisionResult:
     """``dbenv provision ENV``: role, database, grants, extensions, stamp (idempotent)."""
-    from dbenv.provision import provision as run
+    from dbenv.lifecycle.provision import provision as run
 
     return run(project, env, override=override, progress=progress)
 
@@ -74,8 +74,8 @@ def stamp(
     declares. ``disposable`` is how a protected stamp is lowered: the override must
     name the database, a snapshot is taken and the journal row records both.
     """
-    from dbenv import guard
-    from dbenv.guard_checks import facts_from
+    from dbenv.safety import guard
+    from dbenv.safety.checks import facts_from
 
     if tier is not None and tier not in TIERS:
         raise UsageError(
@@ -107,7 +107,7 @@ def stamp(
 
 def status(project: Project, *, names: Sequence[str] | None = None) -> StatusReport:
     """``dbenv status [ENV ...]``: read-only, unreachable environments reported."""
-    from dbenv.status import status as run
+    from dbenv.status.report import status as run
 
     return run(project, names=names)
 
@@ -120,6 +120,6 @@ def flush(
     progress: Progress | None = None,
 ) -> FlushResult:
     """``dbenv flush ENV``: clear the environment's Redis db (or prefix), through the guard."""
-    from dbenv.flush import flush as run
+    from dbenv.lifecycle.flush import flush as run
 
     return run(project, env, override=override, progress=progress)

@@ -1,7 +1,7 @@
 """The ``reset`` and ``seed`` verbs: resolved objects in, result dataclasses out.
 
 ``cli/lifecycle.py`` parses the command line, calls these and renders the result;
-``dbenv.reset`` and ``dbenv.seed`` do the work (both through the guard).
+``dbenv.lifecycle.reset`` and ``dbenv.lifecycle.seed`` do the work (both through the guard).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from dbenv.config.model import Environment
-from dbenv.reset import ResetResult
-from dbenv.seed import SeedResult
+from dbenv.lifecycle.reset import ResetResult
+from dbenv.lifecycle.seed import SeedResult
 
 __all__ = ["ResetResult", "SeedResult", "reset", "result_json", "seed"]
 
@@ -30,7 +30,7 @@ def reset(
     progress: Progress | None = None,
 ) -> ResetResult:
     """``dbenv reset ENV [--data-only] [--keep TABLE ...] [--i-mean-it=DB]``."""
-    from dbenv import reset as operation
+    from dbenv.lifecycle import reset as operation
 
     return operation.reset(
         project, env, data_only=data_only, override=override, keep=keep, progress=progress
@@ -46,7 +46,7 @@ def seed(
     progress: Progress | None = None,
 ) -> SeedResult:
     """``dbenv seed ENV [FILES ...] [--i-mean-it=DB]`` (no files: the env's seed_files)."""
-    from dbenv import seed as operation
+    from dbenv.lifecycle import seed as operation
 
     return operation.seed(project, env, list(files) or None, override=override, progress=progress)
 

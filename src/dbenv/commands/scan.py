@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbenv.check import CheckReport
+from dbenv.doctor.check import CheckReport
 from dbenv.errors import UsageError
 
 if TYPE_CHECKING:
-    from dbenv.check_files import HostIndex
     from dbenv.config.model import Environment
+    from dbenv.doctor.files import HostIndex
 
 __all__ = ["scan"]
 
@@ -34,8 +34,8 @@ def scan(
     progress: Callable[[int, int], None] | None = None,
 ) -> CheckReport:
     """Scan ``paths`` (files or directories), or else the files git tracks under ``cwd``."""
-    from dbenv.check_files import credentials_rule, host_index
-    from dbenv.scan import scan_paths, tracked_files
+    from dbenv.doctor.files import credentials_rule, host_index
+    from dbenv.doctor.scan import scan_paths, tracked_files
 
     index = host_index(envs)
     if history:
@@ -74,8 +74,8 @@ def _history(
     budget: float,
     progress: Callable[[int, int], None] | None,
 ) -> CheckReport:
-    from dbenv.check_files import credentials_rule
-    from dbenv.scan_history import scan_history
+    from dbenv.doctor.files import credentials_rule
+    from dbenv.doctor.scan_history import scan_history
 
     if paths:
         raise UsageError(

@@ -1,7 +1,7 @@
 """``dbenv up`` / ``dbenv down`` / ``dbenv compose``: the local stack, as commands.
 
 Each function takes resolved objects and returns a result; nothing here prints.
-``up`` starts the stack (idempotently), then provisions (``dbenv.provision``: role,
+``up`` starts the stack (idempotently), then provisions (``dbenv.lifecycle.provision``: role,
 database, grants, extensions, stamp) every environment with ``server = "local"``.
 """
 
@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbenv.backends.local import LocalStack, StackStatus
 from dbenv.config.local_state import local_database_name
 from dbenv.config.model import Environment
+from dbenv.stack.local import LocalStack, StackStatus
 
 if TYPE_CHECKING:
-    from dbenv.compose import ComposeResult
     from dbenv.config import Project
+    from dbenv.stack.compose import ComposeResult
 
 __all__ = [
     "DownResult",
@@ -131,7 +131,7 @@ def _provision(project: Project, *, progress: Progress | None) -> tuple[LocalDat
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from dbenv.provision import ProvisionResult, provision
+    from dbenv.lifecycle.provision import ProvisionResult, provision
 
     envs = local_environments(project.environments())
     groups: dict[str, list[Environment]] = {}
@@ -185,6 +185,6 @@ def down(project: Project, *, purge: bool = False) -> DownResult:
 
 def compose(project: Project, *, out: Path | None = None) -> ComposeResult:
     """Write docker-compose files and the test database's init script for the project."""
-    from dbenv.compose import write_compose
+    from dbenv.stack.compose import write_compose
 
     return write_compose(project, out=out)

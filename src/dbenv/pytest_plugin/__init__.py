@@ -130,9 +130,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _drop_templates(config: pytest.Config, options: PluginOptions) -> None:
     from dbenv.config import load_project
+    from dbenv.lifecycle.template import connect_maintenance, template_name
     from dbenv.pytest_plugin.databases import drop_templates
-    from dbenv.sources import fingerprint, load_schema_source
-    from dbenv.template import connect_maintenance, template_name
+    from dbenv.sources.schema import fingerprint, load_schema_source
 
     project = load_project(project=options.project, cwd=config.rootpath)
     env = project.environment(options.environment)

@@ -1,6 +1,6 @@
 """Database-side steps of the plugin's session: seeded templates, worker clones, reuse keys.
 
-- A *seeded template* is the schema template (``dbenv.template``) cloned once
+- A *seeded template* is the schema template (``dbenv.lifecycle.template``) cloned once
   more with the environment's seed files loaded and captured as reference rows,
   so every test sees the seed data and a data-only reset restores it.
 - A *worker clone* (``<database>_gw0``) is made under a staging name, given the
@@ -55,7 +55,7 @@ def seed_digest(paths: Iterable[Path]) -> str:
 
 def read_key(conn: psycopg.Connection[Any], env: Environment) -> str | None:
     """The reuse key recorded for ``env``'s scope in the connected database."""
-    from dbenv.datareset import scope_key
+    from dbenv.lifecycle.datareset import scope_key
 
     # a table this role may not read (made by an older dbenv as the admin) counts as
     # no key: the database is cloned again and labelled readable
@@ -77,7 +77,7 @@ def write_key(
     """Record ``key``; ``reader``: the role that reads it later, when not the connected one."""
     from psycopg import sql
 
-    from dbenv.datareset import scope_key
+    from dbenv.lifecycle.datareset import scope_key
 
     with conn.transaction():
         conn.execute(_STATE_DDL)
@@ -101,11 +101,11 @@ def exists(maint: psycopg.Connection[Any], database: str) -> bool:
 
 def seeded_template(project: Any, env: Environment, template: str, digest: str) -> str:
     """The template with the seed files loaded (built once per template and seed digest)."""
-    from dbenv.datareset import capture_reference
-    from dbenv.guard import target_url
-    from dbenv.seed import read_files, seed_rows
-    from dbenv.swap import terminate as _terminate
-    from dbenv.template import _locked, connect_maintenance
+    from dbenv.lifecycle.datareset import capture_reference
+    from dbenv.lifecycle.seed import read_files, seed_rows
+    from dbenv.lifecycle.swap import terminate as _terminate
+    from dbenv.lifecycle.template import _locked, connect_maintenance
+    from dbenv.safety.guard import target_url
 
     name = f"{template}_s{digest}"
     with connect_maintenance(env, project, "template") as maint, _locked(maint, name):
@@ -134,9 +134,9 @@ def seeded_template(project: Any, env: Environment, template: str, digest: str) 
 
 def seed_scoped(project: Any, env: Environment) -> None:
     """Load the seed rows into the schema or prefix just reset, through the guard."""
-    from dbenv.datareset import capture_reference
-    from dbenv.guard import destructive
-    from dbenv.seed import read_files, seed_rows
+    from dbenv.lifecycle.datareset import capture_reference
+    from dbenv.lifecycle.seed import read_files, seed_rows
+    from dbenv.safety.guard import destructive
 
     files = [str(path) for path in env.seed_files]
     arguments = {"by": "pytest", "files": files}
@@ -170,9 +170,9 @@ def clone_worker(
 ) -> None:
     """Replace ``database`` with a stamped copy of ``template`` shaped like the configured db."""
 
-    from dbenv.swap import carried as _carried
-    from dbenv.swap import carry_over
-    from dbenv.swap import terminate as _terminate
+    from dbenv.lifecycle.swap import carried as _carried
+    from dbenv.lifecycle.swap import carry_over
+    from dbenv.lifecycle.swap import terminate as _terminate
 
     base = postgres.url_parts(configured.database_url or "").get("dbname", "")
     staging = suffixed(database, "new")
@@ -202,7 +202,7 @@ def label(project: Any, env: Environment, database: str, key: str) -> None:
     read as the role on the next run, so the admin grants it the table.
     """
     from dbenv.errors import OperationError
-    from dbenv.guard import maintenance_url, target_url
+    from dbenv.safety.guard import maintenance_url, target_url
 
     role = target_url(env)
     try:
@@ -215,7 +215,7 @@ def label(project: Any, env: Environment, database: str, key: str) -> None:
 def _write_label(
     project: Any, env: Environment, url: str, database: str, key: str, *, reader: str | None = None
 ) -> None:
-    from dbenv.stamp import write_stamp
+    from dbenv.safety.stamp import write_stamp
 
     with postgres.connect(postgres.with_database(url, database), autocommit=True) as conn:
         write_stamp(conn, project.name, env)
@@ -230,8 +230,8 @@ def owned(project: Any, env: Environment, database: str) -> tuple[str, Any]:
     """
     from psycopg import Error
 
-    from dbenv.guard import target_url
-    from dbenv.stamp import read_stamp_state
+    from dbenv.safety.guard import target_url
+    from dbenv.safety.stamp import read_stamp_state
 
     url = postgres.with_database(target_url(env), database)
     try:

@@ -60,7 +60,7 @@ class Place:
     name: str  # database name or Redis db index
 
     def matches(self, url: str) -> bool:
-        from dbenv.guard_checks import url_target
+        from dbenv.safety.checks import url_target
 
         redis = url.split("://", 1)[0].lower().startswith("redis")
         if redis != (self.kind == "Redis"):
@@ -121,7 +121,7 @@ def prepare_process(config: pytest.Config, options: Any) -> None:
     except ProjectNotFound:
         return  # not a dbenv project: nothing to export or to compare with
     name = options.environment
-    from dbenv.guard_checks import protected_environments
+    from dbenv.safety.checks import protected_environments
 
     try:
         env = project.environment(name) if name in project.environment_names else None
@@ -191,7 +191,7 @@ def worker_exports(project: Project, env: Environment, worker: WorkerInfo) -> di
 def protected_places(project: Project, env: Environment | None) -> list[Place]:
     """The databases and Redis dbs of the project's protected environments (other than ``env``)."""
     from dbenv.backends.redis import place_of as redis_place
-    from dbenv.guard_checks import place_of, protected_environments, url_target
+    from dbenv.safety.checks import place_of, protected_environments, url_target
 
     places = []
     for other in protected_environments(project, env):

@@ -222,8 +222,8 @@ def async_db(env: str | None = None) -> Any:
         request: pytest.FixtureRequest, dbenv_databases: TestDatabases
     ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         from dbenv.backends.postgres import connect_async
-        from dbenv.guard import target_url
-        from dbenv.sqlalchemy import application_name
+        from dbenv.integrations.sqlalchemy import application_name
+        from dbenv.safety.guard import target_url
 
         target = _target(request, dbenv_databases, env)
         schema = target.env.schema if target.env.isolation == "schema" else None
@@ -276,7 +276,7 @@ def async_sa_session(
         from sqlalchemy.ext.asyncio import AsyncSession
         from sqlalchemy.pool import NullPool
 
-        from dbenv.sqlalchemy import create_async_engine
+        from dbenv.integrations.sqlalchemy import create_async_engine
 
         target = _target(request, dbenv_databases, env)
         chosen = async_env(target.env, driver or dbenv_databases.options.async_driver)

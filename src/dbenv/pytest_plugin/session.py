@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from dbenv.config import Project
-    from dbenv.datareset import DataResetPlan
+    from dbenv.lifecycle.datareset import DataResetPlan
 
 Progress = Callable[[str], None]
 _IDLE, _INTRANS = 0, 2  # psycopg.pq.TransactionStatus, without importing psycopg
@@ -133,22 +133,22 @@ class TestDatabases:
 
         xdist workers start together: one provisions while the others wait.
         """
-        from dbenv.template import _locked, connect_maintenance
+        from dbenv.lifecycle.template import _locked, connect_maintenance
 
         maint = connect_maintenance(env, project, "pytest")
         with maint, _locked(maint, f"dbenv-pytest:{project.name}:{env.name}"):
             self._admit_locked(project, env)
 
     def _admit_locked(self, project: Project, env: Environment) -> None:
-        from dbenv.guard import admit, evaluate, maintenance_url, target_url
-        from dbenv.guard_checks import read_facts, run_checks
+        from dbenv.safety.checks import read_facts, run_checks
+        from dbenv.safety.guard import admit, evaluate, maintenance_url, target_url
 
         facts = read_facts(project, env, maintenance_url(env), target_url(env))
         results = run_checks(project, env, "reset", facts)
         failing = [r.check for r in results if not r.passed]
         fresh = not facts.exists or (facts.state == "absent" and facts.relations == 0)
         if failing == ["stamp"] and fresh:
-            from dbenv.provision import provision
+            from dbenv.lifecycle.provision import provision
 
             self._say(f"provisioning '{env.name}'")
             provision(project, env)
@@ -159,12 +159,12 @@ class TestDatabases:
 
     # -- database isolation -----------------------------------------------------------
     def _template_and_key(self, project: Project, env: Environment) -> tuple[str, str, str]:
-        from dbenv.sources import load_schema_source
-        from dbenv.template import connect_maintenance, ensure_template, template_name
+        from dbenv.lifecycle.template import connect_maintenance, ensure_template, template_name
+        from dbenv.sources.schema import load_schema_source
 
         source = load_schema_source(project, env)
         if self.options.recreate and self.worker.id is None:
-            from dbenv.sources import fingerprint
+            from dbenv.sources.schema import fingerprint
 
             name = template_name(project.name, fingerprint(project, env, source))
             with connect_maintenance(env, project, "template") as maint:
@@ -179,8 +179,8 @@ class TestDatabases:
     def _prepare_database(
         self, project: Project, configured: Environment, env: Environment
     ) -> tuple[str, str, bool, str]:
-        from dbenv.guard import destructive
-        from dbenv.template import Template, clone_into, connect_maintenance
+        from dbenv.lifecycle.template import Template, clone_into, connect_maintenance
+        from dbenv.safety.guard import destructive
 
         self._admit(project, configured)
         schema_template, template, key = self._template_and_key(project, configured)
@@ -207,8 +207,8 @@ class TestDatabases:
     def _prepare_worker(
         self, project: Project, configured: Environment, env: Environment, template: str, key: str
     ) -> bool:
-        from dbenv.stamp import stamp_state
-        from dbenv.template import connect_maintenance
+        from dbenv.lifecycle.template import connect_maintenance
+        from dbenv.safety.stamp import stamp_state
 
         database = postgres.url_parts(env.database_url or "").get("dbname", "")
         with connect_maintenance(configured, project, "pytest") as maint:
@@ -231,8 +231,8 @@ class TestDatabases:
     def _prepare_scoped(
         self, project: Project, configured: Environment, env: Environment
     ) -> tuple[str, str, bool]:
-        from dbenv.reset import reset
-        from dbenv.sources import fingerprint
+        from dbenv.lifecycle.reset import reset
+        from dbenv.sources.schema import fingerprint
 
         self._admit(project, configured)
         if env is not configured:
@@ -278,8 +278,8 @@ class TestDatabases:
 
     # -- what the fixtures use --------------------------------------------------------
     def _connect(self, env: Environment, *, autocommit: bool = False) -> psycopg.Connection[Any]:
-        from dbenv.guard import target_url
-        from dbenv.sqlalchemy import application_name
+        from dbenv.integrations.sqlalchemy import application_name
+        from dbenv.safety.guard import target_url
 
         return postgres.connect(
             target_url(env),
@@ -346,13 +346,13 @@ class TestDatabases:
         """A SQLAlchemy engine (psycopg) on ``target``, one per process."""
         name = target.configured.name
         if name not in self._engines:
-            from dbenv.sqlalchemy import create_engine
+            from dbenv.integrations.sqlalchemy import create_engine
 
             self._engines[name] = create_engine(target.env, component="pytest")
         return self._engines[name]
 
     def _empty_on(self, conn: psycopg.Connection[Any], env: Environment) -> tuple[str, ...]:
-        from dbenv.datareset import plan, run
+        from dbenv.lifecycle.datareset import plan, run
 
         key = env.name
         with conn.transaction():
@@ -368,8 +368,8 @@ class TestDatabases:
         """Copy ``target``'s database (holding a failed test's rows) aside; its name."""
         if target.env.isolation != "database":
             return None
-        from dbenv.swap import terminate as _terminate
-        from dbenv.template import connect_maintenance
+        from dbenv.lifecycle.swap import terminate as _terminate
+        from dbenv.lifecycle.template import connect_maintenance
 
         self._release(target.configured.name)
         copy = failed_copy(target.database, nodeid)
@@ -401,7 +401,7 @@ class TestDatabases:
         self._engines.clear()
         if self.options.reuse:
             return
-        from dbenv.template import connect_maintenance
+        from dbenv.lifecycle.template import connect_maintenance
 
         for target in self._targets.values():
             if target.template is None:

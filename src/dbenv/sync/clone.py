@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
 from dbenv.errors import GuardRefusal, OperationError, UsageError
-from dbenv.guard_override import names_target
+from dbenv.safety.override import names_target
 from dbenv.sync import copy, load
 from dbenv.sync.catalog import SKIP_SCHEMAS, read_tables
 from dbenv.sync.dump import (
@@ -86,7 +86,7 @@ def clone(
     progress: Say | None = None,
 ) -> CloneResult:
     """Replace ``target``'s database by a copy of ``source``'s (see the module doc)."""
-    from dbenv import guard
+    from dbenv.safety import guard
     from dbenv.sync.selection import masking_required
 
     started = time.monotonic()
@@ -204,7 +204,7 @@ def _other_sessions(conn: psycopg.Connection[Any], database: str) -> int:
 
 def _template_clone(guarded: Any, source: str, target: str, size: int, progress: Say | None) -> str:
     """Copy ``source`` aside as a template, hand it to target's owner, swap it in."""
-    from dbenv import guard
+    from dbenv.safety import guard
 
     maint_url = guard.maintenance_url(guarded.env)
     with postgres.connect(maint_url, autocommit=True) as maint:

@@ -21,11 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbenv import children
-from dbenv.backends import postgres
+from dbenv.backends import children, postgres
 from dbenv.config.masking import scrub
 from dbenv.errors import BinariesNotFound, GuardRefusal, OperationError, UsageError
-from dbenv.guard_override import names_target
+from dbenv.safety.override import names_target
 from dbenv.sync.origin import dump_origin, write_origin
 from dbenv.testpoint import reached
 
@@ -224,7 +223,7 @@ def restore(
     mask, so unmasked personal data would land there (``clone`` and ``sync``
     mask); ``no_mask`` with the override naming the target opts out.
     """
-    from dbenv import guard
+    from dbenv.safety import guard
 
     started = time.monotonic()
     check_jobs(jobs)
@@ -267,7 +266,8 @@ def build_and_swap(
     Until the swap the target is untouched: a failure or a kill before it leaves
     the old database (plus a leftover the next run drops); after it, the new one.
     """
-    from dbenv import guard, swap
+    from dbenv.lifecycle import swap
+    from dbenv.safety import guard
 
     with postgres.connect(guard.maintenance_url(guarded.env), autocommit=True) as maint:
         check_can_recreate(maint, database)

@@ -110,7 +110,7 @@ def run(
     options: Options,
 ) -> SyncResult:
     """Sync ``profile``'s tables from ``source`` into ``target`` (see the module doc)."""
-    from dbenv import guard
+    from dbenv.safety import guard
 
     started = time.monotonic()
     source_url, target_url, chosen = _plan_selection(project, source, target, profile, options)

@@ -87,7 +87,7 @@ def _recorded(path: Path) -> list[Origin]:
 
 
 def _pg_restore(*args: str) -> str:
-    from dbenv import children
+    from dbenv.backends import children
     from dbenv.sync.dump import binary
 
     done = children.run([binary("pg_restore"), *args], capture_output=True, text=True, check=False)
@@ -118,7 +118,7 @@ def _by_database_name(path: Path, project: Project) -> list[Origin]:
             dumped = line.split("dbname:", 1)[1].strip()
     if not dumped:
         return []
-    from dbenv.guard_checks import protected_environments, server_target
+    from dbenv.safety.checks import protected_environments, server_target
 
     found = []
     for env in protected_environments(project, None):

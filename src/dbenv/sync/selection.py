@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dbenv.backends import postgres
 from dbenv.errors import GuardRefusal, UsageError
-from dbenv.guard_override import names_target
+from dbenv.safety.override import names_target
 from dbenv.sync import subset
 from dbenv.sync.catalog import SKIP_SCHEMAS, TableInfo
 from dbenv.sync.masking import MaskedColumn, unmasked_personal

@@ -1,0 +1,1 @@
+"""What a team got wrong, read-only: the check rules, the credential scan, baselines."""

@@ -1,0 +1,1 @@
+"""App-facing helpers: SQLAlchemy engines and metadata for the active environment."""

@@ -1,0 +1,267 @@
+"""Resolve each side of a diff (environment, URL or schema source) and read its schema.
+
+A schema source (``sqlalchemy:module:attr``, ``alembic:path/alembic.ini``,
+``sql:file.sql``) is materialised in a uniquely named scratch database on a
+disposable server, introspected, and dropped again, whatever happens.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbenv.config.masking import mask_url
+from dbenv.config.model import Environment, Secret
+from dbenv.config.urls import POSTGRES_SCHEME, libpq_url, url_scheme
+from dbenv.diff.model import SchemaModel
+from dbenv.errors import ConfigError, OperationError, UsageError, optional_dependencies
+
+if TYPE_CHECKING:
+    from dbenv.config import Project
+    from dbenv.sources.schema import SchemaSource
+    from dbenv.sources.scratch import ScratchServer
+
+BOOKKEEPING_SCHEMA = "dbenv"
+SOURCE_KINDS = ("sqlalchemy:", "sqlmodel:", "alembic:", "sql:")
+SIDE_FORMS = (
+    "Give an environment name, a postgresql:// URL, or a schema source "
+    "(sqlalchemy:module:attr, alembic:path/alembic.ini, sql:file.sql)."
+)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a diff, resolved: where its schema comes from."""
+
+    spec: str
+    kind: str  # environment | url | schema source kind
+    url: Secret | str | None = None
+    env: Environment | None = None
+    source: SchemaSource | None = None
+    root: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return mask_url(self.spec) if self.kind == "url" else self.spec
+
+
+def resolve_side(
+    spec: str, *, project: Callable[[], Project] | None, root: Path | None = None
+) -> Side:
+    """Classify ``spec``; an environment name needs ``project`` to load the project file."""
+    spec = spec.strip()
+    if not spec:
+        raise UsageError("a diff side is empty.", hint=SIDE_FORMS)
+    if "://" in spec and POSTGRES_SCHEME.match(url_scheme(spec)):
+        # the forms apps write (postgresql+asyncpg://) are read with psycopg
+        return Side(spec, "url", url=libpq_url(spec))
+    if spec.startswith(SOURCE_KINDS):
+        from dbenv.sources.schema import parse_source
+
+        base = root or _project_root(project)
+        parsed = parse_source(spec, environment="diff", root=base)
+        return Side(spec, parsed.kind, source=parsed, root=base)
+    if spec.startswith("env:"):
+        spec = spec[4:]
+    if project is None:
+        raise UsageError(
+            f"'{spec}' is not a URL or schema source, and no project is loaded.", hint=SIDE_FORMS
+        )
+    env = project().environment(spec)
+    if env.database_url is None:
+        raise ConfigError(
+            f"environment '{spec}' has no database_url to compare.",
+            hint=f"Set database_url under [environments.{spec}] (dbenv config show).",
+        )
+    return Side(spec, "environment", url=env.database_url, env=env)
+
+
+def _project_root(project: Callable[[], Project] | None) -> Path:
+    from dbenv.errors import ProjectNotFound
+
+    try:
+        return project().root if project else Path.cwd()
+    except ProjectNotFound:
+        return Path.cwd()
+
+
+def read_side(
+    side: Side,
+    *,
+    scratch: ScratchServer | None,
+    extensions: tuple[str, ...] = (),
+    progress: Callable[[str], None] | None = None,
+) -> SchemaModel:
+    """Introspect a side; a schema source is built in a scratch database first.
+
+    ``extensions``: created in the scratch database before the source is built, as
+    ``dbenv provision`` creates them in the environment compared against; models
+    do not declare them, so without this every one would show as drift.
+    """
+    from dbenv.backends import postgres
+    from dbenv.diff.introspect import introspect
+
+    if side.source is None:
+        assert side.url is not None
+        with postgres.connect(side.url, application_name="dbenv diff") as conn:
+            return introspect(conn)
+    if scratch is None:
+        from dbenv.sources.scratch import HOW
+
+        raise UsageError(
+            f"{side.spec} is built in a scratch database on a disposable server, "
+            "and none was chosen.",
+            hint=HOW,
+        )
+    with scratch_database(scratch.url) as url:
+        if progress:
+            progress(f"building {side.spec} in a scratch database on {scratch.label}")
+        if extensions:
+            with postgres.connect(url, autocommit=True) as conn:
+                for name in extensions:
+                    quoted = '"' + name.replace('"', '""') + '"'
+                    conn.execute(f"CREATE EXTENSION IF NOT EXISTS {quoted}".encode())
+        _build(side.source, url, root=side.root or Path.cwd(), env=scratch.env)
+        with postgres.connect(url, application_name="dbenv diff") as conn:
+            return introspect(conn)
+
+
+@contextmanager
+def scratch_database(server_url: Secret | str) -> Iterator[str]:
+    """Create a uniquely named database on ``server_url``'s server; drop it on exit.
+
+    The session that created it holds an advisory lock named after it until it is
+    dropped, so scratch databases nobody holds — left by a killed diff — are told
+    apart from those of diffs still running, and dropped first.
+    """
+    import psycopg
+
+    from dbenv.backends import postgres
+    from dbenv.lifecycle.swap import SCRATCH, lock_key
+
+    name = f"{SCRATCH}{uuid.uuid4().hex[:12]}"
+    admin = postgres.with_database(server_url, "postgres")
+    with postgres.connect(admin, autocommit=True, application_name="dbenv diff") as conn:
+        _reap_scratch(conn)
+        conn.execute("SELECT pg_advisory_lock(%s)", [lock_key(name)])
+        try:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        except psycopg.Error as exc:
+            reason = (exc.diag.message_primary or type(exc).__name__).strip()
+            raise OperationError(
+                f"could not create a scratch database on {mask_url(admin)}: {reason}.",
+                hint="Pass --scratch with a role that may create databases "
+                "(or set admin_url on the disposable environment).",
+            ) from None
+        try:
+            yield postgres.with_database(server_url, name)
+        finally:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def _reap_scratch(conn: Any) -> None:
+    """Drop scratch databases whose diff is gone (nobody holds their lock)."""
+    import psycopg
+
+    from dbenv.lifecycle.swap import SCRATCH, lock_key
+
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE left(datname, %s) = %s",
+        [len(SCRATCH), SCRATCH],
+    ).fetchall()
+    for (name,) in rows:
+        key = lock_key(name)
+        held = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+        if not (held and held[0]):
+            continue  # a diff running now
+        try:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        except psycopg.Error:
+            pass  # not ours to drop (another role's): left to its owner
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+@optional_dependencies()
+def _build(source: SchemaSource, url: str, *, root: Path, env: Environment | None) -> None:
+    from dbenv.backends import postgres
+
+    if source.kind == "alembic":
+        from dbenv.sources.migrations import alembic_upgrade, check_scratch, scratch_environment
+
+        builder = scratch_environment(env, root)
+        alembic_upgrade(source, builder, url)
+        check_scratch(url, builder, source)
+        return
+    with postgres.connect(url, autocommit=True) as conn:
+        try:
+            if source.kind == "sql":
+                assert source.path is not None
+                conn.execute(source.path.read_bytes())
+            else:
+                from dbenv.integrations.sqlalchemy import ddl_statements
+                from dbenv.sources.schema import load_metadata
+
+                for statement in ddl_statements(load_metadata(source, root)):
+                    conn.execute(statement.encode())
+        except Exception as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise OperationError(
+                f"building {source.spec} in a scratch database failed: {reason}.",
+                hint="Load the same schema into an empty database by hand to see the full error.",
+            ) from None
+
+
+def filter_model(
+    model: SchemaModel, *, schemas: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+) -> SchemaModel:
+    """Only objects in ``schemas`` (all when empty) and not in ``exclude``.
+
+    dbenv's own bookkeeping schema (stamp, journal) is never part of a diff.
+    """
+    exclude = (*exclude, BOOKKEEPING_SCHEMA)
+
+    def keep(schema: str) -> bool:
+        raw = schema.strip('"')
+        if raw in exclude:
+            return False
+        return not schemas or raw in schemas or raw == "pg_catalog"
+
+    def pick(group: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in group.items() if keep(v.schema or v.name)}
+
+    def keep_described(description: str) -> bool:
+        schema = model.not_compared_schemas.get(description)
+        # database-wide (a cast, a language): part of a whole-database diff only
+        return not schemas if schema is None else keep(schema)
+
+    # replace(), not a new SchemaModel: a field added to the model later is carried
+    # over (casts and inherited were lost here, so `dbenv diff` never used them)
+    return replace(
+        model,
+        schemas=pick(model.schemas),
+        extensions=pick(model.extensions),
+        types=pick(model.types),
+        domains=pick(model.domains),
+        sequences=pick(model.sequences),
+        tables=pick(model.tables),
+        views=pick(model.views),
+        functions=pick(model.functions),
+        constraints=pick(model.constraints),
+        indexes=pick(model.indexes),
+        triggers=pick(model.triggers),
+        policies=pick(model.policies),
+        collations=pick(model.collations),
+        statistics=pick(model.statistics),
+        rules=pick(model.rules),
+        default_privileges=pick(model.default_privileges),
+        event_triggers=pick(model.event_triggers),
+        inherited=pick(model.inherited),
+        not_compared=frozenset(d for d in model.not_compared if keep_described(d)),
+    )

@@ -1,0 +1,1 @@
+"""The local servers dbenv starts (PostgreSQL, Redis) and the compose export."""

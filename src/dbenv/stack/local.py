@@ -1,0 +1,460 @@
+"""The local stack: PostgreSQL (and Redis) that dbenv starts, or an existing server it reuses.
+
+A server dbenv starts (``LocalStack``) and one it only points at
+(``ExternalServer``) share one interface, ``Server``: ``start``, ``stop``,
+``status``, ``urls`` (compare pytest-postgresql's executor and no-op executor).
+
+``LocalStack`` keeps everything in one data directory::
+
+    <data_dir>/.dbenv-created   marker: dbenv created this directory (purge needs it)
+    <data_dir>/postgres/        the cluster (PGDATA)
+    <data_dir>/postgres.log     the server's log
+    <data_dir>/run/             the unix socket (trust; TCP needs a password)
+    <data_dir>/state.json       ports, pids, versions: what ``server = "local"`` resolves to
+    <data_dir>/redis*           Redis's pid file, log and working directory
+
+Run as root, PostgreSQL runs as an unprivileged user (it refuses root). When that
+user cannot reach the data directory (a 0700 home or ``mktemp -d`` folder), dbenv
+does not loosen the user's directory: the cluster, its socket and log go to a
+root-owned ``/var/lib/dbenv/<hash of the data directory>`` instead, recorded in the
+marker and in ``state.json`` (which stays in the data directory), and ``up`` says so.
+
+It never deletes a directory it did not create, and ``start`` interrupted half-way
+(an error or Ctrl-C) stops whatever it had started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import replace
+from pathlib import Path
+
+from dbenv.errors import GuardRefusal, ServerStartError
+from dbenv.stack.host import (
+    PgBinaries,
+    RunAs,
+    check_reachable,
+    find_pg_binaries,
+    free_port,
+    is_reachable,
+    reachable_binaries,
+    resolve_run_as,
+    stop_all,
+)
+from dbenv.stack.pg_cluster import PgCluster, PortTaken, check_socket_dir
+from dbenv.stack.redis_server import RedisProcess, find_redis_server
+from dbenv.stack.state import (
+    STATE,
+    ExternalServer,
+    PgState,
+    RedisState,
+    Server,
+    ServerURLs,
+    StackState,
+    StackStatus,
+    pg_socket_url,
+    read_state,
+)
+
+__all__ = [
+    "MARKER",
+    "ExternalServer",
+    "LocalStack",
+    "PgState",
+    "RedisState",
+    "Server",
+    "ServerURLs",
+    "StackState",
+    "StackStatus",
+    "pg_socket_url",
+    "read_state",
+]
+
+MARKER = ".dbenv-created"
+# as root, binaries the server's user cannot reach are copied here (root-owned, 0755)
+BINARIES_CACHE = Path("/var/cache/dbenv/binaries")
+# as root, clusters whose data directory the server's user cannot reach live here
+RELOCATED = Path("/var/lib/dbenv")
+LAST_PORTS = "last-ports.json"
+FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+Progress = Callable[[str], None]
+
+
+class LocalStack:
+    """PostgreSQL (and Redis) started by dbenv from the machine's binaries."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int = 0,
+        redis: bool = True,
+        redis_port: int = 0,
+        redis_persist: bool = False,
+        disposable: bool = True,
+        pg_bindir: Path | None = None,
+        search_path: str | None = None,
+        host_auth: str = "scram-sha-256",
+        superuser: str = "postgres",
+        initdb_cache: Path | None = None,
+        binaries_cache: Path = BINARIES_CACHE,
+        progress: Progress | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).absolute()
+        self.port = port
+        self.redis = redis
+        self.redis_port = redis_port
+        self.redis_persist = redis_persist
+        self.disposable = disposable
+        self.pg_bindir = pg_bindir
+        self.search_path = search_path
+        self.host_auth = host_auth
+        self.superuser = superuser
+        self.initdb_cache = initdb_cache
+        self.binaries_cache = binaries_cache
+        self._progress = progress
+        self._notices: list[str] = []
+
+    # -- bookkeeping ------------------------------------------------------------------
+    def _say(self, text: str, *, notice: bool = False) -> None:
+        if notice:
+            self._notices.append(text)
+        if self._progress is not None:
+            self._progress(text)
+
+    @property
+    def marker(self) -> Path:
+        return self.data_dir / MARKER
+
+    def _marker_data(self) -> dict[str, object]:
+        try:
+            data = json.loads(self.marker.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def home(self) -> Path:
+        """Where the cluster, its socket and log live: the data directory, or the
+        root-owned directory under ``RELOCATED`` the marker names."""
+        home = self._marker_data().get("home")
+        return Path(home) if isinstance(home, str) and home else self.data_dir
+
+    def _mark(self, **fields: object) -> None:
+        """Merge ``fields`` into the marker (the data directory exists)."""
+        self.marker.write_text(json.dumps({**self._marker_data(), **fields}) + "\n")
+
+    def _placed(self, cluster: PgCluster) -> PgCluster:
+        """``cluster``, or the same under ``RELOCATED`` when its user cannot reach it."""
+        run_as = cluster.run_as
+        if run_as is None or cluster.initialized or is_reachable(cluster.pgdata, run_as):
+            return cluster
+        import hashlib
+
+        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
+        home = RELOCATED / digest
+        check_reachable(home / "postgres", run_as)  # a /var/lib it cannot reach: say so
+        return self._cluster_in(home, cluster.binaries, run_as)
+
+    def _cluster_in(
+        self, home: Path, binaries: PgBinaries | None, run_as: RunAs | None
+    ) -> PgCluster:
+        return PgCluster(
+            home,
+            binaries=binaries,
+            run_as=run_as,
+            superuser=self.superuser,
+            host_auth=self.host_auth,
+        )
+
+    def _cluster(self, *, binaries: bool = False) -> PgCluster:
+        found = None
+        run_as = None
+        if binaries:
+            probe = PgCluster(self.data_dir)
+            found = find_pg_binaries(
+                bindir=self.pg_bindir, search_path=self.search_path, want_major=probe.data_major()
+            )
+            run_as = resolve_run_as(progress=lambda text: self._say(text, notice=True))
+            found = reachable_binaries(found, run_as, self.binaries_cache)
+        return self._cluster_in(self.home, found, run_as)
+
+    def _redis(self) -> RedisProcess | None:
+        binary = find_redis_server(search_path=self.search_path)
+        return RedisProcess(self.data_dir, binary=binary) if binary else None
+
+    # -- Server interface ---------------------------------------------------------------
+    def urls(self) -> ServerURLs:
+        state = read_state(self.data_dir)
+        if state is None or state.postgres is None:
+            raise ServerStartError(
+                f"the local stack in {self.data_dir} is not running.", hint="Run dbenv up."
+            )
+        redis = f"redis://{state.redis.host}:{state.redis.port}" if state.redis else None
+        return ServerURLs(pg_socket_url(state.postgres), redis)
+
+    def status(self) -> StackStatus:
+        state = read_state(self.data_dir)
+        cluster = self._cluster()
+        pid = cluster.running_pid()
+        if state is None or state.postgres is None or pid is None:
+            return StackStatus("local", running=False, state=state)
+        redis_state = state.redis
+        proc = self._redis()
+        if redis_state and (proc is None or proc.running_pid() != redis_state.pid):
+            redis_state = None
+        state = StackState(replace(state.postgres, pid=pid), redis_state)
+        return StackStatus("local", running=True, state=state, urls=self.urls())
+
+    def start(self) -> StackStatus:
+        """Start what is not running (idempotent); on any failure or Ctrl-C stop what it began."""
+        self._notices = []
+        current = self.status()
+        if current.running and ((current.state and current.state.redis) or not self._want_redis()):
+            self._say("the local stack is already running")
+            return replace(current, notices=tuple(self._notices))
+        cluster = self._placed(self._cluster(binaries=True))
+        cluster.check_version()
+        # before creating anything: the server's user must reach its data and socket
+        check_reachable(cluster.pgdata, cluster.run_as)
+        check_socket_dir(cluster.socket_dir, cluster.run_as, inside=cluster.data_dir)
+        fresh_dir = self._make_data_dir()
+        if cluster.data_dir != self.data_dir:
+            self._relocate(cluster, fresh_dir=fresh_dir)
+        started: list[str] = []
+        created = False
+        try:
+            # Redis starts in a thread while PostgreSQL starts: up costs the slower one.
+            with ThreadPoolExecutor(1, thread_name_prefix="dbenv-redis") as pool:
+                redis_start = pool.submit(self._ensure_redis, started=started)
+                try:
+                    pg, created = self._ensure_postgres(
+                        cluster, fresh_dir=fresh_dir, started=started
+                    )
+                finally:
+                    wait([redis_start])  # before any undo: never leave it starting
+                redis = redis_start.result()
+            state = StackState(pg, redis)
+            (self.data_dir / STATE).write_text(state.to_json())
+            self._remember_ports(state)
+        except BaseException:
+            self._undo(cluster, started, created=created)
+            raise
+        return StackStatus(
+            "local",
+            running=True,
+            state=state,
+            urls=self.urls(),
+            created=created,
+            started=tuple(started),
+            notices=tuple(self._notices),
+        )
+
+    def _relocate(self, cluster: PgCluster, *, fresh_dir: bool) -> None:
+        """Make the root-owned home of a relocated cluster and record it in the marker."""
+        home = cluster.data_dir
+        for path in (home.parent, home):
+            path.mkdir(mode=0o755, exist_ok=True)
+            os.chown(path, 0, 0)
+            path.chmod(0o755)
+        marker = self._marker_data()
+        self._mark(created_by="dbenv", data_dir=marker.get("data_dir", fresh_dir), home=str(home))
+        user = cluster.run_as.name if cluster.run_as else "the server's user"
+        self._say(
+            f"{self.data_dir} is out of reach of PostgreSQL's user '{user}' (a private"
+            f" directory); the cluster lives in {home} instead (root-owned; recorded in"
+            f" {self.data_dir / STATE}; dbenv down --purge removes it)",
+            notice=True,
+        )
+
+    def _want_redis(self) -> bool:
+        return self.redis and find_redis_server(search_path=self.search_path) is not None
+
+    def _make_data_dir(self) -> bool:
+        """Create the data directory; True when dbenv created it (or found it empty)."""
+        existed = self.data_dir.exists()
+        if existed and not self.data_dir.is_dir():
+            raise ServerStartError(
+                f"{self.data_dir} exists and is not a directory.",
+                path=self.data_dir,
+                hint="Remove it or set [local] data_dir to another path.",
+            )
+        try:
+            fresh = not existed or not any(self.data_dir.iterdir())
+            self.data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+            probe = self.data_dir / f".write-test-{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+        except PermissionError as exc:
+            where = Path(exc.filename) if exc.filename else self.data_dir
+            raise ServerStartError(
+                f"dbenv may not write {where} (permission denied); nothing was started.",
+                path=where,
+                hint="Give your user write access there, or set [local] data_dir in dbenv.toml "
+                "to a directory you own.",
+            ) from None
+        return fresh
+
+    def _ensure_postgres(
+        self, cluster: PgCluster, *, fresh_dir: bool, started: list[str]
+    ) -> tuple[PgState, bool]:
+        created = False
+        pid = cluster.running_pid()
+        if pid is not None:
+            port = cluster.running_port() or 0
+        else:
+            if cluster.clear_stale():
+                self._say(
+                    "removed a stale postmaster.pid (crash or reboot) and recovered", notice=True
+                )
+            if not cluster.initialized:
+                self._initdb(cluster, fresh_dir=fresh_dir)
+                created = True
+            pid, port = self._start_postgres(cluster)
+            started.append("postgres")
+        state = PgState(
+            port=port,
+            socket_dir=str(cluster.socket_dir),
+            superuser=self.superuser,
+            pid=pid,
+            version=cluster.bin.version,
+            data_dir=str(cluster.pgdata),
+            bindir=str(cluster.bin.bindir),
+        )
+        return state, created
+
+    def _initdb(self, cluster: PgCluster, *, fresh_dir: bool) -> None:
+        if cluster.pgdata.exists() and any(cluster.pgdata.iterdir()):
+            raise ServerStartError(
+                f"{cluster.pgdata} is not empty and holds no PostgreSQL cluster (no PG_VERSION); "
+                "nothing was changed.",
+                path=cluster.pgdata,
+                hint="Move it away or set [local] data_dir to another directory.",
+            )
+        marker = self._marker_data()
+        data_dir_ours = bool(marker["data_dir"]) if "data_dir" in marker else fresh_dir
+        self._mark(created_by="dbenv", data_dir=data_dir_ours, cluster=True)
+        try:
+            copied = cluster.initdb(no_sync=self.disposable, cache=self.initdb_cache)
+        except BaseException:
+            shutil.rmtree(cluster.pgdata, ignore_errors=True)  # ours: the marker says so
+            raise
+        how = "copied a cached initdb" if copied else "initdb"
+        self._say(f"{how} into {cluster.pgdata} (PostgreSQL {cluster.bin.version})")
+
+    def _start_postgres(self, cluster: PgCluster) -> tuple[int, int]:
+        fast = self.disposable and bool(self._marker_data().get("cluster"))
+        settings = FAST_SETTINGS if fast else {}
+        wanted = self.port or self._last_ports().get("postgres", 0)
+        for _attempt in range(3):
+            port = self._pick_port(wanted, "PostgreSQL", configured=self.port)
+            try:
+                pid = cluster.start(port, settings=settings)
+            except PortTaken:
+                wanted = 0
+                continue
+            who = f" as user '{cluster.run_as.name}' (it refuses root)" if cluster.run_as else ""
+            self._say(f"PostgreSQL {cluster.bin.version} listening on 127.0.0.1:{port}{who}")
+            return pid, port
+        raise ServerStartError(
+            "PostgreSQL could not bind a free port on 127.0.0.1 after 3 attempts.",
+            hint="Check what is taking ports, then run dbenv up again.",
+        )
+
+    def _last_ports(self) -> dict[str, int]:
+        """The ports of the last run: reused when free, so URLs stay the same across restarts."""
+        try:
+            data = json.loads((self.data_dir / LAST_PORTS).read_text())
+        except (OSError, ValueError):
+            return {}
+        return (
+            {k: v for k, v in data.items() if isinstance(v, int)} if isinstance(data, dict) else {}
+        )
+
+    def _remember_ports(self, state: StackState) -> None:
+        ports = {"postgres": state.postgres.port if state.postgres else None}
+        ports["redis"] = state.redis.port if state.redis else None
+        (self.data_dir / LAST_PORTS).write_text(json.dumps(ports) + "\n")
+
+    def _pick_port(self, wanted: int, what: str, *, configured: int) -> int:
+        port = free_port(wanted)
+        if configured and port != configured:
+            self._say(f"port {configured} is taken; {what} listens on {port} instead", notice=True)
+        return port
+
+    def _ensure_redis(self, *, started: list[str]) -> RedisState | None:
+        if not self.redis:
+            return None
+        proc = self._redis()
+        if proc is None:
+            self._say(
+                "redis-server not found on PATH; Redis not started "
+                "(apt-get install redis-server, or [local] redis = false)",
+                notice=True,
+            )
+            return None
+        pid = proc.running_pid()
+        previous = read_state(self.data_dir)
+        if pid is not None and previous and previous.redis and previous.redis.pid == pid:
+            return previous.redis
+        wanted = self.redis_port or self._last_ports().get("redis", 0)
+        for _attempt in range(3):
+            port = self._pick_port(wanted, "Redis", configured=self.redis_port)
+            try:
+                pid = proc.start(port, persist=self.redis_persist)
+            except PortTaken:
+                wanted = 0
+                continue
+            started.append("redis")
+            version = proc.version(port)
+            self._say(f"Redis {version} listening on 127.0.0.1:{port}")
+            return RedisState(port=port, pid=pid, version=version)
+        raise ServerStartError("Redis could not bind a free port on 127.0.0.1 after 3 attempts.")
+
+    def _undo(self, cluster: PgCluster, started: list[str], *, created: bool) -> None:
+        """Stop what this ``start`` began, so an error or Ctrl-C leaves nothing running."""
+        if "redis" in started:
+            with contextlib.suppress(Exception):
+                proc = self._redis()
+                if proc is not None:
+                    proc.stop()
+        if "postgres" in started:
+            with contextlib.suppress(Exception):
+                cluster.stop()
+        (self.data_dir / STATE).unlink(missing_ok=True)
+
+    def stop(self) -> StackStatus:
+        """Fast shutdown of PostgreSQL and Redis; waits until both are gone."""
+        proc = self._redis()
+        targets = [proc.stop_target() if proc else None, self._cluster().stop_target()]
+        stopping = [target for target in targets if target is not None]
+        stop_all(stopping)  # both at once: down costs the slower of the two, not the sum
+        (self.data_dir / STATE).unlink(missing_ok=True)
+        return StackStatus("local", running=False, stopped=tuple(t[0] for t in stopping))
+
+    def purge(self) -> StackStatus:
+        """Stop, then delete the data directory, only when the marker proves dbenv made it."""
+        if not self.data_dir.exists():
+            return StackStatus("local", running=False)
+        if not self._marker_data().get("data_dir"):
+            raise GuardRefusal(
+                f"refusing to delete {self.data_dir}: no {MARKER} marker shows that dbenv "
+                "created it; nothing was deleted.",
+                check="marker",
+                hint="Delete it yourself if it is really disposable.",
+            )
+        result = self.stop()
+        home = self.home
+        socket_dir = self._cluster().socket_dir
+        if not socket_dir.is_relative_to(home):
+            shutil.rmtree(socket_dir, ignore_errors=True)  # the short one under /tmp
+        if home != self.data_dir and home.parent == RELOCATED:
+            shutil.rmtree(home, ignore_errors=True)  # the marker names it: dbenv made it
+        shutil.rmtree(self.data_dir)
+        return result

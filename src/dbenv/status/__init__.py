@@ -1,0 +1,1 @@
+"""Where every environment points and what is there, read-only."""

@@ -1,0 +1,303 @@
+"""Status: where every environment points and what is there, read-only.
+
+For each environment: tier, isolation, masked target, reachability and latency,
+stamp state, Alembic revision or a catalog fingerprint, table count, the guard
+checks a reset would fail right now (computed, not attempted), the databases an
+interrupted dbenv left on its server (``leftovers``), the schema drift
+from its ``reference`` environment (``status_drift``), and the
+connected clients grouped by the environment their ``application_name`` declares
+(``dbenv:<project>:<env>[:<component>]``). A database whose clients declare
+different environments is flagged (seed 000: a backend on production and a
+frontend on test). Status never writes and never waits: its sessions are
+read-only with short lock and statement timeouts, and it takes no advisory lock.
+An unreachable or misconfigured environment is reported, not raised.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dbenv.backends import postgres
+from dbenv.config.model import Environment
+from dbenv.config.urls import Target, target_of
+from dbenv.errors import DbenvError
+from dbenv.safety.checks import facts_from, run_checks
+from dbenv.safety.stamp import Stamp
+from dbenv.status.drift import Drift, DriftReader
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbenv.config import Project
+
+__all__ = ["EnvironmentStatus", "RedisStatus", "StatusReport", "parse_application_name", "status"]
+
+UNDECLARED = "(undeclared)"
+
+
+@dataclass(frozen=True)
+class RedisStatus:
+    target: str
+    reachable: bool
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    """One environment's row of ``dbenv status``."""
+
+    name: str
+    tier: str
+    isolation: str
+    target: str | None  # masked
+    reachable: bool = False
+    latency_ms: float | None = None
+    error: str | None = None
+    stamp_state: str | None = None
+    stamp: Stamp | None = None
+    alembic_revision: str | None = None
+    fingerprint: str | None = None
+    table_count: int | None = None
+    clients: dict[str, int] = field(default_factory=dict)  # declared environment -> count
+    components: dict[str, list[str]] = field(default_factory=dict)  # environment -> components
+    redis: RedisStatus | None = None
+    # the guard checks a reset would fail right now (empty: a reset would run)
+    reset_refused_by: tuple[str, ...] = ()
+    # schema drift from the environment's `reference` (None: it names none)
+    drift: Drift | None = None
+    # databases an interrupted dbenv left on the server (``dbenv.lifecycle.swap.leftovers``)
+    leftovers: tuple[str, ...] = ()
+
+    @property
+    def mixed(self) -> bool:
+        """Clients on this database declare more than one environment."""
+        return len([name for name in self.clients if name != UNDECLARED]) > 1
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    project: str
+    environments: tuple[EnvironmentStatus, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (every target already masked)."""
+        rows = []
+        for env in self.environments:
+            row = asdict(env)
+            row["mixed"] = env.mixed
+            if env.stamp is not None and env.stamp.created_at is not None:
+                row["stamp"]["created_at"] = env.stamp.created_at.isoformat()
+            rows.append(row)
+        return {"project": self.project, "environments": rows}
+
+
+def parse_application_name(text: str) -> tuple[str, str, str | None] | None:
+    """(project, environment, component) from ``dbenv:<project>:<env>[:<component>]``."""
+    parts = text.split(":")
+    if len(parts) < 3 or parts[0] != "dbenv" or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2], parts[3] if len(parts) > 3 and parts[3] else None
+
+
+def status(
+    project: Project, *, names: Sequence[str] | None = None, timeout: int = 3
+) -> StatusReport:
+    """The status of the named environments (default: all of them)."""
+    chosen = list(names) if names else list(project.environment_names)
+    drift = DriftReader(project, timeout)
+    return StatusReport(project.name, tuple(_one(project, n, timeout, drift) for n in chosen))
+
+
+def _one(project: Project, name: str, timeout: int, drift: DriftReader) -> EnvironmentStatus:
+    try:
+        env = project.environment(name)
+    except DbenvError as exc:
+        return EnvironmentStatus(name, "?", "?", None, error=exc.message)
+    target = env.database_url.masked if env.database_url else None
+    base = EnvironmentStatus(env.name, env.tier, env.isolation, target, redis=_redis(env))
+    if env.database_url is None:
+        return _replace(base, error="no database URL (is the local stack up? dbenv up)")
+    try:
+        row = _inspect(project, env, base, timeout)
+    except DbenvError as exc:
+        return _replace(base, error=exc.message, drift=_unread(env))
+    if not row.reachable or row.error:
+        return _replace(row, drift=_unread(env))
+    return _replace(row, drift=drift.drift(env))
+
+
+def _unread(env: Environment) -> Drift | None:
+    """An environment that could not be inspected has no known drift (when it has a reference)."""
+    if env.reference is None:
+        return None
+    return Drift(env.reference, error=f"'{env.name}' could not be inspected")
+
+
+def _replace(status: EnvironmentStatus, **changes: Any) -> EnvironmentStatus:
+    from dataclasses import replace
+
+    return replace(status, **changes)
+
+
+def _inspect(
+    project: Project, env: Environment, base: EnvironmentStatus, timeout: int
+) -> EnvironmentStatus:
+    from psycopg import Error
+
+    assert env.database_url is not None
+    options = "-c default_transaction_read_only=on -c lock_timeout=1000 -c statement_timeout=5000"
+    if env.isolation == "schema" and env.schema:
+        options += f" -c search_path={env.schema}"
+    conn = postgres.connect(
+        env.database_url,
+        autocommit=True,
+        connect_timeout=timeout,
+        application_name=f"dbenv:{project.name}:{env.name}:status",
+        options=options,
+    )
+    try:
+        started = time.perf_counter()
+        conn.execute("SELECT 1")
+        latency = round((time.perf_counter() - started) * 1000, 3)
+        clients, components = _clients(conn, project)
+        facts = facts_from(conn, project, env)
+        checks = run_checks(project, env, "reset", facts)
+        return _replace(
+            base,
+            reachable=True,
+            latency_ms=latency,
+            stamp_state=facts.state,
+            stamp=facts.stamp,
+            reset_refused_by=tuple(r.check for r in checks if not r.passed),
+            alembic_revision=_alembic_revision(conn, env),
+            fingerprint=_fingerprint(conn, project, env),
+            table_count=_table_count(conn, project, env),
+            clients=clients,
+            components=components,
+            leftovers=_leftovers(conn, project, env),
+        )
+    except Error as exc:
+        return _replace(base, reachable=True, error=f"could not inspect: {type(exc).__name__}")
+    finally:
+        conn.close()
+
+
+def _leftovers(
+    conn: psycopg.Connection[Any], project: Project, env: Environment
+) -> tuple[str, ...]:
+    from dbenv.lifecycle.swap import leftovers
+
+    database = postgres.url_parts(env.database_url or "").get("dbname", "")
+    return leftovers(conn, database, project.name)
+
+
+def _scope(project: Project, env: Environment) -> dict[str, Any]:
+    """What of the database is ``env``'s: its schema, its prefix, or — for the
+    unprefixed side of seed 000 — everything but other environments' prefixes."""
+    return {
+        "schema": env.schema if env.isolation == "schema" else None,
+        "prefix": env.prefix if env.isolation == "prefix" else None,
+        "others": [] if env.isolation == "prefix" else _sharing_prefixes(project, env),
+    }
+
+
+def _sharing_prefixes(project: Project, env: Environment) -> list[str]:
+    """Prefixes of the project's prefix-mode environments in ``env``'s database."""
+    mine = _target(env)
+    if mine is None:
+        return []
+    found = []
+    for name in project.environment_names:
+        try:
+            other = project.environment(name)
+        except DbenvError:
+            continue
+        sharing = other.isolation == "prefix" and other.name != env.name
+        if sharing and other.prefix and _target(other) == mine:
+            found.append(other.prefix)
+    return found
+
+
+def _target(env: Environment) -> Target | None:
+    if env.database_url is None:
+        return None
+    try:
+        return target_of(env.database_url.masked)
+    except DbenvError:
+        return None
+
+
+def _fingerprint(conn: psycopg.Connection[Any], project: Project, env: Environment) -> str:
+    return postgres.catalog_fingerprint(conn, **_scope(project, env))
+
+
+def _table_count(conn: psycopg.Connection[Any], project: Project, env: Environment) -> int:
+    row = conn.execute(
+        """
+        SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbenv')
+          AND n.nspname NOT LIKE 'pg\\_%%'
+          AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
+          AND (%(prefix)s::text IS NULL OR (n.nspname = current_schema()
+               AND left(c.relname, length(%(prefix)s)) = %(prefix)s))
+          AND NOT EXISTS (SELECT 1 FROM unnest(%(others)s::text[]) AS o(p)
+                          WHERE n.nspname = current_schema()
+                            AND left(c.relname, length(o.p)) = o.p)
+        """,
+        _scope(project, env),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _alembic_revision(conn: psycopg.Connection[Any], env: Environment) -> str | None:
+    from psycopg import sql
+
+    table = env.table("alembic_version")
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{table}"',)).fetchone()
+    if not row or not row[0]:
+        return None
+    found = conn.execute(
+        sql.SQL("SELECT version_num FROM {} LIMIT 1").format(sql.Identifier(table))
+    ).fetchone()
+    return str(found[0]) if found else None
+
+
+def _clients(
+    conn: psycopg.Connection[Any], project: Project
+) -> tuple[dict[str, int], dict[str, list[str]]]:
+    rows = conn.execute(
+        "SELECT coalesce(application_name, '') FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND backend_type = 'client backend'"
+    ).fetchall()
+    clients: dict[str, int] = {}
+    components: dict[str, list[str]] = {}
+    for (name,) in rows:
+        parsed = parse_application_name(str(name))
+        if parsed is None:
+            key, component = UNDECLARED, None
+        else:
+            key = parsed[1] if parsed[0] == project.name else f"{parsed[0]}:{parsed[1]}"
+            component = parsed[2]
+        clients[key] = clients.get(key, 0) + 1
+        if component and component not in components.setdefault(key, []):
+            components[key].append(component)
+    return clients, components
+
+
+def _redis(env: Environment) -> RedisStatus | None:
+    if env.redis_url is None:
+        return None
+    from dbenv.backends import redis as redis_backend
+
+    target = env.redis_url.masked
+    try:
+        latency = redis_backend.ping(env.redis_url, env.redis_db, timeout=2)
+    except DbenvError as exc:
+        return RedisStatus(target, False, error=exc.message)
+    return RedisStatus(target, True, round(latency * 1000, 3))
