@@ -14,10 +14,10 @@ from typing import Any
 import psycopg
 from typer.testing import CliRunner
 
+from dbenv.backends.postgres import lock_key
 from dbenv.cli import app
 from dbenv.lifecycle.reset import reset
-from dbenv.lifecycle.swap import lock_key
-from dbenv.sources.sides import scratch_database
+from dbenv.sources.scratch import scratch_database
 from dbenv.status.report import status
 from reset_support import drop_project_databases, make_project
 

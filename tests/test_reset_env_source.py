@@ -10,10 +10,10 @@ import psycopg
 import pytest
 
 from dbenv.diff.introspect import introspect
+from dbenv.diff.model import filter_model
 from dbenv.diff.plan import build_plan
 from dbenv.lifecycle.reset import reset
 from dbenv.sources.schema import fingerprint, render
-from dbenv.sources.sides import filter_model
 from lifecycle_support import create_database, load
 from reset_support import drop_project_databases, make_project, unique
 

@@ -12,8 +12,8 @@ from dumpcheck import CORPUS, corpus_cases, finish_dump, start_dump
 
 from dbenv.diff.apply import apply_plan
 from dbenv.diff.introspect import introspect
+from dbenv.diff.model import filter_model
 from dbenv.diff.plan import build_plan
-from dbenv.sources.sides import filter_model
 
 
 def _model(url: str):  # type: ignore[no-untyped-def]

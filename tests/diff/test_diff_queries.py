@@ -57,8 +57,7 @@ def test_filtering_a_model_keeps_the_fields_it_does_not_filter() -> None:
     """casts and inherited were dropped by filter_model, so `dbenv diff` never saw them."""
     from dataclasses import replace
 
-    from dbenv.diff.model import SchemaModel
-    from dbenv.sources.sides import filter_model
+    from dbenv.diff.model import SchemaModel, filter_model
 
     empty = SchemaModel(*([{}] * 12))  # type: ignore[arg-type]
     model = replace(empty, casts=frozenset({("date", "text")}), server_version=150004)

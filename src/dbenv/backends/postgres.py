@@ -267,3 +267,16 @@ async def connect_async(
             f"could not connect to {mask_url(plain)}: {reason.replace(plain, mask_url(plain))}",
             hint="Check that the server is running and the URL is right (dbenv status).",
         ) from None
+
+
+def lock_key(name: str) -> int:
+    """The advisory lock key a database's builder holds while it builds (by name).
+
+    Template builds, swap copies and diff's scratch databases all use it, and
+    ``dbenv status`` reads it back from ``pg_locks`` to tell a running build from a
+    leftover.
+    """
+    import hashlib
+
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dbenv.diff.model import filter_model
 from dbenv.diff.plan import Plan, build_plan
 from dbenv.errors import GuardRefusal, UsageError
 from dbenv.sources.scratch import choose_scratch
-from dbenv.sources.sides import Side, filter_model, read_side, resolve_side
+from dbenv.sources.sides import Side, read_side, resolve_side
 
 if TYPE_CHECKING:
     from dbenv.config import Project

@@ -8,7 +8,8 @@ them into SQL as they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 Grant = tuple[str, str, bool]
 """(grantee or PUBLIC, privilege, with grant option)."""
@@ -380,3 +381,55 @@ class SchemaModel:
                 self.event_triggers,
             )
         )
+
+
+BOOKKEEPING_SCHEMA = "dbenv"  # dbenv's own tables (stamp, journal), never compared
+
+
+def filter_model(
+    model: SchemaModel, *, schemas: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+) -> SchemaModel:
+    """Only objects in ``schemas`` (all when empty) and not in ``exclude``.
+
+    dbenv's own bookkeeping schema (stamp, journal) is never part of a diff.
+    """
+    exclude = (*exclude, BOOKKEEPING_SCHEMA)
+
+    def keep(schema: str) -> bool:
+        raw = schema.strip('"')
+        if raw in exclude:
+            return False
+        return not schemas or raw in schemas or raw == "pg_catalog"
+
+    def pick(group: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in group.items() if keep(v.schema or v.name)}
+
+    def keep_described(description: str) -> bool:
+        schema = model.not_compared_schemas.get(description)
+        # database-wide (a cast, a language): part of a whole-database diff only
+        return not schemas if schema is None else keep(schema)
+
+    # replace(), not a new SchemaModel: a field added to the model later is carried
+    # over (casts and inherited were lost here, so `dbenv diff` never used them)
+    return replace(
+        model,
+        schemas=pick(model.schemas),
+        extensions=pick(model.extensions),
+        types=pick(model.types),
+        domains=pick(model.domains),
+        sequences=pick(model.sequences),
+        tables=pick(model.tables),
+        views=pick(model.views),
+        functions=pick(model.functions),
+        constraints=pick(model.constraints),
+        indexes=pick(model.indexes),
+        triggers=pick(model.triggers),
+        policies=pick(model.policies),
+        collations=pick(model.collations),
+        statistics=pick(model.statistics),
+        rules=pick(model.rules),
+        default_privileges=pick(model.default_privileges),
+        event_triggers=pick(model.event_triggers),
+        inherited=pick(model.inherited),
+        not_compared=frozenset(d for d in model.not_compared if keep_described(d)),
+    )

@@ -8,7 +8,7 @@ database is dropped last, in the background. A process killed before the swap
 leaves the target as it was plus a ``_dbenv_new`` leftover; killed after it, the
 new target plus an ``_dbenv_old`` one. Both are dropped by the next operation on
 that target (under the guard's lock, so never while another one builds) and
-listed by ``dbenv status`` meanwhile (``leftovers``).
+listed by ``dbenv status`` meanwhile (``dbenv.lifecycle.leftovers``).
 """
 
 from __future__ import annotations
@@ -22,28 +22,17 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
-    "LEFTOVER_PATTERNS",
     "aside_names",
     "carried",
     "create_aside",
     "discard",
     "drop_database",
     "drop_leftovers",
-    "leftovers",
-    "lock_key",
     "swap_in",
     "terminate",
 ]
 
 NEW, OLD = "_dbenv_new", "_dbenv_old"
-SCRATCH = "dbenv_diff_scratch_"  # diff builds schema sources in these
-# what a killed dbenv may leave on a server (LIKE patterns; ``_`` escaped)
-LEFTOVER_PATTERNS = (
-    r"%\_dbenv\_new",
-    r"%\_dbenv\_old",
-    r"dbenv\_tpl\_%\_build",
-    r"dbenv\_diff\_scratch\_%",
-)
 
 
 def ident(name: str) -> str:
@@ -141,48 +130,6 @@ def discard(maint: psycopg.Connection[Any], fresh: str) -> None:
 
     with contextlib.suppress(Exception):
         drop_database(maint, fresh)
-
-
-def lock_key(name: str) -> int:
-    """The advisory lock key a database's builder holds while it builds (by name)."""
-    import hashlib
-
-    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def leftovers(conn: psycopg.Connection[Any], database: str, project: str) -> tuple[str, ...]:
-    """What a killed dbenv left on ``conn``'s server that concerns ``database``/``project``:
-    its swap copies, the project's half-built templates, and scratch databases no
-    running diff holds (read from ``pg_locks``: no lock is taken)."""
-    from dbenv.lifecycle.template import template_name
-
-    mine = set(aside_names(database))
-    stem = template_name(project, "")
-    rows = conn.execute(
-        "SELECT datname FROM pg_database WHERE datname LIKE ANY(%s) ORDER BY 1",
-        [list(LEFTOVER_PATTERNS)],
-    ).fetchall()
-    held = {
-        (int(r[0]) << 32) | int(r[1])
-        for r in conn.execute(
-            "SELECT classid::bigint, objid::bigint FROM pg_locks"
-            " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-        ).fetchall()
-    }
-
-    def busy(lock: str) -> bool:  # its builder is running
-        return lock_key(lock) & 0xFFFFFFFFFFFFFFFF in held
-
-    found = []
-    for (name,) in rows:
-        if name.startswith(SCRATCH):
-            found += [] if busy(name) else [name]
-        elif name.startswith(stem) and name.endswith("_build"):
-            found += [] if busy(name.removesuffix("_build")) else [name]
-        elif name in mine:
-            found.append(name)
-    return tuple(found)
 
 
 def carried(

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
+from dbenv.backends.postgres import lock_key
 from dbenv.config.model import Environment
 from dbenv.lifecycle.datareset import capture_reference
-from dbenv.lifecycle.swap import lock_key
 from dbenv.lifecycle.tablegraph import load_graph
 from dbenv.sources.migrations import LiveWatch, check_built, run_after
 from dbenv.sources.schema import SchemaSource, build, build_failure, load_schema_source, render

@@ -18,9 +18,8 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from dbenv.diff.model import SchemaModel
+from dbenv.diff.model import SchemaModel, filter_model
 from dbenv.diff.plan import Phase, build_plan
-from dbenv.sources.sides import filter_model
 
 if TYPE_CHECKING:
     from dbenv.diff.plan import Plan

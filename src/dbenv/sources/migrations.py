@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
     from dbenv.sources.schema import SchemaSource
 
+# SQLSTATE classes of a fault in the script itself (bad input, exit 2), not the server's:
+# data exceptions, constraints, invalid transaction/schema state, syntax and access rules,
+# unsupported features, PL/pgSQL RAISE
+SCRIPT_FAULTS = frozenset({"0A", "22", "23", "25", "2B", "3F", "42", "P0"})
 MIGRATE_TIMEOUT = 600  # seconds; a migration that waits on a lock forever is stopped
 
 
@@ -107,7 +111,6 @@ def run_before(conn: psycopg.Connection[Any], env: Environment) -> None:
     from psycopg import Error
 
     from dbenv.errors import ConfigError
-    from dbenv.sources.schema import SCRIPT_FAULTS
 
     for statement in env.build_before_sql:
         try:
@@ -271,8 +274,6 @@ def check_built(
 
 
 def _check_head(conn: psycopg.Connection[Any], env: Environment, source: SchemaSource) -> None:
-    from dbenv.sources.schema import alembic_heads
-
     heads = alembic_heads(source)
     schema = env.schema if env.isolation == "schema" else None
     found = _alembic_versions(conn, schema)
@@ -308,3 +309,25 @@ def _fix(source: SchemaSource, env: Environment) -> str:
     if source.kind == "sqlalchemy":
         return "Name the modules that define the models in schema_source (a list is accepted)."
     return "Fix schema_source. Nothing was kept as a template."
+
+
+def alembic_config(source: SchemaSource, url: str | None = None) -> Any:
+    from alembic.config import Config
+
+    assert source.path is not None
+    config = Config(str(source.path))
+    # `alembic upgrade head` is run from the ini's directory (the migrations' child
+    # process is too): a relative script_location means from there, wherever dbenv runs
+    location = config.get_main_option("script_location")
+    if location and not Path(location).is_absolute() and "%(here)s" not in location:
+        config.set_main_option("script_location", str(source.path.parent / location))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def alembic_heads(source: SchemaSource) -> tuple[str, ...]:
+    """The head revisions of an Alembic source (what a build must end at)."""
+    from alembic.script import ScriptDirectory
+
+    return tuple(ScriptDirectory.from_config(alembic_config(source)).get_heads())

@@ -39,6 +39,7 @@ from dbenv.errors import (
     missing_dependency,
     optional_dependencies,
 )
+from dbenv.sources.migrations import SCRIPT_FAULTS, alembic_config
 
 if TYPE_CHECKING:
     import psycopg
@@ -278,26 +279,11 @@ def _structure_of_other(project: Any, env: Environment, source: SchemaSource) ->
     return made.sql, "diff|" + made.digest
 
 
-def _alembic_config(source: SchemaSource, url: str | None = None) -> Any:
-    from alembic.config import Config
-
-    assert source.path is not None
-    config = Config(str(source.path))
-    # `alembic upgrade head` is run from the ini's directory (the migrations' child
-    # process is too): a relative script_location means from there, wherever dbenv runs
-    location = config.get_main_option("script_location")
-    if location and not Path(location).is_absolute() and "%(here)s" not in location:
-        config.set_main_option("script_location", str(source.path.parent / location))
-    if url is not None:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
-
-
 def _alembic_files(source: SchemaSource) -> list[Path]:
     from alembic.script import ScriptDirectory
 
     try:
-        script = ScriptDirectory.from_config(_alembic_config(source))
+        script = ScriptDirectory.from_config(alembic_config(source))
     except Exception as exc:
         raise _bad(
             source.environment,
@@ -406,10 +392,6 @@ def build(
     alembic_upgrade(source, env, url)
 
 
-# SQLSTATE classes of a fault in the script itself (bad input, exit 2), not the server's:
-# data exceptions, constraints, invalid transaction/schema state, syntax and access rules,
-# unsupported features, PL/pgSQL RAISE
-SCRIPT_FAULTS = frozenset({"0A", "22", "23", "25", "2B", "3F", "42", "P0"})
 # ... except an object outside the environment's scope depending on one it rebuilds
 # (production's view on a test_ table, seed 000), or a privilege the role lacks: the
 # database's state, not the source's
@@ -437,10 +419,3 @@ def build_failure(source: SchemaSource, exc: Exception, *, doing: str, hint: str
         path=source.path if source.kind == "sql" else None,
         line=line,
     )
-
-
-def alembic_heads(source: SchemaSource) -> tuple[str, ...]:
-    """The head revisions of an Alembic source (what a build must end at)."""
-    from alembic.script import ScriptDirectory
-
-    return tuple(ScriptDirectory.from_config(_alembic_config(source)).get_heads())

@@ -14,22 +14,30 @@ It must never pick a protected environment's server, nor a bare URL's server,
 on its own: ``dbenv diff sqlalchemy:app.models:Base.metadata production`` would
 otherwise create databases on production with the application's credentials.
 When nothing qualifies the diff stops before touching any server.
+
+The scratch databases themselves (``scratch_database``) are named with the
+``SCRATCH`` prefix and held by an advisory lock while in use, so one a killed
+diff left is told apart from one in use (``dbenv status``'s leftovers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from dbenv.backends.postgres import lock_key
 from dbenv.config.masking import mask_url
 from dbenv.config.model import Environment, Secret
-from dbenv.errors import ConfigError, DbenvError, ProjectNotFound, UsageError
+from dbenv.errors import ConfigError, DbenvError, OperationError, ProjectNotFound, UsageError
 
 if TYPE_CHECKING:
     from dbenv.config import Project
     from dbenv.sources.sides import Side
 
+SCRATCH = "dbenv_diff_scratch_"  # the prefix of every scratch database's name
 HOW = (
     "Pass --scratch with a disposable environment or an admin URL "
     "(e.g. --scratch postgresql://postgres@localhost/postgres), "
@@ -128,3 +136,56 @@ def _disposable_environment(project: Callable[[], Project] | None) -> ScratchSer
             candidates.append(env)
     candidates.sort(key=lambda e: (e.name != "test", e.server != "local"))
     return _server_of(candidates[0]) if candidates else None
+
+
+@contextmanager
+def scratch_database(server_url: Secret | str) -> Iterator[str]:
+    """Create a uniquely named database on ``server_url``'s server; drop it on exit.
+
+    The session that created it holds an advisory lock named after it until it is
+    dropped, so scratch databases nobody holds — left by a killed diff — are told
+    apart from those of diffs still running, and dropped first.
+    """
+    import psycopg
+
+    from dbenv.backends import postgres
+
+    name = f"{SCRATCH}{uuid.uuid4().hex[:12]}"
+    admin = postgres.with_database(server_url, "postgres")
+    with postgres.connect(admin, autocommit=True, application_name="dbenv diff") as conn:
+        _reap_scratch(conn)
+        conn.execute("SELECT pg_advisory_lock(%s)", [lock_key(name)])
+        try:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        except psycopg.Error as exc:
+            reason = (exc.diag.message_primary or type(exc).__name__).strip()
+            raise OperationError(
+                f"could not create a scratch database on {mask_url(admin)}: {reason}.",
+                hint="Pass --scratch with a role that may create databases "
+                "(or set admin_url on the disposable environment).",
+            ) from None
+        try:
+            yield postgres.with_database(server_url, name)
+        finally:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def _reap_scratch(conn: Any) -> None:
+    """Drop scratch databases whose diff is gone (nobody holds their lock)."""
+    import psycopg
+
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE left(datname, %s) = %s",
+        [len(SCRATCH), SCRATCH],
+    ).fetchall()
+    for (name,) in rows:
+        key = lock_key(name)
+        held = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+        if not (held and held[0]):
+            continue  # a diff running now
+        try:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        except psycopg.Error:
+            pass  # not ours to drop (another role's): left to its owner
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [key])

@@ -2,30 +2,28 @@
 
 A schema source (``sqlalchemy:module:attr``, ``alembic:path/alembic.ini``,
 ``sql:file.sql``) is materialised in a uniquely named scratch database on a
-disposable server, introspected, and dropped again, whatever happens.
+disposable server (``dbenv.sources.scratch``), introspected, and dropped again,
+whatever happens.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dbenv.config.masking import mask_url
 from dbenv.config.model import Environment, Secret
 from dbenv.config.urls import POSTGRES_SCHEME, libpq_url, url_scheme
 from dbenv.diff.model import SchemaModel
 from dbenv.errors import ConfigError, OperationError, UsageError, optional_dependencies
+from dbenv.sources.scratch import ScratchServer, scratch_database
 
 if TYPE_CHECKING:
     from dbenv.config import Project
     from dbenv.sources.schema import SchemaSource
-    from dbenv.sources.scratch import ScratchServer
 
-BOOKKEEPING_SCHEMA = "dbenv"
 SOURCE_KINDS = ("sqlalchemy:", "sqlmodel:", "alembic:", "sql:")
 SIDE_FORMS = (
     "Give an environment name, a postgresql:// URL, or a schema source "
@@ -130,62 +128,6 @@ def read_side(
             return introspect(conn)
 
 
-@contextmanager
-def scratch_database(server_url: Secret | str) -> Iterator[str]:
-    """Create a uniquely named database on ``server_url``'s server; drop it on exit.
-
-    The session that created it holds an advisory lock named after it until it is
-    dropped, so scratch databases nobody holds — left by a killed diff — are told
-    apart from those of diffs still running, and dropped first.
-    """
-    import psycopg
-
-    from dbenv.backends import postgres
-    from dbenv.lifecycle.swap import SCRATCH, lock_key
-
-    name = f"{SCRATCH}{uuid.uuid4().hex[:12]}"
-    admin = postgres.with_database(server_url, "postgres")
-    with postgres.connect(admin, autocommit=True, application_name="dbenv diff") as conn:
-        _reap_scratch(conn)
-        conn.execute("SELECT pg_advisory_lock(%s)", [lock_key(name)])
-        try:
-            conn.execute(f'CREATE DATABASE "{name}"'.encode())
-        except psycopg.Error as exc:
-            reason = (exc.diag.message_primary or type(exc).__name__).strip()
-            raise OperationError(
-                f"could not create a scratch database on {mask_url(admin)}: {reason}.",
-                hint="Pass --scratch with a role that may create databases "
-                "(or set admin_url on the disposable environment).",
-            ) from None
-        try:
-            yield postgres.with_database(server_url, name)
-        finally:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-
-
-def _reap_scratch(conn: Any) -> None:
-    """Drop scratch databases whose diff is gone (nobody holds their lock)."""
-    import psycopg
-
-    from dbenv.lifecycle.swap import SCRATCH, lock_key
-
-    rows = conn.execute(
-        "SELECT datname FROM pg_database WHERE left(datname, %s) = %s",
-        [len(SCRATCH), SCRATCH],
-    ).fetchall()
-    for (name,) in rows:
-        key = lock_key(name)
-        held = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
-        if not (held and held[0]):
-            continue  # a diff running now
-        try:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-        except psycopg.Error:
-            pass  # not ours to drop (another role's): left to its owner
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", [key])
-
-
 @optional_dependencies()
 def _build(source: SchemaSource, url: str, *, root: Path, env: Environment | None) -> None:
     from dbenv.backends import postgres
@@ -216,52 +158,3 @@ def _build(source: SchemaSource, url: str, *, root: Path, env: Environment | Non
                 f"building {source.spec} in a scratch database failed: {reason}.",
                 hint="Load the same schema into an empty database by hand to see the full error.",
             ) from None
-
-
-def filter_model(
-    model: SchemaModel, *, schemas: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
-) -> SchemaModel:
-    """Only objects in ``schemas`` (all when empty) and not in ``exclude``.
-
-    dbenv's own bookkeeping schema (stamp, journal) is never part of a diff.
-    """
-    exclude = (*exclude, BOOKKEEPING_SCHEMA)
-
-    def keep(schema: str) -> bool:
-        raw = schema.strip('"')
-        if raw in exclude:
-            return False
-        return not schemas or raw in schemas or raw == "pg_catalog"
-
-    def pick(group: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in group.items() if keep(v.schema or v.name)}
-
-    def keep_described(description: str) -> bool:
-        schema = model.not_compared_schemas.get(description)
-        # database-wide (a cast, a language): part of a whole-database diff only
-        return not schemas if schema is None else keep(schema)
-
-    # replace(), not a new SchemaModel: a field added to the model later is carried
-    # over (casts and inherited were lost here, so `dbenv diff` never used them)
-    return replace(
-        model,
-        schemas=pick(model.schemas),
-        extensions=pick(model.extensions),
-        types=pick(model.types),
-        domains=pick(model.domains),
-        sequences=pick(model.sequences),
-        tables=pick(model.tables),
-        views=pick(model.views),
-        functions=pick(model.functions),
-        constraints=pick(model.constraints),
-        indexes=pick(model.indexes),
-        triggers=pick(model.triggers),
-        policies=pick(model.policies),
-        collations=pick(model.collations),
-        statistics=pick(model.statistics),
-        rules=pick(model.rules),
-        default_privileges=pick(model.default_privileges),
-        event_triggers=pick(model.event_triggers),
-        inherited=pick(model.inherited),
-        not_compared=frozenset(d for d in model.not_compared if keep_described(d)),
-    )

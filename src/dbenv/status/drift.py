@@ -82,7 +82,7 @@ class DriftReader:
 
         from dbenv.backends import postgres
         from dbenv.diff.introspect import introspect
-        from dbenv.sources.sides import filter_model
+        from dbenv.diff.model import filter_model
 
         if env.database_url is None:
             return "no database URL"

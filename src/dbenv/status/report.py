@@ -69,7 +69,7 @@ class EnvironmentStatus:
     reset_refused_by: tuple[str, ...] = ()
     # schema drift from the environment's `reference` (None: it names none)
     drift: Drift | None = None
-    # databases an interrupted dbenv left on the server (``dbenv.lifecycle.swap.leftovers``)
+    # databases an interrupted dbenv left on the server (``dbenv.lifecycle.leftovers``)
     leftovers: tuple[str, ...] = ()
 
     @property
@@ -189,7 +189,7 @@ def _inspect(
 def _leftovers(
     conn: psycopg.Connection[Any], project: Project, env: Environment
 ) -> tuple[str, ...]:
-    from dbenv.lifecycle.swap import leftovers
+    from dbenv.lifecycle.leftovers import leftovers
 
     database = postgres.url_parts(env.database_url or "").get("dbname", "")
     return leftovers(conn, database, project.name)
