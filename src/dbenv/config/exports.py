@@ -252,19 +252,32 @@ def masked_target_values(env: Environment) -> dict[str, str]:
     return shown
 
 
-def exported(env: Environment, revealer: Revealer = _reveal) -> dict[str, str]:
-    """What a child process started for ``env`` is given, revealed.
+def _layered(
+    env: Environment, variables: Mapping[str, str], targets: Mapping[str, str]
+) -> dict[str, str]:
+    """Lowest first: the variables, the selector variables, the target variables
+    (which therefore always win). ``exported`` and ``masked_exported`` both go
+    through here, so what is shown is what is given."""
+    values = dict(variables)
+    values.update({selector: env.selector_value(selector) for selector in env.selectors})
+    values.update(targets)
+    return values
 
-    Lowest first: the environment's variables, its selector variables, its
-    target variables (which therefore always win).
-    """
-    values = {
+
+def exported(env: Environment, revealer: Revealer = _reveal) -> dict[str, str]:
+    """What a child process started for ``env`` is given, revealed."""
+    variables = {
         key: revealer(setting.value) if isinstance(setting.value, Secret) else str(setting.value)
         for key, setting in env.variables.items()
     }
-    values.update({selector: env.selector_value(selector) for selector in env.selectors})
-    values.update(target_values(env, revealer))
-    return values
+    return _layered(env, variables, target_values(env, revealer))
+
+
+def masked_exported(env: Environment) -> dict[str, str]:
+    """``exported`` as it may be shown, nothing resolved: each variable as ``dbenv
+    config show`` shows it (``Setting.display``), targets as ``masked_target_values``."""
+    variables = {key: setting.display() for key, setting in env.variables.items()}
+    return _layered(env, variables, masked_target_values(env))
 
 
 __all__ = [
@@ -274,6 +287,7 @@ __all__ = [
     "export_forms",
     "exported",
     "lost_redis_index",
+    "masked_exported",
     "masked_target_values",
     "redis_target_url",
     "target_values",
