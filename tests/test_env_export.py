@@ -24,6 +24,7 @@ from dotenv import dotenv_values
 from typer.testing import CliRunner, Result
 
 from dbenv.cli import app
+from dbenv.commands.config import config_show
 from dbenv.commands.env_export import env_export
 from dbenv.config import Project
 from dbenv.config.exports import exported
@@ -250,6 +251,15 @@ def test_masked_output_never_holds_a_secret(tmp_path: Path, fmt: str) -> None:
     assert "shop:****@db.internal" in result.stdout and "API_TOKEN" in result.stdout
 
 
+def test_masked_values_are_what_config_show_shows(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"NOTE": "see https://u:pw-in-url@example.com/x"})
+    shown = config_show(project, "development")
+    expected = {v.key: v.value for v in (*shown.variables, *shown.exports)}
+    masked = json.loads(env_export(project, "development", fmt="json").text)
+    assert masked == expected
+    assert masked["API_TOKEN"] == "****" and "pw-in-url" not in json.dumps(masked)
+
+
 def test_reveal_to_a_pipe_needs_yes(tmp_path: Path) -> None:
     write_project(tmp_path, PROJECT)
     refused = invoke(tmp_path, "env", "--reveal")
@@ -339,6 +349,21 @@ def test_output_refuses_the_projects_own_env_file(tmp_path: Path) -> None:
     result = invoke(tmp_path, "env", "--output", str(tmp_path / ".env"))
     assert_bad_input(result, "an env file dbenv reads")
     assert (tmp_path / ".env").read_text() == "LOG_LEVEL=debug\n"
+
+
+def test_output_that_cannot_be_written_is_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_project(tmp_path, PROJECT)
+
+    def full_disk(**_: object) -> tuple[int, str]:
+        raise OSError(28, "No space left on device")
+
+    # the suite runs as root, which no directory mode stops: fail at the file system edge
+    monkeypatch.setattr("dbenv.commands.env_export.tempfile.mkstemp", full_disk)
+    result = invoke(tmp_path, "env", "--output", str(tmp_path / "out.env"))
+    assert_bad_input(result, "could not be written (No space left on device)")
+    assert not (tmp_path / "out.env").exists()
 
 
 def test_output_into_a_missing_directory_is_bad_input(tmp_path: Path) -> None:

@@ -242,6 +242,8 @@ def _runs() -> list[list[str]]:
             ["config", "show", env, "--origin"],
             ["config", "show", env, "--json"],
             ["config", "get", env, "database_url"],
+            ["env", env],
+            ["env", env, "--format", "docker"],
             ["status", env],
             ["check", env],
         ]

@@ -111,6 +111,16 @@ def _check_output(output: Path, env: Environment) -> Path:
 
 def _write_private(target: Path, text: str) -> None:
     """Create the file 0600 from the start (mkstemp), then move it into place atomically."""
+    try:
+        _replace_privately(target, text)
+    except OSError as error:
+        raise UsageError(
+            f"--output {target} could not be written ({error.strerror or error}).",
+            hint="Check the directory's permissions and free space, or write elsewhere.",
+        ) from None
+
+
+def _replace_privately(target: Path, text: str) -> None:
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
