@@ -17,6 +17,9 @@ Isolation = Literal["database", "schema", "prefix"]
 OriginKind = Literal["default", "project", "dotenv", "process", "argument", "reference", "local"]
 
 MASK = "****"
+# seconds a command a schema build runs (a cmd: source, alembic upgrade head, build.after)
+# may take before it is killed: a migration waiting on a lock forever is stopped
+DEFAULT_SCHEMA_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,9 @@ class Environment:
     # test_<name>, one database per xdist worker) need CREATEDB
     createdb: bool = False
     schema_source: str | None = None
+    # a cmd: source's inputs (globs relative to root): what its fingerprint hashes
+    schema_inputs: tuple[str, ...] = ()
+    schema_timeout: float = DEFAULT_SCHEMA_TIMEOUT
     reference: str | None = None  # the environment whose schema `status` reports drift from
     seed_files: tuple[Path, ...] = ()
     keep_tables: tuple[str, ...] = ()  # a data-only reset leaves these alone

@@ -19,7 +19,14 @@ from dbenv.config.dotenv_files import read_env_file
 from dbenv.config.exports import NO_SEARCH_PATH, export_forms
 from dbenv.config.interpolation import Resolver
 from dbenv.config.local_state import local_settings
-from dbenv.config.model import Environment, LocalSettings, Origin, Secret, Setting
+from dbenv.config.model import (
+    DEFAULT_SCHEMA_TIMEOUT,
+    Environment,
+    LocalSettings,
+    Origin,
+    Secret,
+    Setting,
+)
 from dbenv.config.references import DEFAULT_TIMEOUT, reference_secret
 from dbenv.config.schema import validate
 from dbenv.config.settings import (
@@ -55,6 +62,9 @@ class Project:
     overrides: Mapping[str, str] = field(default_factory=dict, repr=False)
     # seconds an operation waits for a lock (another dbenv, a session holding rows)
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    # seconds a schema build's command may run ([project] schema_timeout; an
+    # environment's own schema_timeout wins)
+    schema_timeout: float = DEFAULT_SCHEMA_TIMEOUT
     _cache: dict[str, Environment] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -333,6 +343,8 @@ def _environment(
         extensions=tuple(table.get("extensions", [])),
         createdb=bool(table.get("createdb", False)),
         schema_source=_value(settings, "schema_source"),
+        schema_inputs=tuple(table.get("schema_inputs", [])),
+        schema_timeout=float(table.get("schema_timeout", project.schema_timeout)),
         reference=table.get("reference"),
         seed_files=paths("seed_files"),
         keep_tables=tuple(table.get("keep_tables", [])),
@@ -412,6 +424,7 @@ def load_project(
         env_files=tuple(absolute(p) for p in meta.get("env_files", [".env"])),
         secret_timeout=float(meta.get("secret_timeout", DEFAULT_TIMEOUT)),
         lock_timeout=float(meta.get("lock_timeout", DEFAULT_LOCK_TIMEOUT)),
+        schema_timeout=float(meta.get("schema_timeout", DEFAULT_SCHEMA_TIMEOUT)),
         local=local_settings(data.get("local", {}), root),
         environment_names=tuple(data.get("environments", {})),
         process_env=dict(os.environ if process_env is None else process_env),

@@ -56,13 +56,19 @@ def boolean(value: Any) -> str | None:
 
 
 def positive(value: Any) -> str | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = number and 0 < value < float("inf")  # TOML has inf and nan: neither is a timeout
     return None if ok else "a positive number of seconds"
 
 
 def strings(value: Any) -> str | None:
     ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
     return None if ok else "a list of strings"
+
+
+def globs(value: Any) -> str | None:
+    ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+    return None if ok else 'a list of glob patterns relative to the project root (["src/db/**"])'
 
 
 def selectors(value: Any) -> str | None:
@@ -142,6 +148,7 @@ PROJECT_KEYS: Mapping[str, Check] = {
     "env_files": strings,
     "secret_timeout": positive,
     "lock_timeout": positive,
+    "schema_timeout": positive,
     "production_names": names,
 }
 LOCAL_KEYS: Mapping[str, Check] = {
@@ -179,6 +186,8 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "extensions": strings,
     "createdb": boolean,
     "schema_source": schema_source,
+    "schema_inputs": globs,
+    "schema_timeout": positive,
     "reference": text,
     "seed_files": strings,
     "keep_tables": strings,

@@ -240,15 +240,15 @@ def _rebuild(
     method: Method,
     progress: Progress | None,
 ) -> ResetResult:
-    """Drop and build in one transaction (Alembic: drop, then its own transaction)."""
+    """Drop and build in one transaction (Alembic, a command: drop, then their own)."""
     from psycopg import Error
 
     from dbenv.safety.guard import target_url
 
     try:
-        # Alembic and build.after commands run in processes of their own: they must
-        # see the drop (and the built schema) committed
-        if source.kind == "alembic":
+        # Alembic, a cmd: source and build.after commands run in processes of their own:
+        # they must see the drop (and the built schema) committed
+        if source.runs_apart:
             with conn.transaction():
                 drop()
             build(project, env, source, conn, url=target_url(env), progress=progress)
@@ -256,7 +256,7 @@ def _rebuild(
             with conn.transaction():
                 drop()
                 build(project, env, source, conn, url=target_url(env), progress=progress)
-        if source.kind == "alembic" or env.build_after:
+        if source.runs_apart or env.build_after:
             run_after(env, target_url(env))
             with conn.transaction():
                 datareset.capture_reference(conn, env)

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 # data exceptions, constraints, invalid transaction/schema state, syntax and access rules,
 # unsupported features, PL/pgSQL RAISE
 SCRIPT_FAULTS = frozenset({"0A", "22", "23", "25", "2B", "3F", "42", "P0"})
-MIGRATE_TIMEOUT = 600  # seconds; a migration that waits on a lock forever is stopped
 
 
 def build_variables(env: Environment, url: str) -> dict[str, str]:
@@ -76,13 +75,14 @@ def alembic_upgrade(source: SchemaSource, env: Environment, url: str) -> None:
             env=child,
             capture_output=True,
             text=True,
-            timeout=MIGRATE_TIMEOUT,
+            timeout=env.schema_timeout,
             check=False,
         )
     except subprocess.TimeoutExpired:
         raise OperationError(
-            f"alembic upgrade head for {source.spec} did not finish in {MIGRATE_TIMEOUT} s.",
-            hint="Run it by hand to see where it waits (a lock held by another client?).",
+            f"alembic upgrade head for {source.spec} did not finish in {env.schema_timeout:g} s.",
+            hint="Run it by hand to see where it waits (a lock held by another client?), "
+            "or raise schema_timeout (seconds) in the project file.",
         ) from None
     if done.returncode != 0:
         said = _failure_line(done.stderr, migrate_child.FAILED)
@@ -137,7 +137,7 @@ def run_after(env: Environment, url: str) -> None:
                 env=child,
                 capture_output=True,
                 text=True,
-                timeout=MIGRATE_TIMEOUT,
+                timeout=env.schema_timeout,
                 check=False,
             )
         except (FileNotFoundError, PermissionError):
@@ -148,7 +148,7 @@ def run_after(env: Environment, url: str) -> None:
         except subprocess.TimeoutExpired:
             raise OperationError(
                 f"build.after command {command!r} of '{env.name}' did not finish in "
-                f"{MIGRATE_TIMEOUT} s.",
+                f"{env.schema_timeout:g} s.",
                 hint="Run it by hand under dbenv run to see where it waits.",
             ) from None
         if done.returncode != 0:
@@ -296,6 +296,11 @@ def _likely_cause(source: SchemaSource, env: Environment) -> str:
         return "the metadata holds no tables (are the model modules imported by those named?)."
     if source.kind == "sql":
         return "the SQL file creates no tables."
+    if source.kind == "cmd":
+        return (
+            "the command most likely connects by a variable of the app that dbenv did not "
+            "point at it (dbenv sets DATABASE_URL and the [export] names)."
+        )
     return f"environment '{source.other}' has no tables."
 
 
@@ -304,6 +309,11 @@ def _fix(source: SchemaSource, env: Environment) -> str:
         return (
             "Have env.py use config.attributes['connection'] or sqlalchemy.url, or export the "
             f'variable its settings read: [environments.{env.name}.export] NAME = "url" '
+            "(docs/lifecycle.md). Nothing was kept as a template."
+        )
+    if source.kind == "cmd":
+        return (
+            'Export the variable the tool reads, e.g. [export] POSTGRES_URL = "url" '
             "(docs/lifecycle.md). Nothing was kept as a template."
         )
     if source.kind == "sqlalchemy":

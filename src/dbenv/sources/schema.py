@@ -5,13 +5,16 @@ A source is one of
   an object with ``.metadata`` — a declarative Base or ``SQLModel``);
 - ``alembic:path/to/alembic.ini`` (``upgrade head``, run programmatically);
 - ``sql:path/to/schema.sql``;
+- ``cmd:COMMAND LINE`` with ``schema_inputs`` (the app's own tool: drizzle-kit,
+  ``manage.py migrate``, ``psql -f``; see ``dbenv.sources.command``);
 - ``env:OTHER`` (another environment's structure, read from its catalogs and
   planned by ``dbenv.diff``; ``pg_dump --schema-only`` when it holds objects diff
   cannot create).
 
 The fingerprint is a hash of what the source would build — the generated DDL, the
-migration files, the SQL file, the other environment's planned structure — plus
-the configured extensions, so a template database is rebuilt exactly when the
+migration files, the SQL file, the command line and its inputs, the other
+environment's planned structure — plus the configured extensions, the build's
+steps and any ``schema_inputs``, so a template database is rebuilt exactly when the
 schema changed.
 """
 
@@ -45,11 +48,14 @@ if TYPE_CHECKING:
     import psycopg
     from sqlalchemy import MetaData
 
-SourceKind = Literal["sqlalchemy", "alembic", "sql", "env"]
+SourceKind = Literal["sqlalchemy", "alembic", "sql", "cmd", "env"]
 FORMS = (
     "Use sqlalchemy:module:attr (e.g. sqlalchemy:app.models:Base.metadata), "
-    "alembic:path/to/alembic.ini, sql:path/to/schema.sql or env:OTHER_ENVIRONMENT."
+    "alembic:path/to/alembic.ini, sql:path/to/schema.sql, cmd:COMMAND (with schema_inputs) "
+    "or env:OTHER_ENVIRONMENT."
 )
+INPUTS_EXAMPLE = 'schema_inputs = ["drizzle/**", "src/db/schema.ts"]'
+
 FINGERPRINT_VERSION = "1"
 
 
@@ -64,6 +70,12 @@ class SchemaSource:
     attr: str = ""
     path: Path | None = None
     other: str | None = None
+    argv: tuple[str, ...] = ()  # cmd: the command line, split
+
+    @property
+    def runs_apart(self) -> bool:
+        """Built by a process of its own (Alembic, a command), outside dbenv's transaction."""
+        return self.kind in ("alembic", "cmd")
 
 
 def _bad(env: str, spec: object, problem: str, hint: str = FORMS) -> ConfigError:
@@ -76,8 +88,10 @@ def parse_source(spec: object, *, environment: str, root: Path) -> SchemaSource:
         raise _bad(environment, spec, "expected a string")
     kind, sep, rest = spec.strip().partition(":")
     kind = "sqlalchemy" if kind == "sqlmodel" else kind
-    if not sep or not rest:
-        raise _bad(environment, spec, "it has no kind prefix")
+    if not sep or not rest.strip():
+        raise _bad(
+            environment, spec, f"nothing follows '{kind}:'" if sep else "it has no kind prefix"
+        )
     if kind == "sqlalchemy":
         modules, sep, attr = rest.rpartition(":")
         names = tuple(m.strip() for m in modules.split(",") if m.strip())
@@ -94,6 +108,18 @@ def parse_source(spec: object, *, environment: str, root: Path) -> SchemaSource:
                 "Fix the path (relative to the project root) or create the file.",
             )
         return SchemaSource("alembic" if kind == "alembic" else "sql", spec, environment, path=path)
+    if kind == "cmd":
+        from dbenv.sources.command import split_command
+
+        try:
+            argv = split_command(rest)
+        except ValueError as exc:
+            raise _bad(
+                environment, spec, f"its command line does not parse ({exc})", "Fix the quoting."
+            ) from None
+        if not argv or not argv[0].strip():
+            raise _bad(environment, spec, "the command is empty")
+        return SchemaSource("cmd", spec, environment, argv=argv)
     if kind == "env":
         if rest == environment:
             raise _bad(environment, spec, "an environment cannot be its own source")
@@ -127,6 +153,24 @@ def load_schema_source(project: Any, env: Environment) -> SchemaSource:
             "env: sources work in database isolation only",
             "Use a sqlalchemy:, alembic: or sql: source for schema isolation.",
         )
+    if source.kind == "cmd" and env.isolation != "database":
+        raise _bad(
+            env.name,
+            source.spec,
+            "cmd: sources work in database isolation only",
+            "A command builds a whole database: give the environment its own database.",
+        )
+    if source.kind == "cmd" and not env.schema_inputs:
+        raise ConfigError(
+            f"environment '{env.name}' has a cmd: schema_source but no schema_inputs, so dbenv "
+            "cannot tell when its schema changes.",
+            hint=f"List the files the command builds from under [environments.{env.name}]: "
+            f"{INPUTS_EXAMPLE} (globs relative to the project root).",
+        )
+    if env.schema_inputs:  # a glob matching nothing: said now, before anything changes
+        from dbenv.sources.command import input_files
+
+        input_files(env.root, env.schema_inputs, environment=env.name)
     return source
 
 
@@ -220,6 +264,11 @@ def render(project: Any, env: Environment, source: SchemaSource) -> tuple[str, s
     if env.build_before_sql or env.build_after:  # the build's steps (none: as before)
         for step in (*env.build_before_sql, "|after|", *env.build_after):
             digest.update(step.encode() + b"\0")
+    if env.schema_inputs:  # none: as before
+        from dbenv.sources.command import hash_inputs
+
+        digest.update(b"inputs|")
+        hash_inputs(digest, env.root, env.schema_inputs, environment=env.name)
     script: str | None = None
     if source.kind == "sqlalchemy":
         from dbenv.integrations.sqlalchemy import ddl_statements
@@ -231,6 +280,8 @@ def render(project: Any, env: Environment, source: SchemaSource) -> tuple[str, s
     elif source.kind == "alembic":
         for path in _alembic_files(source):
             digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
+    elif source.kind == "cmd":
+        digest.update(b"\0".join(a.encode() for a in source.argv) + b"|")
     else:
         script, hashed = _structure_of_other(project, env, source)
         digest.update(hashed.encode())
@@ -371,8 +422,9 @@ def build(
     """Build the source's schema through ``conn`` (a transaction the caller commits).
 
     ``script``: what ``render`` returned, to skip rendering twice. The script goes
-    to the server in one round trip. Alembic runs in its own connection on ``url``
-    after ``conn`` commits, since it manages its own transaction.
+    to the server in one round trip. Alembic and a command run in their own
+    connections on ``url`` after ``conn`` commits, since they manage their own
+    transactions.
     """
     from dbenv.sources.migrations import alembic_upgrade, run_before
 
@@ -380,14 +432,20 @@ def build(
     for extension in env.extensions:
         conn.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
     run_before(conn, env)
-    if source.kind != "alembic":
+    if not source.runs_apart:
         script = script if script is not None else render(project, env, source)[1]
         say(f"building the schema from {source.spec}")
         if script and script.strip():
             conn.execute(script)
         return
     if not conn.autocommit:
-        conn.commit()  # alembic runs in its own connection and must see the extensions
+        conn.commit()  # the child connects on its own and must see the extensions
+    if source.kind == "cmd":
+        from dbenv.sources.command import run_command
+
+        say(f"running {source.spec.strip().removeprefix('cmd:').strip()}")
+        run_command(source, env, url, cwd=env.root)
+        return
     say("alembic upgrade head")
     alembic_upgrade(source, env, url)
 

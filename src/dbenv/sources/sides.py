@@ -1,9 +1,9 @@
 """Resolve each side of a diff (environment, URL or schema source) and read its schema.
 
 A schema source (``sqlalchemy:module:attr``, ``alembic:path/alembic.ini``,
-``sql:file.sql``) is materialised in a uniquely named scratch database on a
-disposable server (``dbenv.sources.scratch``), introspected, and dropped again,
-whatever happens.
+``sql:file.sql``, ``cmd:COMMAND``) is materialised in a uniquely named scratch
+database on a disposable server (``dbenv.sources.scratch``), introspected, and
+dropped again, whatever happens.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from dbenv.config import Project
     from dbenv.sources.schema import SchemaSource
 
-SOURCE_KINDS = ("sqlalchemy:", "sqlmodel:", "alembic:", "sql:")
+SOURCE_KINDS = ("sqlalchemy:", "sqlmodel:", "alembic:", "sql:", "cmd:")
 SIDE_FORMS = (
     "Give an environment name, a postgresql:// URL, or a schema source "
-    "(sqlalchemy:module:attr, alembic:path/alembic.ini, sql:file.sql)."
+    "(sqlalchemy:module:attr, alembic:path/alembic.ini, sql:file.sql, cmd:COMMAND)."
 )
 
 
@@ -132,11 +132,16 @@ def read_side(
 def _build(source: SchemaSource, url: str, *, root: Path, env: Environment | None) -> None:
     from dbenv.backends import postgres
 
-    if source.kind == "alembic":
+    if source.runs_apart:
+        from dbenv.sources.command import run_command
         from dbenv.sources.migrations import alembic_upgrade, check_scratch, scratch_environment
 
+        # the scratch server's environment's variables, its database ones naming scratch
         builder = scratch_environment(env, root)
-        alembic_upgrade(source, builder, url)
+        if source.kind == "cmd":
+            run_command(source, builder, url, cwd=root)
+        else:
+            alembic_upgrade(source, builder, url)
         check_scratch(url, builder, source)
         return
     with postgres.connect(url, autocommit=True) as conn:
