@@ -191,21 +191,44 @@ def test_the_fingerprint_changes_exactly_when_the_command_or_an_input_does(
     assert now() == added  # back as it was: the same fingerprint
 
 
+PG_EXPORTS = """
+[export]
+PGHOST = "host"
+PGPORT = "port"
+PGUSER = "user"
+PGPASSWORD = "password"
+PGDATABASE = "database"
+"""
+
+
 def test_dbenv_diff_builds_a_cmd_side_in_a_scratch_database(
     made: Any, tmp_path: Path, psql: str, pg_server: Any
 ) -> None:
+    # psql without a shell: it reads the PG* variables, exported naming the scratch database
     (tmp_path / "schema.sql").write_text(SCHEMA)
-    made(PSQL.format(psql=psql), schema_inputs=["schema.sql"])
-    result = invoke(tmp_path, "diff", PSQL.format(psql=psql), "test")
+    source = f"cmd:{psql} -X -q -v ON_ERROR_STOP=1 -f schema.sql"
+    _, dsn = made(source, schema_inputs=["schema.sql"], tail=PG_EXPORTS)
+    result = invoke(tmp_path, "diff", source, "test")
     assert result.exit_code == 0, result.output
     assert "CREATE TABLE public.plans" in result.output
-    assert runs(tmp_path) == 1
+    assert tables_in(dsn) == []  # test's own database was only compared
     with psycopg.connect(pg_server.dsn, autocommit=True) as conn:  # the scratch one is gone
         scratch = conn.execute(
             "SELECT datname FROM pg_database WHERE left(datname, %s) = %s",
             [len(SCRATCH), SCRATCH],
         ).fetchall()
     assert scratch == []
+
+    (tmp_path / "schema.sql").write_text("CREATE TABLE plans (code text PRIMARY KEY;\n")
+    failed = invoke(tmp_path, "diff", source, "test")
+    assert failed.exit_code == 1, failed.output
+    assert 'syntax error at or near ";"' in failed.output
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_database WHERE left(datname, %s) = %s",
+            [len(SCRATCH), SCRATCH],
+        ).fetchone()
+    assert left == (0,)
 
 
 def test_a_protected_environment_is_refused_before_the_command_runs(
