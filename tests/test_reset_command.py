@@ -22,9 +22,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from dbenv.cli import app
-from dbenv.lifecycle.swap import SCRATCH
 from dbenv.lifecycle.template import template_name
 from dbenv.sources.schema import fingerprint
+from dbenv.sources.scratch import SCRATCH
 from lifecycle_support import load
 from reset_support import drop_project_databases, make_project, tables_in
 
