@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO := examples/dashtam
 DBENV := $(abspath $(BIN))/dbenv
 
-.PHONY: install test test-lowest demo bench clean-venv
+.PHONY: install node-deps test test-lowest demo bench clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,14 +18,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-test: install
+# The Node examples' packages (npm ci from their lock files; nothing when up to date).
+node-deps:
+	scripts/node-deps
+
+test: install node-deps
 	DBENV_VENV=$(VENV) scripts/check
 
 # The suite on the lowest declared dependency versions (its own .venv-lowest; uv).
-test-lowest:
+test-lowest: node-deps
 	PYTHON=$(PYTHON) scripts/check-lowest
 
-demo: install
+demo: install node-deps
 	DBENV=$(DBENV) scripts/demo
 
 bench: install
