@@ -5,7 +5,9 @@ Until 0.2 the operations sat side by side at the top of the package
 domain packages (``dbenv.safety.guard``, ``dbenv.lifecycle.reset``,
 ``dbenv.integrations.sqlalchemy``, ...); docs/architecture.md draws the tree. An
 import of an old name gets the very module object of its new home, so code written
-against the old names (and monkeypatches of them) keeps working.
+against the old names (and monkeypatches of them) keeps working. ``dbenv.status`` and
+``dbenv.sources`` became packages of the same name: they hand out the old modules' names
+themselves (their ``__getattr__``).
 """
 
 from __future__ import annotations
@@ -50,10 +52,8 @@ MOVED: dict[str, str] = {
     "dbenv.seed": "dbenv.lifecycle.seed",
     "dbenv.seed_files": "dbenv.lifecycle.seed_files",
     "dbenv.snapshot": "dbenv.safety.snapshot",
-    "dbenv.sources": "dbenv.sources.schema",
     "dbenv.sqlalchemy": "dbenv.integrations.sqlalchemy",
     "dbenv.stamp": "dbenv.safety.stamp",
-    "dbenv.status": "dbenv.status.report",
     "dbenv.status_drift": "dbenv.status.drift",
     "dbenv.swap": "dbenv.lifecycle.swap",
     "dbenv.tablegraph": "dbenv.lifecycle.tablegraph",
