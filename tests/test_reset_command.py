@@ -191,6 +191,17 @@ def test_the_fingerprint_changes_exactly_when_the_command_or_an_input_does(
     assert now() == added  # back as it was: the same fingerprint
 
 
+def test_schema_inputs_of_another_kind_join_its_fingerprint(made: Any, tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text(SCHEMA)
+    (tmp_path / "settings.py").write_text("SCHEMA = 'public'\n")  # what an env.py might read
+    project, _ = made("sql:schema.sql", schema_inputs=["settings.py"])
+    env = project.environment("test")
+    base = fingerprint(project, env)
+    without = fingerprint(project, replace(env, schema_inputs=()))
+    (tmp_path / "settings.py").write_text("SCHEMA = 'app'\n")
+    assert len({base, without, fingerprint(project, env)}) == 3
+
+
 PG_EXPORTS = """
 [export]
 PGHOST = "host"
