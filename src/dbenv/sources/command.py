@@ -61,6 +61,26 @@ def split_command(text: str) -> tuple[str, ...]:
     return tuple(shlex.split(text))
 
 
+def check_inputs(env: Environment, source: SchemaSource) -> None:
+    """A ``cmd:`` source needs database isolation and ``schema_inputs``; every glob
+    must match a file. Each is bad input (exit 2), found before anything changes."""
+    if source.kind == "cmd" and env.isolation != "database":
+        raise ConfigError(
+            f"schema_source of environment '{env.name}' is {source.spec!r}: cmd: sources work "
+            "in database isolation only.",
+            hint="A command builds a whole database: give the environment its own database.",
+        )
+    if source.kind == "cmd" and not env.schema_inputs:
+        raise ConfigError(
+            f"environment '{env.name}' has a cmd: schema_source but no schema_inputs, so dbenv "
+            "cannot tell when its schema changes.",
+            hint=f"List the files the command builds from under [environments.{env.name}]: "
+            'schema_inputs = ["drizzle/**", "src/db/schema.ts"] (globs relative to the '
+            "project root).",
+        )
+    input_files(env.root, env.schema_inputs, environment=env.name)
+
+
 def input_files(root: Path, patterns: Iterable[str], *, environment: str) -> list[Path]:
     """Every file the globs match under ``root``, sorted; a glob matching none is bad input."""
     found: set[Path] = set()

@@ -54,7 +54,6 @@ FORMS = (
     "alembic:path/to/alembic.ini, sql:path/to/schema.sql, cmd:COMMAND (with schema_inputs) "
     "or env:OTHER_ENVIRONMENT."
 )
-INPUTS_EXAMPLE = 'schema_inputs = ["drizzle/**", "src/db/schema.ts"]'
 
 FINGERPRINT_VERSION = "1"
 
@@ -153,24 +152,10 @@ def load_schema_source(project: Any, env: Environment) -> SchemaSource:
             "env: sources work in database isolation only",
             "Use a sqlalchemy:, alembic: or sql: source for schema isolation.",
         )
-    if source.kind == "cmd" and env.isolation != "database":
-        raise _bad(
-            env.name,
-            source.spec,
-            "cmd: sources work in database isolation only",
-            "A command builds a whole database: give the environment its own database.",
-        )
-    if source.kind == "cmd" and not env.schema_inputs:
-        raise ConfigError(
-            f"environment '{env.name}' has a cmd: schema_source but no schema_inputs, so dbenv "
-            "cannot tell when its schema changes.",
-            hint=f"List the files the command builds from under [environments.{env.name}]: "
-            f"{INPUTS_EXAMPLE} (globs relative to the project root).",
-        )
-    if env.schema_inputs:  # a glob matching nothing: said now, before anything changes
-        from dbenv.sources.command import input_files
+    if source.kind == "cmd" or env.schema_inputs:
+        from dbenv.sources.command import check_inputs
 
-        input_files(env.root, env.schema_inputs, environment=env.name)
+        check_inputs(env, source)  # said now, before anything changes
     return source
 
 
