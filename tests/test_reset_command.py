@@ -416,3 +416,38 @@ def test_a_command_that_never_exits_is_killed_with_its_children_and_nothing_is_l
             pid = int((tmp_path / "grandchild.pid").read_text())
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_without_createdb_the_command_rebuilds_the_environments_database_in_place(
+    made: Any, tmp_path: Path, psql: str, pg_server: Any
+) -> None:
+    from reset_support import unique
+
+    (tmp_path / "schema.sql").write_text(SCHEMA)
+    role = unique("dbenv_nocreatedb")
+    project, dsn = made(PSQL.format(psql=psql), schema_inputs=["schema.sql"])
+    database = dsn.rsplit("/", 1)[1]
+    try:
+        with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB'.encode())
+            conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{role}"'.encode())
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"'.encode())
+            for grant in (
+                "SCHEMA dbenv",
+                "ALL TABLES IN SCHEMA dbenv",
+                "ALL SEQUENCES IN SCHEMA dbenv",
+            ):
+                conn.execute(f'GRANT ALL ON {grant} TO "{role}"'.encode())
+            conn.execute("CREATE TABLE old_one (id int)")
+        toml = tmp_path / "dbenv.toml"
+        toml.write_text(toml.read_text().replace("postgres@", f"{role}@"))
+        result = invoke(tmp_path, "reset", "test")
+        assert result.exit_code == 0, result.output
+        assert "may not create databases" in result.output
+        assert tables_in(dsn) == ["plans"] and runs(tmp_path) == 1  # dropped, then built
+        assert leftovers(pg_server, project) == []
+    finally:
+        with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'.encode())
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"'.encode())
