@@ -382,6 +382,7 @@ open("grandchild.pid", "w").write(str(child.pid))
 import psycopg, os
 with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
     conn.execute("CREATE TABLE half (id int)")
+print("waiting for a lock", flush=True)
 time.sleep(300)
 """
 
@@ -407,6 +408,7 @@ def test_a_command_that_never_exits_is_killed_with_its_children_and_nothing_is_l
         text = " ".join(result.output.split())
         assert "did not finish in 2 s and was killed with every process it started" in text
         assert "raise schema_timeout" in text
+        assert "Its last lines: waiting for a lock" in text  # where it waited
         assert leftovers(pg_server, project) == []  # the half-built database was dropped
         assert tables_in(dsn) == []
         grandchild = int((tmp_path / "grandchild.pid").read_text())

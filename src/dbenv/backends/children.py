@@ -92,16 +92,16 @@ class GroupResult:
     """How a command run by ``run_group`` ended: its exit status and its output."""
 
     returncode: int
-    output: str  # stdout and stderr, interleaved as written
+    output: str  # stdout and stderr, interleaved as written (until killed, on a timeout)
     not_started: str | None = None  # why the command could not be started
+    timed_out: bool = False  # killed, with its group, after the timeout
 
 
 def run_group(
     args: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float
 ) -> GroupResult:
     """Run ``args`` in a process group of its own; kill the whole group after ``timeout``
-    seconds (``subprocess.TimeoutExpired``), on any exception in dbenv, or when dbenv dies.
-    """
+    seconds (``timed_out``), on any exception in dbenv, or when dbenv dies."""
     leader = [sys.executable, "-I", "-c", _LEADER, str(os.getpid()), NOT_STARTED, *args]
     with subprocess.Popen(
         leader,
@@ -114,6 +114,9 @@ def run_group(
     ) as process:
         try:
             raw, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            said = _kill_group(process)
+            return GroupResult(-signal.SIGKILL, said.decode(errors="replace"), timed_out=True)
         except BaseException:
             _kill_group(process)
             raise
@@ -124,10 +127,12 @@ def run_group(
     return GroupResult(process.returncode, output)
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the process group led by ``process`` and reap the leader."""
+def _kill_group(process: subprocess.Popen[bytes]) -> bytes:
+    """SIGKILL the process group led by ``process``, reap the leader; what it had written."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        # a descendant that left the group may hold the pipe open: do not wait for it
-        process.communicate(timeout=5)
+    try:
+        # communicate() keeps what it read before the timeout and returns all of it
+        return process.communicate(timeout=5)[0] or b""
+    except subprocess.TimeoutExpired:  # a descendant that left the group holds the pipe
+        return b""

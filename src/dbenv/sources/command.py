@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,17 +132,17 @@ def run_command(source: SchemaSource, env: Environment, url: str, *, cwd: Path) 
     given = build_variables(env, url)
     secrets = _secrets(env, url, given)
     shown = _scrub(shlex.join(source.argv), secrets)
-    try:
-        done = children.run_group(
-            source.argv, cwd=cwd, env={**os.environ, **given}, timeout=env.schema_timeout
-        )
-    except subprocess.TimeoutExpired:
+    done = children.run_group(
+        source.argv, cwd=cwd, env={**os.environ, **given}, timeout=env.schema_timeout
+    )
+    if done.timed_out:
         raise OperationError(
             f"the schema command `{shown}` for '{env.name}' did not finish in "
             f"{env.schema_timeout:g} s and was killed with every process it started.",
             hint=f"Nothing was kept. Run it by hand to see where it waits (dbenv run "
-            f"{env.name} -- {shown}), or raise schema_timeout (seconds) in the project file.",
-        ) from None
+            f"{env.name} -- {shown}), or raise schema_timeout (seconds) in the project file. "
+            f"Its last lines:\n{_tail(done.output, secrets)}",
+        )
     if done.not_started is not None:
         raise ConfigError(
             f"the schema command `{shown}` for '{env.name}' could not be started: "
