@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from dbenv.config.model import MASK, Environment, Secret, SecretURL
+from dbenv.config.secret import MASK, Secret
 from dbenv.config.urls import DRIVERS, with_scheme
+
+if TYPE_CHECKING:
+    from dbenv.config.model import Environment, SecretURL
 
 Revealer = Callable[[Secret], str]
 

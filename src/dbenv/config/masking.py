@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from dbenv.config.model import MASK
+from dbenv.config.secret import MASK
 
 _SECRET_KEY = re.compile(
     r"(PASSWORD|PASSWD|PASS$|(^|_)PWD?(_|$)|SECRET|TOKEN|(^|_)KEY$|API_?KEY|PRIVATE|CREDENTIAL|AUTH)",
