@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GroupResult", "run", "run_group"]
+from dbenv.errors import BinariesNotFound
+
+__all__ = ["GroupResult", "binary", "run", "run_group"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -136,3 +139,14 @@ def _kill_group(process: subprocess.Popen[bytes]) -> bytes:
         return process.communicate(timeout=5)[0] or b""
     except subprocess.TimeoutExpired:  # a descendant that left the group holds the pipe
         return b""
+
+
+def binary(name: str) -> str:
+    """The path of a PostgreSQL client tool (pg_dump, pg_restore) on PATH."""
+    found = shutil.which(name)
+    if found is None:
+        raise BinariesNotFound(
+            f"{name} was not found on PATH.",
+            hint="Install the PostgreSQL client (apt-get install postgresql-client).",
+        )
+    return found

@@ -22,13 +22,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
+from dbenv.backends.children import binary
 from dbenv.errors import GuardRefusal, OperationError, UsageError
 from dbenv.safety.override import names_target
 from dbenv.sync import copy, load
 from dbenv.sync.catalog import SKIP_SCHEMAS, read_tables
 from dbenv.sync.dump import (
     CloneResult,
-    binary,
     build_and_swap,
     restore_archive,
     run_tool,

@@ -13,7 +13,6 @@ guard re-stamps the result as the *target* environment — never the source.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import children, postgres
+from dbenv.backends.children import binary
 from dbenv.config.masking import scrub
-from dbenv.errors import BinariesNotFound, GuardRefusal, OperationError, UsageError
+from dbenv.errors import GuardRefusal, OperationError, UsageError
 from dbenv.safety.override import names_target
 from dbenv.sync.origin import dump_origin, write_origin
 from dbenv.testpoint import reached
@@ -68,16 +68,6 @@ class CloneResult:
     rows: int
     bytes: int
     seconds: float
-
-
-def binary(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise BinariesNotFound(
-            f"{name} was not found on PATH.",
-            hint="Install the PostgreSQL client (apt-get install postgresql-client).",
-        )
-    return found
 
 
 def tool_command(url: str) -> tuple[str, dict[str, str]]:

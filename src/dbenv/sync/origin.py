@@ -88,9 +88,10 @@ def _recorded(path: Path) -> list[Origin]:
 
 def _pg_restore(*args: str) -> str:
     from dbenv.backends import children
-    from dbenv.sync.dump import binary
 
-    done = children.run([binary("pg_restore"), *args], capture_output=True, text=True, check=False)
+    done = children.run(
+        [children.binary("pg_restore"), *args], capture_output=True, text=True, check=False
+    )
     return str(done.stdout)
 
 
