@@ -16,6 +16,8 @@ from dbenv.errors import ConnectionFailed
 if TYPE_CHECKING:
     import psycopg
 
+    from dbenv.config.model import Environment
+
 
 def _plain(url: Secret | str) -> str:
     return url.reveal() if isinstance(url, Secret) else url
@@ -177,6 +179,23 @@ def catalog_fingerprint(
     ).fetchall()
     digest = hashlib.sha256(repr(rows).encode()).hexdigest()
     return digest[:12]
+
+
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "dbenv")
+
+
+def scope_condition(env: Environment) -> tuple[str, list[Any]]:
+    """A WHERE fragment over ``n.nspname`` / ``c.relname`` selecting the env's tables."""
+    if env.isolation == "schema" and env.schema:
+        return "n.nspname = %s", [env.schema]
+    base = "n.nspname <> ALL(%s) AND n.nspname NOT LIKE 'pg\\_%%'"
+    if env.isolation == "prefix" and env.prefix:
+        return base + " AND left(c.relname, %s) = %s", [
+            list(SYSTEM_SCHEMAS),
+            len(env.prefix),
+            env.prefix,
+        ]
+    return base, [list(SYSTEM_SCHEMAS)]
 
 
 # --- sync helpers (COPY streaming between two connections): additive ----------------

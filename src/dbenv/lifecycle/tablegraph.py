@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dbenv.backends.postgres import SYSTEM_SCHEMAS as SYSTEM_SCHEMAS
+from dbenv.backends.postgres import scope_condition as scope_condition
 from dbenv.config.model import Environment
 
 if TYPE_CHECKING:
     import psycopg
-
-SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "dbenv")
 
 
 @dataclass(frozen=True)
@@ -122,20 +122,6 @@ def split_qualified(text: str) -> tuple[str, str]:
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def scope_condition(env: Environment) -> tuple[str, list[Any]]:
-    """A WHERE fragment over ``n.nspname`` / ``c.relname`` selecting the env's tables."""
-    if env.isolation == "schema" and env.schema:
-        return "n.nspname = %s", [env.schema]
-    base = "n.nspname <> ALL(%s) AND n.nspname NOT LIKE 'pg\\_%%'"
-    if env.isolation == "prefix" and env.prefix:
-        return base + " AND left(c.relname, %s) = %s", [
-            list(SYSTEM_SCHEMAS),
-            len(env.prefix),
-            env.prefix,
-        ]
-    return base, [list(SYSTEM_SCHEMAS)]
 
 
 _TABLES = """

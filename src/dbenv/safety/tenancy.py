@@ -96,7 +96,7 @@ def _scope_relations(
     conn: psycopg.Connection[Any], env: Environment
 ) -> dict[int, tuple[str, bool]]:
     """oid -> (qualified name, is a table) of every relation in the environment's scope."""
-    from dbenv.lifecycle.tablegraph import scope_condition
+    from dbenv.backends.postgres import scope_condition
 
     condition, params = scope_condition(env)
     rows = conn.execute(
