@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from dbenv.commands.config import ConfigShowResult, ShownValue
     from dbenv.config.model import Environment
-    from dbenv.doctor.check import CheckReport
+    from dbenv.doctor.findings import CheckReport
 
 __all__ = ["config_app"]
 

@@ -14,7 +14,7 @@ from dbenv.cli.app import err, out, print_json
 from dbenv.errors import UsageError
 
 if TYPE_CHECKING:
-    from dbenv.doctor.check import CheckReport, Finding
+    from dbenv.doctor.findings import CheckReport, Finding
 
 __all__ = ["FORMATS", "chosen_format", "render_report", "sarif_log"]
 
@@ -63,7 +63,7 @@ def _result(finding: Finding, project_file: str | None) -> dict[str, Any]:
 def sarif_log(report: CheckReport) -> dict[str, Any]:
     """The report as a SARIF 2.1.0 log (one run)."""
     import dbenv
-    from dbenv.doctor.check import RULES
+    from dbenv.doctor.findings import RULES
 
     rules = [
         {

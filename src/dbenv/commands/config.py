@@ -20,7 +20,7 @@ from dbenv.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from dbenv.config import Project
-    from dbenv.doctor.check import CheckReport
+    from dbenv.doctor.findings import CheckReport
 
 __all__ = [
     "ConfigShowResult",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbenv.doctor.check import CheckReport
+from dbenv.doctor.findings import CheckReport
 from dbenv.errors import UsageError
 
 if TYPE_CHECKING:

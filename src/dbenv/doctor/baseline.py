@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from dbenv.doctor.check import CheckReport, Finding
+from dbenv.doctor.findings import CheckReport, Finding
 from dbenv.errors import UsageError
 
 __all__ = ["apply_baseline", "read_baseline", "write_baseline"]

@@ -16,7 +16,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from dbenv.doctor.check import Finding, Severity
+from dbenv.doctor.findings import Finding, Severity
 from dbenv.doctor.scan import git, git_root, in_history, relative, scan_paths, tracked_files
 from dbenv.doctor.scan_rules import file_kind
 from dbenv.errors import UsageError

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from dbenv.doctor.check import Finding
+from dbenv.doctor.findings import Finding
 from dbenv.errors import DbenvError
 
 if TYPE_CHECKING:
