@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from dbenv.diff.builder import Builder, Phase
 from dbenv.diff.model import Constraint, Index, Table
-from dbenv.diff.plan import Builder, Phase
 
 
 def adopt_inherited(b: Builder) -> None:

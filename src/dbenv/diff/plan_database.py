@@ -10,7 +10,7 @@ change, or when its function is dropped and created again by this plan.
 
 from __future__ import annotations
 
-from dbenv.diff.plan import Builder, Phase
+from dbenv.diff.builder import Builder, Phase
 
 _ENABLE = {"O": "ENABLE", "D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
+from dbenv.diff.builder import Builder, Phase
 from dbenv.diff.model import (
     DbObject,
     DefaultPrivileges,
@@ -19,7 +20,6 @@ from dbenv.diff.model import (
     Table,
     View,
 )
-from dbenv.diff.plan import Builder, Phase
 from dbenv.diff.plan_objects import literal
 
 _PUBLIC_DEFAULTS = {

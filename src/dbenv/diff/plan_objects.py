@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
+from dbenv.diff.builder import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 from dbenv.diff.model import Collation, CompositeType, Domain, Enum, Function, RangeType, Sequence
-from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 
 
 def literal(text: str) -> str:

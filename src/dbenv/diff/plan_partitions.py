@@ -7,8 +7,8 @@ the table first (attached, they become the partition's inherited ones, as the so
 
 from __future__ import annotations
 
+from dbenv.diff.builder import LONG_LOCK, Builder, Phase
 from dbenv.diff.model import Constraint, Table
-from dbenv.diff.plan import LONG_LOCK, Builder, Phase
 
 
 def prepare_attach(b: Builder, new: Table, old: Table) -> None:

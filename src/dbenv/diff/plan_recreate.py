@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
+from dbenv.diff.builder import Builder
 from dbenv.diff.model import Table
-from dbenv.diff.plan import Builder
 
 
 def _needs_recreate(new: Table, old: Table) -> bool:

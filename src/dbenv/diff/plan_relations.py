@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from dbenv.diff.builder import LONG_LOCK, NO_HAZARD, Builder, Phase
 from dbenv.diff.model import Constraint, Rule, TableChild, Trigger, View
-from dbenv.diff.plan import LONG_LOCK, NO_HAZARD, Builder, Phase
 from dbenv.diff.plan_adopted import drop_sql
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from dbenv.diff.builder import LONG_LOCK, NO_HAZARD, Builder, Phase
 from dbenv.diff.model import Column, Table
-from dbenv.diff.plan import LONG_LOCK, NO_HAZARD, Builder, Phase
 
 _STORAGE = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}
 _COMPRESSION = {"p": "pglz", "l": "lz4"}

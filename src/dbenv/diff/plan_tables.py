@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
+from dbenv.diff.builder import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 from dbenv.diff.casts import castable
 from dbenv.diff.model import Column, CompositeType, Identity, Table
-from dbenv.diff.plan import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
 from dbenv.diff.plan_objects import composite_kept
 from dbenv.diff.plan_partitions import detach_referenced, prepare_attach
 from dbenv.diff.plan_recreate import mark_recreated_tables

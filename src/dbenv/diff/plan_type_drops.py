@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
+from dbenv.diff.builder import Builder, Phase
 from dbenv.diff.model import CompositeType, Domain, Enum, RangeType
-from dbenv.diff.plan import Builder, Phase
 
 TypeLike = Enum | CompositeType | RangeType | Domain
 
