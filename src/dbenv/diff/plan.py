@@ -49,6 +49,7 @@ def build_plan(
     from dbenv.diff import (
         plan_adopted,
         plan_database,
+        plan_functions,
         plan_meta,
         plan_objects,
         plan_recreate,
@@ -67,12 +68,12 @@ def build_plan(
     plan_objects.plan_domains(builder)
     plan_type_drops.drop_types(builder)
     plan_objects.plan_sequences(builder)
-    plan_objects.plan_functions(builder)
-    plan_objects.drop_defaults_over_broken_functions(builder)
-    plan_objects.rebuild_domain_checks_over_broken_functions(builder)
+    plan_functions.plan_functions(builder)
+    plan_functions.drop_defaults_over_broken_functions(builder)
+    plan_functions.rebuild_domain_checks_over_broken_functions(builder)
     plan_tables.plan_tables(builder)
     plan_adopted.adopt_inherited(builder)
-    plan_objects.rebuild_functions_over_broken(builder)
+    plan_functions.rebuild_functions_over_broken(builder)
     plan_relations.plan_views(builder)
     plan_relations.plan_constraints(builder)
     plan_relations.plan_indexes(builder)

@@ -3,50 +3,26 @@
 A table is recreated (data loss) only when no ALTER reaches the source's shape:
 a different partition key. Column order cannot be changed by ALTER; when the
 result's order differs from the source's, the plan carries a note saying so.
+One column's SQL and its ALTERs are in ``dbenv.diff.plan_columns``.
 """
 
 from __future__ import annotations
 
 import re
 
-from dbenv.diff.builder import DATA_LOSS, LONG_LOCK, NO_HAZARD, TABLE_REWRITE, Builder, Phase
-from dbenv.diff.casts import castable
-from dbenv.diff.model import Column, CompositeType, Identity, Table
+from dbenv.diff.builder import DATA_LOSS, LONG_LOCK, TABLE_REWRITE, Builder, Phase
+from dbenv.diff.model import Column, CompositeType, Table
+from dbenv.diff.plan_columns import (
+    add_column,
+    alter_column,
+    column_sql,
+    drop_column,
+    replace_column,
+)
 from dbenv.diff.plan_objects import composite_kept
 from dbenv.diff.plan_partitions import detach_referenced, prepare_attach
 from dbenv.diff.plan_recreate import mark_recreated_tables
 from dbenv.diff.plan_settings import plan_column_settings, plan_inherited_columns
-
-_VOLATILE = ("nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(")
-
-
-def identity_clause(ident: Identity) -> str:
-    kind = "ALWAYS" if ident.always else "BY DEFAULT"
-    return f"GENERATED {kind} AS IDENTITY ({_identity_options(ident)})"
-
-
-def _identity_options(ident: Identity) -> str:
-    cycle = "CYCLE" if ident.cycle else "NO CYCLE"
-    return (
-        f"SEQUENCE NAME {ident.sequence} START WITH {ident.start} "
-        f"INCREMENT BY {ident.increment} MINVALUE {ident.minvalue} "
-        f"MAXVALUE {ident.maxvalue} CACHE {ident.cache} {cycle}"
-    )
-
-
-def column_sql(col: Column) -> str:
-    sql = f"{col.name} {col.data_type}"
-    if col.collation:
-        sql += f" COLLATE {col.collation}"
-    if col.generated is not None:
-        sql += f" GENERATED ALWAYS AS ({col.generated}) STORED"
-    if col.default is not None:
-        sql += f" DEFAULT {col.default}"
-    if col.not_null:
-        sql += " NOT NULL"
-    if col.identity is not None:
-        sql += " " + identity_clause(col.identity)
-    return sql
 
 
 def create_table_sql(table: Table) -> str:
@@ -154,7 +130,9 @@ def _after_type_cascade(b: Builder, new: Table, old: Table) -> Table:
     columns = [c for c in old.columns if c.name in kept or c.name not in dict(before.attributes)]
     for name, dtype in after.attributes:
         if name not in kept:
-            columns.append(_replace(_BARE, name=name, position=len(columns) + 1, data_type=dtype))
+            columns.append(
+                replace_column(_BARE, name=name, position=len(columns) + 1, data_type=dtype)
+            )
     return _replace_table(old, columns=tuple(columns))
 
 
@@ -238,7 +216,7 @@ def _adopted_columns(b: Builder, new: Table, old: Table) -> set[str]:
 def _alter_columns(b: Builder, new: Table, old: Table) -> None:
     name = new.qualified
     adopted = _adopted_columns(b, new, old)
-    columns = (_replace(c, local=True) if c.name in adopted else c for c in old.columns)
+    columns = (replace_column(c, local=True) if c.name in adopted else c for c in old.columns)
     old = _replace_table(old, columns=tuple(columns))
     before = {c.name: c for c in old.columns if c.local}
     after = {c.name: c for c in new.columns if c.local}
@@ -246,11 +224,11 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
     moved: list[str] = []
     regenerated = _generated_over_retyped(before, after)
     for regen in regenerated:
-        _drop_column(b, name, before[regen], hazard=TABLE_REWRITE)
+        drop_column(b, name, before[regen], hazard=TABLE_REWRITE)
     for regen in _generated_over_broken_functions(b, name, before, after):
         if regen not in regenerated:
             # Before the function it calls is dropped (which the column would block).
-            _drop_column(b, name, before[regen], hazard=TABLE_REWRITE, phase=Phase.DROP_CONSTRAINTS)
+            drop_column(b, name, before[regen], hazard=TABLE_REWRITE, phase=Phase.DROP_CONSTRAINTS)
             regenerated.append(regen)
     # Generated expressions and dropped columns go first: a retype below is refused while a
     # generated column uses the column, and so is the drop of a column one still uses.
@@ -261,15 +239,15 @@ def _alter_columns(b: Builder, new: Table, old: Table) -> None:
             continue
         prior = None if col.name in regenerated else before.get(col.name)
         if prior is not None and prior.generated is not None and col.generated != prior.generated:
-            _drop_column(b, name, prior, hazard=TABLE_REWRITE)
+            drop_column(b, name, prior, hazard=TABLE_REWRITE)
             prior = None
         elif prior is not None and col.generated is not None and prior.generated is None:
-            _drop_column(b, name, prior, hazard=DATA_LOSS)
+            drop_column(b, name, prior, hazard=DATA_LOSS)
             prior = None
         if prior is None:
             moved.append(col.name)
         else:
-            _alter_column(b, name, col, prior)
+            alter_column(b, name, col, prior)
     _add_columns(b, name, [after[n] for n in moved])
     moved.sort(key=lambda n: after[n].generated is not None)
     _note_order(b, new, old, moved)
@@ -279,7 +257,7 @@ def _add_columns(b: Builder, table: str, columns: list[Column]) -> None:
     """After the retypes (a new generated column may use a retyped one), generated ones last
     (one may use another new column)."""
     for col in sorted(columns, key=lambda c: c.generated is not None):
-        _add_column(b, table, col)
+        add_column(b, table, col)
 
 
 def _drop_expressions(b: Builder, new: Table, before: dict[str, Column], skip: set[str]) -> None:
@@ -291,7 +269,7 @@ def _drop_expressions(b: Builder, new: Table, before: dict[str, Column], skip: s
         if prior.generated is not None and col.generated is None:
             sql = f"ALTER TABLE {new.qualified} ALTER COLUMN {col.name} DROP EXPRESSION"
             b.add(Phase.COLUMNS, sql, target=f"column:{new.qualified}.{col.name}")
-            before[col.name] = _replace(prior, generated=None)
+            before[col.name] = replace_column(prior, generated=None)
 
 
 def _drop_gone_columns(b: Builder, new: Table, old: Table, adopted: set[str]) -> None:
@@ -302,7 +280,7 @@ def _drop_gone_columns(b: Builder, new: Table, old: Table, adopted: set[str]) ->
         # An adopted column (detach, NO INHERIT) may already be gone with the parent's
         # DROP COLUMN, which recursed before the detach (the tables' order decides).
         if_exists = col.name in adopted
-        _drop_column(b, new.qualified, col, hazard=DATA_LOSS, if_exists=if_exists)
+        drop_column(b, new.qualified, col, hazard=DATA_LOSS, if_exists=if_exists)
 
 
 def _generated_over_retyped(before: dict[str, Column], after: dict[str, Column]) -> list[str]:
@@ -343,12 +321,6 @@ def _all_names(table: Table) -> set[str]:
     return {c.name for c in table.columns}
 
 
-def _replace(col: Column, **changes: object) -> Column:
-    from dataclasses import replace
-
-    return replace(col, **changes)  # type: ignore[arg-type]
-
-
 def _replace_table(table: Table, **changes: object) -> Table:
     from dataclasses import replace
 
@@ -366,169 +338,6 @@ _BARE = Column(
     generated=None,
     comment=None,
 )
-
-
-def _add_column(b: Builder, table: str, col: Column) -> None:
-    volatile = col.generated is not None or col.identity is not None
-    volatile = volatile or any(v in (col.default or "") for v in _VOLATILE)
-    hazard = TABLE_REWRITE if volatile else NO_HAZARD
-    key = f"column:{table}.{col.name}"
-    identity = col.identity
-    if identity is not None and _has_children(b, table):
-        # "cannot recursively add identity column to table that has child tables": the
-        # column goes to every child, the identity (never inherited) to the table alone.
-        col = _replace(col, identity=None, not_null=True)
-    sql = f"ALTER TABLE {table} ADD COLUMN {column_sql(col)}"
-    b.add(Phase.COLUMNS, sql, hazard=hazard, action="create", target=key)
-    if identity is not None and col.identity is None:
-        sql = f"ALTER TABLE {table} ALTER COLUMN {col.name} ADD {identity_clause(identity)}"
-        b.add(Phase.COLUMNS, sql, target=key)
-
-
-def _has_children(b: Builder, table: str) -> bool:
-    """Whether ``table`` has partitions or children when its columns change (the target's
-    that stay, or the source's, which exist by then)."""
-    tables = [*b.target.tables.values(), *b.source.tables.values()]
-    return any(t.partition_of == table or table in t.inherits for t in tables)
-
-
-def _drop_column(
-    b: Builder,
-    table: str,
-    col: Column,
-    *,
-    hazard: str,
-    phase: Phase = Phase.COLUMNS,
-    if_exists: bool = False,
-) -> None:
-    key = f"column:{table}.{col.name}"
-    b.broken.add(key)
-    b.add(
-        phase,
-        f"ALTER TABLE {table} DROP COLUMN {'IF EXISTS ' if if_exists else ''}{col.name}",
-        hazard=hazard,
-        action="drop",
-        target=key,
-    )
-
-
-def _using(b: Builder, col: Column, prior: Column) -> str:
-    # User types (schema-qualified) such as enums only cast to other types via text, and so
-    # do types with no cast between them (through their text form, as far as values parse).
-    base = prior.data_type.split("[")[0]
-    user = "." in base or base.endswith("range")
-    via = (
-        "::text" if user or not castable(b.target, b.source, prior.data_type, col.data_type) else ""
-    )
-    if via and prior.data_type.endswith("[]") and col.data_type.endswith("[]"):
-        via = "::text[]"
-    return f"{col.name}{via}::{col.data_type}"
-
-
-_LENGTH = re.compile(r"^(character varying|numeric|bit varying)(?:\((\d+)(?:,(\d+))?\))?$")
-
-
-def _rewrites(prior: Column, col: Column) -> bool:
-    """False for the binary-coercible widenings PostgreSQL applies without a rewrite."""
-    if prior.collation != col.collation:
-        return True
-    old, new = prior.data_type, col.data_type
-    if new == "text" and _LENGTH.match(old) and old.startswith("character varying"):
-        return False
-    before, after = _LENGTH.match(old), _LENGTH.match(new)
-    if not before or not after or before.group(1) != after.group(1):
-        return True
-    if after.group(2) is None:  # to unconstrained
-        return False
-    if before.group(2) is None:
-        return True
-    scale_same = (before.group(3) or "0") == (after.group(3) or "0")
-    return not (int(after.group(2)) >= int(before.group(2)) and scale_same)
-
-
-def _alter_column(b: Builder, table: str, col: Column, prior: Column) -> None:
-    key = f"column:{table}.{col.name}"
-    alter = f"ALTER TABLE {table} ALTER COLUMN {col.name}"
-    retype = (col.data_type, col.collation) != (prior.data_type, prior.collation)
-    default_gone = key in b.fresh_defaults
-    if prior.default is not None and (
-        (retype and prior.default is not None) or (col.identity and not prior.identity)
-    ):
-        b.add(Phase.COLUMNS, f"{alter} DROP DEFAULT", target=key)
-        default_gone = True
-    if prior.identity and not col.identity:
-        # Early: the source may create a sequence under the identity's sequence name.
-        b.add(Phase.DROP_REBUILT, f"{alter} DROP IDENTITY", target=key)
-    if retype:
-        b.broken.add(key)
-        collate = f" COLLATE {col.collation}" if col.collation else ""
-        sql = f"{alter} TYPE {col.data_type}{collate} USING {_using(b, col, prior)}"
-        hazard = TABLE_REWRITE if _rewrites(prior, col) else NO_HAZARD
-        b.add(Phase.COLUMNS, sql, hazard=hazard, target=key)
-    if col.not_null != prior.not_null:
-        change, hazard = ("SET NOT NULL", LONG_LOCK) if col.not_null else ("DROP NOT NULL", "none")
-        b.add(Phase.COLUMNS, f"{alter} {change}", hazard=hazard, target=key)
-    current_default = None if default_gone else prior.default
-    if col.default != current_default:
-        change = "DROP DEFAULT" if col.default is None else f"SET DEFAULT {col.default}"
-        b.add(Phase.COLUMNS, f"{alter} {change}", target=key)
-    _alter_identity(b, alter, key, col.identity, prior.identity)
-
-
-def _alter_identity(
-    b: Builder, alter: str, key: str, new: Identity | None, old: Identity | None
-) -> None:
-    if new is None:
-        return
-    if old is None:
-        taken = b.target.sequences.get(f"sequence:{new.sequence}")
-        if taken is not None and taken.key not in b.source.sequences:
-            # A serial's sequence often has the name the identity's wants: free it first.
-            sql = f"DROP SEQUENCE IF EXISTS {taken.qualified}"
-            b.add(Phase.COLUMNS, sql, hazard=DATA_LOSS, action="drop", target=taken.key)
-        b.add(Phase.COLUMNS, f"{alter} ADD {identity_clause(new)}", target=key)
-        return
-    if new.sequence != old.sequence:
-        _move_identity_sequence(b, key, old.sequence, new.sequence)
-    if new.always != old.always:
-        kind = "ALWAYS" if new.always else "BY DEFAULT"
-        b.add(Phase.COLUMNS, f"{alter} SET GENERATED {kind}", target=key)
-    if _identity_options(new).split(" START")[1] != _identity_options(old).split(" START")[1]:
-        cycle = "CYCLE" if new.cycle else "NO CYCLE"
-        sql = (
-            f"{alter} SET INCREMENT BY {new.increment} SET MINVALUE {new.minvalue} "
-            f"SET MAXVALUE {new.maxvalue} SET START WITH {new.start} SET CACHE {new.cache} "
-            f"SET {cycle}"
-        )
-        hazard = NO_HAZARD
-        if new.minvalue > old.minvalue or new.maxvalue < old.maxvalue:
-            # As for sequences: the current value may fall outside the narrowed bounds.
-            sql += " RESTART"
-            hazard = DATA_LOSS
-        b.add(Phase.COLUMNS, sql, hazard=hazard, target=key)
-
-
-def split_qualified(name: str) -> tuple[str, str]:
-    """``schema.name`` (each part maybe quoted, with dots inside quotes) as its two parts."""
-    quoted = False
-    for i, char in enumerate(name):
-        if char == '"':
-            quoted = not quoted
-        elif char == "." and not quoted:
-            return name[:i], name[i + 1 :]
-    return "", name
-
-
-def _move_identity_sequence(b: Builder, key: str, old: str, new: str) -> None:
-    """An identity's sequence is renamed (and moved) in place; its values are kept."""
-    old_schema, old_name = split_qualified(old)
-    new_schema, new_name = split_qualified(new)
-    current = old
-    if old_schema != new_schema:
-        b.add(Phase.COLUMNS, f"ALTER SEQUENCE {current} SET SCHEMA {new_schema}", target=key)
-        current = f"{new_schema}.{old_name}"
-    if old_name != new_name:
-        b.add(Phase.COLUMNS, f"ALTER SEQUENCE {current} RENAME TO {new_name}", target=key)
 
 
 def _note_order(b: Builder, new: Table, old: Table, moved: list[str]) -> None:
