@@ -1,9 +1,10 @@
 """Plan functions, and what depends on a function the plan breaks.
 
-A function whose signature or return type changes is dropped and created again;
-late functions (those whose bodies name tables or views) are created after them.
-Column defaults and domain checks that call a function being rebuilt are dropped
-first and set again afterwards. Split from ``dbenv.diff.plan_objects``.
+A function whose arguments, result or kind change is dropped and created again;
+one whose signature or body names a table or view (and an aggregate) is created
+late, after them. Column defaults, domain checks and SQL-standard bodies that
+depend on a function the plan drops go first and come back afterwards. Split
+from ``dbenv.diff.plan_objects``.
 """
 
 from __future__ import annotations
