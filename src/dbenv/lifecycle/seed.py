@@ -11,6 +11,9 @@ tables is inserted with its deferrable constraints deferred, or with the
 closing columns NULL and then updated. Owned sequences and identity columns are
 advanced past the largest id.
 
+How one table's rows are written (COPY, upsert, the row an error names) is in
+``dbenv.lifecycle.seed_write``; this module reads, checks and orders them.
+
 Everything happens in the caller's transaction: a bad file — unknown table or
 column, wrong type, broken reference — raises ``SeedDataError`` naming the file,
 table, row and column, and nothing is written.
@@ -18,19 +21,16 @@ table, row and column, and nothing is written.
 
 from __future__ import annotations
 
-import bisect
-import json
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from operator import itemgetter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbenv.config.model import Environment
-from dbenv.errors import ConfigError, OperationError, SeedDataError
+from dbenv.errors import ConfigError, OperationError
 from dbenv.lifecycle.seed_files import TableRows, fail, read_files
+from dbenv.lifecycle.seed_write import SeedTable, check_deferred, fill_late, row_groups, write_table
 from dbenv.lifecycle.tablegraph import TableGraph, TableInfo, load_graph, quote
 from dbenv.testpoint import reached
 
@@ -55,21 +55,6 @@ class SeedResult:
         return sum(self.tables.values())
 
 
-@dataclass
-class _Target:
-    info: TableInfo
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    starts: list[tuple[int, TableRows]] = field(default_factory=list)  # first row's index
-
-    def origin(self, index: int) -> tuple[TableRows, int]:
-        """The file a row came from and its number there (1-based)."""
-        start, source = self.starts[bisect.bisect_right(self.starts, index, key=lambda s: s[0]) - 1]
-        return source, index - start + 1
-
-    number: int = 0  # names its temporary tables
-    groups: list[tuple[tuple[str, ...], list[int]]] | None = None
-
-
 def seed_rows(
     conn: psycopg.Connection[Any],
     env: Environment,
@@ -88,10 +73,12 @@ def seed_rows(
         if progress:
             progress(f"seeding {targets[table].info.name} ({len(targets[table].rows)} rows)")
         targets[table].number = number
-        changed[_shown(targets[table].info)] = _write(conn, targets[table], late.get(table, set()))
+        changed[_shown(targets[table].info)] = write_table(
+            conn, targets[table], late.get(table, set())
+        )
     for table, columns in late.items():
-        _fill_late(conn, targets[table], columns)
-    _check_deferred(conn, targets)
+        fill_late(conn, targets[table], columns)
+    check_deferred(conn, targets)
     for table in order:
         _advance_sequences(conn, targets[table].info)
     return changed
@@ -102,8 +89,10 @@ def _shown(info: TableInfo) -> str:
     return info.name if info.schema == "public" else f"{info.schema}.{info.name}"
 
 
-def _resolve(graph: TableGraph, env: Environment, data: Sequence[TableRows]) -> dict[str, _Target]:
-    targets: dict[str, _Target] = {}
+def _resolve(
+    graph: TableGraph, env: Environment, data: Sequence[TableRows]
+) -> dict[str, SeedTable]:
+    targets: dict[str, SeedTable] = {}
     for source in data:
         schema, _, name = source.table.rpartition(".")
         physical = (schema + "." if schema else "") + env.table(name)
@@ -116,7 +105,7 @@ def _resolve(graph: TableGraph, env: Environment, data: Sequence[TableRows]) -> 
                 hint="Check the table name, or build the schema first (dbenv reset).",
             )
         _check_columns(source, info)
-        target = targets.setdefault(info.qualified, _Target(info))
+        target = targets.setdefault(info.qualified, SeedTable(info))
         target.rows.extend(source.rows)
         target.starts.append((len(target.rows) - len(source.rows), source))
     for target in targets.values():
@@ -149,7 +138,7 @@ def _check_columns(source: TableRows, info: TableInfo) -> None:
                 )
 
 
-def _check_duplicates(target: _Target) -> None:
+def _check_duplicates(target: SeedTable) -> None:
     key = target.info.primary_key
     if not key:
         return
@@ -183,7 +172,7 @@ def _check_duplicates(target: _Target) -> None:
         seen[value] = index
 
 
-def _seed_order(graph: TableGraph, targets: Mapping[str, _Target]) -> list[str]:
+def _seed_order(graph: TableGraph, targets: Mapping[str, SeedTable]) -> list[str]:
     """Parents first; inside a cycle, a table whose FK must hold at insert comes later.
 
     Within each run of cyclic tables, the edges that must hold at insert time (not
@@ -222,7 +211,7 @@ def _seed_order(graph: TableGraph, targets: Mapping[str, _Target]) -> list[str]:
 
 
 def _cycle_columns(
-    graph: TableGraph, targets: Mapping[str, _Target], order: list[str]
+    graph: TableGraph, targets: Mapping[str, SeedTable], order: list[str]
 ) -> dict[str, set[str]]:
     """Non-deferrable FK columns no single insert order satisfies: filled in afterwards.
 
@@ -236,7 +225,7 @@ def _cycle_columns(
         if fk.deferrable or fk.child not in targets or fk.parent not in targets:
             continue
         if fk.child == fk.parent:
-            closing = len(_groups(targets[fk.child])) > 1
+            closing = len(row_groups(targets[fk.child])) > 1
         else:
             closing = fk.child in cyclic and fk.parent in cyclic
             closing = closing and position[fk.parent] > position[fk.child]
@@ -253,218 +242,6 @@ def _cycle_columns(
                 )
         late.setdefault(fk.child, set()).update(fk.columns)
     return late
-
-
-def _value(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, (dict, list)) else value
-
-
-def _write(conn: psycopg.Connection[Any], target: _Target, late: set[str]) -> int:
-    """Write the rows; returns rows changed.
-
-    An empty table (the usual case right after a reset) takes the rows by COPY
-    straight in; otherwise they are COPYed into a temporary table and upserted.
-    """
-    changed = 0
-    info = target.info
-    groups = _groups(target)
-    empty = (
-        not late
-        and not (
-            conn.execute(f"SELECT EXISTS (SELECT 1 FROM {info.qualified})").fetchone() or (False,)
-        )[0]
-    )
-    for g, (columns, indexes) in enumerate(groups):
-        if empty:
-            _copy(conn, target, info.qualified, columns, indexes)
-            changed += len(indexes)
-            continue
-        temp = quote(f"_dbenv_seed_{target.number}_{g}")
-        cols = ", ".join(quote(c) for c in columns)
-        conn.execute(
-            f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "
-            f"SELECT {cols} FROM {info.qualified} WITH NO DATA"
-        )
-        _copy(conn, target, temp, columns, indexes)
-        changed += _upsert(conn, target, temp, columns, indexes, late)
-    return changed
-
-
-def _copy(
-    conn: psycopg.Connection[Any],
-    target: _Target,
-    into: str,
-    columns: tuple[str, ...],
-    indexes: list[int],
-) -> None:
-    from psycopg import Error
-
-    rows = target.rows
-    convert = [i for i, c in enumerate(columns) if _is_json(target.info, c)]
-    position = 0
-    try:
-        with (
-            conn.transaction(),
-            conn.cursor() as cur,
-            cur.copy(f"COPY {into} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy,
-        ):
-            pick = itemgetter(*columns)
-            for index in indexes:
-                values = pick(rows[index])
-                if len(columns) == 1:
-                    values = (values,)
-                if convert:
-                    values = tuple(_value(v) if i in convert else v for i, v in enumerate(values))
-                copy.write_row(values)
-                position += 1
-    except Error as exc:
-        if "Key (" in (exc.diag.message_detail or ""):
-            raise _row_error(target, exc, indexes) from None
-        context = exc.diag.context or ""
-        match = re.search(r"line (\d+)(?:, column ([^:]+))?", context)
-        line = int(match.group(1)) if match else 1
-        source, number = target.origin(indexes[min(line, len(indexes)) - 1])
-        column = match.group(2) if match and match.group(2) else exc.diag.column_name
-        raise fail(source, _primary(exc), row=number, column=column) from None
-    except (TypeError, ValueError) as exc:  # a Python value psycopg cannot write
-        source, number = target.origin(indexes[position])
-        row = rows[indexes[position]]
-        column = next((c for c in columns if isinstance(row[c], (dict, list))), None)
-        raise fail(
-            source, f"value cannot be written here ({exc})", row=number, column=column
-        ) from None
-
-
-def _is_json(info: TableInfo, name: str) -> bool:
-    column = info.column(name)
-    return column is not None and column.type in ("json", "jsonb")
-
-
-def _primary(exc: Any) -> str:
-    text = exc.diag.message_primary or str(exc).splitlines()[0]
-    return str(text).rstrip(".") + "."
-
-
-def _upsert(
-    conn: psycopg.Connection[Any],
-    target: _Target,
-    temp: str,
-    columns: tuple[str, ...],
-    indexes: list[int],
-    late: set[str],
-) -> int:
-    from psycopg import Error
-
-    info = target.info
-    q = [quote(c) for c in columns]
-    select = ", ".join("NULL" if c in late else quote(c) for c in columns)
-    overriding = (
-        " OVERRIDING SYSTEM VALUE"
-        if any((col := info.column(c)) and col.identity == "a" for c in columns)
-        else ""
-    )
-    key = next(
-        (k for k in (info.primary_key, *info.unique_keys) if k and set(k) <= set(columns)), None
-    )
-    insert = (
-        f"INSERT INTO {info.qualified} AS t ({', '.join(q)}){overriding} "
-        f"SELECT {select} FROM {temp} s"
-    )
-    if key is None:
-        match = " AND ".join(f"t.{c}::text IS NOT DISTINCT FROM s.{c}::text" for c in q)
-        sql = f"{insert} WHERE NOT EXISTS (SELECT 1 FROM {info.qualified} t WHERE {match})"
-    else:
-        rest = [quote(c) for c in columns if c not in key and c not in late]
-        conflict = f" ON CONFLICT ({', '.join(quote(k) for k in key)})"
-        if rest:
-            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
-            differs = " OR ".join(f"t.{c}::text IS DISTINCT FROM EXCLUDED.{c}::text" for c in rest)
-            sql = f"{insert}{conflict} DO UPDATE SET {sets} WHERE {differs}"
-        else:
-            sql = f"{insert}{conflict} DO NOTHING"
-    try:
-        with conn.transaction():
-            cur = conn.execute(sql)
-    except Error as exc:
-        raise _row_error(target, exc, indexes) from None
-    return max(cur.rowcount, 0)
-
-
-def _row_error(target: _Target, exc: Any, indexes: list[int]) -> SeedDataError:
-    """Find the row an INSERT error is about from the error's detail (Key (c)=(v))."""
-    diag = exc.diag
-    column = diag.column_name
-    detail = diag.message_detail or ""
-    match = re.search(r"Key \((.+?)\)=\((.*?)\)", detail)
-    candidates = indexes or list(range(len(target.rows)))
-    chosen = candidates[0]
-    if match:
-        keys = [k.strip().strip('"') for k in match.group(1).split(",")]
-        values = [v.strip() for v in match.group(2).split(",")]
-        column = keys[0]
-        for index in candidates:
-            row = target.rows[index]
-            if [str(row.get(k)) for k in keys] == values:
-                chosen = index
-                break
-    elif column:
-        chosen = next((i for i in candidates if target.rows[i].get(column) is None), chosen)
-    source, number = target.origin(chosen)
-    message = _primary(exc)
-    if match:
-        message = f"{message} ({detail.rstrip('.')})."
-    return fail(source, message, row=number, column=column)
-
-
-def _fill_late(conn: psycopg.Connection[Any], target: _Target, columns: set[str]) -> None:
-    info = target.info
-    key = info.primary_key
-    if not key:
-        raise OperationError(
-            f"cannot seed the cycle through {info.qualified}: it has no primary key."
-        )
-    from psycopg import Error
-
-    for g, (group, indexes) in enumerate(_groups(target)):
-        wanted = [c for c in group if c in columns]
-        if not wanted or not set(key) <= set(group):
-            continue
-        temp = quote(f"_dbenv_seed_{target.number}_{g}")
-        sets = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in wanted)
-        on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in key)
-        differs = " OR ".join(f"t.{quote(c)} IS DISTINCT FROM s.{quote(c)}" for c in wanted)
-        try:
-            with conn.transaction():
-                conn.execute(
-                    f"UPDATE {info.qualified} t SET {sets} FROM {temp} s WHERE {on} AND ({differs})"
-                )
-        except Error as exc:
-            raise _row_error(target, exc, indexes) from None
-
-
-def _groups(target: _Target) -> list[tuple[tuple[str, ...], list[int]]]:
-    """The rows' indexes by the columns they name (one COPY per column set)."""
-    if target.groups is None:
-        groups: dict[tuple[str, ...], list[int]] = {}
-        for index, row in enumerate(target.rows):
-            groups.setdefault(tuple(row), []).append(index)
-        target.groups = list(groups.items())
-    return target.groups
-
-
-def _check_deferred(conn: psycopg.Connection[Any], targets: Mapping[str, _Target]) -> None:
-    """Check deferred constraints now, so a broken reference is reported, not a commit error."""
-    from psycopg import Error
-
-    try:
-        with conn.transaction():
-            conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    except Error as exc:
-        table = exc.diag.table_name
-        found = next((t for t in targets.values() if t.info.name == table), None)
-        if found is None:
-            raise OperationError(f"seeding failed: {_primary(exc)}") from None
-        raise _row_error(found, exc, []) from None
 
 
 def _advance_sequences(conn: psycopg.Connection[Any], info: TableInfo) -> None:
