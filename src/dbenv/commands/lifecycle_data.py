@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbenv.config.model import Environment
 from dbenv.lifecycle.reset import ResetResult
 from dbenv.lifecycle.seed import SeedResult
+
+if TYPE_CHECKING:
+    from dbenv.config import Project
 
 __all__ = ["ResetResult", "SeedResult", "reset", "result_json", "seed"]
 
@@ -21,7 +24,7 @@ Progress = Callable[[str], None]
 
 
 def reset(
-    project: Any,
+    project: Project,
     env: Environment,
     *,
     data_only: bool = False,
@@ -38,7 +41,7 @@ def reset(
 
 
 def seed(
-    project: Any,
+    project: Project,
     env: Environment,
     files: Sequence[Path | str] = (),
     *,

@@ -37,6 +37,8 @@ from dbenv.testpoint import reached
 if TYPE_CHECKING:
     import psycopg
 
+    from dbenv.config import Project
+
 __all__ = ["SeedResult", "TableRows", "read_files", "seed", "seed_rows"]
 
 Progress = Callable[[str], None]
@@ -255,7 +257,7 @@ def _advance_sequences(conn: psycopg.Connection[Any], info: TableInfo) -> None:
 
 
 def seed(
-    project: Any,
+    project: Project,
     env: Environment,
     files: Sequence[Path | str] | None = None,
     *,

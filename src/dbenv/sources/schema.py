@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     import psycopg
     from sqlalchemy import MetaData
 
+    from dbenv.config import Project
+
 SourceKind = Literal["sqlalchemy", "alembic", "sql", "cmd", "env"]
 FORMS = (
     "Use sqlalchemy:module:attr (e.g. sqlalchemy:app.models:Base.metadata), "
@@ -130,7 +132,7 @@ def _dotted(name: str) -> bool:
     return all(part.isidentifier() for part in name.split("."))
 
 
-def load_schema_source(project: Any, env: Environment) -> SchemaSource:
+def load_schema_source(project: Project, env: Environment) -> SchemaSource:
     """The environment's schema source; none configured is a ConfigError."""
     if not env.schema_source:
         raise ConfigError(
@@ -236,13 +238,13 @@ def expected_tables(source: SchemaSource, env: Environment) -> tuple[str, ...] |
     return tuple(sorted(t.name for t in physical_metadata(source, env).tables.values()))
 
 
-def fingerprint(project: Any, env: Environment, source: SchemaSource | None = None) -> str:
+def fingerprint(project: Project, env: Environment, source: SchemaSource | None = None) -> str:
     """A hash of what the source builds for ``env``, plus the configured extensions."""
     return render(project, env, source or load_schema_source(project, env))[0]
 
 
 @optional_dependencies()
-def render(project: Any, env: Environment, source: SchemaSource) -> tuple[str, str | None]:
+def render(project: Project, env: Environment, source: SchemaSource) -> tuple[str, str | None]:
     """(fingerprint, the SQL script that builds it); Alembic has no script (it migrates)."""
     digest = hashlib.sha256(f"v{FINGERPRINT_VERSION}|{source.kind}|".encode())
     digest.update(("ext:" + ",".join(sorted(env.extensions)) + "|").encode())
@@ -276,7 +278,7 @@ def render(project: Any, env: Environment, source: SchemaSource) -> tuple[str, s
     return digest.hexdigest(), script
 
 
-def _other_environment(project: Any, source: SchemaSource) -> Environment:
+def _other_environment(project: Project, source: SchemaSource) -> Environment:
     assert source.other is not None
     other: Environment = project.environment(source.other)
     if other.database_url is None:
@@ -289,7 +291,9 @@ def _other_environment(project: Any, source: SchemaSource) -> Environment:
     return other
 
 
-def _structure_of_other(project: Any, env: Environment, source: SchemaSource) -> tuple[str, str]:
+def _structure_of_other(
+    project: Project, env: Environment, source: SchemaSource
+) -> tuple[str, str]:
     """(script, what the fingerprint hashes) building the other environment's structure.
 
     Read from its catalogs and planned by ``dbenv.diff`` (the same code that
@@ -332,7 +336,7 @@ def _alembic_files(source: SchemaSource) -> list[Path]:
     return sorted(files, key=lambda p: str(p))
 
 
-def _dump_other(project: Any, source: SchemaSource) -> str:
+def _dump_other(project: Project, source: SchemaSource) -> str:
     """``pg_dump --schema-only`` of the other environment, psql meta-commands removed."""
     assert source.other is not None
     other = _other_environment(project, source)
@@ -395,7 +399,7 @@ def _split_password(url: str) -> tuple[str, str | None]:
 
 @optional_dependencies()
 def build(
-    project: Any,
+    project: Project,
     env: Environment,
     source: SchemaSource,
     conn: psycopg.Connection[Any],

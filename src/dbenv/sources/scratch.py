@@ -34,6 +34,8 @@ from dbenv.config.model import Environment, Secret
 from dbenv.errors import ConfigError, DbenvError, OperationError, ProjectNotFound, UsageError
 
 if TYPE_CHECKING:
+    import psycopg
+
     from dbenv.config import Project
     from dbenv.sources.sides import Side
 
@@ -170,7 +172,7 @@ def scratch_database(server_url: Secret | str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
-def _reap_scratch(conn: Any) -> None:
+def _reap_scratch(conn: psycopg.Connection[Any]) -> None:
     """Drop scratch databases whose diff is gone (nobody holds their lock)."""
     import psycopg
 
