@@ -207,7 +207,7 @@ def sessions_gone(site: CrashSite, timeout: float = 20) -> None:
 
 def leftovers(site: CrashSite, timeout: float = 10) -> tuple[str, ...]:
     """What ``dbenv status`` would list as left behind (the old copy drops in the background)."""
-    from dbenv.lifecycle.swap import leftovers as listed
+    from dbenv.lifecycle.leftovers import leftovers as listed
 
     deadline = time.monotonic() + timeout
     while True:
