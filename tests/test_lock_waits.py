@@ -198,8 +198,8 @@ def _waiting(scenario: Scenario, application_name: str) -> bool:
 def test_a_reset_behind_another_template_build_gives_up_naming_it(
     tmp_path: Path, pg_server: Any
 ) -> None:
-    from dbenv.errors import OperationError
     from dbenv.backends.postgres import lock_key
+    from dbenv.errors import OperationError
     from dbenv.lifecycle.template import ensure_template, template_name
     from dbenv.sources.schema import load_schema_source, render
     from reset_support import drop_project_databases, make_project
