@@ -176,8 +176,10 @@ def main() -> None:
         postgres.connect = original_connect  # type: ignore[assignment]
         Project.environment = original_environment  # type: ignore[method-assign]
         assert result.method == "template", result
-        print(f"URL parses per reset: {counter.total} ({counter.by_dbenv} by dbenv,"
-              f" {counter.total - counter.by_dbenv} inside psycopg's connect)")
+        print(
+            f"URL parses per reset: {counter.total} ({counter.by_dbenv} by dbenv,"
+            f" {counter.total - counter.by_dbenv} inside psycopg's connect)"
+        )
         print(f"environment reads: {sum(reads.values())} {dict(reads)}")
         print(f"connections opened: {connects['connections']} (dbenv.backends.postgres.connect)")
         if "--sites" in sys.argv:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dbenv.config.urls import Target, target_of, url_from_parts
+from dbenv.config.urls import Place, target_of, url_from_parts
 from dbenv.errors import ConfigError, InvalidURL
 from fixtures.config.projects import project_at
 
@@ -42,7 +42,7 @@ def test_different_target(a: str, b: str) -> None:
 
 def test_target_fields() -> None:
     target = target_of(f"postgresql://app:{PLAIN}@DB.Example.com:6432/app?sslmode=require")
-    assert target == Target("db.example.com", 6432, "app", "app", {"sslmode": "require"})
+    assert target == Place("db.example.com", 6432, "app", "app", {"sslmode": "require"})
     assert str(target) == "db.example.com:6432/app"
     assert target_of("postgresql://app@localhost").database == "app"
     assert target_of("unix:///run/redis.sock?db=3").database == "3"
@@ -146,7 +146,7 @@ def test_local_server_with_state(tmp_path: Path) -> None:
     )
     assert kept.stat().st_mode & 0o777 == 0o600
     assert test.database_url.masked.startswith("postgresql://dash_tam_test:****@/")
-    assert target_of(test.database_url.reveal()) == Target(
+    assert target_of(test.database_url.reveal()) == Place(
         str(socket), 54321, "dash_tam_test", "dash_tam_test", {}
     )
     assert str(test.redis_url) == "redis://127.0.0.1:63790"

@@ -113,9 +113,10 @@ def test_a_verb_behind_a_held_lock_gives_up_naming_the_holder(
 
 
 def _hold_advisory_lock(scenario: Scenario) -> psycopg.Connection[Any]:
-    from dbenv.safety.guard import _lock_key
+    from dbenv.safety.lock import lock_key
+    from dbenv.target import Target
 
-    key = _lock_key(scenario.project().environment("test"))
+    key = lock_key(Target.of(scenario.project().environment("test")))
     conn = psycopg.connect(
         scenario.admin_dsn, autocommit=True, application_name="dbenv:contentgen:test:reset"
     )

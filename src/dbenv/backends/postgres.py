@@ -102,16 +102,19 @@ def url_parts(url: Secret | str) -> dict[str, str]:
 
 
 def with_database(url: Secret | str, dbname: str) -> str:
-    """The same server and credentials, another database (e.g. ``postgres``)."""
-    from urllib.parse import quote, urlsplit, urlunsplit
+    """The same server and credentials, another database (e.g. ``postgres``).
+
+    A URL goes through ``dbenv.config.urls.with_database``; only a ``key=value``
+    conninfo string (a connection's own ``info.dsn``) needs libpq's rules here.
+    """
+    from dbenv.config.urls import with_database as url_with_database
 
     plain = _plain(url)
     if "://" not in plain:
         from psycopg.conninfo import make_conninfo
 
         return make_conninfo(plain, dbname=dbname)
-    parts = urlsplit(plain)
-    return urlunsplit(parts._replace(path="/" + quote(dbname, safe="")))
+    return url_with_database(plain, dbname)
 
 
 def user_relations(

@@ -18,13 +18,14 @@ from dbenv.config.model import (
 )
 from dbenv.config.project import Project, load_project
 from dbenv.config.settings import override_name
-from dbenv.config.urls import Target, target_of
+from dbenv.config.urls import Place, Target, target_of
 
 __all__ = [
     "MASK",
     "Environment",
     "LocalSettings",
     "Origin",
+    "Place",
     "Project",
     "Secret",
     "SecretURL",

@@ -1,9 +1,13 @@
-"""Database and Redis URLs: validating, building from parts, and comparing targets.
+"""Database and Redis URLs: validating, building from parts, and comparing places.
 
-Small pure functions. ``target_of`` reduces a URL to the server + database it
-points at, so two environments on the same database can be told apart from two
-that only look different (``localhost`` vs ``127.0.0.1``, a default port left out).
-Passing a masked URL works too: the password plays no part in a target.
+Small pure functions, the one place dbenv takes connection strings apart (as
+psycopg's ``conninfo.py`` does for libpq's): ``target_of`` reduces a URL to the
+``Place`` it points at — server + database — so two environments on the same
+database can be told apart from two that only look different (``localhost`` vs
+``127.0.0.1``, a default port left out); ``with_database`` points a URL at another
+database of the same server. Passing a masked URL works too: the password plays
+no part in a place. ``dbenv.target.Target`` (one environment's resolved target,
+made once per operation) builds on these.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from dbenv.config.masking import mask_url
 from dbenv.errors import InvalidURL
@@ -23,7 +27,7 @@ _ABSORBED = {"host", "hostaddr", "port", "user", "password", "dbname", "db"}
 
 
 @dataclass(frozen=True)
-class Target:
+class Place:
     """What a URL points at: server, database (or Redis db index), user, extra params."""
 
     host: str
@@ -32,12 +36,15 @@ class Target:
     user: str | None = None
     params: Mapping[str, str] = field(default_factory=dict)
 
-    def same_database(self, other: Target) -> bool:
+    def same_database(self, other: Place) -> bool:
         """Same server and database (users and params do not matter)."""
         return (self.host, self.port, self.database) == (other.host, other.port, other.database)
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}/{self.database}"
+
+
+Target = Place  # its name before ``dbenv.target.Target`` (kept for ``dbenv.config.Target``)
 
 
 def _host(raw: str) -> str:
@@ -54,45 +61,63 @@ def _invalid(url: str, problem: str, what: str) -> InvalidURL:
     )
 
 
-def _port(url: str, what: str, default: int) -> int:
+def _port(url: str, what: str, default: int, parts: SplitResult) -> int:
     try:
-        port = urlsplit(url).port
+        port = parts.port
     except ValueError:
         raise _invalid(url, "has a port that is not an integer from 0 to 65535", what) from None
     return default if port is None else port
 
 
-def target_of(url: str) -> Target:
-    """The server + database of a PostgreSQL or Redis URL (raises ``InvalidURL``)."""
+def target_of(url: str, *, parts: SplitResult | None = None) -> Place:
+    """The server + database of a PostgreSQL or Redis URL (raises ``InvalidURL``).
+
+    ``parts``: ``urlsplit(url)`` when the caller has it already (one parse).
+    """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in REDIS_SCHEMES:
         return _redis_target(url)
     if not POSTGRES_SCHEME.match(scheme):
         raise _invalid(url, "does not start with postgresql:// (or a redis scheme)", "database")
-    parts = urlsplit(url)
+    parts = parts or urlsplit(url)
     query = dict(parse_qsl(parts.query))
     host = query.get("host") or parts.hostname or ""
     port_text = query.get("port")
     if port_text is not None and not port_text.isdigit():
         raise _invalid(url, "has a port that is not an integer", "database")
-    port = int(port_text) if port_text else _port(url, "database", 5432)
+    port = int(port_text) if port_text else _port(url, "database", 5432, parts)
     user = query.get("user") or (unquote(parts.username) if parts.username else None)
     database = query.get("dbname") or unquote(parts.path.lstrip("/")) or user or ""
     params = {k: v for k, v in query.items() if k not in _ABSORBED}
-    return Target(_host(host), port, database, user, params)
+    return Place(_host(host), port, database, user, params)
 
 
-def _redis_target(url: str) -> Target:
+def with_database(url: str | SplitResult, database: str) -> str:
+    """The same server and credentials (a ``postgresql://`` URL), another database."""
+    parts = urlsplit(url) if isinstance(url, str) else url
+    return urlunsplit(parts._replace(path="/" + quote(database, safe="")))
+
+
+def password_of(url: str | SplitResult) -> str | None:
+    """The password a PostgreSQL URL carries (``?password=`` wins, as in libpq), or None."""
+    parts = urlsplit(url) if isinstance(url, str) else url
+    query = dict(parse_qsl(parts.query))
+    if "password" in query:
+        return query["password"]
+    return None if parts.password is None else unquote(parts.password)
+
+
+def _redis_target(url: str) -> Place:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     if parts.scheme.lower() == "unix":
-        return Target(parts.path, 0, query.get("db", "0"), parts.username, {})
-    port = _port(url, "Redis", 6379)
+        return Place(parts.path, 0, query.get("db", "0"), parts.username, {})
+    port = _port(url, "Redis", 6379, parts)
     index = parts.path.strip("/") or query.get("db", "0")
     if not index.isdigit():
         raise _invalid(url, f"has a db index '{index}' that is not an integer", "Redis")
     params = {k: v for k, v in query.items() if k not in _ABSORBED}
-    return Target(_host(parts.hostname or ""), port, index, parts.username, params)
+    return Place(_host(parts.hostname or ""), port, index, parts.username, params)
 
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")

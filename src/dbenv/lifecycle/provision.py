@@ -35,10 +35,12 @@ from dbenv.config.model import Environment
 from dbenv.errors import OperationError
 from dbenv.lifecycle.provision_shared import Sharing, sharing_of
 from dbenv.safety import journal
-from dbenv.safety.checks import read_facts, run_checks
-from dbenv.safety.guard import admit, maintenance_url, target_url
+from dbenv.safety.checks import run_checks
+from dbenv.safety.facts import read_facts
+from dbenv.safety.guard import admit
 from dbenv.safety.override import check_override
 from dbenv.safety.stamp import Stamp, read_stamp, stamp_state, write_stamp
+from dbenv.target import Target
 
 if TYPE_CHECKING:
     import psycopg
@@ -72,6 +74,7 @@ class _Work:
     role: str
     password: str | None
     database: str
+    target: Target
     admin_user: str = ""
     changes: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -121,26 +124,20 @@ def provision(
     progress: Callable[[str], None] | None = None,
 ) -> ProvisionResult:
     """Create what ``env`` needs; report what changed and what the operator must do."""
-    parts = postgres.url_parts(target_url(env))
+    target = Target.of(env)
     work = _Work(
-        env,
-        parts.get("user", ""),
-        parts.get("password"),
-        parts.get("dbname", ""),
-        progress=progress,
+        env, target.user or "", target.password, target.database, target, progress=progress
     )
-    # read the target as the admin: the role itself may not exist yet
-    maintenance = maintenance_url(env)
-    admin_target = postgres.with_database(maintenance, work.database)
     override = override if override is not None else project.override_database
-    facts = read_facts(project, env, maintenance, admin_target)
-    results = run_checks(project, env, "provision", facts)
+    # read the target as the admin: the role itself may not exist yet
+    facts = read_facts(project, env, target.as_admin())
+    results = run_checks(project, env, "provision", facts, target=target)
     if override is not None:
         results.append(check_override(project, env, override, work.database, same_as=facts.same_as))
     admit(project, env, "provision", override, {"database": work.database}, results=results)
     work.sharing = sharing_of(project, env)
     with postgres.connect(
-        maintenance,
+        target.maintenance,
         autocommit=True,
         application_name=f"dbenv:{project.name}:{env.name}:provision",
     ) as admin:
@@ -312,7 +309,7 @@ def _inside_database(project: Project, work: _Work) -> Stamp | None:
     """Grants, schema, extensions, settings, journal and stamp, as the admin."""
     from psycopg import errors
 
-    url = postgres.with_database(maintenance_url(work.env), work.database)
+    url = work.target.admin_on(work.database)
     with postgres.connect(
         url, autocommit=True, application_name=f"dbenv:{project.name}:{work.env.name}:provision"
     ) as conn:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import OperationError, UsageError
 from dbenv.lifecycle import datareset
@@ -40,10 +39,13 @@ from dbenv.sources.schema import (
     fingerprint,
     load_schema_source,
 )
+from dbenv.target import Target
 from dbenv.testpoint import reached
 
 if TYPE_CHECKING:
     import psycopg
+
+    from dbenv.safety.guarded import Guarded
 
 __all__ = ["ResetResult", "fingerprint", "load_schema_source", "reset", "verify_tables"]
 
@@ -76,8 +78,13 @@ def reset(
     override: str | None = None,
     keep: Iterable[str] = (),
     progress: Progress | None = None,
+    target: Target | None = None,
 ) -> ResetResult:
-    """Reset ``env`` (guarded); ``keep``: tables a data-only reset leaves alone."""
+    """Reset ``env`` (guarded); ``keep``: tables a data-only reset leaves alone.
+
+    ``target``: the environment's resolved target, when the caller has made it
+    (else it is made here, once, and handed to the guard and the template).
+    """
     from dbenv.safety.guard import destructive, refuse_protected
 
     started = time.monotonic()
@@ -93,15 +100,22 @@ def reset(
     source = None if data_only else load_schema_source(project, env)
     protected = _redis_check(project, env, progress)  # refuse before anything changed
     arguments = {"data_only": data_only, "source": source.spec if source else None}
+    target = target or Target.of(env)
     with destructive(
-        project, env, "reset", override=override, arguments=arguments, progress=progress
+        project,
+        env,
+        "reset",
+        override=override,
+        arguments=arguments,
+        progress=progress,
+        target=target,
     ) as guarded:
         if source is None:
             result = _data_only(guarded.conn, env, keep=keep)
         elif env.isolation == "database":
             result = _database_reset(project, env, source, guarded, progress)
         else:
-            result = _scoped_reset(project, env, source, guarded.conn, progress)
+            result = _scoped_reset(project, env, source, guarded, progress)
         guarded.record(_rows_affected(result))
         flushed = _flush_redis(env, protected, progress)
     return _with(result, redis_flushed=flushed, seconds=time.monotonic() - started)
@@ -145,7 +159,7 @@ def _database_reset(
     project: Any,
     env: Environment,
     source: SchemaSource,
-    guarded: Any,
+    guarded: Guarded,
     progress: Progress | None,
 ) -> ResetResult:
     from dbenv.lifecycle.template import (
@@ -154,20 +168,24 @@ def _database_reset(
         ensure_template,
         may_create_databases,
     )
-    from dbenv.safety.guard import target_url
 
-    target = postgres.url_parts(target_url(env)).get("dbname", "")
-    with connect_maintenance(env, project, "reset") as maint:
-        allowed = may_create_databases(maint, target)
+    target, database = guarded.target, guarded.target.database
+    with connect_maintenance(target, project, "reset") as maint:
+        allowed = may_create_databases(maint, database)
         user = maint.execute("SELECT current_user").fetchone()
         if allowed:
             template = ensure_template(
-                project, env, source, progress=progress, lock_timeout=project.lock_timeout
+                project,
+                env,
+                source,
+                progress=progress,
+                lock_timeout=project.lock_timeout,
+                target=target,
             )
             if progress:
-                progress(f"cloning {template.name} into {target}")
+                progress(f"cloning {template.name} into {database}")
             guarded.before_drop()
-            clone_into(maint, template, target, prepare=guarded.prepare_copy)
+            clone_into(maint, template, database, prepare=guarded.prepare_copy)
     if not allowed:
         who = user[0] if user else "this role"
         note = (
@@ -176,7 +194,7 @@ def _database_reset(
         )
         if progress:
             progress(note)
-        result = _rebuild_database_in_place(project, env, source, guarded.conn, progress)
+        result = _rebuild_database_in_place(project, env, source, guarded, progress)
         return _with(result, notes=(note,))
     guarded.database_recreated()
     tables = verify_tables(guarded.conn, env, template.tables)
@@ -194,9 +212,11 @@ def _rebuild_database_in_place(
     project: Any,
     env: Environment,
     source: SchemaSource,
-    conn: psycopg.Connection[Any],
+    guarded: Guarded,
     progress: Progress | None,
 ) -> ResetResult:
+    conn = guarded.conn
+
     def drop() -> None:
         rows = conn.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname <> ALL(%s) "
@@ -207,16 +227,17 @@ def _rebuild_database_in_place(
             conn.execute(f"DROP SCHEMA {quote(schema)} CASCADE")
         conn.execute("CREATE SCHEMA public")
 
-    return _rebuild(project, env, source, conn, drop, "schemas", progress)
+    return _rebuild(project, env, source, guarded, drop, "schemas", progress)
 
 
 def _scoped_reset(
     project: Any,
     env: Environment,
     source: SchemaSource,
-    conn: psycopg.Connection[Any],
+    guarded: Guarded,
     progress: Progress | None,
 ) -> ResetResult:
+    conn = guarded.conn
     if env.isolation == "schema":
         assert env.schema is not None
         schema = quote(env.schema)
@@ -225,9 +246,9 @@ def _scoped_reset(
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             conn.execute(f"CREATE SCHEMA {schema}")
 
-        return _rebuild(project, env, source, conn, drop, "schema", progress)
+        return _rebuild(project, env, source, guarded, drop, "schema", progress)
     return _rebuild(
-        project, env, source, conn, lambda: _drop_prefixed(conn, env), "prefix", progress
+        project, env, source, guarded, lambda: _drop_prefixed(conn, env), "prefix", progress
     )
 
 
@@ -235,7 +256,7 @@ def _rebuild(
     project: Any,
     env: Environment,
     source: SchemaSource,
-    conn: psycopg.Connection[Any],
+    guarded: Guarded,
     drop: Callable[[], None],
     method: Method,
     progress: Progress | None,
@@ -243,27 +264,26 @@ def _rebuild(
     """Drop and build in one transaction (Alembic, a command: drop, then their own)."""
     from psycopg import Error
 
-    from dbenv.safety.guard import target_url
-
+    conn, url = guarded.conn, guarded.target.url
     try:
         # Alembic, a cmd: source and build.after commands run in processes of their own:
         # they must see the drop (and the built schema) committed
         if source.runs_apart:
             with conn.transaction():
                 drop()
-            build(project, env, source, conn, url=target_url(env), progress=progress)
+            build(project, env, source, conn, url=url, progress=progress)
         elif env.build_after:
             with conn.transaction():
                 drop()
-                build(project, env, source, conn, url=target_url(env), progress=progress)
+                build(project, env, source, conn, url=url, progress=progress)
         if source.runs_apart or env.build_after:
-            run_after(env, target_url(env))
+            run_after(env, url)
             with conn.transaction():
                 datareset.capture_reference(conn, env)
         else:
             with conn.transaction():
                 drop()
-                build(project, env, source, conn, url=target_url(env), progress=progress)
+                build(project, env, source, conn, url=url, progress=progress)
                 datareset.capture_reference(conn, env)
     except Error as exc:
         raise build_failure(

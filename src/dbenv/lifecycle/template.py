@@ -27,6 +27,7 @@ from dbenv.lifecycle.datareset import capture_reference
 from dbenv.lifecycle.tablegraph import load_graph
 from dbenv.sources.migrations import LiveWatch, check_built, run_after
 from dbenv.sources.schema import SchemaSource, build, build_failure, load_schema_source, render
+from dbenv.target import Target
 from dbenv.testpoint import reached
 
 if TYPE_CHECKING:
@@ -57,13 +58,12 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def connect_maintenance(env: Environment, project: Any, component: str) -> psycopg.Connection[Any]:
-    from dbenv.safety.guard import maintenance_url
-
+def connect_maintenance(target: Target, project: Any, component: str) -> psycopg.Connection[Any]:
+    """An autocommit connection to the target's maintenance database."""
     return postgres.connect(
-        maintenance_url(env),
+        target.maintenance,
         autocommit=True,
-        application_name=f"dbenv:{project.name}:{env.name}:{component}",
+        application_name=f"dbenv:{project.name}:{target.environment}:{component}",
     )
 
 
@@ -135,25 +135,28 @@ def ensure_template(
     *,
     progress: Progress | None = None,
     lock_timeout: float | None = None,
+    target: Target | None = None,
 ) -> Template:
     """The template for the environment's current schema source, built if missing.
 
     ``lock_timeout``: how long to wait for another process building the same
     template (None: as long as it takes — the pytest plugin's workers).
+    ``target``: the environment's resolved target, when the caller has made it.
     """
     source = source or load_schema_source(project, env)
+    target = target or Target.of(env)
     fp, script = render(project, env, source)
     name = template_name(project.name, fp)
     with (
-        connect_maintenance(env, project, "template") as conn,
-        _waiting(conn, env, project, name, lock_timeout, progress),
+        connect_maintenance(target, project, "template") as conn,
+        _waiting(conn, target, project, name, lock_timeout, progress),
     ):
         found = read_template(conn, name)
         if found is not None:
             return found
         if progress:
             progress(f"building template {name} from {source.spec}")
-        template = _build(project, env, source, conn, name, fp, script)
+        template = _build(project, env, target, source, conn, name, fp, script)
         _drop_stale(conn, project.name, source.spec, keep=name)
         return template
 
@@ -161,7 +164,7 @@ def ensure_template(
 @contextmanager
 def _waiting(
     conn: psycopg.Connection[Any],
-    env: Environment,
+    target: Target,
     project: Any,
     name: str,
     timeout: float | None,
@@ -170,7 +173,6 @@ def _waiting(
     """``_locked``, giving up after ``timeout`` naming who builds the template."""
     from psycopg import errors
 
-    from dbenv.safety.guard import maintenance_url
     from dbenv.safety.lockwait import Watch
 
     if timeout is None:
@@ -182,12 +184,12 @@ def _waiting(
         [f"{max(1, int(timeout * 1000))}ms"],
     ).fetchone()
     watch = Watch(
-        maintenance_url(env),
+        target.maintenance,
         project=project.name,
         what=f"building template {name}",
         timeout=timeout,
         progress=progress,
-        application_name=f"dbenv:{project.name}:{env.name}:watch",
+        application_name=f"dbenv:{project.name}:{target.environment}:watch",
     )
     watch.watch([int(row[0]) if row else conn.info.backend_pid])
     try:
@@ -204,6 +206,7 @@ def _waiting(
 def _build(
     project: Any,
     env: Environment,
+    target: Target,
     source: SchemaSource,
     maint: psycopg.Connection[Any],
     name: str,
@@ -212,16 +215,14 @@ def _build(
 ) -> Template:
     from psycopg import Error
 
-    from dbenv.safety.guard import target_url
-
     staging = name + "_build"
     maint.execute(f"DROP DATABASE IF EXISTS {ident(staging)} WITH (FORCE)")
-    owner = postgres.url_parts(target_url(env)).get("user")
+    owner = target.user
     current = maint.execute("SELECT current_user").fetchone()
     owned = f" OWNER {ident(owner)}" if owner and current and owner != current[0] else ""
     maint.execute(f"CREATE DATABASE {ident(staging)}{owned}")
-    url = postgres.with_database(target_url(env), staging)
-    watch = LiveWatch.start(env)  # the migrations must not go to the live database
+    url = target.on(staging)
+    watch = LiveWatch.start(target.url, target.database)  # migrations must not go there
     try:
         with postgres.connect(url, application_name=f"dbenv:{project.name}:{env.name}:build") as c:
             build(project, env, source, c, url=url, script=script)

@@ -133,13 +133,14 @@ def _drop_templates(config: pytest.Config, options: PluginOptions) -> None:
     from dbenv.lifecycle.template import connect_maintenance, template_name
     from dbenv.pytest_plugin.databases import drop_templates
     from dbenv.sources.schema import fingerprint, load_schema_source
+    from dbenv.target import Target
 
     project = load_project(project=options.project, cwd=config.rootpath)
     env = project.environment(options.environment)
     if env.isolation != "database":
         return
     name = template_name(project.name, fingerprint(project, env, load_schema_source(project, env)))
-    with connect_maintenance(env, project, "template") as maint:
+    with connect_maintenance(Target.of(env), project, "template") as maint:
         drop_templates(maint, name)
 
 

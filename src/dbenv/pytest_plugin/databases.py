@@ -105,10 +105,11 @@ def seeded_template(project: Any, env: Environment, template: str, digest: str) 
     from dbenv.lifecycle.seed import read_files, seed_rows
     from dbenv.lifecycle.swap import terminate as _terminate
     from dbenv.lifecycle.template import _locked, connect_maintenance
-    from dbenv.safety.guard import target_url
+    from dbenv.target import Target
 
     name = f"{template}_s{digest}"
-    with connect_maintenance(env, project, "template") as maint, _locked(maint, name):
+    target = Target.of(env)
+    with connect_maintenance(target, project, "template") as maint, _locked(maint, name):
         if exists(maint, name):
             return name
         staging = name + "_b"
@@ -120,7 +121,7 @@ def seeded_template(project: Any, env: Environment, template: str, digest: str) 
         owned = f" OWNER {ident(owner[0])}" if owner else ""
         maint.execute(f"CREATE DATABASE {ident(staging)} TEMPLATE {ident(template)}{owned}")
         try:
-            url = postgres.with_database(target_url(env), staging)
+            url = target.on(staging)
             conn = postgres.connect(url, search_path=_search_path(env))
             with conn, conn.transaction():
                 seed_rows(conn, env, read_files(env.seed_files))
@@ -202,14 +203,13 @@ def label(project: Any, env: Environment, database: str, key: str) -> None:
     read as the role on the next run, so the admin grants it the table.
     """
     from dbenv.errors import OperationError
-    from dbenv.safety.guard import maintenance_url, target_url
+    from dbenv.target import Target
 
-    role = target_url(env)
+    target = Target.of(env)
     try:
-        _write_label(project, env, role, database, key)
+        _write_label(project, env, target.url, database, key)
     except OperationError:
-        reader = postgres.url_parts(role).get("user")
-        _write_label(project, env, maintenance_url(env), database, key, reader=reader)
+        _write_label(project, env, target.maintenance, database, key, reader=target.user)
 
 
 def _write_label(
@@ -230,10 +230,10 @@ def owned(project: Any, env: Environment, database: str) -> tuple[str, Any]:
     """
     from psycopg import Error
 
-    from dbenv.safety.guard import target_url
     from dbenv.safety.stamp import read_stamp_state
+    from dbenv.target import Target
 
-    url = postgres.with_database(target_url(env), database)
+    url = Target.of(env).on(database)
     try:
         with postgres.connect(url, autocommit=True, connect_timeout=5) as conn:
             _, state, stamp = read_stamp_state(conn, project.name, env)

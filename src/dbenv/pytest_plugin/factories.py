@@ -223,13 +223,13 @@ def async_db(env: str | None = None) -> Any:
     ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         from dbenv.backends.postgres import connect_async
         from dbenv.integrations.sqlalchemy import application_name
-        from dbenv.safety.guard import target_url
+        from dbenv.target import Target as Resolved
 
         target = _target(request, dbenv_databases, env)
         schema = target.env.schema if target.env.isolation == "schema" else None
         with reported(request.config):
             conn = await connect_async(
-                target_url(target.env),
+                Resolved.of(target.env).url,
                 search_path=schema,
                 application_name=application_name(target.env, "pytest"),
             )

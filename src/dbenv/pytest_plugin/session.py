@@ -134,17 +134,21 @@ class TestDatabases:
         xdist workers start together: one provisions while the others wait.
         """
         from dbenv.lifecycle.template import _locked, connect_maintenance
+        from dbenv.target import Target as Resolved
 
-        maint = connect_maintenance(env, project, "pytest")
+        maint = connect_maintenance(Resolved.of(env), project, "pytest")
         with maint, _locked(maint, f"dbenv-pytest:{project.name}:{env.name}"):
             self._admit_locked(project, env)
 
     def _admit_locked(self, project: Project, env: Environment) -> None:
-        from dbenv.safety.checks import read_facts, run_checks
-        from dbenv.safety.guard import admit, evaluate, maintenance_url, target_url
+        from dbenv.safety.checks import run_checks
+        from dbenv.safety.facts import read_facts
+        from dbenv.safety.guard import admit, evaluate
+        from dbenv.target import Target as Resolved
 
-        facts = read_facts(project, env, maintenance_url(env), target_url(env))
-        results = run_checks(project, env, "reset", facts)
+        resolved = Resolved.of(env)
+        facts = read_facts(project, env, resolved)
+        results = run_checks(project, env, "reset", facts, target=resolved)
         failing = [r.check for r in results if not r.passed]
         fresh = not facts.exists or (facts.state == "absent" and facts.relations == 0)
         if failing == ["stamp"] and fresh:
@@ -152,7 +156,7 @@ class TestDatabases:
 
             self._say(f"provisioning '{env.name}'")
             provision(project, env)
-            results = evaluate(project, env, "reset")
+            results = evaluate(project, env, "reset", target=resolved)
         if fresh:  # provisioning would fix the stamp: name the check that would not
             results.sort(key=lambda r: r.check == "stamp")
         admit(project, env, "reset", None, {"by": "pytest"}, results=results)
@@ -161,15 +165,17 @@ class TestDatabases:
     def _template_and_key(self, project: Project, env: Environment) -> tuple[str, str, str]:
         from dbenv.lifecycle.template import connect_maintenance, ensure_template, template_name
         from dbenv.sources.schema import load_schema_source
+        from dbenv.target import Target as Resolved
 
         source = load_schema_source(project, env)
+        resolved = Resolved.of(env)
         if self.options.recreate and self.worker.id is None:
             from dbenv.sources.schema import fingerprint
 
             name = template_name(project.name, fingerprint(project, env, source))
-            with connect_maintenance(env, project, "template") as maint:
+            with connect_maintenance(resolved, project, "template") as maint:
                 databases.drop_templates(maint, name)
-        template = ensure_template(project, env, source, progress=self.progress)
+        template = ensure_template(project, env, source, progress=self.progress, target=resolved)
         digest = databases.seed_digest(env.seed_files)
         if not digest:
             return template.name, template.name, template.fingerprint
@@ -194,7 +200,7 @@ class TestDatabases:
                 self._empty_on(guarded.conn, env)
                 return database, key, True, schema_template
             guarded.before_drop()
-            with connect_maintenance(env, project, "pytest") as maint:
+            with connect_maintenance(guarded.target, project, "pytest") as maint:
                 clone_into(  # only the template's name is used
                     maint,
                     Template(template, key, "", ()),
@@ -209,9 +215,10 @@ class TestDatabases:
     ) -> bool:
         from dbenv.lifecycle.template import connect_maintenance
         from dbenv.safety.stamp import stamp_state
+        from dbenv.target import Target as Resolved
 
         database = postgres.url_parts(env.database_url or "").get("dbname", "")
-        with connect_maintenance(configured, project, "pytest") as maint:
+        with connect_maintenance(Resolved.of(configured), project, "pytest") as maint:
             databases.drop_other_workers(maint, project, configured, self.worker.count)
             if databases.exists(maint, database):
                 with self._connect(env, autocommit=True) as conn:
@@ -279,10 +286,10 @@ class TestDatabases:
     # -- what the fixtures use --------------------------------------------------------
     def _connect(self, env: Environment, *, autocommit: bool = False) -> psycopg.Connection[Any]:
         from dbenv.integrations.sqlalchemy import application_name
-        from dbenv.safety.guard import target_url
+        from dbenv.target import Target as Resolved
 
         return postgres.connect(
-            target_url(env),
+            Resolved.of(env).url,
             autocommit=autocommit,
             search_path=env.schema if env.isolation == "schema" else None,
             application_name=application_name(env, "pytest"),
@@ -370,11 +377,12 @@ class TestDatabases:
             return None
         from dbenv.lifecycle.swap import terminate as _terminate
         from dbenv.lifecycle.template import connect_maintenance
+        from dbenv.target import Target as Resolved
 
         self._release(target.configured.name)
         copy = failed_copy(target.database, nodeid)
         project = self.project()
-        with connect_maintenance(target.configured, project, "pytest") as maint:
+        with connect_maintenance(Resolved.of(target.configured), project, "pytest") as maint:
             databases.refuse_unless_kept(maint, project, target.env, copy)
             maint.execute(f"DROP DATABASE IF EXISTS {databases.ident(copy)} WITH (FORCE)")
             _terminate(maint, target.database)
@@ -402,11 +410,14 @@ class TestDatabases:
         if self.options.reuse:
             return
         from dbenv.lifecycle.template import connect_maintenance
+        from dbenv.target import Target as Resolved
 
         for target in self._targets.values():
             if target.template is None:
                 continue
-            with connect_maintenance(target.configured, self.project(), "pytest") as maint:
+            with connect_maintenance(
+                Resolved.of(target.configured), self.project(), "pytest"
+            ) as maint:
                 if self.worker.id is not None:
                     maint.execute(
                         f"DROP DATABASE IF EXISTS {databases.ident(target.database)} WITH (FORCE)"

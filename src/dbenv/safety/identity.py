@@ -196,7 +196,7 @@ def _runs_a_command(env: Environment) -> bool:
 
 def prefetch(project: Project, env: Environment) -> None:
     """Start reading the protected environments' identities (overlaps the lock wait)."""
-    from dbenv.safety.checks import protected_or_unresolved
+    from dbenv.safety.facts import protected_or_unresolved
 
     for other in protected_or_unresolved(project, env):
         if not isinstance(other, str):
@@ -210,7 +210,7 @@ def protected_identities(
 
     An environment that does not resolve here appears by name with the reason.
     """
-    from dbenv.safety.checks import protected_or_unresolved
+    from dbenv.safety.facts import protected_or_unresolved
 
     found: list[tuple[Environment | str, ServerIdentity | str]] = []
     for other in protected_or_unresolved(project, env):

@@ -12,13 +12,8 @@ from collections.abc import Container, Iterable
 from typing import TYPE_CHECKING
 
 from dbenv.config.model import Environment
-from dbenv.safety.checks import (
-    CheckResult,
-    place_of,
-    protected_environments,
-    server_target,
-    url_target,
-)
+from dbenv.safety.checks import CheckResult
+from dbenv.safety.facts import place_of, protected_environments, server_target, url_target
 
 if TYPE_CHECKING:
     from dbenv.config import Project

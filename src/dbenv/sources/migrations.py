@@ -24,7 +24,7 @@ import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -200,22 +200,15 @@ class LiveWatch:
 
     database: str
     before: tuple[Any, ...] | None
+    url: str = field(default="", repr=False, compare=False)  # plain: only for connecting
 
     @classmethod
-    def start(cls, env: Environment) -> LiveWatch:
-        from dbenv.backends import postgres
-
-        url = _target(env)
-        return cls(postgres.url_parts(url).get("dbname", ""), _signature(url))
+    def start(cls, url: str, database: str) -> LiveWatch:
+        """Watch the live database at ``url`` (named ``database``)."""
+        return cls(database, _signature(url), url)
 
     def changed(self, env: Environment) -> bool:
-        return self.before is not None and _signature(_target(env)) != self.before
-
-
-def _target(env: Environment) -> str:
-    from dbenv.safety.guard import target_url
-
-    return target_url(env)
+        return self.before is not None and _signature(self.url) != self.before
 
 
 def _signature(url: str) -> tuple[Any, ...] | None:

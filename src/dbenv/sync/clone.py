@@ -116,7 +116,9 @@ def clone(
     if template_ok and method == "auto":
         # only a superuser may copy any database and hand every object of the copy
         # to the target's owner; anyone else gets the logical copy, which always can
-        template_ok = _is_superuser(guard.maintenance_url(target))
+        from dbenv.target import Target
+
+        template_ok = _is_superuser(Target.of(target).maintenance)
     if method == "template" and not template_ok:
         why = (
             "masking is required"
@@ -188,9 +190,7 @@ def _other_sessions(conn: psycopg.Connection[Any], database: str) -> int:
 
 def _template_clone(guarded: Any, source: str, target: str, size: int, progress: Say | None) -> str:
     """Copy ``source`` aside as a template, hand it to target's owner, swap it in."""
-    from dbenv.safety import guard
-
-    maint_url = guard.maintenance_url(guarded.env)
+    maint_url = guarded.target.maintenance
     with postgres.connect(maint_url, autocommit=True) as maint:
         # before PostgreSQL 15 every template copy is a file copy
         small = size <= FILE_COPY_ABOVE and maint.info.server_version >= 150000

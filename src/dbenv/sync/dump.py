@@ -257,9 +257,8 @@ def build_and_swap(
     the old database (plus a leftover the next run drops); after it, the new one.
     """
     from dbenv.lifecycle import swap
-    from dbenv.safety import guard
 
-    with postgres.connect(guard.maintenance_url(guarded.env), autocommit=True) as maint:
+    with postgres.connect(guarded.target.maintenance, autocommit=True) as maint:
         check_can_recreate(maint, database)
         fresh = swap.create_aside(maint, database, template=template, how=how)
         try:
