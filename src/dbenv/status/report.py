@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
-from dbenv.config.urls import Target, target_of
+from dbenv.config.urls import Place, target_of
 from dbenv.errors import DbenvError
 from dbenv.safety.checks import facts_from, run_checks
 from dbenv.safety.stamp import Stamp
@@ -222,7 +222,7 @@ def _sharing_prefixes(project: Project, env: Environment) -> list[str]:
     return found
 
 
-def _target(env: Environment) -> Target | None:
+def _target(env: Environment) -> Place | None:
     if env.database_url is None:
         return None
     try:
