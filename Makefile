@@ -1,4 +1,5 @@
-# dbenv: `make test` and `make demo` work on a fresh clone (they build .venv themselves).
+# dbenv: `make test`, `make demo` and `make bench` work on a fresh clone (they build .venv
+# themselves).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -18,6 +19,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The benchmarks' peers (pytest-postgresql) on top of the dev tools; its own marker.
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
 # The Node examples' packages (npm ci from their lock files; nothing when up to date).
 node-deps:
 	scripts/node-deps
@@ -32,7 +38,8 @@ test-lowest: node-deps
 demo: install node-deps
 	DBENV=$(DBENV) scripts/demo
 
-bench: install
+# Each script starts its own PostgreSQL; DBENV_BENCH_PG_DSN=postgresql://... uses a given one.
+bench: install $(VENV)/.installed-bench
 	DBENV_VENV=$(VENV) bench/run
 
 clean-venv:

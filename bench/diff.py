@@ -7,14 +7,14 @@ rounds are interleaved and medians reported, with peak memory (tracemalloc peak
 of the work, and the process's max RSS).
 
 migra runs in its own virtualenv (bench/.venv-migra, created here if missing)
-with the versions pinned below. Server: ``DBENV_BENCH_PG_DSN`` (superuser).
+with the versions pinned below. Server: ``DBENV_BENCH_PG_DSN`` (superuser), else one
+started for the run (bench/_server.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
+from _server import bench_server
 
 HERE = Path(__file__).resolve().parent
 MIGRA_VENV = HERE / ".venv-migra"
@@ -134,8 +135,12 @@ def main() -> None:
     parser.add_argument("--tables", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     args, _ = parser.parse_known_args()
-    dsn = os.environ.get("DBENV_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
     python = ensure_migra()
+    with bench_server() as dsn:
+        run(python, dsn, args.tables, args.rounds)
+
+
+def run(python: Path, dsn: str, tables: int, rounds: int) -> None:
     names = [f"dbenv_bench_diff_{side}_{uuid.uuid4().hex[:8]}" for side in "ab"]
     base = dsn.rsplit("/", 1)[0]
     urls = [f"{base}/{name}" for name in names]
@@ -145,8 +150,8 @@ def main() -> None:
     try:
         for url, variant in zip(urls, (False, True), strict=True):
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(schema_sql(args.tables, variant=variant).encode())
-        report(python, urls, args.rounds, args.tables)
+                conn.execute(schema_sql(tables, variant=variant).encode())
+        report(python, urls, rounds, tables)
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             for name in names:

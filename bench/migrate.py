@@ -9,6 +9,8 @@ do, and five revisions) into a fresh database, interleaved, N rounds each.
 The in-process run is only correct the first time: the settings module stays
 imported, so a second build in the same process migrates the database the first
 one named (shown as "stale settings" below) unless the app's modules are purged.
+
+Server: ``DBENV_BENCH_PG_DSN`` (superuser), else one started for the run (bench/_server.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+from _server import bench_server
 
 SETTINGS = """
 import os
@@ -119,7 +122,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    dsn = os.environ.get("DBENV_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    with bench_server() as dsn:
+        run(dsn, args.rounds)
+
+
+def run(dsn: str, rounds: int) -> None:
     root = Path(tempfile.mkdtemp(prefix="dbenv-bench-migrate-"))
     ini = write_project(root)
     sys.path.insert(0, str(root))
@@ -128,7 +135,7 @@ def main() -> None:
     made: list[str] = []
     admin = psycopg.connect(dsn, autocommit=True)
     try:
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             for name, run in (("in-process", in_process), ("child process", child)):
                 database = f"dbenv_bench_migrate_{uuid.uuid4().hex[:10]}"
                 admin.execute(f'CREATE DATABASE "{database}"')
@@ -143,7 +150,7 @@ def main() -> None:
         for database in made:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.close()
-    print(f"rounds: {args.rounds}, median and best (5 revisions, env.py reads settings)")
+    print(f"rounds: {rounds}, median and best (5 revisions, env.py reads settings)")
     for name, values in times.items():
         best = min(values) * 1000
         print(f"  {name:<16} {statistics.median(values) * 1000:8.1f} ms {best:8.1f} ms")

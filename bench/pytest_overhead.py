@@ -17,7 +17,7 @@ template is measured in this process: a fresh ``TestDatabases`` preparing the
 reused database, with the drivers and models already imported (N rounds, median),
 and also as the first test's setup in a warm pytest run (imports included).
 
-Server: ``DBENV_BENCH_PG_DSN`` (superuser), default postgres@127.0.0.1:5432.
+Server: ``DBENV_BENCH_PG_DSN`` (superuser), else one started for the run (bench/_server.py).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
+from _server import bench_server
 
 MODELS = """
 from sqlalchemy import ForeignKey, String
@@ -207,7 +208,11 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=10, help="session-start rounds")
     args = parser.parse_args()
-    dsn = os.environ.get("DBENV_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    with bench_server() as dsn:
+        run(dsn, args.tests, args.rounds)
+
+
+def run(dsn: str, tests: int, rounds: int) -> None:
     parts = urlsplit(dsn)
     tag = "bench_pt_" + uuid.uuid4().hex[:8]
     root = Path(tempfile.mkdtemp(prefix="dbenv-bench-pytest-"))
@@ -240,7 +245,7 @@ def main() -> None:
                     database_url = "{url_for(tag + "_test")}"
                     schema_source = "sqlalchemy:models:Base.metadata"
                 """,
-                "test_rows.py": TESTS.format(n=args.tests, fixture="db"),
+                "test_rows.py": TESTS.format(n=tests, fixture="db"),
             },
         )
         pg_dir = _write(
@@ -256,7 +261,7 @@ def main() -> None:
                     dbname=tag + "_ppg",
                     schema=str(root / "b_pytest_postgresql" / "schema.sql"),
                 ),
-                "test_rows.py": TESTS.format(n=args.tests, fixture="postgresql"),
+                "test_rows.py": TESTS.format(n=tests, fixture="postgresql"),
             },
         )
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -271,14 +276,14 @@ def main() -> None:
                     url=recreate_url,
                     sa_url=recreate_url.replace("postgresql://", "postgresql+psycopg://", 1),
                 ),
-                "test_rows.py": TESTS.format(n=args.tests, fixture="conn"),
+                "test_rows.py": TESTS.format(n=tests, fixture="conn"),
             },
         )
         baseline_dir = _write(
             root / "z_baseline",
-            {**common, "test_rows.py": BASELINE.format(n=args.tests)},
+            {**common, "test_rows.py": BASELINE.format(n=tests)},
         )
-        print(f"{args.tests} tests each way; server {parts.hostname}:{parts.port or 5432}")
+        print(f"{tests} tests each way; server {parts.hostname}:{parts.port or 5432}")
         cold, _ = _run(dbenv_dir, "-p", "dbenv")
         results = {}
         walls = {}
@@ -286,7 +291,7 @@ def main() -> None:
         results["c"], walls["c"] = _run(recreate_dir, "-p", "no:dbenv")
         results["z"], walls["z"] = _run(baseline_dir, "-p", "no:dbenv")
         results["b"], walls["b"] = _run(pg_dir, "-p", "no:dbenv")
-        start = _session_start(dbenv_dir, args.rounds)
+        start = _session_start(dbenv_dir, rounds)
         _report(results, walls, cold, start)
     finally:
         _cleanup(dsn, tag)

@@ -12,13 +12,12 @@ and as one Alembic migration. Rounds are interleaved; medians are reported.
 3. Seeding 100k rows across 10 tables (already parsed) vs a raw ``COPY`` of the
    same rows; throughput ratio.
 
-Server: ``DBENV_BENCH_PG_DSN`` (superuser), default postgres@127.0.0.1:5432.
+Server: ``DBENV_BENCH_PG_DSN`` (superuser), else one started for the run (bench/_server.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from _server import bench_server
 
 MODELS = """
 import sqlalchemy as sa
@@ -324,7 +324,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rows", type=int, default=10_000, help="rows per seeded table")
     args = parser.parse_args()
-    dsn = os.environ.get("DBENV_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    with bench_server() as dsn:
+        run(dsn, args.rounds, args.rows)
+
+
+def run(dsn: str, rounds: int, rows: int) -> None:
     from dbenv.lifecycle.reset import reset
 
     bench = Bench(dsn)
@@ -332,14 +336,14 @@ def main() -> None:
     try:
         reset(bench.project, bench.env)
         reset(bench.project, bench.seed_env)
-        data = seed_data(args.rows)
-        for n in range(args.rounds):
+        data = seed_data(rows)
+        for n in range(rounds):
             data_reset_round(bench, times)
             schema_change_round(bench, times, n)
             seed_round(bench, data, times)
     finally:
         bench.close()
-    report(times, args.rounds)
+    report(times, rounds)
 
 
 def report(times: dict[str, list[float]], rounds: int) -> None:

@@ -1,6 +1,6 @@
 """Sync, clone and masking against the usual pg_dump/psql/pg_restore pipelines.
 
-One PostgreSQL server (its own local stack in a temp dir, or ``DBENV_BENCH_PG_DSN``),
+One PostgreSQL server (its own local stack, fsync off, or ``DBENV_BENCH_PG_DSN``; bench/_server.py),
 an app-shaped source database generated with server-side SQL (clients, projects,
 object_models, prompts, llm_usage: foreign keys, indexes, personal columns), of
 ``--size-mb`` (default ~1 GB; ``--small`` for a quick check). Each scenario runs
@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+from _server import bench_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SALT = "bench-salt"
@@ -329,19 +330,6 @@ def clone_scenarios(bench: Bench, rounds: int) -> None:
     print(f"  masked / unmasked logical: {ratio:.2f}x (target <= 1.25x)")
 
 
-def server(tmp: Path) -> tuple[str, Callable[[], None]]:
-    dsn = os.environ.get("DBENV_BENCH_PG_DSN")
-    if dsn:
-        return dsn, lambda: None
-    from dbenv.stack.local import LocalStack
-
-    tmp.chmod(0o755)
-    stack = LocalStack(tmp / "stack", redis=False, host_auth="trust")
-    status = stack.start()
-    assert status.state is not None and status.state.postgres is not None
-    return f"postgresql://postgres@127.0.0.1:{status.state.postgres.port}/postgres", stack.stop
-
-
 def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -352,24 +340,28 @@ def main() -> None:
     args = parser.parse_args()
     size = 40 if args.small else args.size_mb
     tmp = Path(tempfile.mkdtemp(prefix="dbenv-bench-sync-"))
-    dsn, stop = server(tmp)
-    bench = Bench(dsn, tmp / "project")
+    try:
+        with bench_server(durable=False) as dsn:
+            run(Bench(dsn, tmp / "project"), size, args.rounds, args.only)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(bench: Bench, size: int, rounds: int, only: str | None) -> None:
     bench.root.mkdir()
     try:
         write_project(bench, source_tier="disposable")
         started = time.perf_counter()
         generate(bench, size)
         print(f"generated in {time.perf_counter() - started:.1f} s")
-        if args.only != "clone":
-            mirror_scenario(bench, args.rounds)
-        if args.only != "mirror":
-            clone_scenarios(bench, args.rounds)
+        if only != "clone":
+            mirror_scenario(bench, rounds)
+        if only != "mirror":
+            clone_scenarios(bench, rounds)
         print(f"\ndbenv peak client memory (max RSS): {bench.peak_mb:.0f} MB (target < 200 MB)")
     finally:
         for db in (bench.source, bench.target):
             bench.admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
