@@ -19,10 +19,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The benchmarks' peers (pytest-postgresql) on top of the dev tools; its own marker.
+# The benchmarks' peers (pytest-postgresql) with the dev tools; its own marker (and
+# .installed's: the dev extra came with it).
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $@
+	touch $@ $(VENV)/.installed
 
 # The Node examples' packages (npm ci from their lock files; nothing when up to date).
 node-deps:
@@ -39,7 +40,7 @@ demo: install node-deps
 	DBENV=$(DBENV) scripts/demo
 
 # Each script starts its own PostgreSQL; DBENV_BENCH_PG_DSN=postgresql://... uses a given one.
-bench: install $(VENV)/.installed-bench
+bench: $(VENV)/.installed-bench
 	DBENV_VENV=$(VENV) bench/run
 
 clean-venv:
