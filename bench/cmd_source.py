@@ -12,7 +12,7 @@ one step where the two resets differ, the fingerprint (the ``cmd:`` one globs an
 hashes its inputs; the ``sql:`` one hashes the file), timed alone: on a loaded
 machine the clones' disk time swamps it.
 
-Server: ``DBENV_BENCH_PG_DSN`` (superuser), default postgres@127.0.0.1:5432.
+Server: ``DBENV_BENCH_PG_DSN`` (superuser), else one started for the run (bench/_server.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from _server import bench_server
 
 TABLES = 100
 
@@ -134,7 +135,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
-    dsn = os.environ.get("DBENV_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    with bench_server() as dsn:
+        run(dsn, args.rounds)
+
+
+def run(dsn: str, rounds: int) -> None:
     bench = Bench(dsn, find_psql())
     times: dict[str, list[float]] = {k: [] for k in ("cmdtest", "sqltest", "fp:cmd", "fp:sql")}
     try:
@@ -143,7 +148,7 @@ def main() -> None:
             start = time.perf_counter()
             assert bench.reset(name).template_built
             builds[name] = time.perf_counter() - start
-        for n in range(args.rounds):
+        for n in range(rounds):
             # alternate who goes first: each leaves work (the replaced database's drop,
             # dirty buffers) the next one pays for
             for name in ("cmdtest", "sqltest") if n % 2 == 0 else ("sqltest", "cmdtest"):
@@ -155,7 +160,7 @@ def main() -> None:
         fingerprints(bench, times)
     finally:
         bench.close()
-    report(times, builds, args.rounds)
+    report(times, builds, rounds)
 
 
 def report(times: dict[str, list[float]], builds: dict[str, float], rounds: int) -> None:
