@@ -180,12 +180,14 @@ def generate(bench: Bench, size_mb: int) -> None:
 
 
 def write_project(bench: Bench, *, source_tier: str) -> None:
+    # a production-named environment is protected unless it says it is throwaway
+    despite = "disposable_despite_name = true\n" if source_tier == "disposable" else ""
     text = f"""[project]
 name = "bench"
 
 [environments.production]
 tier = "{source_tier}"
-database_url = "{bench.url(bench.source)}"
+{despite}database_url = "{bench.url(bench.source)}"
 
 [environments.test]
 tier = "disposable"
