@@ -24,6 +24,7 @@ import psycopg
 import pytest
 
 from dbenv.config import load_project
+from dbenv.lifecycle.template import template_name
 from lifecycle_support import create_database, database_state, unique
 from node_support import dbenv, example_copy, ok, on_server
 from reset_support import drop_project_databases, tables_in
@@ -136,3 +137,48 @@ def test_the_doctor_flags_the_shared_database_and_the_leaked_passwords(
     # staging and production are the team's: nothing destructive reaches them
     refused = dbenv(root, "reset", "staging")
     assert refused.returncode == 3 and "protected" in refused.stderr
+
+
+def test_a_url_variable_dbenv_does_not_point_is_refused_before_drizzle_kit_runs(
+    example: tuple[Path, str, str], pg_server: Any
+) -> None:
+    # nextjs-saas-starter's shape: drizzle.config.ts reads POSTGRES_URL, and .env (which
+    # drizzle-kit loads by itself) names development
+    root, development, test = example
+    ok(dbenv(root, "run", "development", "--", "npm", "run", "db:push"))
+    config = root / "drizzle.config.ts"
+    config.write_text(config.read_text().replace("env.DATABASE_URL", "env.POSTGRES_URL"))
+    (root / ".env").write_text(f"POSTGRES_URL={development}\n")
+    schema = root / "server" / "db" / "schema.js"
+    anchor = 'facilitatorId: integer("facilitator_id")'
+    schema.write_text(schema.read_text().replace(anchor, 'venue: text("venue"),\n  ' + anchor))
+    before, test_before = database_state(development), database_state(test)
+    project = load_project(project=root, process_env={})
+
+    refused = dbenv(root, "reset", "test")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert (
+        "the schema command of 'test' would get POSTGRES_URL from .env:1, a PostgreSQL URL "
+        "dbenv does not point at the database being built" in refused.stderr
+    )
+    assert 'POSTGRES_URL = "url" under [export]' in refused.stderr
+    (root / ".env").unlink()
+    shell = dbenv(root, "reset", "test", POSTGRES_URL=development)
+    assert shell.returncode == 2 and "from the process environment" in shell.stderr
+    assert database_state(development) == before and database_state(test) == test_before
+    with psycopg.connect(pg_server.dsn) as conn:
+        stem = template_name(project.name, "")
+        made = conn.execute(
+            "SELECT count(*) FROM pg_database WHERE left(datname, %s) = %s", [len(stem), stem]
+        ).fetchone()
+    assert made == (0,)  # refused before any template was made
+
+    (root / ".env").write_text(f"POSTGRES_URL={development}\n")
+    text = (root / "dbenv.toml").read_text()
+    (root / "dbenv.toml").write_text(
+        text.replace("[local]", '[export]\nPOSTGRES_URL = "url"\n\n[local]')
+    )
+    assert reset_test(root)["template_built"]
+    assert "venue" in columns(test, "workshops")
+    assert "venue" not in columns(development, "workshops")
+    assert database_state(development) == before

@@ -140,13 +140,34 @@ def test_a_python_command_gets_the_apps_variables_pointed_at_the_build(
     assert runs(tmp_path) == 1  # the template was reused
 
 
-def test_a_command_writing_to_a_variable_dbenv_did_not_point_fails_and_keeps_nothing(
+def test_a_url_variable_dbenv_does_not_point_is_refused_before_the_command_runs(
     made: Any, tmp_path: Path, pg_server: Any
 ) -> None:
-    # POSTGRES_URL comes from .env naming the live database, and is not exported
+    # POSTGRES_URL comes from .env naming the live database, and is not exported: the
+    # command would build there (tests/test_example_heliotrope.py: drizzle-kit did)
     (tmp_path / "build_schema.py").write_text(textwrap.dedent(BUILDER))
     project, dsn = made(f"cmd:{sys.executable} build_schema.py", schema_inputs=["*.py"])
     (tmp_path / ".env").write_text(f"POSTGRES_URL={dsn}\n")
+    result = invoke(tmp_path, "reset", "test")
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "would get POSTGRES_URL from .env:1, a PostgreSQL URL dbenv does not point" in text
+    assert 'POSTGRES_URL = "url" under [export]' in text
+    assert not (tmp_path / "runs.log").exists() and tables_in(dsn) == []
+    assert leftovers(pg_server, project) == []
+
+
+def test_a_command_writing_where_dbenv_did_not_point_it_fails_and_keeps_nothing(
+    made: Any, tmp_path: Path, pg_server: Any
+) -> None:
+    # the tool's own configuration names the live database: dbenv cannot see it before,
+    # only after (the live database changed)
+    builder = textwrap.dedent(BUILDER).replace(
+        'os.environ["POSTGRES_URL"]', 'open("tool.url").read()'
+    )
+    (tmp_path / "build_schema.py").write_text(builder)
+    project, dsn = made(f"cmd:{sys.executable} build_schema.py", schema_inputs=["*.py"])
+    (tmp_path / "tool.url").write_text(dsn)
     result = invoke(tmp_path, "reset", "test")
     assert result.exit_code == 1, result.output
     text = " ".join(result.output.split())

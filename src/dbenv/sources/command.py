@@ -23,8 +23,9 @@ under it; tool and cache directories such as ``node_modules`` and
 from __future__ import annotations
 
 import os
+import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,37 @@ SKIPPED = frozenset(
 def split_command(text: str) -> tuple[str, ...]:
     """The argv of a command line (POSIX shell quoting); ValueError when it does not parse."""
     return tuple(shlex.split(text))
+
+
+_POSTGRES_URL = re.compile(r"^\s*postgres(?:ql)?(?:\+\w+)?://", re.IGNORECASE)
+
+
+def check_url_variables(env: Environment, process_env: Mapping[str, str]) -> None:
+    """Every PostgreSQL URL the command would get must be one dbenv points at the build.
+
+    dbenv sets ``DATABASE_URL`` and each ``[export]`` name to the database being built;
+    any other variable holding a PostgreSQL URL (``POSTGRES_URL`` in ``.env`` when the
+    app reads that name and ``[export]`` does not list it) names a live database, and a
+    tool reading it builds there: drizzle-kit pushed a new column into development
+    that way (nextjs-saas-starter, docs/real-apps.md). dbenv's post-build check sees
+    only that the template stayed empty, after the fact; so this is bad input (exit 2),
+    said before anything changes. ``DBENV_*`` names are dbenv's own settings.
+    """
+    from dbenv.config.masking import mask_url
+
+    given = {key: (value, "the process environment") for key, value in process_env.items()}
+    for key, setting in env.variables.items():
+        given[key] = (setting.display(), str(setting.origin))
+    for key, (value, where) in sorted(given.items()):
+        if key in env.export_forms or key.startswith("DBENV_") or not _POSTGRES_URL.match(value):
+            continue
+        raise ConfigError(
+            f"the schema command of '{env.name}' would get {key} from {where}, a PostgreSQL "
+            f"URL dbenv does not point at the database being built "
+            f"({mask_url(value.strip())}): a tool reading {key} would build its schema there.",
+            hint=f'Export it so it names the database being built ({key} = "url" under '
+            f"[export] or [environments.{env.name}.export]), or remove it from {where}.",
+        )
 
 
 def check_inputs(env: Environment, source: SchemaSource) -> None:

@@ -155,9 +155,11 @@ def load_schema_source(project: Project, env: Environment) -> SchemaSource:
             "Use a sqlalchemy:, alembic: or sql: source for schema isolation.",
         )
     if source.kind == "cmd" or env.schema_inputs:
-        from dbenv.sources.command import check_inputs
+        from dbenv.sources.command import check_inputs, check_url_variables
 
         check_inputs(env, source)  # said now, before anything changes
+        if source.kind == "cmd":
+            check_url_variables(env, project.process_env)
     return source
 
 
