@@ -64,7 +64,15 @@ REDIS_FORMS = (
     "redis_password",
     "redis_prefix",
 )
-FORMS = (*DATABASE_FORMS, *REDIS_FORMS, "environment")
+# the direct URL (migrations) and the replicas', in every driver's spelling
+TOPOLOGY_FORMS = tuple(
+    f"{base}{driver}"
+    for base in ("direct_url", "replica_urls", "replica_url")
+    for driver in ("", *(f"+{d}" for d in DRIVERS))
+)
+FORMS = (*DATABASE_FORMS, *REDIS_FORMS, "redis_cluster_urls", *TOPOLOGY_FORMS, "environment")
+# forms that take a qualifier: `redis_host:cache` (a Redis role), `replica_url:2` (1-based)
+ROLE_FORMS = (*REDIS_FORMS, "redis_cluster_urls")
 # URL forms whose driver has no way to carry a search_path in the URL
 NO_SEARCH_PATH = ("asyncpg", "pg8000")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -77,14 +85,61 @@ def check_export_table(value: Any) -> str | None:
     for name, form in value.items():
         if not VARIABLE_NAME.match(name):
             return f"a table whose keys are variable names ('{name}' is not one)"
-        if form is not False and form not in FORMS:
-            return f"a table of forms; '{name}' = {form!r} is none of: " + ", ".join(FORMS)
+        if form is not False and not _known_form(form):
+            return (
+                f"a table of forms; '{name}' = {form!r} is none of: "
+                + ", ".join(f for f in FORMS if "+" not in f or f.startswith("url+"))
+                + " (a Redis form may name a role, redis_host:cache; replica_url a number,"
+                " replica_url:1)"
+            )
     return None
 
 
-def export_forms(*tables: Mapping[str, Any]) -> dict[str, str]:
-    """The defaults, then each table in order (later wins; ``false`` drops a name)."""
-    forms = dict(DEFAULT_EXPORTS)
+def _known_form(form: Any) -> bool:
+    if not isinstance(form, str):
+        return False
+    base, colon, qualifier = form.partition(":")
+    if not colon:
+        return form in FORMS and form != "replica_url" and not form.startswith("replica_url+")
+    if base in ROLE_FORMS:
+        return bool(VARIABLE_NAME.match(qualifier))
+    replica = base == "replica_url" or base.startswith("replica_url+")
+    return replica and qualifier.isdigit() and int(qualifier) > 0
+
+
+def form_roles(forms: Mapping[str, Any]) -> dict[str, str]:
+    """The Redis roles an ``[export]`` table's forms name: variable -> role."""
+    return {
+        name: form.partition(":")[2]
+        for name, form in forms.items()
+        if isinstance(form, str) and form.partition(":")[0] in ROLE_FORMS and ":" in form
+    }
+
+
+def topology_defaults(
+    *, pooled: bool, replicas: bool, cluster: bool, roles: tuple[str, ...]
+) -> dict[str, str]:
+    """The default names of what an environment's topology adds (docs/topology.md)."""
+    forms = {}
+    if pooled:
+        forms["DIRECT_DATABASE_URL"] = "direct_url"
+    if replicas:
+        forms["DATABASE_REPLICA_URLS"] = "replica_urls"
+    if cluster:
+        forms["REDIS_CLUSTER_URLS"] = "redis_cluster_urls"
+    for role in roles:
+        forms[f"REDIS_{role.upper()}_URL"] = f"redis_url:{role}"
+    return forms
+
+
+def export_forms(
+    *tables: Mapping[str, Any], defaults: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The defaults, then each table in order (later wins; ``false`` drops a name).
+
+    ``defaults``: the environment's topology defaults, added to ``DEFAULT_EXPORTS``.
+    """
+    forms = {**DEFAULT_EXPORTS, **(defaults or {})}
     for table in tables:
         for name, form in table.items():
             if form is False:
@@ -153,8 +208,13 @@ def _database_value(form: str, env: Environment, url: str) -> str | None:
 
 def _redis_index(env: Environment, url: str) -> int:
     """The environment's Redis db index: ``redis_db``, else the URL's (path or ``?db=``)."""
-    if env.redis_db is not None:
-        return env.redis_db
+    return _index(env.redis_db, url)
+
+
+def _index(db: int | None, url: str) -> int:
+    """Redis db index ``db``, else the URL's (path or ``?db=``)."""
+    if db is not None:
+        return db
     parts, query = _parts(url)
     text = parts.path.strip("/") if parts.scheme.lower() != "unix" else ""
     text = text or query.get("db", "0")
@@ -173,11 +233,11 @@ def redis_target_url(url: str, db: int | None) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
-def _redis_value(form: str, env: Environment, url: str) -> str | None:
+def _redis_value(form: str, url: str, db: int | None, prefix: str | None) -> str | None:
     if form == "redis_prefix":
-        return env.redis_prefix or None
+        return prefix or None
     parts, _ = _parts(url)
-    index = _redis_index(env, url)
+    index = _index(db, url)
     if form == "redis_url":
         return redis_target_url(url, index)
     if form == "redis_host":
@@ -192,21 +252,12 @@ def _redis_value(form: str, env: Environment, url: str) -> str | None:
 def target_values(env: Environment, reveal: Revealer = _reveal) -> dict[str, str]:
     """Every exported target variable of ``env``, computed through ``reveal``.
 
-    A name whose target the environment lacks (no Redis, no schema) is left out.
+    A name whose target the environment lacks (no Redis, no schema, no third
+    replica) is left out.
     """
-    # applications get the pooled URL when there is one; dbenv keeps the direct one
-    database = _url(env.pooler_url or env.database_url, reveal)
-    if database is not None and env.server == "local":
-        database = _tcp(database)
-    redis = _url(env.redis_url, reveal)
     values: dict[str, str] = {}
     for name, form in env.export_forms.items():
-        if form == "environment":
-            value: str | None = env.name
-        elif form in REDIS_FORMS:
-            value = None if redis is None else _redis_value(form, env, redis)
-        else:
-            value = None if database is None else _database_value(form, env, database)
+        value = _form_value(form, env, reveal)
         if value is not None:
             values[name] = value
     return values
@@ -214,6 +265,58 @@ def target_values(env: Environment, reveal: Revealer = _reveal) -> dict[str, str
 
 def _url(url: SecretURL | None, reveal: Revealer) -> str | None:
     return None if url is None else reveal(url)
+
+
+def _app_url(url: SecretURL | None, env: Environment, reveal: Revealer) -> str | None:
+    """A database URL as apps get it: a local-stack socket URL over TCP."""
+    plain = _url(url, reveal)
+    return _tcp(plain) if plain is not None and env.server == "local" else plain
+
+
+def _form_value(form: str, env: Environment, reveal: Revealer) -> str | None:
+    base, _, qualifier = form.partition(":")
+    if form == "environment":
+        return env.name
+    if base in (*REDIS_FORMS, "redis_cluster_urls"):
+        return _redis_form(base, qualifier, env, reveal)
+    if base.startswith("direct_url"):
+        direct = _app_url(env.database_url, env, reveal)
+        return None if direct is None else _database_value(_url_form(base), env, direct)
+    if base.startswith("replica_url"):
+        return _replica_form(base, qualifier, env, reveal)
+    # applications get the pooled URL when there is one; dbenv keeps the direct one
+    database = _app_url(env.pooler_url or env.database_url, env, reveal)
+    return None if database is None else _database_value(form, env, database)
+
+
+def _url_form(base: str) -> str:
+    """``direct_url+asyncpg`` / ``replica_urls+asyncpg`` as the plain ``url+asyncpg`` form."""
+    driver = base.partition("+")[2]
+    return f"url+{driver}" if driver else "url"
+
+
+def _replica_form(base: str, qualifier: str, env: Environment, reveal: Revealer) -> str | None:
+    urls = [_app_url(url, env, reveal) for url in env.replicas]
+    shown = [_database_value(_url_form(base), env, url) for url in urls if url is not None]
+    if base.startswith("replica_urls"):
+        return ",".join(v for v in shown if v) or None
+    number = int(qualifier) if qualifier.isdigit() else 0
+    return shown[number - 1] if 0 < number <= len(shown) else None
+
+
+def _redis_form(base: str, role_name: str, env: Environment, reveal: Revealer) -> str | None:
+    """A Redis form of the main Redis, or of role ``role_name`` when the environment has it."""
+    role = env.redis_roles.get(role_name) if role_name else None
+    if role is not None:
+        url, db, prefix, cluster = role.url, role.db, role.prefix, role.cluster
+    else:  # a role this environment does not declare is served by its main Redis
+        cluster = env.redis_cluster
+        url = cluster[0] if cluster else env.redis_url
+        db, prefix = env.redis_db, env.redis_prefix
+    if base == "redis_cluster_urls":
+        return ",".join(reveal(seed) for seed in cluster) or None
+    plain = _url(url, reveal)
+    return None if plain is None else _redis_value(base, plain, None if cluster else db, prefix)
 
 
 def lost_redis_index(env: Environment) -> tuple[str, ...]:
@@ -239,20 +342,29 @@ def lost_redis_index(env: Environment) -> tuple[str, ...]:
 def masked_target_values(env: Environment) -> dict[str, str]:
     """``target_values`` as it may be shown: passwords masked, nothing resolved."""
     shown = target_values(env, lambda secret: secret.masked)
-    opaque = {  # a URL that is a secret reference as a whole shows nothing of itself
-        form
-        for url, forms in (
-            (env.pooler_url or env.database_url, DATABASE_FORMS),
-            (env.redis_url, REDIS_FORMS),
-        )
-        if url is not None and "://" not in url.masked
-        for form in forms
-    }
     for name, form in env.export_forms.items():
-        secret = form in ("password", "redis_password", *opaque)
-        if secret and shown.get(name):
+        base = form.partition(":")[0]
+        # a URL that is a secret reference as a whole shows nothing of itself
+        opaque = any("://" not in url.masked for url in _sources(form, env))
+        if (base in ("password", "redis_password") or opaque) and shown.get(name):
             shown[name] = MASK
     return shown
+
+
+def _sources(form: str, env: Environment) -> tuple[SecretURL, ...]:
+    """The URLs a form's value is computed from."""
+    base, _, role_name = form.partition(":")
+    if base in (*REDIS_FORMS, "redis_cluster_urls"):
+        role = env.redis_roles.get(role_name) if role_name else None
+        if role is not None:
+            return role.cluster or tuple(u for u in (role.url,) if u is not None)
+        return env.redis_cluster or tuple(u for u in (env.redis_url,) if u is not None)
+    if base.startswith("replica_url"):
+        return env.replicas
+    chosen = (
+        env.database_url if base.startswith("direct_url") else env.pooler_url or env.database_url
+    )
+    return () if chosen is None else (chosen,)
 
 
 def _layered(
@@ -289,9 +401,11 @@ __all__ = [
     "check_export_table",
     "export_forms",
     "exported",
+    "form_roles",
     "lost_redis_index",
     "masked_exported",
     "masked_target_values",
     "redis_target_url",
     "target_values",
+    "topology_defaults",
 ]

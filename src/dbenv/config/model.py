@@ -20,6 +20,7 @@ from dbenv.config.secret import plain_text as plain_text
 from dbenv.config.secret import watch_reveals as watch_reveals
 
 Tier = Literal["protected", "disposable"]
+PoolMode = Literal["session", "transaction", "statement"]
 Isolation = Literal["database", "schema", "prefix"]
 OriginKind = Literal["default", "project", "dotenv", "process", "argument", "reference", "local"]
 
@@ -84,6 +85,22 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class RedisRole:
+    """One of an app's Redis roles (cache, queue, rate limiter): a node + db, or a cluster.
+
+    An environment that does not declare a role the project's exports name gives
+    that role its main Redis (``redis_url`` / ``redis_db``), as a single-Redis
+    local stack serves every role.
+    """
+
+    name: str
+    url: SecretURL | None = None  # a cluster's first seed URL when ``cluster``
+    db: int | None = None
+    prefix: str | None = None
+    cluster: tuple[SecretURL, ...] = ()
+
+
+@dataclass(frozen=True)
 class Environment:
     """One resolved environment of a project."""
 
@@ -99,9 +116,18 @@ class Environment:
     # the URL applications use (through PgBouncer or the like); dbenv itself always
     # uses database_url, the direct one (docs/guard.md, "Poolers")
     pooler_url: SecretURL | None = None
+    # how the pooler pools, when declared (`pool_mode`); `status` reads it from
+    # PgBouncer's admin console when it answers
+    pool_mode: PoolMode | None = None
+    # read-only standbys' URLs, in file order (docs/topology.md); never a target
+    replicas: tuple[SecretURL, ...] = ()
     redis_url: SecretURL | None = None
     redis_db: int | None = None
     redis_prefix: str | None = None
+    # a Redis Cluster's seed URLs (`redis_cluster`), instead of redis_url
+    redis_cluster: tuple[SecretURL, ...] = ()
+    # the app's other Redis roles (`[environments.X.redis.cache]`), by role name
+    redis_roles: Mapping[str, RedisRole] = field(default_factory=dict)
     server: str | None = None  # "local": URL points at the running `dbenv up` stack
     guard_pattern: str | None = None  # None: the default; "": explicitly no pattern
     shares_with: tuple[str, ...] = ()

@@ -16,7 +16,7 @@ from typing import Any
 
 from dbenv.config.discovery import ProjectSource, find_project_file, read_project_file
 from dbenv.config.dotenv_files import read_env_file
-from dbenv.config.exports import NO_SEARCH_PATH, export_forms
+from dbenv.config.exports import NO_SEARCH_PATH, export_forms, topology_defaults
 from dbenv.config.interpolation import Resolver
 from dbenv.config.local_state import local_settings
 from dbenv.config.model import (
@@ -37,6 +37,7 @@ from dbenv.config.settings import (
     resolve_settings,
 )
 from dbenv.config.tier_names import ALLOW_KEY, check_named_tier
+from dbenv.config.topology import redis_roles, secret_texts, settings_list
 from dbenv.config.variables import layer_variables, visible_variables
 from dbenv.errors import NoEnvironmentSelected, ProjectFileError, UnknownEnvironment
 
@@ -216,7 +217,10 @@ class Project:
     def _texts_of(self, keys: frozenset[str]) -> list[str]:
         """Every environment's values of settings ``keys``, as written."""
         tables = self.source.data["environments"].values()
-        return [v for t in tables for k, v in t.items() if k in keys and isinstance(v, str)]
+        texts = [v for t in tables for k, v in t.items() if k in keys and isinstance(v, str)]
+        if "database_url" in keys:  # the topology's URLs are references too
+            texts += [v for t in tables for v in secret_texts(t)]
+        return texts
 
     def _secret_texts(self) -> list[str]:
         """What may make a variable a secret, from every environment (not only the one resolved).
@@ -315,7 +319,15 @@ def _environment(
     def paths(key: str) -> tuple[Path, ...]:
         return tuple(project._path(p) for p in table.get(key, []))
 
-    forms = export_forms(project.source.data.get("export", {}), table.get("export", {}))
+    defaults = topology_defaults(
+        pooled=_value(settings, "pooler_url") is not None,
+        replicas=bool(settings_list(settings, "replicas")),
+        cluster=bool(settings_list(settings, "redis_cluster")),
+        roles=tuple(table.get("redis", {})),
+    )
+    forms = export_forms(
+        project.source.data.get("export", {}), table.get("export", {}), defaults=defaults
+    )
     _check_forms(project, name, settings, forms)
 
     return Environment(
@@ -329,6 +341,10 @@ def _environment(
         database_url=libpq_secret(_value(settings, "database_url")),
         admin_url=libpq_secret(_value(settings, "admin_url")),
         pooler_url=libpq_secret(_value(settings, "pooler_url")),
+        pool_mode=_value(settings, "pool_mode"),
+        replicas=tuple(r for r in map(libpq_secret, settings_list(settings, "replicas")) if r),
+        redis_cluster=settings_list(settings, "redis_cluster"),
+        redis_roles=redis_roles(table, settings),
         url_scheme=declared_scheme(settings.get("database_url")),
         redis_url=_value(settings, "redis_url"),
         redis_db=_value(settings, "redis_db"),
@@ -369,8 +385,9 @@ def _check_forms(
         return
     scheme = declared_scheme(settings.get("database_url"))
     for variable, form in forms.items():
-        driver = scheme.partition("+")[2] if form == "url" else form.partition("+")[2]
-        if not form.startswith("url") or driver not in NO_SEARCH_PATH:
+        base = form.partition(":")[0].removeprefix("direct_").removeprefix("replica_")
+        driver = scheme.partition("+")[2] if base in ("url", "urls") else base.partition("+")[2]
+        if not base.startswith("url") or driver not in NO_SEARCH_PATH:
             continue
         data, lines = project.source.data, project.source.lines
         env_table = data["environments"][name].get("export", {})

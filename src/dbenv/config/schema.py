@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dbenv.config.discovery import ProjectSource
-from dbenv.config.exports import check_export_table
+from dbenv.config.exports import check_export_table, form_roles
+from dbenv.config.topology import POOL_MODES, ROLE_KEYS, check_redis_roles
 from dbenv.errors import ProjectFileError
 
 Check = Callable[[Any], str | None]
@@ -174,7 +175,11 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "server": one_of(*SERVERS),
     "admin_url": text,
     "pooler_url": text,
+    "pool_mode": one_of(*POOL_MODES),
+    "replicas": strings,
     "redis_url": text,
+    "redis_cluster": strings,
+    "redis": check_redis_roles,  # [environments.NAME.redis.ROLE]: ROLE_KEYS
     "redis_db": index,
     "redis_prefix": text,
     "env_files": strings,
@@ -227,6 +232,7 @@ SCALAR_SETTINGS = (
     "server",
     "admin_url",
     "pooler_url",
+    "pool_mode",
     "redis_url",
     "redis_db",
     "redis_prefix",
@@ -356,6 +362,27 @@ def _check_tenants(
             )
 
 
+def _check_roles(
+    source: ProjectSource, data: Mapping[str, Any], environments: Mapping[str, Any]
+) -> None:
+    """A form naming a Redis role (``redis_host:cache``) must name one some environment has."""
+    declared = {role for table in environments.values() for role in table.get("redis", {})}
+    tables = [(("export",), data.get("export", {}))] + [
+        (("environments", name, "export"), table.get("export", {}))
+        for name, table in environments.items()
+    ]
+    for path, forms in tables:
+        for variable, role in form_roles(forms).items():
+            if role not in declared:
+                fail(
+                    source,
+                    (*path, variable),
+                    f"{variable} names Redis role '{role}', which no environment declares.",
+                    f"Declare it ([environments.NAME.redis.{role}]) or fix the name."
+                    + suggest(role, sorted(declared)),
+                )
+
+
 def validate(source: ProjectSource) -> None:
     """Raise ``ProjectFileError`` for the first problem in the project file."""
     data = source.data
@@ -379,6 +406,8 @@ def validate(source: ProjectSource) -> None:
             fail(source, ("environments", name), f"[environments.{name}] must be a table.", "")
         _check_table(source, ("environments", name), table, ENVIRONMENT_KEYS)
         _check_table(source, ("environments", name, "build"), table.get("build", {}), BUILD_KEYS)
+        for role, spec in table.get("redis", {}).items():
+            _check_table(source, ("environments", name, "redis", role), spec, ROLE_KEYS)
         _check_reference(source, environments, name, table.get("reference"))
         _check_selector_values(source, project, name, table.get("selector_values", {}))
         _check_tenants(source, environments, name, table)
@@ -390,6 +419,7 @@ def validate(source: ProjectSource) -> None:
                     f"environment '{name}' shares_with '{other}', which is not declared.",
                     "Declared: " + ", ".join(environments) + "." + suggest(other, environments),
                 )
+    _check_roles(source, data, environments)
     default = project.get("default")
     if default is not None and default not in environments:
         fail(

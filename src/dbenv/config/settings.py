@@ -20,6 +20,13 @@ from dbenv.config.locator import KeyLines
 from dbenv.config.masking import mask_url
 from dbenv.config.model import LocalSettings, Origin, Secret, SecretURL, Setting, plain_text
 from dbenv.config.schema import ISOLATIONS, SCALAR_SETTINGS, SERVERS, TIERS
+from dbenv.config.topology import (
+    POOL_MODES,
+    TOPOLOGY_KEYS,
+    check_primary_apart,
+    expander,
+    resolve_topology,
+)
 from dbenv.config.urls import (
     libpq_url,
     socket_url,
@@ -36,7 +43,12 @@ DEFAULTS: Mapping[str, str] = {"tier": "protected", "isolation": "database"}
 PARTS = ("host", "port", "database", "user", "password")
 REFERENCE_KEYS = frozenset({"database_url", "admin_url", "pooler_url", "redis_url", "password"})
 INT_KEYS = frozenset({"port", "redis_db"})
-ENUMS: Mapping[str, tuple[str, ...]] = {"tier": TIERS, "isolation": ISOLATIONS, "server": SERVERS}
+ENUMS: Mapping[str, tuple[str, ...]] = {
+    "tier": TIERS,
+    "isolation": ISOLATIONS,
+    "server": SERVERS,
+    "pool_mode": POOL_MODES,
+}
 URL_CHECKS: Mapping[str, Callable[[str], None]] = {
     "database_url": validate_database_url,
     "admin_url": validate_database_url,
@@ -99,7 +111,7 @@ def _expand(ctx: SettingsContext, key: str, text: str, origin: Origin, literal: 
 def _layered(ctx: SettingsContext) -> dict[str, Setting]:
     settings = {key: Setting(key, value, Origin("default")) for key, value in DEFAULTS.items()}
     for key, value in ctx.table.items():
-        if key == "vars":
+        if key == "vars" or key in TOPOLOGY_KEYS:  # topology: resolve_topology
             continue
         origin = Origin(
             "project", ctx.label, ctx.lines.line_of(("environments", ctx.environment, key))
@@ -291,7 +303,20 @@ def resolve_settings(ctx: SettingsContext) -> dict[str, Setting]:
     for key in URL_CHECKS:
         if key in settings:
             settings[key] = url_setting(settings[key])
+    settings.update(_topology(ctx))
+    check_primary_apart(ctx.environment, settings, ctx.table)
     return settings
+
+
+def _topology(ctx: SettingsContext) -> dict[str, Setting]:
+    """Replicas, the Redis cluster's seeds and the Redis roles (``dbenv.config.topology``)."""
+
+    def origin_of(path: tuple[str, ...]) -> Origin:
+        return Origin(
+            "project", ctx.label, ctx.lines.line_of(("environments", ctx.environment, *path))
+        )
+
+    return resolve_topology(ctx.table, expander(ctx.resolver), origin_of)
 
 
 def _url_with_password(ctx: SettingsContext, url: Setting, password: Setting) -> Setting:
