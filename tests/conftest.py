@@ -8,6 +8,8 @@ CONTRACT (other test modules rely on exactly this):
   superuser DSN and drops it afterwards.
 - ``pgbouncer`` (session): a real PgBouncer in transaction mode in front of
   ``pg_server``: ``.dsn_for(dbname)``, ``.alias(name, dbname)`` (pgbouncer_support).
+- ``replica_pair`` (session): a primary of its own and a streaming standby of it,
+  ``.primary`` / ``.standby`` (PgServer), ``.wait_replayed()`` (replica_support).
 
 The suite starts its own servers from the machine's binaries with dbenv's local
 stack (``dbenv.stack.local``), once per session (per xdist worker), in a
@@ -36,6 +38,7 @@ from dbenv.stack.host import free_port
 from dbenv.stack.local import LocalStack
 from dbenv.stack.redis_server import RedisProcess, find_redis_server
 from pgbouncer_support import PgBouncer, start_pgbouncer
+from replica_support import ReplicaPair, start_replica_pair
 from servers import PgServer, RedisServer, missing
 
 __all__ = ["PgServer", "RedisServer"]  # the fixtures' types (defined in servers.py)
@@ -127,4 +130,16 @@ def pgbouncer(pg_server: PgServer) -> Iterator[PgBouncer]:
         yield bouncer
     finally:
         bouncer.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def replica_pair() -> Iterator[ReplicaPair]:
+    """A primary and its streaming standby, started once per session (replica_support)."""
+    root = _scratch_dir("dbenv-test-replica-")
+    pair = start_replica_pair(root, initdb_cache(os.environ))
+    try:
+        yield pair
+    finally:
+        pair.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -359,8 +359,11 @@ def _sources(form: str, env: Environment) -> tuple[SecretURL, ...]:
         if role is not None:
             return role.cluster or tuple(u for u in (role.url,) if u is not None)
         return env.redis_cluster or tuple(u for u in (env.redis_url,) if u is not None)
-    if base.startswith("replica_url"):
+    if base.startswith("replica_urls"):
         return env.replicas
+    if base.startswith("replica_url"):
+        number = int(role_name) if role_name.isdigit() else 0
+        return env.replicas[number - 1 : number] if number > 0 else ()
     chosen = (
         env.database_url if base.startswith("direct_url") else env.pooler_url or env.database_url
     )

@@ -29,6 +29,7 @@ from dbenv.safety.facts import (
     server_target,
     url_target,
 )
+from dbenv.safety.replicas import REPLICA_HINT, replica_refusal
 
 if TYPE_CHECKING:
     from dbenv.config import Project
@@ -88,6 +89,7 @@ def run_checks(
         check_stamp(project, env, operation, facts),
         check_pattern(env, facts.database),
         check_shared(project, env, facts, target=target),
+        check_replica(project, env, facts),
         check_tenant(env, facts, operation),
         check_declared(project, env, operation),
         check_direct(env, facts),
@@ -299,6 +301,14 @@ def _shared_by_identity(env: Environment, facts: Facts | None) -> CheckResult:
     unknown = len(facts.notes) if facts is not None else 0
     also = f"; {unknown} protected environment(s) not compared by identity" if unknown else ""
     return CheckResult("shared", True, f"no protected environment shares the target{also}")
+
+
+def check_replica(project: Project, env: Environment, facts: Facts) -> CheckResult:
+    """A replica is never a target, whatever the override says (``dbenv.safety.replicas``)."""
+    found = replica_refusal(project, env, in_recovery=facts.in_recovery)
+    if found is None:
+        return CheckResult("replica", True, "the target is a primary (not a replica)")
+    return CheckResult("replica", False, found, REPLICA_HINT, overridable=False)
 
 
 def check_tenant(env: Environment, facts: Facts, operation: str = "") -> CheckResult:

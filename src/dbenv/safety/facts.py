@@ -59,6 +59,7 @@ class Facts:
     relations: int = 0  # counted only when the scope is unstamped
     identity: ServerIdentity | None = None  # what the server says it is (dbenv.safety.identity)
     pooled: bool = False  # the connection goes through a pooler (PgBouncer)
+    in_recovery: bool = False  # the server is a standby (dbenv.safety.replicas)
     # protected environments whose database this is by identity, whatever their URLs say
     same_as: tuple[Environment, ...] = ()
     notes: tuple[str, ...] = ()  # protected environments that could not be compared
@@ -126,7 +127,9 @@ def facts_from(
         schema = env.schema if env.isolation == "schema" else None
         prefix = env.prefix if env.isolation == "prefix" else None
         relations = len(postgres.user_relations(conn, schema=schema, prefix=prefix))
-    facts = Facts(database, True, state, stamp, relations, identity, pooled(conn, pid))
+    facts = Facts(
+        database, True, state, stamp, relations, identity, pooled(conn, pid), _in_recovery(conn)
+    )
     facts = compared(project, env, facts) if compare else facts
     if not scoped:
         return facts
@@ -141,6 +144,12 @@ def facts_from(
     ]
     tenancy = tenancy_of(conn, project, env, database_stamp=database_stamp, made=made, hosts=hosts)
     return replace(facts, tenancy=tenancy)
+
+
+def _in_recovery(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the server is a standby (read-only, replaying its primary's WAL)."""
+    row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+    return bool(row and row[0])
 
 
 def _database_stamp(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:

@@ -1,0 +1,104 @@
+"""A real streaming replica: a small primary the suite starts and a standby of it.
+
+The ``replica_pair`` session fixture (conftest.py) starts a primary cluster of its
+own (the suite's ``pg_server`` stays untouched by replication), then
+``pg_basebackup -R -X stream`` into a second data directory and starts it as a hot
+standby, with the same PostgreSQL binaries and, as root, as the same unprivileged
+user. initdb's pg_hba.conf already has ``host replication all 127.0.0.1/32``
+lines; with ``trust`` on TCP (a throwaway on loopback) the standby logs in.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from dbenv.errors import BinariesNotFound
+from dbenv.stack.host import find_pg_binaries, free_port, resolve_run_as
+from dbenv.stack.local import FAST_SETTINGS
+from dbenv.stack.pg_cluster import PgCluster
+from servers import PgServer, missing
+
+__all__ = ["ReplicaPair", "start_replica_pair"]
+
+
+@dataclass
+class ReplicaPair:
+    """A primary and its streaming standby (``.primary`` / ``.standby``: PgServer)."""
+
+    primary: PgServer
+    standby: PgServer
+    clusters: tuple[PgCluster, PgCluster]
+
+    def wait_replayed(self, timeout: float = 10) -> None:
+        """Until the standby has replayed everything the primary wrote so far."""
+        with psycopg.connect(self.primary.dsn, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        assert row is not None
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self.standby.dsn, autocommit=True) as conn:
+            while True:
+                done = conn.execute(
+                    "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (row[0],)
+                ).fetchone()
+                if done and done[0]:
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the standby did not catch up")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        for cluster in reversed(self.clusters):
+            cluster.stop()
+
+
+def start_replica_pair(root: Path, cache: Path | None) -> ReplicaPair:
+    """Start a primary under ``root``/primary and a standby of it under ``root``/standby."""
+    bindir = os.environ.get("DBENV_PG_BINDIR")
+    try:
+        binaries = find_pg_binaries(bindir=Path(bindir) if bindir else None)
+    except BinariesNotFound as error:
+        missing(f"no PostgreSQL binaries to start a replica pair: {error}")
+    run_as = resolve_run_as()
+    settings = {**FAST_SETTINGS, "wal_level": "replica", "max_wal_senders": "4"}
+    primary = PgCluster(root / "primary", binaries=binaries, run_as=run_as, host_auth="trust")
+    primary._own(primary.data_dir, 0o755)
+    primary.initdb(no_sync=True, cache=cache)
+    primary_port = free_port()
+    primary.start(primary_port, settings=settings)
+    standby = PgCluster(root / "standby", binaries=binaries, run_as=run_as, host_auth="trust")
+    standby._own(standby.data_dir, 0o755)
+    standby._own(standby.pgdata, 0o700)
+    uid, gid, groups = standby._ids()
+    source = ["-h", "127.0.0.1", "-p", str(primary_port), "-U", "postgres"]
+    subprocess.run(
+        [
+            binaries.tool("pg_basebackup"),
+            *source,
+            "-D",
+            str(standby.pgdata),
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+            "-c",
+            "fast",
+        ],
+        check=True,
+        capture_output=True,
+        user=uid,
+        group=gid,
+        extra_groups=groups,
+    )
+    standby_port = free_port()
+    standby.start(standby_port, settings={**settings, "hot_standby": "on"})
+    return ReplicaPair(
+        PgServer("127.0.0.1", primary_port),
+        PgServer("127.0.0.1", standby_port),
+        (primary, standby),
+    )
