@@ -137,7 +137,9 @@ def pgbouncer(pg_server: PgServer) -> Iterator[PgBouncer]:
 def replica_pair() -> Iterator[ReplicaPair]:
     """A primary and its streaming standby, started once per session (replica_support)."""
     root = _scratch_dir("dbenv-test-replica-")
-    pair = start_replica_pair(root, initdb_cache(os.environ))
+    # a fresh initdb, not the cache: its system identifier must differ from pg_server's
+    # (a cached copy keeps it), so "a replica of another environment's primary" shows
+    pair = start_replica_pair(root)
     try:
         yield pair
     finally:

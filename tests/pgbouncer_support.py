@@ -76,7 +76,7 @@ class PgBouncer:
 def write_config(
     directory: Path, server: PgServer, port: int, aliases: dict[str, str], run_as: RunAs | None
 ) -> None:
-    """pgbouncer.ini (transaction pooling, trust) and its users file."""
+    """pgbouncer.ini (transaction pooling, trust, the suite's user as admin) and its users file."""
     backend = f"host=127.0.0.1 port={server.port}"
     lines = ["[databases]", f"* = {backend}"]
     for alias, db in aliases.items():  # "name port=N": an alias of a dead port
@@ -90,6 +90,8 @@ def write_config(
         "auth_type = trust",
         f"auth_file = {directory / 'users.txt'}",
         "pool_mode = transaction",
+        # the admin console (SHOW CONFIG: the pool mode dbenv status reports)
+        f"admin_users = {server.user}",
         "unix_socket_dir =",
         f"logfile = {directory / 'pgbouncer.log'}",
         f"pidfile = {directory / 'pgbouncer.pid'}",

@@ -57,7 +57,7 @@ class ReplicaPair:
             cluster.stop()
 
 
-def start_replica_pair(root: Path, cache: Path | None) -> ReplicaPair:
+def start_replica_pair(root: Path, cache: Path | None = None) -> ReplicaPair:
     """Start a primary under ``root``/primary and a standby of it under ``root``/standby."""
     bindir = os.environ.get("DBENV_PG_BINDIR")
     try:

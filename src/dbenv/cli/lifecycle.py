@@ -133,6 +133,7 @@ def _render_status(rows: Any) -> None:
     from rich.table import Table
 
     from dbenv.cli.app import out_console
+    from dbenv.cli.topology_output import topology_notes
 
     table = Table(
         "environment",
@@ -168,6 +169,7 @@ def _render_status(rows: Any) -> None:
         if row.redis is not None:
             state = f"{row.redis.latency_ms} ms" if row.redis.reachable else row.redis.error
             notes.append(f"{row.name}: redis {row.redis.target}: {state}")
+        notes += topology_notes(row.name, row.topology)
     out_console().print(table)
     for note in notes:
         out(note)

@@ -27,6 +27,7 @@ from dbenv.errors import DbenvError
 from dbenv.safety.checks import facts_from, run_checks
 from dbenv.safety.stamp import Stamp
 from dbenv.status.drift import Drift, DriftReader
+from dbenv.status.topology import TopologyStatus, has_topology, topology_status
 
 if TYPE_CHECKING:
     import psycopg
@@ -71,6 +72,8 @@ class EnvironmentStatus:
     drift: Drift | None = None
     # databases an interrupted dbenv left on the server (``dbenv.lifecycle.leftovers``)
     leftovers: tuple[str, ...] = ()
+    # pooler, replicas, Redis roles, when declared (``dbenv.status.topology``)
+    topology: TopologyStatus | None = None
 
     @property
     def mixed(self) -> bool:
@@ -117,6 +120,20 @@ def _one(project: Project, name: str, timeout: int, drift: DriftReader) -> Envir
         env = project.environment(name)
     except DbenvError as exc:
         return EnvironmentStatus(name, "?", "?", None, error=exc.message)
+    if not has_topology(env):
+        return _primary_row(project, env, timeout, drift)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # the topology's probes run while the primary is inspected
+    with ThreadPoolExecutor(1, thread_name_prefix="dbenv-status") as pool:
+        topology = pool.submit(topology_status, env, timeout=timeout)
+        row = _primary_row(project, env, timeout, drift)
+        return _replace(row, topology=topology.result())
+
+
+def _primary_row(
+    project: Project, env: Environment, timeout: int, drift: DriftReader
+) -> EnvironmentStatus:
     target = env.database_url.masked if env.database_url else None
     base = EnvironmentStatus(env.name, env.tier, env.isolation, target, redis=_redis(env))
     if env.database_url is None:
