@@ -8,8 +8,10 @@ secret: URLs are judged from their masked form, leaks are reported masked.
 
 Rules: missing-variables, unresolvable, shared-database, no-tls, components-disagree,
 env-file-tracked, env-file-not-ignored, credential-in-file (``dbenv.doctor.files``), and
-``scan --history``'s credential-in-history; and, unless ``--offline``, stamp-tier
-(``dbenv.doctor.stamps``: the one rule that connects). ``RULES`` describes each. A
+``scan --history``'s credential-in-history; migrations-over-pooler and redis-shared
+(``dbenv.doctor.topology``); and, unless ``--offline``, the rules that connect: stamp-tier
+(``dbenv.doctor.stamps``), replica-not-in-recovery, replica-of-other-primary and
+pooler-leads-elsewhere (``dbenv.doctor.topology_probe``). ``RULES`` describes each. A
 finding's ``fingerprint`` (rule, environment, file, masked text; not the line) is what
 baselines and SARIF match on (``Finding``, ``CheckReport`` and ``RULES`` live in
 ``dbenv.doctor.findings``, which the rules' modules share).
@@ -411,6 +413,8 @@ def run_checks(
         except ConfigError as error:
             if name in selected:
                 findings.append(resolution_finding(name, error))
+    from dbenv.doctor.topology import topology_rules
+
     for env in resolved:
         if env.name not in selected:
             continue
@@ -418,6 +422,7 @@ def run_checks(
         findings += missing_variables_rule(env, list(missing_variables(env)), strict=strict)
         findings += tls_rule(env)
         findings += redis_index_rule(env)
+        findings += topology_rules(env, resolved)
         if env.components:
             findings += components_rule(env, component_views(env))
     findings += shared_database_rule(resolved, only=selected)
@@ -428,6 +433,12 @@ def run_checks(
         from dbenv.doctor.stamps import stamp_tier_rule
 
         found, unread = stamp_tier_rule(project, [e for e in resolved if e.name in selected])
+        findings += found
+        notes = [*notes, *unread]
+        from dbenv.doctor.topology_probe import topology_probe_rules
+
+        chosen = [e for e in resolved if e.name in selected]
+        found, unread = topology_probe_rules(chosen, resolved)
         findings += found
         notes = [*notes, *unread]
     return CheckReport(

@@ -31,6 +31,16 @@ RULES: dict[str, str] = {
     "credential-in-history": "A credential that a commit in git's history added.",
     "stamp-tier": "An environment's declared tier disagrees with its database's stamp "
     "(declared disposable over a protected stamp: the guard refuses it).",
+    # the topology's rules (dbenv.doctor.topology, dbenv.doctor.topology_probe)
+    "migrations-over-pooler": "An environment's schema source would be built through a "
+    "transaction-mode pooler (no direct database_url).",
+    "redis-shared": "A disposable environment's Redis is a protected environment's node "
+    "and db index, or part of its Redis Cluster.",
+    "replica-not-in-recovery": "A declared replica is not in recovery: it is a primary.",
+    "replica-of-other-primary": "A replica streams from another environment's primary "
+    "(its system identifier is that primary's).",
+    "pooler-leads-elsewhere": "A pooler reaches another server or database than the "
+    "environment's direct database_url.",
 }
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "TopologyStatus",
     "has_topology",
     "lsn_bytes",
+    "primary_system",
     "topology_status",
 ]
 
@@ -141,6 +142,11 @@ def topology_status(env: Environment, *, timeout: int = 3) -> TopologyStatus:
             tuple(_replica_row(n, f.result(), main) for n, f in enumerate(replicas, 1)),
             tuple(f.result() for f in roles),
         )
+
+
+def primary_system(env: Environment, timeout: int = 3) -> str | None:
+    """The system identifier of ``env``'s primary, or None when it cannot be read."""
+    return _primary(env.database_url, timeout).status.system_identifier
 
 
 def _guarded(probe: Callable[[], T], failed: Callable[[str], T]) -> T:
