@@ -202,3 +202,17 @@ def test_bad_topology_configuration_is_exit_2_in_one_sentence(
     assert result.stderr.startswith("dbenv: ") and "Traceback" not in result.output
     assert message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_flush_of_a_cluster_environment_is_refused_as_not_supported_yet(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        '[project]\nname = "s"\n[environments.test]\ntier = "disposable"\n'
+        'database_url = "postgresql://app@localhost:5432/s_test"\n'
+        'redis_cluster = ["redis://127.0.0.1:1"]\n',
+    )
+    result = invoke(tmp_path, "flush", "test")
+    assert result.exit_code == 2, result.output
+    assert "is a Redis Cluster (redis_cluster), which dbenv flush does not flush yet" in (
+        result.stderr
+    )

@@ -48,6 +48,13 @@ def flush(
     progress: Progress | None = None,
 ) -> redis.FlushResult:
     """Clear ``env``'s Redis db (or its key prefix), guarded; see the module doc."""
+    if env.redis_url is None and env.redis_cluster:
+        raise ConfigError(
+            f"environment '{env.name}''s Redis is a Redis Cluster (redis_cluster), which"
+            " dbenv flush does not flush yet; nothing was changed.",
+            hint="Flush its key prefix on each master yourself (SCAN + UNLINK), see"
+            " docs/topology.md.",
+        )
     if env.redis_url is None:
         raise ConfigError(
             f"environment '{env.name}' has no Redis URL to flush.",
