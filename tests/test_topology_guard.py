@@ -119,3 +119,37 @@ def test_the_primary_itself_passes_the_replica_check(standby: Standby) -> None:
     )
     result = reset(project, project.environment("test"), data_only=True)
     assert result.rows_deleted == {"items": 3}
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "in-recovery"])
+def test_diff_apply_to_a_replica_url_is_refused_before_any_snapshot(
+    standby: Standby, replica_pair: ReplicaPair, declared: bool
+) -> None:
+    import psycopg
+
+    source = unique("replica_source")
+    create_database(replica_pair.primary.dsn, source)
+    try:
+        with psycopg.connect(replica_pair.primary.dsn_for(source), autocommit=True) as conn:
+            conn.execute("CREATE TABLE extra (id int PRIMARY KEY)")
+        environments: dict[str, dict[str, object]] = {
+            "prod": {"database_url": replica_pair.primary.dsn_for(source)}
+        }
+        if declared:
+            environments["staging"] = {
+                "database_url": standby.primary,
+                "replicas": [standby.replica],
+            }
+        standby.project(environments)
+        command = ["diff", "prod", standby.replica, "--apply", "--allow-destructive"]
+        result = CliRunner().invoke(
+            app, ["--project", str(standby.root), *command, f"--i-mean-it={standby.database}"]
+        )
+        assert result.exit_code == 3, result.output
+        (message,) = [line for line in result.stderr.splitlines() if line.startswith("dbenv:")]
+        assert "check 'replica' failed" in message and "nothing was changed" in message
+        expected = "replica 1 of environment 'staging'" if declared else "in recovery"
+        assert expected in message
+        assert not (standby.root / ".dbenv" / "snapshots").exists()
+    finally:
+        drop_database(replica_pair.primary.dsn, source)

@@ -121,6 +121,10 @@ def apply_diff(
     env = target.env
     if env is None and project is not None and target.url is not None:
         env = _environment_at(project, target.url)  # a URL is no way around the guard
+    if env is None and target.url is not None:
+        from dbenv.safety.replicas import refuse_replica_url
+
+        refuse_replica_url(project, target.url, target.label, "diff-apply")
     if env is not None and project is not None:
         from dbenv.safety import guard
 

@@ -9,20 +9,31 @@ so only after it started):
   at staging's standby by a copied line);
 - by what the server says: ``pg_is_in_recovery()`` is true on the target
   connection (a standby no environment declares), read with the guard's facts.
+
+A URL target no environment owns (``dbenv diff SOURCE URL --apply``) is held to
+the same two tests by ``refuse_replica_url`` before its override is even read.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dbenv.config.model import Environment
+from dbenv.config.masking import mask_url
+from dbenv.config.model import Environment, Secret
 from dbenv.config.urls import target_of
-from dbenv.errors import DbenvError
+from dbenv.errors import DbenvError, GuardRefusal
 
 if TYPE_CHECKING:
     from dbenv.config import Project
 
-__all__ = ["REPLICA_HINT", "declared_replica", "place", "replica_places", "replica_refusal"]
+__all__ = [
+    "REPLICA_HINT",
+    "declared_replica",
+    "place",
+    "refuse_replica_url",
+    "replica_places",
+    "replica_refusal",
+]
 
 Place = tuple[str, int, str]
 
@@ -86,3 +97,44 @@ def replica_refusal(project: Project, env: Environment, *, in_recovery: bool) ->
             " streaming from its primary)"
         )
     return None
+
+
+def refuse_replica_url(
+    project: Project | None, url: Secret | str, label: str, operation: str
+) -> None:
+    """Raise ``GuardRefusal`` (check ``replica``) when a URL target is a replica.
+
+    For operations given a URL no environment owns (``dbenv diff ... URL --apply``):
+    a URL some environment declares in ``replicas``, or a server in recovery, is
+    refused before anything is read or snapshotted, whatever the override says.
+    """
+    masked = url.masked if isinstance(url, Secret) else mask_url(url)
+    where = place(masked)
+    declared = None
+    if project is not None and where is not None:
+        declared = next(((o, n) for o, n, p in replica_places(project) if p == where), None)
+    if declared is not None:
+        found = f"it is replica {declared[1]} of environment '{declared[0]}', a read-only standby"
+    elif _in_recovery(url):
+        found = "its server is a read-only replica (in recovery, streaming from its primary)"
+    else:
+        return
+    raise GuardRefusal(
+        f"refused to {operation} {label}: check 'replica' failed — {found}; nothing was changed.",
+        check="replica",
+        hint="Name the primary (or an environment whose database_url is it); replicas are"
+        " read-only.",
+    )
+
+
+def _in_recovery(url: Secret | str) -> bool:
+    """Whether the server at ``url`` says it is a standby (False when it cannot be asked:
+    the operation's own connection then reports why)."""
+    from dbenv.backends import postgres
+
+    try:
+        with postgres.connect(url, autocommit=True, connect_timeout=5) as conn:
+            row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+    except DbenvError:
+        return False
+    return bool(row and row[0])
