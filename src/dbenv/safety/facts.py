@@ -3,8 +3,9 @@
 ``read_facts`` / ``facts_from`` say whether the target database exists, what its
 stamp says, whether its scope holds anything, what its server is (identity) and
 whether a protected environment is the same database. Also here: the places
-environments point at by URL (from the masked URL: no secret is resolved) and the
-project's protected environments, which the checks compare a target with.
+environments point at by URL (from the masked URL: no secret is resolved); the
+project's protected environments, which the checks compare a target with, are
+read by ``dbenv.safety.protected`` (and handed out here too).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dbenv.safety.identity import (
     protected_identities,
     read_identity,
 )
+from dbenv.safety.protected import protected_environments, protected_or_unresolved
 from dbenv.safety.stamp import Stamp, StampState, read_stamp_state_with
 from dbenv.safety.tenancy import TENANT_COLUMNS, Tenancy, tenancy_of
 
@@ -206,40 +208,3 @@ def place_of(env: Environment) -> tuple[str, int, str] | None:
     """(host, port, database) from the masked URL; None if unknown."""
     target = server_target(env)
     return None if target is None else (target.host, target.port, target.database)
-
-
-def protected_environments(project: Project, env: Environment | None) -> list[Environment]:
-    """The project's protected environments other than ``env`` (those that resolve)."""
-    found = []
-    for name in project.environment_names:
-        if env is not None and name == env.name:
-            continue
-        try:
-            other = project.environment(name)
-        except DbenvError:
-            continue  # an environment that does not resolve cannot be compared
-        if other.tier == "protected":
-            found.append(other)
-    return found
-
-
-def protected_or_unresolved(project: Project, env: Environment | None) -> list[Environment | str]:
-    """``protected_environments``, plus by name those that may be protected but do not resolve.
-
-    An environment whose settings fail here (production's secrets unset on a CI
-    machine) is listed by name unless its project file declares it disposable.
-    """
-    found: list[Environment | str] = []
-    tables = project.source.data.get("environments", {})
-    for name in project.environment_names:
-        if env is not None and name == env.name:
-            continue
-        try:
-            other = project.environment(name)
-        except DbenvError:
-            if tables.get(name, {}).get("tier") != "disposable":
-                found.append(name)
-            continue
-        if other.tier == "protected":
-            found.append(other)
-    return found

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from dbenv.backends import postgres
 from dbenv.config.model import Environment
 from dbenv.errors import DbenvError
+from dbenv.safety.protected import protected_or_unresolved
 
 if TYPE_CHECKING:
     import psycopg
@@ -196,8 +197,6 @@ def _runs_a_command(env: Environment) -> bool:
 
 def prefetch(project: Project, env: Environment) -> None:
     """Start reading the protected environments' identities (overlaps the lock wait)."""
-    from dbenv.safety.facts import protected_or_unresolved
-
     for other in protected_or_unresolved(project, env):
         if not isinstance(other, str):
             _submit(other)
@@ -210,8 +209,6 @@ def protected_identities(
 
     An environment that does not resolve here appears by name with the reason.
     """
-    from dbenv.safety.facts import protected_or_unresolved
-
     found: list[tuple[Environment | str, ServerIdentity | str]] = []
     for other in protected_or_unresolved(project, env):
         if isinstance(other, str):
