@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -129,7 +129,7 @@ def status_command(
     _render_status(report.environments)
 
 
-def _render_status(rows: Any) -> None:
+def _render_status(rows: tuple[EnvironmentStatus, ...]) -> None:
     from rich.table import Table
 
     from dbenv.cli.app import out_console

@@ -44,6 +44,7 @@ from dbenv.target import Target
 
 if TYPE_CHECKING:
     import psycopg
+    from psycopg import sql
 
     from dbenv.config import Project
 
@@ -443,7 +444,7 @@ def _settings(conn: psycopg.Connection[Any], work: _Work) -> None:
 def _settings_shared(
     conn: psycopg.Connection[Any],
     work: _Work,
-    target: Any,
+    target: sql.Composable,
     shared: tuple[str, ...],
     *,
     present: bool,

@@ -45,6 +45,7 @@ from dbenv.testpoint import reached
 if TYPE_CHECKING:
     import psycopg
 
+    from dbenv.config import Project
     from dbenv.safety.guarded import Guarded
 
 __all__ = ["ResetResult", "fingerprint", "load_schema_source", "reset", "verify_tables"]
@@ -71,7 +72,7 @@ class ResetResult:
 
 
 def reset(
-    project: Any,
+    project: Project,
     env: Environment,
     *,
     data_only: bool = False,
@@ -156,7 +157,7 @@ def _rows_affected(result: ResetResult) -> dict[str, int]:
 
 
 def _database_reset(
-    project: Any,
+    project: Project,
     env: Environment,
     source: SchemaSource,
     guarded: Guarded,
@@ -209,7 +210,7 @@ def _database_reset(
 
 
 def _rebuild_database_in_place(
-    project: Any,
+    project: Project,
     env: Environment,
     source: SchemaSource,
     guarded: Guarded,
@@ -231,7 +232,7 @@ def _rebuild_database_in_place(
 
 
 def _scoped_reset(
-    project: Any,
+    project: Project,
     env: Environment,
     source: SchemaSource,
     guarded: Guarded,
@@ -253,7 +254,7 @@ def _scoped_reset(
 
 
 def _rebuild(
-    project: Any,
+    project: Project,
     env: Environment,
     source: SchemaSource,
     guarded: Guarded,
@@ -349,7 +350,9 @@ def _shown(tables: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(display_name(t) for t in tables))
 
 
-def _redis_check(project: Any, env: Environment, progress: Progress | None) -> list[Environment]:
+def _redis_check(
+    project: Project, env: Environment, progress: Progress | None
+) -> list[Environment]:
     """The protected environments; refuses now if one shares the env's Redis db."""
     if env.redis_url is None:
         return []

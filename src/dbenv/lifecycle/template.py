@@ -33,6 +33,8 @@ from dbenv.testpoint import reached
 if TYPE_CHECKING:
     import psycopg
 
+    from dbenv.config import Project
+
 Progress = Callable[[str], None]
 PREFIX = "dbenv_tpl_"
 
@@ -58,7 +60,9 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def connect_maintenance(target: Target, project: Any, component: str) -> psycopg.Connection[Any]:
+def connect_maintenance(
+    target: Target, project: Project, component: str
+) -> psycopg.Connection[Any]:
     """An autocommit connection to the target's maintenance database."""
     return postgres.connect(
         target.maintenance,
@@ -129,7 +133,7 @@ def read_template(conn: psycopg.Connection[Any], name: str) -> Template | None:
 
 
 def ensure_template(
-    project: Any,
+    project: Project,
     env: Environment,
     source: SchemaSource | None = None,
     *,
@@ -165,7 +169,7 @@ def ensure_template(
 def _waiting(
     conn: psycopg.Connection[Any],
     target: Target,
-    project: Any,
+    project: Project,
     name: str,
     timeout: float | None,
     progress: Progress | None,
@@ -204,7 +208,7 @@ def _waiting(
 
 
 def _build(
-    project: Any,
+    project: Project,
     env: Environment,
     target: Target,
     source: SchemaSource,

@@ -31,6 +31,8 @@ from dbenv.pytest_plugin.names import suffixed, worker_database
 if TYPE_CHECKING:
     import psycopg
 
+    from dbenv.config import Project
+
 _STATE_DDL = """
 CREATE SCHEMA IF NOT EXISTS dbenv;
 CREATE TABLE IF NOT EXISTS dbenv.pytest_state (scope text PRIMARY KEY, key text NOT NULL)
@@ -99,7 +101,7 @@ def exists(maint: psycopg.Connection[Any], database: str) -> bool:
     return row is not None
 
 
-def seeded_template(project: Any, env: Environment, template: str, digest: str) -> str:
+def seeded_template(project: Project, env: Environment, template: str, digest: str) -> str:
     """The template with the seed files loaded (built once per template and seed digest)."""
     from dbenv.lifecycle.datareset import capture_reference
     from dbenv.lifecycle.seed import read_files, seed_rows
@@ -133,7 +135,7 @@ def seeded_template(project: Any, env: Environment, template: str, digest: str) 
     return name
 
 
-def seed_scoped(project: Any, env: Environment) -> None:
+def seed_scoped(project: Project, env: Environment) -> None:
     """Load the seed rows into the schema or prefix just reset, through the guard."""
     from dbenv.lifecycle.datareset import capture_reference
     from dbenv.lifecycle.seed import read_files, seed_rows
@@ -161,7 +163,7 @@ def drop_templates(maint: psycopg.Connection[Any], template: str) -> None:
 
 def clone_worker(
     maint: psycopg.Connection[Any],
-    project: Any,
+    project: Project,
     configured: Environment,
     worker_env: Environment,
     *,
@@ -194,7 +196,7 @@ def clone_worker(
     maint.execute(f"ALTER DATABASE {ident(staging)} RENAME TO {ident(database)}")
 
 
-def label(project: Any, env: Environment, database: str, key: str) -> None:
+def label(project: Project, env: Environment, database: str, key: str) -> None:
     """Stamp a fresh copy and record its reuse key, as the environment's own role.
 
     dbenv's schema is then the role's, as after ``dbenv reset``. The admin stamps
@@ -213,7 +215,13 @@ def label(project: Any, env: Environment, database: str, key: str) -> None:
 
 
 def _write_label(
-    project: Any, env: Environment, url: str, database: str, key: str, *, reader: str | None = None
+    project: Project,
+    env: Environment,
+    url: str,
+    database: str,
+    key: str,
+    *,
+    reader: str | None = None,
 ) -> None:
     from dbenv.safety.stamp import write_stamp
 
@@ -222,7 +230,7 @@ def _write_label(
         write_key(conn, env, key, reader=reader)
 
 
-def owned(project: Any, env: Environment, database: str) -> tuple[str, Any]:
+def owned(project: Project, env: Environment, database: str) -> tuple[str, Any]:
     """(stamp state, stamp row) of ``database`` read as ``env``'s role.
 
     ``ok`` means stamped as ``env`` of ``project``; ``unreadable`` that it could not
@@ -253,7 +261,7 @@ def not_ours(project: str, env: Environment, database: str, state: str) -> Guard
 
 
 def refuse_unless_ours(
-    maint: psycopg.Connection[Any], project: Any, env: Environment, database: str
+    maint: psycopg.Connection[Any], project: Project, env: Environment, database: str
 ) -> None:
     """Raise ``GuardRefusal`` when ``database`` exists and is not stamped as ``env``'s."""
     if exists(maint, database):
@@ -263,7 +271,7 @@ def refuse_unless_ours(
 
 
 def refuse_unless_kept(
-    maint: psycopg.Connection[Any], project: Any, env: Environment, database: str
+    maint: psycopg.Connection[Any], project: Project, env: Environment, database: str
 ) -> None:
     """Raise unless ``database`` is absent or a copy of ``env``'s (its stamp row names it).
 
@@ -283,7 +291,7 @@ def refuse_unless_kept(
 
 
 def drop_other_workers(
-    maint: psycopg.Connection[Any], project: Any, configured: Environment, count: int
+    maint: psycopg.Connection[Any], project: Project, configured: Environment, count: int
 ) -> tuple[list[str], list[str]]:
     """Drop worker clones (and staging copies) a killed or wider earlier run left behind.
 

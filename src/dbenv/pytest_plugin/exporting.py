@@ -39,6 +39,7 @@ from dbenv.pytest_plugin.targets import WorkerInfo
 
 if TYPE_CHECKING:
     from dbenv.config import Project
+    from dbenv.pytest_plugin.options import PluginOptions
 
 # the process environment before the plugin changed it (the session's Project reads it)
 ORIGINAL = pytest.StashKey[dict[str, str]]()
@@ -109,7 +110,7 @@ def _ini_place(config: pytest.Config, key: str) -> str:
     return path.name
 
 
-def prepare_process(config: pytest.Config, options: Any) -> None:
+def prepare_process(config: pytest.Config, options: PluginOptions) -> None:
     """Refuse, or set the test environment's variables (see the module's docstring)."""
     from dbenv.config import load_project
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from dbenv.config import Project
     from dbenv.config.model import Environment
+    from dbenv.safety.guarded import Guarded
 
 FILE_COPY_ABOVE = 64 * 1024 * 1024  # bytes: past this a checkpoint + file copy beats WAL_LOG
 
@@ -188,7 +189,9 @@ def _other_sessions(conn: psycopg.Connection[Any], database: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _template_clone(guarded: Any, source: str, target: str, size: int, progress: Say | None) -> str:
+def _template_clone(
+    guarded: Guarded, source: str, target: str, size: int, progress: Say | None
+) -> str:
     """Copy ``source`` aside as a template, hand it to target's owner, swap it in."""
     maint_url = guarded.target.maintenance
     with postgres.connect(maint_url, autocommit=True) as maint:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from dbenv.config import Project
     from dbenv.config.model import Environment
+    from dbenv.safety.guarded import Guarded
 
 Say = Callable[[str], None]
 
@@ -243,7 +244,7 @@ def restore(
 
 
 def build_and_swap(
-    guarded: Any,
+    guarded: Guarded,
     database: str,
     build: Callable[[str], None],
     *,

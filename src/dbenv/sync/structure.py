@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dbenv.diff.model import SchemaModel
+from dbenv.diff.model import Sequence as SequenceObject
 from dbenv.diff.plan import Plan, build_plan
 from dbenv.sync.needs import Needs, needed_objects
 
@@ -76,8 +77,9 @@ def _shared(
     """Schemas, sequences, types, functions, ...: the needed ones, or (target) ``keep``'s."""
     names = {t.qualified for t in tables.values()}
 
-    def owned(seq: Any) -> bool:
-        return bool(seq.owned_by) and seq.owned_by.rsplit(".", 1)[0] in names
+    def owned(seq: SequenceObject) -> bool:
+        owner = seq.owned_by
+        return bool(owner and owner.rsplit(".", 1)[0] in names)
 
     groups = ("extensions", "types", "domains", "functions", "collations", "sequences")
     # keys carry their kind ("type:...", "function:..."), so one set serves every group
