@@ -88,6 +88,18 @@ def test_a_protected_pooler_or_replica_without_tls(tmp_path: Path) -> None:
     assert not rule(check(tmp_path, safe), "no-tls")
 
 
+def test_a_replica_spelled_as_another_environments_primary_offline(tmp_path: Path) -> None:
+    toml = HEAD + (
+        "[environments.production]\n"
+        'database_url = "postgresql://app@db.internal:5432/shop?sslmode=require"\n'
+        "[environments.staging]\n"
+        'database_url = "postgresql://app@db-staging.internal/shop?sslmode=require"\n'
+        'replicas = ["postgresql://ro@DB.internal/shop?sslmode=require"]\n'
+    )
+    (found,) = rule(check(tmp_path, toml), "replica-of-other-primary")
+    assert found.environment == "staging" and "environment 'production''s" in found.message
+
+
 REDIS = HEAD + (
     "[environments.production]\n"
     'database_url = "postgresql://app@db.internal/shop?sslmode=require"\n'

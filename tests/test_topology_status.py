@@ -199,6 +199,7 @@ def test_status_json_and_table_carry_the_topology(
     assert topology["replicas"][0]["same_system_as_primary"] is True
     roles = {r["role"]: r for r in topology["redis_roles"]}
     assert roles["cache"]["reachable"] is True and roles["queue"]["reachable"] is False
+    assert "main" not in roles  # its own Redis is a node (redis_url), shown as before
     assert topology["pooler"] is None
     result = CliRunner().invoke(app, ["--project", str(tmp_path), "status", "production"])
     assert result.exit_code == 0, result.output
@@ -212,3 +213,13 @@ def test_an_environment_without_a_topology_has_none(tmp_path: Path, pg_server: A
     write_project(tmp_path, "app", {"dev": {"database_url": pg_server.dsn_for("postgres")}})
     (row,) = status(load(tmp_path)).environments
     assert row.topology is None
+
+
+def test_a_cluster_of_its_own_is_probed_as_role_main(tmp_path: Path, redis_server: Any) -> None:
+    write_project(
+        tmp_path,
+        "app",
+        {"production": {"redis_cluster": [redis_server.url, "redis://127.0.0.1:1"]}},
+    )
+    (main,) = topology_status(load(tmp_path).environment("production")).redis_roles
+    assert (main.role, main.cluster, main.reachable) == ("main", True, True)

@@ -4,6 +4,9 @@
   database URL is transaction-pooled (``pool_mode = "transaction"`` with no
   separate direct ``database_url``): migrations and dbenv's lock need a session
   (advisory locks, ``SET``, prepared statements do not survive a transaction pooler);
+- ``replica-of-other-primary`` by spelling: a replica whose URL is another
+  environment's ``database_url`` (``dbenv.doctor.topology_probe`` finds the ones
+  streaming from it by system identifier);
 - ``no-tls`` for a protected environment's ``pooler_url`` and replicas, as for
   its ``database_url``;
 - ``redis-shared``: a disposable environment whose Redis (main node, a role, a
@@ -32,7 +35,41 @@ _TLS_MODES = {"require", "verify-ca", "verify-full"}
 
 def topology_rules(env: Environment, others: Sequence[Environment]) -> list[Finding]:
     """Every static topology finding of ``env`` (``others``: every resolved environment)."""
-    return [*_migrations_rule(env), *_tls_rule(env), *_redis_shared_rule(env, others)]
+    return [
+        *_migrations_rule(env),
+        *_tls_rule(env),
+        *_replica_spelled_rule(env, others),
+        *_redis_shared_rule(env, others),
+    ]
+
+
+def _replica_spelled_rule(env: Environment, others: Sequence[Environment]) -> list[Finding]:
+    """A replica whose URL names another environment's primary (found offline, by spelling)."""
+    findings = []
+    for number, url in enumerate(env.replicas, 1):
+        where = _place(url)
+        owner = next(
+            (
+                o.name
+                for o in others
+                if o.name != env.name and where and _place(o.database_url) == where
+            ),
+            None,
+        )
+        if owner is None:
+            continue
+        findings.append(
+            Finding(
+                "replica-of-other-primary",
+                "error",
+                env.name,
+                f"'{env.name}''s replica {number} ({url.masked}) is environment '{owner}''s"
+                " primary database_url, not a standby of its own.",
+                f"Point it at a standby of '{env.name}''s primary; an app reading it reads"
+                f" '{owner}''s data.",
+            )
+        )
+    return findings
 
 
 def _place(url: SecretURL | None) -> tuple[str, int, str] | None:

@@ -14,7 +14,8 @@ anything. What each probe reads:
   primary's when it streams from it), and its replay lag in bytes (the primary's
   WAL position minus the replica's replay position) and seconds (since the last
   replayed transaction, 0 when it has replayed all it received);
-- each Redis role: a PING of its node (a cluster: its first seed).
+- each Redis role: a PING of its node (a cluster: its first seed); a
+  ``redis_cluster`` of the environment's own is the role ``main``.
 
 Nothing is raised: a part that cannot be reached is reported with the reason.
 """
@@ -135,6 +136,10 @@ def topology_status(env: Environment, *, timeout: int = 3) -> TopologyStatus:
             for name, role in env.redis_roles.items()
             if role.url is not None
         ]
+        if env.redis_cluster:  # the environment's own Redis is a cluster: "main"
+            roles.insert(
+                0, pool.submit(_redis_role, "main", env.redis_cluster[0], None, True, timeout)
+            )
         main = primary.result()
         return TopologyStatus(
             main.status if env.database_url is not None else None,
