@@ -14,6 +14,7 @@ See docs/pytest.md.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -59,7 +60,14 @@ def pytest_configure(config: pytest.Config) -> None:
         "dbenv(transaction=True): transaction=False lets the test commit for real; "
         "afterwards dbenv empties the tables that got rows",
     )
-    config.stash[OPTIONS] = read_options(config)
+    options = read_options(config)
+    if config.pluginmanager.hasplugin("django"):  # pytest-django: docs/django.md
+        from dbenv.pytest_plugin import django
+
+        if config.getoption("create_db", False):  # its "rebuild the test database"
+            options = replace(options, recreate=True)
+        django.register(config, enabled=not options.disabled)
+    config.stash[OPTIONS] = options
     config.pluginmanager.register(KeptDatabases(), "dbenv-kept-databases")
 
 
