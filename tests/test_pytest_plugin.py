@@ -445,7 +445,8 @@ def test_turned_off(pytester: pytest.Pytester, project: PluginProject) -> None:
     skipped = pytester.runpytest(*PLUGIN, "--dbenv-disable", "-rs")
     skipped.assert_outcomes(skipped=1)
     skipped.stdout.fnmatch_lines(["*the dbenv plugin is turned off*"])
-    removed = pytester.runpytest("-p", "no:dbenv")
+    # pytest-django (installed for the Django tests) has a `db` fixture of its own
+    removed = pytester.runpytest("-p", "no:dbenv", "-p", "no:django")
     removed.assert_outcomes(errors=1)
     removed.stdout.fnmatch_lines(["*fixture 'db' not found*"])
     assert project.databases() == []

@@ -66,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
         if config.getoption("create_db", False):  # its "rebuild the test database"
             options = replace(options, recreate=True)
-        django.register(config, enabled=not options.disabled)
+        django.register(config, enabled=not options.disabled, project=options.project)
     config.stash[OPTIONS] = options
     config.pluginmanager.register(KeptDatabases(), "dbenv-kept-databases")
 
