@@ -117,6 +117,10 @@ def test_pytest_django_runs_on_dbenvs_database_built_by_manage_py_migrate(
     assert again.returncode == 0, f"{again.stdout}\n{again.stderr}"
     assert "5 passed" in again.stdout
     assert [d for d in project.databases() if d.startswith("dbenv_tpl_")] == templates
+    # pytest-django's --create-db rebuilds: manage.py must run, and cannot be found here
+    rebuilt = project.pytest("-q", "--create-db", PATH="/nonexistent")
+    assert rebuilt.returncode != 0
+    assert "python manage.py migrate --noinput` for 'test' could not be started" in rebuilt.stdout
 
 
 def test_xdist_workers_each_get_their_own_clone(project: Project) -> None:
