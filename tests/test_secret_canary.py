@@ -5,7 +5,8 @@ password, a ``.env`` variable interpolated into a URL (named unlike a secret), a
 ``env:``, a ``file:`` and a ``cmd:`` reference, a ``?password=`` parameter, a
 percent-encoded password with ``/``, ``@`` and ``%``, the ``+asyncpg`` and
 ``postgres://`` shapes, the same specials left unencoded, and a libpq ``key=value``
-string — plus the sync masking salt. Every verb runs on every environment; what
+string — plus the sync masking salt, and production's pooler, replica and Redis
+role (unreachable: their errors are printed too). Every verb runs on every environment; what
 each prints (stdout and stderr apart), every file under the project (``.dbenv/``
 included) and the server's log (``log_statement = all``, a server of this
 module's own) are grepped for every canary, raw and percent-decoded.
@@ -48,7 +49,12 @@ CANARIES = {
     "dsn": "cnry-dsn-13m",
     "production": "cnry-prod-14n",
     "salt": "cnry-salt-15o",
+    # production's topology (none of them an environment of its own)
+    "pooler": "cnry-pooler-16p",
+    "replica": "cnry-replica-17q",
+    "redis_role": "cnry-redisrole-18r",
 }
+TOPOLOGY = ("pooler", "replica", "redis_role")
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,11 @@ def _project_text(port: int) -> str:
         [environments.production]
         tier = "protected"
         database_url = "postgresql://postgres:{c["production"]}@{at}/canary_production"
+        pooler_url = "postgresql://postgres:{c["pooler"]}@127.0.0.1:1/canary_production"
+        replicas = ["postgresql://postgres:{c["replica"]}@127.0.0.1:1/canary_production"]
+
+        [environments.production.redis.cache]
+        url = "redis://:{c["redis_role"]}@127.0.0.1:1"
 
         [environments.literal]
         tier = "disposable"
@@ -231,7 +242,7 @@ def _leaks(text: str) -> list[str]:
     return sorted(name for name, forms in _forms().items() if any(f in text for f in forms))
 
 
-DISPOSABLE = [n for n in CANARIES if n not in ("production", "salt")]
+DISPOSABLE = [n for n in CANARIES if n not in ("production", "salt", *TOPOLOGY)]
 
 
 def _runs() -> list[list[str]]:
