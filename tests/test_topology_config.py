@@ -176,6 +176,14 @@ BAD = [
         " url and host",
     ),
     ('[environments.p.redis.cache]\nhots = "b"', "unknown key 'hots' in [environments.p.redis"),
+    (
+        "[environments.p.redis.cache]\ndb = 1",
+        "Redis role 'cache' (dbenv.toml:6) must give one of url, host or cluster; it gives"
+        " none of them",
+    ),
+    ('redis = "redis://a"', "must be a table of Redis roles"),
+    ('[environments.p.redis.cache-1]\nhost = "b"', "a table of roles named with letters"),
+    ('[environments.p.redis.cache]\ncluster = "redis://a"', "must be a list of URLs"),
     ('[environments.p.redis.cache]\nhost = "b"\nport = 0', "must be a port from 1 to 65535"),
     ('[environments.p.redis.cache]\nurl = "http://b"', "is not a redis://"),
     (
