@@ -18,15 +18,23 @@ def topology_notes(name: str, topology: TopologyStatus | None) -> list[str]:
         notes.append(f"{name}: replica {replica.number} {replica.target}: {_replica(replica)}")
     for role in topology.redis_roles:
         kind = "redis cluster" if role.cluster else "redis"
-        state = f"{role.latency_ms} ms" if role.reachable else f"unreachable ({role.error})"
+        state = f"{role.latency_ms} ms" if role.reachable else _unreachable(role.error, role.target)
         notes.append(f"{name}: {kind} {role.role} {role.target}: {state}")
     return notes
+
+
+def _unreachable(error: str | None, target: str) -> str:
+    """``unreachable (why)``, without the URL the line already shows."""
+    why = " ".join((error or "?").split())
+    for prefix in (f"could not connect to {target}: ", f"could not reach Redis at {target}: "):
+        why = why.removeprefix(prefix)
+    return f"unreachable ({why})"
 
 
 def _pooler(pooler: PoolerStatus) -> str:
     mode = f"pool mode {pooler.pool_mode} ({pooler.pool_mode_from})" if pooler.pool_mode else ""
     if not pooler.reachable:
-        return "unreachable (" + (pooler.error or "?") + ")" + (f", {mode}" if mode else "")
+        return _unreachable(pooler.error, pooler.target) + (f", {mode}" if mode else "")
     leads = {
         True: "leads to the primary",
         False: f"LEADS ELSEWHERE: {pooler.server}",
@@ -37,7 +45,7 @@ def _pooler(pooler: PoolerStatus) -> str:
 
 def _replica(replica: ReplicaStatus) -> str:
     if not replica.reachable:
-        return f"unreachable ({replica.error})"
+        return _unreachable(replica.error, replica.target)
     if not replica.in_recovery:
         return "NOT IN RECOVERY (a primary, not a replica)"
     same = {
