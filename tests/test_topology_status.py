@@ -9,6 +9,7 @@ primary, from another server, or not being a replica at all.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,15 @@ def names(pg_server: Any, replica_pair: ReplicaPair) -> Iterator[tuple[str, str]
     yield suite, pair
     drop_database(pg_server.dsn, suite)
     drop_database(replica_pair.primary.dsn, pair)
+
+
+def received(standby: psycopg.Connection[Any], lsn: str) -> None:
+    """Until the standby has received WAL up to ``lsn`` (replayed or not)."""
+    deadline = time.monotonic() + 10
+    query = "SELECT pg_last_wal_receive_lsn() >= %s::pg_lsn"
+    while not (standby.execute(query, (lsn,)).fetchone() or (False,))[0]:
+        assert time.monotonic() < deadline, "the standby received nothing"
+        time.sleep(0.02)
 
 
 def test_lsn_bytes_reads_the_two_hex_halves() -> None:
@@ -140,6 +150,9 @@ def test_lag_shows_bytes_the_standby_has_not_replayed(
         try:
             with psycopg.connect(replica_pair.primary.dsn_for(pair), autocommit=True) as conn:
                 conn.execute("CREATE TABLE lagging AS SELECT generate_series(1, 2000) AS n")
+                row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+            assert row is not None
+            received(standby, row[0])  # streamed, not replayed: lag in seconds too
             (replica,) = topology_status(env).replicas
         finally:
             standby.execute("SELECT pg_wal_replay_resume()")
