@@ -150,9 +150,9 @@ def _coerce(setting: Setting) -> Setting:
     return setting
 
 
-def _checked(setting: Setting, url: str) -> None:
+def _checked(setting: Setting, url: str, validate: Callable[[str], None] | None = None) -> None:
     try:
-        URL_CHECKS[setting.key](url)
+        (validate or URL_CHECKS[setting.key])(url)
     except InvalidURL as exc:
         path, line = _where(setting.origin)
         raise InvalidURL(
@@ -163,25 +163,29 @@ def _checked(setting: Setting, url: str) -> None:
         ) from None
 
 
-def url_setting(setting: Setting) -> Setting:
-    """``setting`` with its value as a validated ``SecretURL``."""
+def url_setting(setting: Setting, validate: Callable[[str], None] | None = None) -> Setting:
+    """``setting`` with its value as a validated ``SecretURL``.
+
+    ``validate``: the URL check, when the key is not one of ``URL_CHECKS``'
+    (``replicas.1``, ``redis.cache.url``: ``dbenv.config.topology``).
+    """
     value = setting.value
     if value is None or isinstance(value, SecretURL):
         return setting
     if isinstance(value, str):
-        _checked(setting, value)
+        _checked(setting, value, validate)
         return replace(setting, value=SecretURL(value, masked=mask_url(value)))
     if not isinstance(value, Secret):
         raise _bad(setting, "a URL string")
     secret = value
     masked = secret.masked
     if "://" in masked:
-        _checked(setting, masked)
+        _checked(setting, masked, validate)
         masked = mask_url(masked)
 
     def reveal() -> str:
         plain = secret.reveal()
-        _checked(setting, plain)
+        _checked(setting, plain, validate)
         return plain
 
     return replace(setting, value=SecretURL(reveal, masked=masked))
@@ -316,7 +320,7 @@ def _topology(ctx: SettingsContext) -> dict[str, Setting]:
             "project", ctx.label, ctx.lines.line_of(("environments", ctx.environment, *path))
         )
 
-    return resolve_topology(ctx.table, expander(ctx.resolver), origin_of)
+    return resolve_topology(ctx.table, expander(ctx.resolver), origin_of, url_setting)
 
 
 def _url_with_password(ctx: SettingsContext, url: Setting, password: Setting) -> Setting:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from typing import Any
 
 from dbenv.config.interpolation import MissingVariable
@@ -107,41 +106,9 @@ def secret_texts(table: Mapping[str, Any]) -> list[str]:
 # -- resolution ---------------------------------------------------------------------
 
 Expand = Callable[[str, str, Origin], Setting]
-
-
-def _url_setting(setting: Setting, validate: Callable[[str], None]) -> Setting:
-    """``setting`` with its value as a validated ``SecretURL`` (checked as revealed)."""
-    value = setting.value
-    if value is None or isinstance(value, SecretURL):
-        return setting
-    where = f" (setting '{setting.key}' from {setting.origin})"
-
-    def checked(url: str) -> None:
-        try:
-            validate(url)
-        except InvalidURL as exc:
-            raise InvalidURL(
-                exc.message[:-1] + where + ".",
-                hint=exc.hint,
-                path=_path(setting),
-                line=_line(setting),
-            ) from None
-
-    if isinstance(value, str):
-        checked(value)
-        return replace(setting, value=SecretURL(value, masked=mask_url(value)))
-    assert isinstance(value, Secret)
-    secret, masked = value, value.masked
-    if "://" in masked:
-        checked(masked)
-        masked = mask_url(masked)
-
-    def reveal() -> str:
-        plain = secret.reveal()
-        checked(plain)
-        return plain
-
-    return replace(setting, value=SecretURL(reveal, masked=masked))
+# settings.url_setting: a setting's value as a validated SecretURL (passed in: settings
+# imports this module)
+ToURL = Callable[[Setting, Callable[[str], None]], Setting]
 
 
 def _path(setting: Setting) -> str | None:
@@ -153,16 +120,22 @@ def _line(setting: Setting) -> int | None:
 
 
 def _listed(
-    expand: Expand, key: str, items: list[str], origin: Origin, validate: Callable[[str], None]
+    expand: Expand,
+    to_url: ToURL,
+    key: str,
+    items: list[str],
+    origin: Origin,
+    validate: Callable[[str], None],
 ) -> Iterator[Setting]:
     for number, text in enumerate(items, 1):
-        yield _url_setting(expand(f"{key}.{number}", text, origin), validate)
+        yield to_url(expand(f"{key}.{number}", text, origin), validate)
 
 
 def resolve_topology(
     table: Mapping[str, Any],
     expand: Expand,
     origin_of: Callable[[tuple[str, ...]], Origin],
+    to_url: ToURL,
 ) -> dict[str, Setting]:
     """One environment's topology settings, keyed ``replicas.1``, ``redis.cache.url``...
 
@@ -175,10 +148,10 @@ def resolve_topology(
         ("redis_cluster", validate_redis_url),
     ):
         items = table.get(key, [])
-        for setting in _listed(expand, key, items, origin_of((key,)), validate):
+        for setting in _listed(expand, to_url, key, items, origin_of((key,)), validate):
             settings[setting.key] = setting
     for role, spec in dict(table.get("redis", {})).items():
-        settings.update(_role_settings(role, spec, expand, origin_of))
+        settings.update(_role_settings(role, spec, expand, to_url, origin_of))
     return settings
 
 
@@ -186,6 +159,7 @@ def _role_settings(
     role: str,
     spec: Mapping[str, Any],
     expand: Expand,
+    to_url: ToURL,
     origin_of: Callable[[tuple[str, ...]], Origin],
 ) -> dict[str, Setting]:
     def origin(key: str) -> Origin:
@@ -206,11 +180,16 @@ def _role_settings(
     settings: dict[str, Setting] = {}
     if "cluster" in spec:
         seeds = _listed(
-            expand, f"{prefix}.cluster", spec["cluster"], origin("cluster"), validate_redis_url
+            expand,
+            to_url,
+            f"{prefix}.cluster",
+            spec["cluster"],
+            origin("cluster"),
+            validate_redis_url,
         )
         settings.update({s.key: s for s in seeds})
     elif "url" in spec:
-        url = _url_setting(expand(f"{prefix}.url", spec["url"], origin("url")), validate_redis_url)
+        url = to_url(expand(f"{prefix}.url", spec["url"], origin("url")), validate_redis_url)
         settings[url.key] = url
     else:
         settings[f"{prefix}.url"] = _role_url(prefix, spec, expand, origin)
