@@ -24,7 +24,9 @@ from dbenv.stack.local import FAST_SETTINGS
 from dbenv.stack.pg_cluster import PgCluster
 from servers import PgServer, missing
 
-__all__ = ["ReplicaPair", "start_replica_pair"]
+__all__ = ["ReplicaPair", "start_replica_pair", "start_standby"]
+
+SETTINGS = {**FAST_SETTINGS, "wal_level": "replica", "max_wal_senders": "6"}
 
 
 @dataclass
@@ -65,17 +67,25 @@ def start_replica_pair(root: Path, cache: Path | None = None) -> ReplicaPair:
     except BinariesNotFound as error:
         missing(f"no PostgreSQL binaries to start a replica pair: {error}")
     run_as = resolve_run_as()
-    settings = {**FAST_SETTINGS, "wal_level": "replica", "max_wal_senders": "4"}
     primary = PgCluster(root / "primary", binaries=binaries, run_as=run_as, host_auth="trust")
     primary._own(primary.data_dir, 0o755)
     primary.initdb(no_sync=True, cache=cache)
     primary_port = free_port()
-    primary.start(primary_port, settings=settings)
-    standby = PgCluster(root / "standby", binaries=binaries, run_as=run_as, host_auth="trust")
+    primary.start(primary_port, settings=SETTINGS)
+    server = PgServer("127.0.0.1", primary_port)
+    standby, cluster = start_standby(server, root / "standby")
+    return ReplicaPair(server, standby, (primary, cluster))
+
+
+def start_standby(primary: PgServer, root: Path) -> tuple[PgServer, PgCluster]:
+    """One more hot standby of ``primary`` under ``root`` (``pg_basebackup -R -X stream``)."""
+    bindir = os.environ.get("DBENV_PG_BINDIR")
+    binaries = find_pg_binaries(bindir=Path(bindir) if bindir else None)
+    standby = PgCluster(root, binaries=binaries, run_as=resolve_run_as(), host_auth="trust")
     standby._own(standby.data_dir, 0o755)
     standby._own(standby.pgdata, 0o700)
     uid, gid, groups = standby._ids()
-    source = ["-h", "127.0.0.1", "-p", str(primary_port), "-U", "postgres"]
+    source = ["-h", primary.host, "-p", str(primary.port), "-U", primary.user]
     subprocess.run(
         [
             binaries.tool("pg_basebackup"),
@@ -95,10 +105,6 @@ def start_replica_pair(root: Path, cache: Path | None = None) -> ReplicaPair:
         group=gid,
         extra_groups=groups,
     )
-    standby_port = free_port()
-    standby.start(standby_port, settings={**settings, "hot_standby": "on"})
-    return ReplicaPair(
-        PgServer("127.0.0.1", primary_port),
-        PgServer("127.0.0.1", standby_port),
-        (primary, standby),
-    )
+    port = free_port()
+    standby.start(port, settings={**SETTINGS, "hot_standby": "on"})
+    return PgServer("127.0.0.1", port), standby

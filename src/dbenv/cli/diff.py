@@ -12,6 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dbenv.cli.app import app, err, get_project, handle_errors, out, print_json
+from dbenv.cli.topology_output import (
+    ReplicaNumberOption,
+    ReplicaOption,
+    replica_lines,
+    replica_number,
+)
 
 if TYPE_CHECKING:
     from dbenv.config import Project
@@ -57,6 +63,8 @@ def diff_command(
         str | None,
         typer.Option("--i-mean-it", metavar="DATABASE", help="Override for this database only."),
     ] = None,
+    replica: ReplicaOption = False,
+    replica_n: ReplicaNumberOption = None,
 ) -> None:
     """Compare two schemas; print the drift report and the SQL that brings TARGET to SOURCE."""
     from dbenv.commands.diff import apply_diff, diff_schemas
@@ -65,6 +73,7 @@ def diff_command(
     def loader() -> Project:
         return get_project(ctx)
 
+    number = replica_number(replica, replica_n)
     quiet = json or sql
     result = diff_schemas(
         source,
@@ -75,8 +84,14 @@ def diff_command(
         scratch=scratch,
         owners=owners,
         concurrently=concurrently,
+        replica=number,
+        for_apply=apply,
         progress=None if quiet else err,
     )
+    if not json:  # on stderr: --sql's script stays a script
+        for read in result.replica_reads:
+            for line in replica_lines(read):
+                err(line)
     if apply:
         result = apply_diff(
             result,
@@ -87,7 +102,9 @@ def diff_command(
         )
     labels = {"source": result.source.label, "target": result.target.label}
     if json:
-        print_json(as_json(result.plan, applied=result.applied, **labels))
+        data = as_json(result.plan, applied=result.applied, **labels)
+        data["replica_reads"] = [read.to_dict() for read in result.replica_reads]
+        print_json(data)
     elif sql:
         out(result.plan.sql().rstrip())
     else:

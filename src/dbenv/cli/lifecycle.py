@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dbenv.cli.app import app, err, get_project, handle_errors, out, print_json
+from dbenv.cli.topology_output import ReplicaNumberOption, ReplicaOption, replica_number
 
 if TYPE_CHECKING:
     from dbenv.status.report import EnvironmentStatus
@@ -115,14 +116,17 @@ def status_command(
     ctx: typer.Context,
     envs: Annotated[list[str] | None, typer.Argument(help="Environments (default: all).")] = None,
     json: JsonOption = False,
+    replica: ReplicaOption = False,
+    replica_n: ReplicaNumberOption = None,
 ) -> None:
     """Each environment's target, reachability, stamp, schema version, tables and clients."""
     from dbenv.commands.lifecycle import status
 
+    number = replica_number(replica, replica_n)
     project = get_project(ctx)
     for name in envs or []:
         project.environment(name)  # an unknown name is bad input (exit 2)
-    report = status(project, names=envs)
+    report = status(project, names=envs, replica=number)
     if json:
         print_json(report.to_dict())
         return
@@ -133,7 +137,7 @@ def _render_status(rows: tuple[EnvironmentStatus, ...]) -> None:
     from rich.table import Table
 
     from dbenv.cli.app import out_console
-    from dbenv.cli.topology_output import topology_notes
+    from dbenv.cli.topology_output import replica_lines, topology_notes
 
     table = Table(
         "environment",
@@ -169,6 +173,8 @@ def _render_status(rows: tuple[EnvironmentStatus, ...]) -> None:
         if row.redis is not None:
             state = f"{row.redis.latency_ms} ms" if row.redis.reachable else row.redis.error
             notes.append(f"{row.name}: redis {row.redis.target}: {state}")
+        if row.replica_read is not None:
+            notes += replica_lines(row.replica_read)
         notes += topology_notes(row.name, row.topology)
     out_console().print(table)
     for note in notes:

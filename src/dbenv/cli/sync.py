@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dbenv.cli.app import app, err, err_console, get_project, handle_errors, out, print_json
+from dbenv.cli.topology_output import (
+    ReplicaNumberOption,
+    ReplicaOption,
+    replica_lines,
+    replica_number,
+)
 
 if TYPE_CHECKING:
     from dbenv.commands.sync import SyncEvent, SyncResult
@@ -165,10 +171,13 @@ def sync_command(
     ] = False,
     i_mean_it: IMeanIt = None,
     json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    replica: ReplicaOption = False,
+    replica_n: ReplicaNumberOption = None,
 ) -> None:
     """Copy tables from SOURCE to TARGET: structure first, then rows, in one transaction."""
-    from dbenv.commands.sync import result_json, sync
+    from dbenv.commands.sync import result_json, source_on_replica, sync
 
+    number = replica_number(replica, replica_n)
     project = get_project(ctx)
     bars = None if json or dry_run else _Bars()
     kwargs: dict[str, Any] = {
@@ -183,13 +192,19 @@ def sync_command(
         "progress": bars,
     }
     src, dst = project.environment(source), project.environment(target)
+    read = None
+    if number is not None:  # SOURCE only: TARGET is written, on its primary
+        src, read = source_on_replica(src, number)
+        if not json:
+            for line in replica_lines(read):
+                err(line)
     try:
         result = sync(project, src, dst, **kwargs)
     finally:
         if bars is not None:
             bars.stop()
     if json:
-        print_json(result_json(result))
+        print_json({**result_json(result), "replica_read": read.to_dict() if read else None})
     else:
         _render_sync(result)
 

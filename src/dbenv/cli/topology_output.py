@@ -1,10 +1,64 @@
-"""How ``dbenv status`` shows an environment's topology: one line per part, masked."""
+"""How ``dbenv status`` shows an environment's topology: one line per part, masked.
+
+Also the ``--replica`` / ``--replica-number`` options of ``diff``, ``status`` and
+``sync`` (reads from a replica, ``dbenv.status.replica_read``) and their lines.
+"""
 
 from __future__ import annotations
 
-from dbenv.status.topology import PoolerStatus, ReplicaStatus, TopologyStatus
+from typing import TYPE_CHECKING, Annotated
 
-__all__ = ["topology_notes"]
+import typer
+
+from dbenv.errors import UsageError
+
+if TYPE_CHECKING:
+    from dbenv.status.replica_read import ReplicaRead
+    from dbenv.status.topology import PoolerStatus, ReplicaStatus, TopologyStatus
+
+__all__ = [
+    "ReplicaNumberOption",
+    "ReplicaOption",
+    "replica_lines",
+    "replica_number",
+    "topology_notes",
+]
+
+ReplicaOption = Annotated[
+    bool,
+    typer.Option(
+        "--replica",
+        help="Read the environment from its first declared replica (not the primary).",
+    ),
+]
+ReplicaNumberOption = Annotated[
+    int | None,
+    typer.Option(
+        "--replica-number",
+        metavar="N",
+        help="Read from replica N (from 1, as in replicas.N); implies --replica.",
+    ),
+]
+
+
+def replica_number(replica: bool, number: int | None) -> int | None:
+    """The replica to read from (None: the primary); bad input for a number below 1."""
+    if number is not None and number < 1:
+        raise UsageError(
+            f"--replica-number {number} is not a replica number.",
+            hint="Replicas are numbered from 1, as in replicas.N (dbenv config show).",
+        )
+    if number is not None:
+        return number
+    return 1 if replica else None
+
+
+def replica_lines(read: ReplicaRead) -> list[str]:
+    """``reading production from replica 1 (...): lag 0.0 s`` and its warning, if any."""
+    lag = "lag unknown" if read.lag_seconds is None else f"lag {read.lag_seconds} s"
+    lines = [f"reading {read.environment} from replica {read.number} ({read.target}): {lag}"]
+    warning = read.warning()
+    return [*lines, warning] if warning else lines
 
 
 def topology_notes(name: str, topology: TopologyStatus | None) -> list[str]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dbenv.config import Project
     from dbenv.config.model import Environment, Secret
     from dbenv.diff.model import SchemaModel
+    from dbenv.status.replica_read import ReplicaRead
 
 Progress = Callable[[str], None]
 
@@ -36,6 +37,8 @@ class DiffResult:
     target: Side
     plan: Plan
     applied: int | None = None  # statements run, when --apply
+    # the sides read from a replica (``--replica``), with their lag
+    replica_reads: tuple[ReplicaRead, ...] = ()
 
     @property
     def drift(self) -> bool:
@@ -53,15 +56,23 @@ def diff_schemas(
     scratch: Secret | str | None = None,
     owners: bool = False,
     concurrently: bool = False,
+    replica: int | None = None,
+    for_apply: bool = False,
     progress: Progress | None = None,
 ) -> DiffResult:
     """Plan the statements that make ``target``'s schema match ``source``'s.
 
     ``scratch``: where schema sources are built (``--scratch ENV|URL``); without
     it, a disposable environment of the project (``dbenv.sources.scratch``).
+    ``replica``: read the environment sides that declare replicas from their
+    replica of that number — never the target of ``--apply`` (``for_apply``): a
+    plan is made from what it changes.
     """
     src = resolve_side(source, project=project, root=root)
     dst = resolve_side(target, project=project, root=root)
+    reads: tuple[ReplicaRead, ...] = ()
+    if replica is not None:
+        src, dst, reads = _on_replicas(src, dst, replica, for_apply)
     server = choose_scratch((src, dst), scratch=scratch, project=project)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -82,7 +93,31 @@ def diff_schemas(
     with ThreadPoolExecutor(max_workers=2) as pool:
         wanted, current = pool.map(read, (src, dst))
     plan = build_plan(wanted, current, owners=owners, concurrently=concurrently)
-    return DiffResult(src, dst, plan)
+    return DiffResult(src, dst, plan, replica_reads=reads)
+
+
+def _on_replicas(
+    src: Side, dst: Side, number: int, for_apply: bool
+) -> tuple[Side, Side, tuple[ReplicaRead, ...]]:
+    """The sides with replica ``number`` in place of each eligible environment's primary."""
+    from dbenv.status.replica_read import read_of, replica_url
+
+    eligible = (src,) if for_apply else (src, dst)
+    if not any(side.env is not None and side.env.replicas for side in eligible):
+        apart = "; the target of --apply is read from its primary" if for_apply else ""
+        raise UsageError(
+            f"--replica: no side of the diff is an environment that declares replicas{apart}.",
+            hint="Name an environment with replicas, or leave out --replica.",
+        )
+    reads = []
+    sides = []
+    for index, side in enumerate((src, dst)):
+        env = side.env
+        if index < len(eligible) and env is not None and env.replicas:
+            side = replace(side, url=replica_url(env, number), replica=number)
+            reads.append(read_of(env, number))
+        sides.append(side)
+    return sides[0], sides[1], tuple(reads)
 
 
 def _refuse_data_loss(plan: Plan, allow_destructive: bool) -> None:
@@ -114,9 +149,14 @@ def apply_diff(
             f"cannot apply to {target.spec}: it is a schema source, not a database.",
             hint="Make the TARGET an environment name or a URL.",
         )
+    if target.replica is not None:
+        raise UsageError(
+            f"cannot apply to {target.label}: a replica is read-only.",
+            hint="Apply to the environment itself (its primary), without --replica on it.",
+        )
     _refuse_data_loss(result.plan, allow_destructive)
     if result.plan.empty:
-        return DiffResult(result.source, target, result.plan, 0)
+        return replace(result, applied=0)
     say = (lambda s: progress(f"{s.action} {s.target}")) if progress else None
     env = target.env
     if env is None and project is not None and target.url is not None:
@@ -135,9 +175,9 @@ def apply_diff(
                 g.conn.commit()
             count = apply_plan(g.conn, result.plan, progress=say)
             g.record(count)
-        return DiffResult(result.source, target, result.plan, count)
+        return replace(result, applied=count)
     applied = _apply_to_url(result, project, override, say, progress)
-    return DiffResult(result.source, target, result.plan, applied)
+    return replace(result, applied=applied)
 
 
 def _environment_at(project: Project, url: Secret | str) -> Environment | None:

@@ -105,11 +105,14 @@ def stamp(
     )
 
 
-def status(project: Project, *, names: Sequence[str] | None = None) -> StatusReport:
-    """``dbenv status [ENV ...]``: read-only, unreachable environments reported."""
+def status(
+    project: Project, *, names: Sequence[str] | None = None, replica: int | None = None
+) -> StatusReport:
+    """``dbenv status [ENV ...] [--replica]``: read-only, unreachable environments reported;
+    ``replica``: read environments with replicas from that one (``--replica-number``)."""
     from dbenv.status.report import status as run
 
-    return run(project, names=names)
+    return run(project, names=names, replica=replica)
 
 
 def flush(

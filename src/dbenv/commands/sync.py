@@ -17,6 +17,7 @@ from dbenv.sync.results import Options, Progress, SyncEvent, SyncResult
 
 if TYPE_CHECKING:
     from dbenv.config import Project
+    from dbenv.status.replica_read import ReplicaRead
 
 __all__ = [
     "CloneResult",
@@ -28,8 +29,18 @@ __all__ = [
     "dump",
     "restore",
     "result_json",
+    "source_on_replica",
     "sync",
 ]
+
+
+def source_on_replica(source: Environment, number: int) -> tuple[Environment, ReplicaRead]:
+    """``sync``'s SOURCE read from its replica ``number`` (``--replica``), and that
+    replica's lag: the rows copied are the ones it has replayed."""
+    from dbenv.status.replica_read import on_replica, read_of
+
+    replica = on_replica(source, number)  # bad input (exit 2) before anything is read
+    return replica, read_of(source, number)
 
 
 def sync(

@@ -27,6 +27,8 @@ OriginKind = Literal["default", "project", "dotenv", "process", "argument", "ref
 # seconds a command a schema build runs (a cmd: source, alembic upgrade head, build.after)
 # may take before it is killed: a migration waiting on a lock forever is stopped
 DEFAULT_SCHEMA_TIMEOUT = 600.0
+# seconds of replay lag over which a read from a replica is stale (`replica_max_lag`)
+DEFAULT_REPLICA_MAX_LAG = 5.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class Environment:
     pool_mode: PoolMode | None = None
     # read-only standbys' URLs, in file order (docs/topology.md); never a target
     replicas: tuple[SecretURL, ...] = ()
+    # seconds of replay lag over which a read from a replica (`--replica`) is
+    # called stale (`replica_max_lag`)
+    replica_max_lag: float = DEFAULT_REPLICA_MAX_LAG
     redis_url: SecretURL | None = None
     redis_db: int | None = None
     redis_prefix: str | None = None

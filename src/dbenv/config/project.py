@@ -20,6 +20,7 @@ from dbenv.config.exports import NO_SEARCH_PATH, export_forms, topology_defaults
 from dbenv.config.interpolation import Resolver
 from dbenv.config.local_state import local_settings
 from dbenv.config.model import (
+    DEFAULT_REPLICA_MAX_LAG,
     DEFAULT_SCHEMA_TIMEOUT,
     Environment,
     LocalSettings,
@@ -343,6 +344,7 @@ def _environment(
         pooler_url=libpq_secret(_value(settings, "pooler_url")),
         pool_mode=_value(settings, "pool_mode"),
         replicas=tuple(r for r in map(libpq_secret, settings_list(settings, "replicas")) if r),
+        replica_max_lag=float(table.get("replica_max_lag", DEFAULT_REPLICA_MAX_LAG)),
         redis_cluster=settings_list(settings, "redis_cluster"),
         redis_roles=redis_roles(table, settings),
         url_scheme=declared_scheme(settings.get("database_url")),

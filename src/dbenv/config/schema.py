@@ -177,6 +177,7 @@ ENVIRONMENT_KEYS: Mapping[str, Check] = {
     "pooler_url": text,
     "pool_mode": one_of(*POOL_MODES),
     "replicas": strings,
+    "replica_max_lag": positive,
     "redis_url": text,
     "redis_cluster": strings,
     "redis": check_redis_roles,  # [environments.NAME.redis.ROLE]: ROLE_KEYS

@@ -41,9 +41,12 @@ class Side:
     env: Environment | None = None
     source: SchemaSource | None = None
     root: Path | None = None
+    replica: int | None = None  # read from the environment's replica N (``--replica``)
 
     @property
     def label(self) -> str:
+        if self.replica is not None:
+            return f"{self.spec} (replica {self.replica})"
         return mask_url(self.spec) if self.kind == "url" else self.spec
 
 

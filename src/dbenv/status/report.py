@@ -27,6 +27,7 @@ from dbenv.errors import DbenvError
 from dbenv.safety.checks import facts_from, run_checks
 from dbenv.safety.stamp import Stamp
 from dbenv.status.drift import Drift, DriftReader
+from dbenv.status.replica_read import ReplicaRead, on_replica, read_of, replica_url
 from dbenv.status.topology import TopologyStatus, has_topology, topology_status
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ class EnvironmentStatus:
     leftovers: tuple[str, ...] = ()
     # pooler, replicas, Redis roles, when declared (``dbenv.status.topology``)
     topology: TopologyStatus | None = None
+    # the replica this row was read from (``--replica``), with its lag; None: the primary
+    replica_read: ReplicaRead | None = None
 
     @property
     def mixed(self) -> bool:
@@ -92,6 +95,7 @@ class StatusReport:
         for env in self.environments:
             row = asdict(env)
             row["mixed"] = env.mixed
+            row["replica_read"] = env.replica_read.to_dict() if env.replica_read else None
             if env.stamp is not None and env.stamp.created_at is not None:
                 row["stamp"]["created_at"] = env.stamp.created_at.isoformat()
             rows.append(row)
@@ -107,15 +111,49 @@ def parse_application_name(text: str) -> tuple[str, str, str | None] | None:
 
 
 def status(
-    project: Project, *, names: Sequence[str] | None = None, timeout: int = 3
+    project: Project,
+    *,
+    names: Sequence[str] | None = None,
+    timeout: int = 3,
+    replica: int | None = None,
 ) -> StatusReport:
-    """The status of the named environments (default: all of them)."""
+    """The status of the named environments (default: all of them).
+
+    ``replica``: read each chosen environment that declares replicas from its
+    replica of that number (``--replica``); bad input when none of them declares
+    any, or one has fewer.
+    """
     chosen = list(names) if names else list(project.environment_names)
+    if replica is not None:
+        _check_replica(project, chosen, replica)
     drift = DriftReader(project, timeout)
-    return StatusReport(project.name, tuple(_one(project, n, timeout, drift) for n in chosen))
+    rows = tuple(_one(project, n, timeout, drift, replica) for n in chosen)
+    return StatusReport(project.name, rows)
 
 
-def _one(project: Project, name: str, timeout: int, drift: DriftReader) -> EnvironmentStatus:
+def _check_replica(project: Project, names: list[str], number: int) -> None:
+    """Every environment read from a replica has replica ``number``; at least one is."""
+    with_replicas = []
+    for name in names:
+        try:
+            env = project.environment(name)
+        except DbenvError:
+            continue  # reported on its row
+        if env.replicas:
+            replica_url(env, number)  # fewer replicas: bad input before anything is read
+            with_replicas.append(env)
+    if not with_replicas:
+        from dbenv.errors import UsageError
+
+        raise UsageError(
+            f"none of {', '.join(repr(n) for n in names)} declares replicas to read from.",
+            hint="Add replicas under [environments.NAME], or leave out --replica.",
+        )
+
+
+def _one(
+    project: Project, name: str, timeout: int, drift: DriftReader, replica: int | None
+) -> EnvironmentStatus:
     try:
         env = project.environment(name)
     except DbenvError as exc:
@@ -124,22 +162,32 @@ def _one(project: Project, name: str, timeout: int, drift: DriftReader) -> Envir
         return _primary_row(project, env, timeout, drift)
     from concurrent.futures import ThreadPoolExecutor
 
-    # the topology's probes run while the primary is inspected
+    number = replica if replica is not None and env.replicas else None
+    # the topology's probes run while the primary (or the replica read) is inspected
     with ThreadPoolExecutor(1, thread_name_prefix="dbenv-status") as pool:
         topology = pool.submit(topology_status, env, timeout=timeout)
-        row = _primary_row(project, env, timeout, drift)
-        return _replace(row, topology=topology.result())
+        if number is None:
+            return _replace(_primary_row(project, env, timeout, drift), topology=topology.result())
+        row = _primary_row(project, on_replica(env, number), timeout, drift, on_replica=True)
+        found = topology.result()
+        read = read_of(env, number, found=found.replicas[number - 1])
+        return _replace(row, topology=found, replica_read=read)
 
 
 def _primary_row(
-    project: Project, env: Environment, timeout: int, drift: DriftReader
+    project: Project,
+    env: Environment,
+    timeout: int,
+    drift: DriftReader,
+    *,
+    on_replica: bool = False,
 ) -> EnvironmentStatus:
     target = env.database_url.masked if env.database_url else None
     base = EnvironmentStatus(env.name, env.tier, env.isolation, target, redis=_redis(env))
     if env.database_url is None:
         return _replace(base, error="no database URL (is the local stack up? dbenv up)")
     try:
-        row = _inspect(project, env, base, timeout)
+        row = _inspect(project, env, base, timeout, on_replica=on_replica)
     except DbenvError as exc:
         return _replace(base, error=exc.message, drift=_unread(env))
     if not row.reachable or row.error:
@@ -161,7 +209,12 @@ def _replace(status: EnvironmentStatus, **changes: Any) -> EnvironmentStatus:
 
 
 def _inspect(
-    project: Project, env: Environment, base: EnvironmentStatus, timeout: int
+    project: Project,
+    env: Environment,
+    base: EnvironmentStatus,
+    timeout: int,
+    *,
+    on_replica: bool = False,
 ) -> EnvironmentStatus:
     from psycopg import Error
 
@@ -183,13 +236,18 @@ def _inspect(
         clients, components = _clients(conn, project)
         facts = facts_from(conn, project, env)
         checks = run_checks(project, env, "reset", facts)
+        # read on a replica, check 'replica' fails for the replica itself; a reset
+        # runs on the primary, so it says nothing about one
+        refused = tuple(r.check for r in checks if not r.passed)
+        if on_replica:
+            refused = tuple(c for c in refused if c != "replica")
         return _replace(
             base,
             reachable=True,
             latency_ms=latency,
             stamp_state=facts.state,
             stamp=facts.stamp,
-            reset_refused_by=tuple(r.check for r in checks if not r.passed),
+            reset_refused_by=refused,
             alembic_revision=_alembic_revision(conn, env),
             fingerprint=_fingerprint(conn, project, env),
             table_count=_table_count(conn, project, env),

@@ -45,6 +45,7 @@ __all__ = [
     "has_topology",
     "lsn_bytes",
     "primary_system",
+    "replica_alone",
     "topology_status",
 ]
 
@@ -147,6 +148,12 @@ def topology_status(env: Environment, *, timeout: int = 3) -> TopologyStatus:
             tuple(_replica_row(n, f.result(), main) for n, f in enumerate(replicas, 1)),
             tuple(f.result() for f in roles),
         )
+
+
+def replica_alone(url: SecretURL, number: int, *, timeout: int = 3) -> ReplicaStatus:
+    """One replica probed without its primary: no byte lag, no system comparison
+    (a read from the replica spares the primary even this connection)."""
+    return _replica_row(number, _replica(url, timeout), _Primary(PrimaryStatus("", False)))
 
 
 def primary_system(env: Environment, timeout: int = 3) -> str | None:
