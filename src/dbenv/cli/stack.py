@@ -32,6 +32,18 @@ def _render_up(result: UpResult) -> None:
     if state is not None and state.redis is not None:
         redis = state.redis
         out(f"Redis {redis.version}  127.0.0.1:{redis.port}  pid {redis.pid}")
+    if state is not None and state.replica is not None:
+        rep = state.replica
+        out(
+            f"replica (hot standby)  127.0.0.1:{rep.port}  socket {rep.socket_dir}  "
+            f"pid {rep.pid}  data {rep.data_dir}"
+        )
+    if state is not None and state.pooler is not None:
+        pooler = state.pooler
+        out(
+            f"PgBouncer {pooler.version}  127.0.0.1:{pooler.port}  pool mode "
+            f"{pooler.pool_mode}  pid {pooler.pid}"
+        )
     for db in result.databases:
         verb = "created" if db.created else "exists"
         out(f"database {db.database} (user {db.user}) for {db.environment}: {verb}")

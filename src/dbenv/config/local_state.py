@@ -29,6 +29,9 @@ class LocalState:
     socket_dir: str
     superuser: str
     redis_port: int | None = None
+    replica_port: int | None = None  # the hot standby ([local] replica = true)
+    replica_socket_dir: str | None = None
+    pooler_port: int | None = None  # PgBouncer ([local] pooler = true)
 
 
 def local_settings(table: Mapping[str, Any], root: Path) -> LocalSettings:
@@ -41,6 +44,10 @@ def local_settings(table: Mapping[str, Any], root: Path) -> LocalSettings:
         redis=bool(table.get("redis", True)),
         redis_port=int(table.get("redis_port", 0)),
         redis_persist=bool(table.get("redis_persist", False)),
+        replica=bool(table.get("replica", False)),
+        replica_port=int(table.get("replica_port", 0)),
+        pooler=bool(table.get("pooler", False)),
+        pooler_port=int(table.get("pooler_port", 0)),
         disposable=bool(table.get("disposable", True)),
         pg_bindir=Path(bindir).expanduser() if bindir else None,
     )
@@ -54,13 +61,16 @@ def read_local_state(data_dir: Path) -> LocalState | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         postgres = data["postgres"]
-        redis = data.get("redis")
+        redis, replica, pooler = data.get("redis"), data.get("replica"), data.get("pooler")
         return LocalState(
             path=path,
             pg_port=int(postgres["port"]),
             socket_dir=str(postgres["socket_dir"]),
             superuser=str(postgres["superuser"]),
             redis_port=int(redis["port"]) if isinstance(redis, dict) else None,
+            replica_port=int(replica["port"]) if isinstance(replica, dict) else None,
+            replica_socket_dir=str(replica["socket_dir"]) if isinstance(replica, dict) else None,
+            pooler_port=int(pooler["port"]) if isinstance(pooler, dict) else None,
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(

@@ -212,5 +212,9 @@ class LocalSettings:
     redis: bool = True
     redis_port: int = 0
     redis_persist: bool = False  # RDB snapshots + append-only file under data_dir/redis
+    replica: bool = False  # a streaming hot standby of the local primary
+    replica_port: int = 0
+    pooler: bool = False  # a PgBouncer in transaction mode in front of the primary
+    pooler_port: int = 0
     disposable: bool = True  # allows fsync=off & co. on a cluster dbenv created
     pg_bindir: Path | None = None

@@ -158,6 +158,10 @@ LOCAL_KEYS: Mapping[str, Check] = {
     "redis": boolean,
     "redis_port": port,
     "redis_persist": boolean,
+    "replica": boolean,
+    "replica_port": port,
+    "pooler": boolean,
+    "pooler_port": port,
     "disposable": boolean,
     "pg_bindir": text,
 }

@@ -15,7 +15,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dbenv.config.interpolation import MissingVariable, Resolver
-from dbenv.config.local_state import NOT_RUNNING, local_database_name, read_local_state
+from dbenv.config.local_state import (
+    NOT_RUNNING,
+    LocalState,
+    local_database_name,
+    read_local_state,
+)
 from dbenv.config.locator import KeyLines
 from dbenv.config.masking import mask_url
 from dbenv.config.model import LocalSettings, Origin, Secret, SecretURL, Setting, plain_text
@@ -233,6 +238,7 @@ def _local_urls(ctx: SettingsContext, settings: dict[str, Setting]) -> None:
     )
     if "database_url" not in settings:
         settings["database_url"] = _local_database_url(ctx, settings, socket, user, origin)
+        _local_topology(ctx, settings, state, database, user, origin)
     urls = {
         "admin_url": socket_url(
             socket_dir=state.socket_dir,
@@ -247,8 +253,47 @@ def _local_urls(ctx: SettingsContext, settings: dict[str, Setting]) -> None:
         settings.setdefault(key, Setting(key, SecretURL(url, masked=mask_url(url)), origin))
 
 
+def _local_topology(
+    ctx: SettingsContext,
+    settings: dict[str, Setting],
+    state: LocalState,
+    database: str,
+    user: str,
+    origin: Origin,
+) -> None:
+    """The running stack's PgBouncer and replica as ``pooler_url`` / ``replicas.1``.
+
+    Only where the environment's own database comes from the stack and it
+    declares none of its own; the role's password is the database URL's.
+    """
+    if state.pooler_port is not None and "pooler_url" not in settings:
+        tcp = url_from_parts(
+            host="127.0.0.1", port=state.pooler_port, database=database, user=user, password=None
+        )
+        settings["pooler_url"] = _local_database_url(
+            ctx, settings, tcp, user, origin, key="pooler_url"
+        )
+        settings.setdefault("pool_mode", Setting("pool_mode", "transaction", origin))
+    if state.replica_port is not None and state.replica_socket_dir and "replicas" not in ctx.table:
+        socket = socket_url(
+            socket_dir=state.replica_socket_dir,
+            port=state.replica_port,
+            database=database,
+            user=user,
+        )
+        settings["replicas.1"] = _local_database_url(
+            ctx, settings, socket, user, origin, key="replicas.1"
+        )
+
+
 def _local_database_url(
-    ctx: SettingsContext, settings: dict[str, Setting], socket: str, user: str, origin: Origin
+    ctx: SettingsContext,
+    settings: dict[str, Setting],
+    socket: str,
+    user: str,
+    origin: Origin,
+    *,
+    key: str = "database_url",
 ) -> Setting:
     """The local stack's URL with the role's password: configured, or generated once.
 
@@ -259,7 +304,7 @@ def _local_database_url(
 
     configured = settings.get("password")
     if configured is not None and configured.value is None:  # ${VAR} not set
-        return Setting("database_url", None, configured.origin, note=configured.note)
+        return Setting(key, None, configured.origin, note=configured.note)
     password = configured.value if configured is not None else None
     if password is None:
         password = generated_password(ctx.local.data_dir, user)
@@ -272,7 +317,7 @@ def _local_database_url(
 
     url = SecretURL(reveal, masked=mask_url(url_with_password(socket, "x")))
     parts = (("password", settings["password"].origin),)
-    return Setting("database_url", url, origin, parts=parts)
+    return Setting(key, url, origin, parts=parts)
 
 
 def _check_isolation(ctx: SettingsContext, settings: Mapping[str, Setting]) -> None:

@@ -242,7 +242,13 @@ def free_port(preferred: int = 0) -> int:
 
 
 def port_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:``port``.
+
+    SO_REUSEADDR as the servers themselves bind (PostgreSQL, Redis, PgBouncer): a
+    port whose last connections linger in TIME_WAIT is free to them, and so to us.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -12,6 +12,8 @@ A server dbenv starts (``LocalStack``) and one it only points at
     <data_dir>/run/             the unix socket (trust; TCP needs a password)
     <data_dir>/state.json       ports, pids, versions: what ``server = "local"`` resolves to
     <data_dir>/redis*           Redis's pid file, log and working directory
+    <data_dir>/replica/         [local] replica = true: the hot standby (PGDATA, socket, log)
+    <data_dir>/pgbouncer/       [local] pooler = true: PgBouncer's ini, log and pid file
 
 Run as root, PostgreSQL runs as an unprivileged user (it refuses root). When that
 user cannot reach the data directory (a 0700 home or ``mktemp -d`` folder), dbenv
@@ -47,11 +49,14 @@ from dbenv.stack.host import (
     stop_all,
 )
 from dbenv.stack.pg_cluster import PgCluster, PortTaken, check_socket_dir
+from dbenv.stack.pgbouncer import PgBouncerProcess, require_pgbouncer
 from dbenv.stack.redis_server import RedisProcess, find_redis_server
+from dbenv.stack.shape import ensure_pooler, ensure_replica, replica_cluster
 from dbenv.stack.state import (
     STATE,
     ExternalServer,
     PgState,
+    PoolerState,
     RedisState,
     Server,
     ServerURLs,
@@ -66,6 +71,7 @@ __all__ = [
     "ExternalServer",
     "LocalStack",
     "PgState",
+    "PoolerState",
     "RedisState",
     "Server",
     "ServerURLs",
@@ -97,6 +103,10 @@ class LocalStack:
         redis: bool = True,
         redis_port: int = 0,
         redis_persist: bool = False,
+        replica: bool = False,
+        replica_port: int = 0,
+        pooler: bool = False,
+        pooler_port: int = 0,
         disposable: bool = True,
         pg_bindir: Path | None = None,
         search_path: str | None = None,
@@ -111,6 +121,10 @@ class LocalStack:
         self.redis = redis
         self.redis_port = redis_port
         self.redis_persist = redis_persist
+        self.replica = replica
+        self.replica_port = replica_port
+        self.pooler = pooler
+        self.pooler_port = pooler_port
         self.disposable = disposable
         self.pg_bindir = pg_bindir
         self.search_path = search_path
@@ -185,6 +199,13 @@ class LocalStack:
             found = reachable_binaries(found, run_as, self.binaries_cache)
         return self._cluster_in(self.home, found, run_as)
 
+    def _bouncer(self, run_as: RunAs | None = None) -> PgBouncerProcess:
+        """The stack's PgBouncer (its binary is looked up only to start one)."""
+        from dbenv.stack.pgbouncer import find_pgbouncer
+
+        binary = find_pgbouncer(search_path=self.search_path) or Path("pgbouncer")
+        return PgBouncerProcess(self.home, binary=binary, run_as=run_as)
+
     def _redis(self) -> RedisProcess | None:
         binary = find_redis_server(search_path=self.search_path)
         return RedisProcess(self.data_dir, binary=binary) if binary else None
@@ -209,16 +230,34 @@ class LocalStack:
         proc = self._redis()
         if redis_state and (proc is None or proc.running_pid() != redis_state.pid):
             redis_state = None
-        state = StackState(replace(state.postgres, pid=pid), redis_state)
+        replica = state.replica
+        if replica and replica_cluster(cluster).running_pid() != replica.pid:
+            replica = None
+        pooler = state.pooler
+        if pooler and self._bouncer().running_pid() != pooler.pid:
+            pooler = None
+        state = StackState(replace(state.postgres, pid=pid), redis_state, replica, pooler)
         return StackStatus("local", running=True, state=state, urls=self.urls())
+
+    def _complete(self, state: StackState | None) -> bool:
+        """Whether everything asked for runs already (``up`` then starts nothing)."""
+        if state is None:
+            return False
+        return (
+            (state.redis is not None or not self._want_redis())
+            and (state.replica is not None or not self.replica)
+            and (state.pooler is not None or not self.pooler)
+        )
 
     def start(self) -> StackStatus:
         """Start what is not running (idempotent); on any failure or Ctrl-C stop what it began."""
         self._notices = []
         current = self.status()
-        if current.running and ((current.state and current.state.redis) or not self._want_redis()):
+        if current.running and self._complete(current.state):
             self._say("the local stack is already running")
             return replace(current, notices=tuple(self._notices))
+        if self.pooler:  # before anything starts: a missing binary is a config error
+            require_pgbouncer(search_path=self.search_path)
         cluster = self._placed(self._cluster(binaries=True))
         cluster.check_version()
         # before creating anything: the server's user must reach its data and socket
@@ -240,7 +279,7 @@ class LocalStack:
                 finally:
                     wait([redis_start])  # before any undo: never leave it starting
                 redis = redis_start.result()
-            state = StackState(pg, redis)
+            state = self._shape(cluster, StackState(pg, redis), started=started)
             (self.data_dir / STATE).write_text(state.to_json())
             self._remember_ports(state)
         except BaseException:
@@ -255,6 +294,37 @@ class LocalStack:
             started=tuple(started),
             notices=tuple(self._notices),
         )
+
+    def _shape(self, cluster: PgCluster, state: StackState, *, started: list[str]) -> StackState:
+        """Add the replica and the pooler ``[local]`` asks for, in front of the primary."""
+        primary = state.postgres
+        assert primary is not None
+        last = self._last_ports()
+
+        def say(text: str) -> None:
+            self._say(text)
+
+        replica = pooler = None
+        if self.pooler:
+            pooler = ensure_pooler(
+                self._bouncer(cluster.run_as),
+                primary,
+                wanted_port=self.pooler_port or last.get("pooler", 0),
+                pick_port=lambda p: self._pick_port(p, "PgBouncer", configured=self.pooler_port),
+                say=say,
+                started=started,
+            )
+        if self.replica:
+            replica = ensure_replica(
+                cluster,
+                primary,
+                settings=self._settings(),
+                wanted_port=self.replica_port or last.get("replica", 0),
+                pick_port=lambda p: self._pick_port(p, "the replica", configured=self.replica_port),
+                say=say,
+                started=started,
+            )
+        return replace(state, replica=replica, pooler=pooler)
 
     def _relocate(self, cluster: PgCluster, *, fresh_dir: bool) -> None:
         """Make the root-owned home of a relocated cluster and record it in the marker."""
@@ -349,8 +419,7 @@ class LocalStack:
         self._say(f"{how} into {cluster.pgdata} (PostgreSQL {cluster.bin.version})")
 
     def _start_postgres(self, cluster: PgCluster) -> tuple[int, int]:
-        fast = self.disposable and bool(self._marker_data().get("cluster"))
-        settings = FAST_SETTINGS if fast else {}
+        settings = self._settings()
         wanted = self.port or self._last_ports().get("postgres", 0)
         for _attempt in range(3):
             port = self._pick_port(wanted, "PostgreSQL", configured=self.port)
@@ -367,6 +436,10 @@ class LocalStack:
             hint="Check what is taking ports, then run dbenv up again.",
         )
 
+    def _settings(self) -> dict[str, str]:
+        fast = self.disposable and bool(self._marker_data().get("cluster"))
+        return dict(FAST_SETTINGS) if fast else {}
+
     def _last_ports(self) -> dict[str, int]:
         """The ports of the last run: reused when free, so URLs stay the same across restarts."""
         try:
@@ -380,6 +453,8 @@ class LocalStack:
     def _remember_ports(self, state: StackState) -> None:
         ports = {"postgres": state.postgres.port if state.postgres else None}
         ports["redis"] = state.redis.port if state.redis else None
+        ports["replica"] = state.replica.port if state.replica else None
+        ports["pooler"] = state.pooler.port if state.pooler else None
         (self.data_dir / LAST_PORTS).write_text(json.dumps(ports) + "\n")
 
     def _pick_port(self, wanted: int, what: str, *, configured: int) -> int:
@@ -419,6 +494,12 @@ class LocalStack:
 
     def _undo(self, cluster: PgCluster, started: list[str], *, created: bool) -> None:
         """Stop what this ``start`` began, so an error or Ctrl-C leaves nothing running."""
+        if "pooler" in started:
+            with contextlib.suppress(Exception):
+                self._bouncer().stop()
+        if "replica" in started:
+            with contextlib.suppress(Exception):
+                replica_cluster(cluster).stop()
         if "redis" in started:
             with contextlib.suppress(Exception):
                 proc = self._redis()
@@ -430,11 +511,17 @@ class LocalStack:
         (self.data_dir / STATE).unlink(missing_ok=True)
 
     def stop(self) -> StackStatus:
-        """Fast shutdown of PostgreSQL and Redis; waits until both are gone."""
+        """Fast shutdown of every server of the stack; waits until all are gone."""
         proc = self._redis()
-        targets = [proc.stop_target() if proc else None, self._cluster().stop_target()]
+        cluster = self._cluster()
+        targets = [
+            proc.stop_target() if proc else None,
+            self._bouncer().stop_target(),
+            replica_cluster(cluster).stop_target(),
+            cluster.stop_target(),
+        ]
         stopping = [target for target in targets if target is not None]
-        stop_all(stopping)  # both at once: down costs the slower of the two, not the sum
+        stop_all(stopping)  # all at once: down costs the slowest, not the sum
         (self.data_dir / STATE).unlink(missing_ok=True)
         return StackStatus("local", running=False, stopped=tuple(t[0] for t in stopping))
 
@@ -451,9 +538,10 @@ class LocalStack:
             )
         result = self.stop()
         home = self.home
-        socket_dir = self._cluster().socket_dir
-        if not socket_dir.is_relative_to(home):
-            shutil.rmtree(socket_dir, ignore_errors=True)  # the short one under /tmp
+        cluster = self._cluster()
+        for socket_dir in (cluster.socket_dir, replica_cluster(cluster).socket_dir):
+            if not socket_dir.is_relative_to(home):
+                shutil.rmtree(socket_dir, ignore_errors=True)  # the short one under /tmp
         if home != self.data_dir and home.parent == RELOCATED:
             shutil.rmtree(home, ignore_errors=True)  # the marker names it: dbenv made it
         shutil.rmtree(self.data_dir)

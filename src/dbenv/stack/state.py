@@ -20,6 +20,7 @@ __all__ = [
     "STATE",
     "ExternalServer",
     "PgState",
+    "PoolerState",
     "RedisState",
     "Server",
     "ServerURLs",
@@ -53,11 +54,24 @@ class RedisState:
 
 
 @dataclass(frozen=True)
+class PoolerState:
+    """The local PgBouncer (transaction mode, in front of the primary)."""
+
+    port: int
+    pid: int
+    version: str
+    host: str = "127.0.0.1"
+    pool_mode: str = "transaction"
+
+
+@dataclass(frozen=True)
 class StackState:
     """What ``state.json`` holds. No password: the unix socket is trusted."""
 
     postgres: PgState | None
     redis: RedisState | None = None
+    replica: PgState | None = None  # [local] replica = true: the hot standby
+    pooler: PoolerState | None = None  # [local] pooler = true: PgBouncer
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -66,7 +80,13 @@ class StackState:
     def from_json(cls, text: str) -> StackState:
         data = json.loads(text)
         pg, redis = data.get("postgres"), data.get("redis")
-        return cls(PgState(**pg) if pg else None, RedisState(**redis) if redis else None)
+        replica, pooler = data.get("replica"), data.get("pooler")
+        return cls(
+            PgState(**pg) if pg else None,
+            RedisState(**redis) if redis else None,
+            PgState(**replica) if replica else None,
+            PoolerState(**pooler) if pooler else None,
+        )
 
 
 def read_state(data_dir: Path) -> StackState | None:
@@ -94,7 +114,8 @@ class StackStatus:
     state: StackState | None = None
     urls: ServerURLs | None = None
     created: bool = False  # this call ran initdb
-    started: tuple[str, ...] = ()  # servers this call started ("postgres", "redis")
+    # servers this call started ("postgres", "redis", "replica", "pooler")
+    started: tuple[str, ...] = ()
     stopped: tuple[int, ...] = ()  # pids this call stopped
     notices: tuple[str, ...] = field(default=())
 
