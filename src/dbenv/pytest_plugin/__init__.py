@@ -5,8 +5,8 @@ Registered through the ``pytest11`` entry point (``-p no:dbenv`` removes it,
 test asks for one of its fixtures it does nothing: no server, no driver import.
 
 Fixtures (each also a factory in ``dbenv.pytest_plugin.factories``):
-``dbenv_env``, ``dbenv_url``, ``db``, ``sa_engine``, ``sa_session``, ``async_db``,
-``async_sa_session``, ``dbenv_redis``; ``dbenv_databases`` is the session object
+``dbenv_env``, ``dbenv_url``, ``dbenv_replica_url``, ``db``, ``sa_engine``, ``sa_session``,
+``async_db``, ``async_sa_session``, ``dbenv_redis``; ``dbenv_databases`` is the session object
 behind them. Marker: ``@pytest.mark.dbenv(transaction=False)`` for real commits.
 See docs/pytest.md.
 """
@@ -32,6 +32,7 @@ OPTIONS = pytest.StashKey[PluginOptions]()
 
 dbenv_env = factories.dbenv_env()
 dbenv_url = factories.dbenv_url()
+dbenv_replica_url = factories.dbenv_replica_url()
 db = factories.db()
 sa_engine = factories.sa_engine()
 sa_session = factories.sa_session()

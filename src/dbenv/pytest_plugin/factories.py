@@ -140,6 +140,29 @@ def dbenv_url(env: str | None = None) -> Any:
     return fixture
 
 
+def dbenv_replica_url(env: str | None = None, number: int = 1) -> Any:
+    """Replica ``number``'s URL (from 1) for the target's database, plain; a test
+    asking for a replica its environment lacks fails, saying so (never skipped).
+
+    A standby replays only what was committed: read there what a test committed
+    (``@pytest.mark.dbenv(transaction=False)``), after waiting for the replay.
+    """
+
+    @pytest.fixture
+    def fixture(request: pytest.FixtureRequest, dbenv_databases: TestDatabases) -> str:
+        target = _target(request, dbenv_databases, env)
+        replicas = target.env.replicas
+        if len(replicas) < number:
+            pytest.fail(
+                f"dbenv: environment '{target.env.name}' has no replica {number}; declare "
+                "replicas in dbenv.toml, or set [local] replica = true.",
+                pytrace=False,
+            )
+        return replicas[number - 1].reveal()
+
+    return fixture
+
+
 def db(env: str | None = None) -> Any:
     """A psycopg connection inside a transaction rolled back after the test."""
 

@@ -58,10 +58,13 @@ def derive(
         return env
     changes: dict[str, Any] = {}
     if env.isolation == "database":
-        plain = env.database_url.reveal()
-        base = postgres.url_parts(plain).get("dbname", "")
-        url = postgres.with_database(plain, worker_database(base, worker.id))
-        changes["database_url"] = SecretURL(url, masked=mask_url(url))
+        base = postgres.url_parts(env.database_url.reveal()).get("dbname", "")
+        clone = worker_database(base, worker.id)
+        changes["database_url"] = _on(env.database_url, clone)
+        # the pooler and the replicas reach the same clone (a replica replays its CREATE)
+        if env.pooler_url is not None:
+            changes["pooler_url"] = _on(env.pooler_url, clone)
+        changes["replicas"] = tuple(_on(url, clone) for url in env.replicas)
     elif env.isolation == "schema" and env.schema:
         changes["schema"] = worker_database(env.schema, worker.id)
     elif env.isolation == "prefix" and env.prefix:
@@ -69,6 +72,12 @@ def derive(
     if env.redis_url is not None:
         changes["redis_db"] = worker_redis_db(env, worker, neighbours)
     return replace(env, **changes)
+
+
+def _on(url: SecretURL, database: str) -> SecretURL:
+    """``url`` naming ``database`` instead."""
+    plain = postgres.with_database(url.reveal(), database)
+    return SecretURL(plain, masked=mask_url(plain))
 
 
 def worker_redis_db(
