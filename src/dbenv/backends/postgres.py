@@ -84,6 +84,31 @@ class PendingConnection:
             conn.close()
 
 
+def wait_replayed(primary: Secret | str, replica: Secret | str, *, timeout: float = 30) -> bool:
+    """Wait until ``replica`` has replayed everything ``primary`` has written so far.
+
+    What ``dbenv up`` just created (databases, roles) is then on the replica too, and
+    a test reading there sees the database as it now is. False on timeout. The insert
+    position, not the written one: with ``synchronous_commit = off`` (a disposable
+    database) a commit may not be written yet.
+    """
+    import time
+
+    with connect(primary, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+    deadline = time.monotonic() + timeout
+    with connect(replica, autocommit=True) as conn:
+        while True:
+            done = conn.execute(
+                "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (row[0] if row else "0/0",)
+            ).fetchone()
+            if done is not None and done[0]:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+
+
 # --- lifecycle helpers (guard, stamp, status, provision): additive ------------------
 
 

@@ -174,7 +174,22 @@ def up(
     status = stack_for(project, no_redis=no_redis, progress=progress).start()
     # Resolve the environments afresh: their URLs point at the state just written.
     fresh = replace(project, _cache={})
-    return UpResult(status, _provision(fresh, progress=progress))
+    databases = _provision(fresh, progress=progress)
+    _replica_caught_up(status, progress=progress)
+    return UpResult(status, databases)
+
+
+def _replica_caught_up(status: StackStatus, *, progress: Progress | None) -> None:
+    """Return once the replica has replayed what ``up`` created: its databases are there."""
+    state = status.state
+    if state is None or state.postgres is None or state.replica is None:
+        return
+    from dbenv.backends.postgres import wait_replayed
+    from dbenv.stack.state import pg_socket_url
+
+    caught_up = wait_replayed(pg_socket_url(state.postgres), pg_socket_url(state.replica))
+    if not caught_up and progress:
+        progress("note: the replica has not caught up with the primary after 30 s")
 
 
 def down(project: Project, *, purge: bool = False) -> DownResult:

@@ -144,7 +144,9 @@ def dbenv_replica_url(env: str | None = None, number: int = 1) -> Any:
     """Replica ``number``'s URL (from 1) for the target's database, plain; a test
     asking for a replica its environment lacks fails, saying so (never skipped).
 
-    A standby replays only what was committed: read there what a test committed
+    At setup it waits until the replica has replayed all the primary wrote (the
+    target database as the session prepared it). A standby replays only what was
+    committed: read there what a test committed
     (``@pytest.mark.dbenv(transaction=False)``), after waiting for the replay.
     """
 
@@ -158,7 +160,13 @@ def dbenv_replica_url(env: str | None = None, number: int = 1) -> Any:
                 "replicas in dbenv.toml, or set [local] replica = true.",
                 pytrace=False,
             )
-        return replicas[number - 1].reveal()
+        from dbenv.backends.postgres import wait_replayed
+
+        replica = replicas[number - 1]
+        assert target.env.database_url is not None
+        with reported(request.config):
+            wait_replayed(target.env.database_url, replica)
+        return replica.reveal()
 
     return fixture
 

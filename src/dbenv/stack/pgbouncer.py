@@ -34,15 +34,15 @@ PLACES = (Path("/usr/sbin/pgbouncer"), Path("/usr/local/bin/pgbouncer"), Path("/
 
 
 def find_pgbouncer(*, search_path: str | None = None) -> Path | None:
-    """``pgbouncer`` on PATH (``search_path``), else in /usr/sbin and friends; else None."""
+    """``pgbouncer`` on PATH (``search_path``), else in /usr/sbin and friends; else None.
+
+    /usr/sbin is looked in whatever PATH says: Debian installs it there, off a
+    normal user's PATH.
+    """
     found = shutil.which("pgbouncer", path=search_path)
     if found:
         return Path(found)
-    if search_path is None:
-        for place in PLACES:
-            if os.access(place, os.X_OK):
-                return place
-    return None
+    return next((place for place in PLACES if os.access(place, os.X_OK)), None)
 
 
 def require_pgbouncer(*, search_path: str | None = None) -> Path:
