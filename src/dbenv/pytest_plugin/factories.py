@@ -42,6 +42,7 @@ __all__ = [
     "db",
     "dbenv_env",
     "dbenv_redis",
+    "dbenv_replica_url",
     "dbenv_url",
     "sa_engine",
     "sa_session",
