@@ -186,8 +186,9 @@ def test_fixtures_connect_directly_and_the_app_gets_the_pooler(db, dbenv_url):
 @pytest.mark.dbenv(transaction=False)
 def test_the_replica_fixture_reads_what_a_test_committed(dbenv_url, dbenv_replica_url):
     with psycopg.connect(dbenv_url, autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = on")  # a disposable database has it off
         conn.execute("INSERT INTO seen VALUES (7)")
-        lsn = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
+        lsn = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
         database = conn.execute("SELECT current_database()").fetchone()
     with psycopg.connect(dbenv_replica_url, autocommit=True) as replica:
         assert replica.execute("SELECT current_database()").fetchone() == database

@@ -88,14 +88,20 @@ def wait_replayed(primary: Secret | str, replica: Secret | str, *, timeout: floa
     """Wait until ``replica`` has replayed everything ``primary`` has written so far.
 
     What ``dbenv up`` just created (databases, roles) is then on the replica too, and
-    a test reading there sees the database as it now is. False on timeout. The insert
-    position, not the written one: with ``synchronous_commit = off`` (a disposable
-    database) a commit may not be written yet.
+    a test reading there sees the database as it now is. False on timeout.
+
+    A primary with ``synchronous_commit = off`` (a disposable database) leaves
+    commits unflushed for up to three ``wal_writer_delay`` s, and a standby gets only
+    flushed WAL: one synchronous commit (a transaction id taken) flushes them all.
     """
     import time
 
     with connect(primary, autocommit=True) as conn:
-        row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+        conn.execute("SET synchronous_commit = on")
+        conn.execute("SELECT pg_current_xact_id()")
+        # written up to that commit's end (the insert position may be a page header
+        # further on, which only the next record's replay passes)
+        row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
     deadline = time.monotonic() + timeout
     with connect(replica, autocommit=True) as conn:
         while True:

@@ -171,12 +171,17 @@ def up(
     progress: Progress | None = None,
 ) -> UpResult:
     """Start the local stack (idempotent) and create the local environments' databases."""
-    status = stack_for(project, no_redis=no_redis, progress=progress).start()
-    # Resolve the environments afresh: their URLs point at the state just written.
-    fresh = replace(project, _cache={})
-    databases = _provision(fresh, progress=progress)
+    databases: list[LocalDatabase] = []
+
+    def provision() -> None:
+        # Resolve the environments afresh: their URLs point at the state just written.
+        databases.extend(_provision(replace(project, _cache={}), progress=progress))
+
+    # provisioning needs only the primary: it runs while the replica and pooler start
+    stack = stack_for(project, no_redis=no_redis, progress=progress)
+    status = stack.start(meanwhile=provision)
     _replica_caught_up(status, progress=progress)
-    return UpResult(status, databases)
+    return UpResult(status, tuple(databases))
 
 
 def _replica_caught_up(status: StackStatus, *, progress: Progress | None) -> None:

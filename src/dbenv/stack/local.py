@@ -249,12 +249,20 @@ class LocalStack:
             and (state.pooler is not None or not self.pooler)
         )
 
-    def start(self) -> StackStatus:
-        """Start what is not running (idempotent); on any failure or Ctrl-C stop what it began."""
+    def start(self, *, meanwhile: Callable[[], object] | None = None) -> StackStatus:
+        """Start what is not running (idempotent); on any failure or Ctrl-C stop what it began.
+
+        ``meanwhile`` runs once the primary is up and ``state.json`` names it, while
+        the replica and the pooler start (``dbenv up`` provisions then: the standby's
+        start then costs nothing on top). Its error is raised once the stack is up and
+        recorded: it stops nothing (a Ctrl-C still does).
+        """
         self._notices = []
         current = self.status()
         if current.running and self._complete(current.state):
             self._say("the local stack is already running")
+            if meanwhile is not None:
+                meanwhile()
             return replace(current, notices=tuple(self._notices))
         if self.pooler:  # before anything starts: a missing binary is a config error
             require_pgbouncer(search_path=self.search_path)
@@ -279,12 +287,26 @@ class LocalStack:
                 finally:
                     wait([redis_start])  # before any undo: never leave it starting
                 redis = redis_start.result()
-            state = self._shape(cluster, StackState(pg, redis), started=started)
+            state = StackState(pg, redis)
+            (self.data_dir / STATE).write_text(state.to_json())  # what meanwhile resolves
+            failed: Exception | None = None
+            with ThreadPoolExecutor(1, thread_name_prefix="dbenv-shape") as pool:
+                shaping = pool.submit(self._shape, cluster, state, started=started)
+                try:
+                    if meanwhile is not None:
+                        meanwhile()
+                except Exception as exc:  # its error, once the servers are recorded
+                    failed = exc
+                finally:
+                    wait([shaping])  # before any undo: never leave a standby starting
+                state = shaping.result()
             (self.data_dir / STATE).write_text(state.to_json())
             self._remember_ports(state)
         except BaseException:
             self._undo(cluster, started, created=created)
             raise
+        if failed is not None:  # the stack runs; what meanwhile did failed (as before)
+            raise failed
         return StackStatus(
             "local",
             running=True,
