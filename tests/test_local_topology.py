@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
 import textwrap
 from collections.abc import Iterator
@@ -300,3 +301,26 @@ def test_bad_local_values_exit_2(line: str, key: str) -> None:
         assert not (root / ".dbenv").exists()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_primary_that_moved_port_is_followed_by_the_replica_and_the_pooler(
+    stack: tuple[Path, Any],
+) -> None:
+    root, _ = stack
+    assert cli(root, "down").exit_code == 0
+    before = json.loads((root / ".dbenv" / "last-ports.json").read_text())
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        squatter.bind(("127.0.0.1", before["postgres"]))  # the primary's last port taken
+        squatter.listen()
+        result = cli(root, "up")
+        assert result.exit_code == 0, result.output
+        after = state_of(root)
+    assert after["postgres"]["port"] != before["postgres"]
+    env = environment(root, "development")
+    # a commit made now on the moved primary is replayed: the standby streams from it
+    assert wait_replayed(env.database_url, env.replicas[0]), "the replica does not follow"
+    pooled = exported(env)["DATABASE_URL"]
+    with psycopg.connect(pooled, prepare_threshold=None) as conn:
+        port = conn.execute("SELECT current_setting('port')").fetchone()
+        assert port == (str(after["postgres"]["port"]),)
