@@ -171,6 +171,17 @@ def test_compose_regenerates_its_own_files_and_honours_out(project_dir: Path) ->
     assert "TEST_POSTGRES_PASSWORD" in result.stdout
 
 
+def test_compose_says_it_leaves_out_the_local_replica_and_pooler(project_dir: Path) -> None:
+    toml = project_dir / "dbenv.toml"
+    toml.write_text(toml.read_text() + "\n[local]\nreplica = true\npooler = true\n")
+    result = runner.invoke(app, ["--project", str(project_dir), "compose"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "note: [local] replica = true and pooler = true: dbenv up starts them; these compose "
+        "files start neither a replica nor a pooler." in result.stdout
+    )
+
+
 def test_compose_needs_a_disposable_environment(tmp_path: Path) -> None:
     (tmp_path / "dbenv.toml").write_text(
         '[project]\nname = "solo"\n\n[environments.development]\n'

@@ -115,6 +115,8 @@ def compose_command(
     result = compose(get_project(ctx), out=out_dir)
     for path in result.files:
         out(f"wrote {path}")
+    for note in result.notes:
+        out(f"note: {note}")
     variables = " ".join(db.password_var for db in (result.main, *result.test))
     out(f"Set {variables} in your (untracked) .env files, then:")
     out("  docker compose -f docker-compose.yml -f docker-compose.test.yml up -d")

@@ -49,6 +49,7 @@ class ComposeResult:
     files: tuple[Path, ...]
     main: ComposeDatabase
     test: tuple[ComposeDatabase, ...]
+    notes: tuple[str, ...] = ()  # what of [local] the files leave out
 
 
 def _names(env: Environment) -> tuple[str, str]:
@@ -263,4 +264,13 @@ def write_compose(project: Project, *, out: Path | None = None) -> ComposeResult
         if relative.endswith(".sh"):
             path.chmod(0o755)
         written.append(path)
-    return ComposeResult(tuple(written), main, test)
+    asked = [key for key in ("replica", "pooler") if getattr(project.local, key)]
+    notes = (
+        (
+            f"[local] {' and '.join(f'{key} = true' for key in asked)}: dbenv up starts "
+            "them; these compose files start neither a replica nor a pooler.",
+        )
+        if asked
+        else ()
+    )
+    return ComposeResult(tuple(written), main, test, notes)
