@@ -38,9 +38,14 @@ class ReplicaPair:
     clusters: tuple[PgCluster, PgCluster]
 
     def wait_replayed(self, timeout: float = 10) -> None:
-        """Until the standby has replayed everything the primary wrote so far."""
+        """Until the standby has replayed everything the primary wrote so far.
+
+        The insert position, not ``pg_current_wal_lsn()`` (the write position): with
+        ``synchronous_commit = off`` a commit returns before its WAL is written, and
+        a wait up to the write position could end before the commit is replayed.
+        """
         with psycopg.connect(self.primary.dsn, autocommit=True) as conn:
-            row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+            row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
         assert row is not None
         deadline = time.monotonic() + timeout
         with psycopg.connect(self.standby.dsn, autocommit=True) as conn:

@@ -75,8 +75,12 @@ def exported(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
 PRINT_ENV = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
 
 
-def test_the_five_tiers_load_with_their_shapes() -> None:
-    project = load_project(project=EXAMPLE, process_env={})
+def test_the_five_tiers_load_with_their_shapes(tmp_path: Path) -> None:
+    # a copy without .dbenv: a stack running in the example would give local its
+    # pooler and replica ([local] replica/pooler; examples/tiers/demo shows them)
+    root = tmp_path / "tiers"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".dbenv"))
+    project = load_project(project=root, process_env={})
     assert list(project.environment_names) == list(CELERY)
     shapes = {}
     for name in CELERY:
