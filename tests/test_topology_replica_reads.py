@@ -107,9 +107,10 @@ def test_a_lagging_replica_makes_the_reads_stale(
         standby.execute("SELECT pg_wal_replay_pause()")
         try:
             with psycopg.connect(primary, autocommit=True) as conn:
+                conn.execute("SET synchronous_commit = on")  # written when committed
                 conn.execute("CREATE TABLE unreplayed (n int)")
                 conn.execute("INSERT INTO items VALUES (4, 40)")
-                lsn = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+                lsn = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
             assert lsn is not None
             received(standby, lsn[0])
             time.sleep(0.6)  # over production's replica_max_lag (0.5 s)
@@ -147,8 +148,9 @@ def test_sync_from_a_stale_replica_warns(
         standby.execute("SELECT pg_wal_replay_pause()")
         try:
             with psycopg.connect(primary, autocommit=True) as conn:
+                conn.execute("SET synchronous_commit = on")  # written when committed
                 conn.execute("INSERT INTO items VALUES (4, 40)")
-                lsn = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+                lsn = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
             assert lsn is not None
             received(standby, lsn[0])
             time.sleep(0.6)

@@ -149,8 +149,9 @@ def test_lag_shows_bytes_the_standby_has_not_replayed(
         standby.execute("SELECT pg_wal_replay_pause()")
         try:
             with psycopg.connect(replica_pair.primary.dsn_for(pair), autocommit=True) as conn:
+                conn.execute("SET synchronous_commit = on")  # written when committed
                 conn.execute("CREATE TABLE lagging AS SELECT generate_series(1, 2000) AS n")
-                row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+                row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
             assert row is not None
             received(standby, row[0])  # streamed, not replayed: lag in seconds too
             (replica,) = topology_status(env).replicas
