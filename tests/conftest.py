@@ -10,6 +10,8 @@ CONTRACT (other test modules rely on exactly this):
   ``pg_server``: ``.dsn_for(dbname)``, ``.alias(name, dbname)`` (pgbouncer_support).
 - ``replica_pair`` (session): a primary of its own and a streaming standby of it,
   ``.primary`` / ``.standby`` (PgServer), ``.wait_replayed()`` (replica_support).
+- ``redis_cluster`` (session): a real three-master Redis Cluster on loopback,
+  ``.seeds`` (one URL per node), ``.ports`` (redis_cluster_support).
 
 The suite starts its own servers from the machine's binaries with dbenv's local
 stack (``dbenv.stack.local``), once per session (per xdist worker), in a
@@ -38,6 +40,7 @@ from dbenv.stack.host import free_port
 from dbenv.stack.local import LocalStack
 from dbenv.stack.redis_server import RedisProcess, find_redis_server
 from pgbouncer_support import PgBouncer, start_pgbouncer
+from redis_cluster_support import RedisCluster, start_redis_cluster
 from replica_support import ReplicaPair, start_replica_pair
 from servers import PgServer, RedisServer, missing
 
@@ -144,4 +147,20 @@ def replica_pair() -> Iterator[ReplicaPair]:
         yield pair
     finally:
         pair.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """Three cluster-enabled masters joined into one cluster (redis_cluster_support)."""
+    root = _scratch_dir("dbenv-test-redis-cluster-")
+    try:
+        cluster = start_redis_cluster(root)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
         shutil.rmtree(root, ignore_errors=True)

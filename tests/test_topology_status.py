@@ -237,3 +237,5 @@ def test_a_cluster_of_its_own_is_probed_as_role_main(tmp_path: Path, redis_serve
     )
     (main,) = topology_status(load(tmp_path).environment("production")).redis_roles
     assert (main.role, main.cluster, main.reachable) == ("main", True, True)
+    assert main.error is not None and "cluster support disabled" in main.error
+    assert main.slots_covered is None  # a single Redis listed as a cluster has no slots

@@ -8,6 +8,15 @@ index — unless both have distinct, non-overlapping key prefixes. The same serv
 is known by URL spelling and by identity (``INFO server``'s run_id), so an alias
 of production's Redis is production's Redis.
 
+An environment on a Redis Cluster (``redis_cluster``) is flushed by its
+``redis_prefix`` only, on every master (``SCAN`` + ``UNLINK`` per node, never
+``FLUSHDB``); without a prefix it is refused (``ConfigError``: it would empty a
+whole cluster). It is refused (``redis-shared``) when any Redis of a protected
+environment (its main one or a role) is a node of the same cluster, by address or
+by node id (``backends.redis_cluster.identity``), whatever the prefixes; and a
+single-node flush is refused when its node belongs to a protected environment's
+cluster.
+
 ``snapshot`` saves the keys a flush would remove (``DUMP`` + ``PTTL`` of each, one
 JSON line per key) before an overridden flush; ``restore_snapshot`` puts them back.
 """
@@ -23,15 +32,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dbenv.backends import redis_cluster
 from dbenv.config.masking import mask_url
 from dbenv.config.model import Environment, Secret
-from dbenv.errors import ConfigError, ConnectionFailed, GuardRefusal
+from dbenv.errors import ConfigError, ConnectionFailed, DbenvError, GuardRefusal
 
 if TYPE_CHECKING:
     import redis
 
 __all__ = [
     "FlushResult",
+    "check_reachable",
     "connect",
     "flush",
     "ping",
@@ -40,6 +51,7 @@ __all__ = [
     "server_identity",
     "snapshot",
     "target_name",
+    "views",
 ]
 
 
@@ -51,6 +63,33 @@ class FlushResult:
     db: int
     prefix: str | None
     keys_removed: int  # FLUSHDB: the db's size when it was flushed
+    masters: int = 0  # a Redis Cluster: how many masters were flushed (0: a single node)
+    role: str | None = None  # one of the app's Redis roles; None: the main Redis
+    roles: tuple[FlushResult, ...] = ()  # the main result's: each declared role's flush
+
+
+def views(env: Environment) -> list[tuple[str | None, Environment]]:
+    """``env``'s main Redis (role None) and each declared role, as environments of their own.
+
+    A role's view has the role's URL or cluster, db and prefix (not the main ones),
+    so one flush, snapshot and ``redis-shared`` check serve every role.
+    """
+    from dataclasses import replace
+
+    found: list[tuple[str | None, Environment]] = []
+    if env.redis_url is not None or env.redis_cluster:
+        found.append((None, replace(env, redis_roles={})))
+    for name, role in env.redis_roles.items():
+        view = replace(
+            env,
+            redis_url=None if role.cluster else role.url,
+            redis_cluster=role.cluster,
+            redis_db=role.db,
+            redis_prefix=role.prefix,
+            redis_roles={},
+        )
+        found.append((name, view))
+    return found
 
 
 def _plain(url: Secret | str) -> str:
@@ -122,8 +161,10 @@ def check_flush(env: Environment, protected_envs: Iterable[Environment]) -> list
     Redis are production's Redis. Returns notes: protected Redis servers that could
     not be reached, so were not compared (not a pass, not a failure).
     """
-    mine = place_of(env)
     others = [o for o in protected_envs if o.name != env.name and o.tier == "protected"]
+    if env.redis_cluster:
+        return redis_cluster.check_flush(env, others)
+    mine = place_of(env)
     for other in others:
         if (
             mine is not None
@@ -133,7 +174,7 @@ def check_flush(env: Environment, protected_envs: Iterable[Environment]) -> list
             raise _shared(
                 env, other, f"the same Redis server and db index ({mine[0]}:{mine[1]}/{mine[2]})"
             )
-    return _by_identity(env, others)
+    return _by_identity(env, others) + redis_cluster.check_node(env, others)
 
 
 def _by_identity(env: Environment, others: list[Environment]) -> list[str]:
@@ -174,6 +215,49 @@ def _shared(env: Environment, other: Environment, what: str) -> GuardRefusal:
     )
 
 
+# -- Redis Cluster --------------------------------------------------------------------
+
+
+def _flush_cluster(env: Environment) -> FlushResult:
+    """``SCAN`` + ``UNLINK`` of the prefix's keys on every master; refused up front when a
+    master is failing (a flush that stops half-way is no flush)."""
+    import redis as redis_lib
+
+    prefix = redis_cluster.cluster_prefix(env)
+    view = redis_cluster.describe(env.redis_cluster)
+    failing = [f"{n.host}:{n.port}" for n in view.masters if n.failed]
+    if failing or view.state != "ok":
+        raise ConnectionFailed(
+            f"the Redis Cluster of '{env.name}' is not healthy (cluster_state"
+            f" {view.state}{', failing: ' + ', '.join(failing) if failing else ''});"
+            " nothing was changed.",
+            hint="Wait for the cluster to recover (dbenv status shows it), then retry.",
+        )
+    removed = 0
+    for node in view.masters:
+        client = redis_cluster.node_client(env.redis_cluster[0], node.host, node.port)
+        try:
+            for batch in _key_batches(client, prefix):
+                removed += _unlink(client, batch)
+        except redis_lib.RedisError as exc:
+            raise ConnectionFailed(
+                f"could not flush the Redis Cluster master {node.host}:{node.port} of"
+                f" '{env.name}': {type(exc).__name__} ({removed} keys removed before).",
+                hint="Check the cluster (dbenv status), then flush again.",
+            ) from None
+        finally:
+            client.close()
+    return FlushResult(env.name, 0, prefix, removed, masters=len(view.masters))
+
+
+def _unlink(client: redis.Redis, keys: list[Any]) -> int:
+    # one key a command: a multi-key UNLINK across slots is CROSSSLOT on a cluster node
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.unlink(key)
+        return sum(int(n) for n in pipe.execute())
+
+
 _identities: dict[str, str | None] = {}
 
 
@@ -208,6 +292,14 @@ def server_identity(
     return _identities[key]
 
 
+def check_reachable(env: Environment) -> None:
+    """Raise ``ConnectionFailed`` unless ``env``'s Redis (node, or cluster) answers."""
+    if env.redis_cluster:
+        redis_cluster.describe(env.redis_cluster, timeout=2)
+    elif env.redis_url is not None:
+        ping(env.redis_url, None, timeout=2)  # the db index is check_index's
+
+
 def check_index(env: Environment) -> None:
     """Refuse a db index the environment's Redis does not have (``ConfigError``).
 
@@ -218,7 +310,7 @@ def check_index(env: Environment) -> None:
 
     place = place_of(env)
     if env.redis_url is None or place is None:
-        return
+        return  # a cluster has db 0 only
     client = connect(env.redis_url, place[2], timeout=2)
     try:
         client.ping()
@@ -241,6 +333,9 @@ def flush(env: Environment, protected_envs: Iterable[Environment]) -> FlushResul
     """Clear the environment's Redis keys (its db index, or its prefix's keys)."""
     import redis as redis_lib
 
+    if env.redis_cluster:
+        check_flush(env, list(protected_envs))
+        return _flush_cluster(env)
     if env.redis_url is None:
         raise ConfigError(
             f"environment '{env.name}' has no Redis URL to flush.",
@@ -300,23 +395,34 @@ def snapshot(env: Environment, root: Path) -> Path:
     place = place_of(env)
     index = place[2] if place else 0
     when = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = root / ".dbenv" / "snapshots" / f"{env.name}-redis{index}-{when}.jsonl"
+    kind = "redis-cluster" if env.redis_cluster else f"redis{index}"
+    path = root / ".dbenv" / "snapshots" / f"{env.name}-{kind}-{when}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    client = connect(env.redis_url or "", index)
     try:
         with path.open("w", encoding="utf-8") as out:
-            for batch in _key_batches(client, env.redis_prefix):
-                _write_dumps(client, batch, out)
-    except redis_lib.RedisError as exc:
+            for client in _snapshot_clients(env, index):
+                try:
+                    for batch in _key_batches(client, env.redis_prefix):
+                        _write_dumps(client, batch, out)
+                finally:
+                    client.close()
+    except (redis_lib.RedisError, DbenvError) as exc:
         path.unlink(missing_ok=True)
         raise ConnectionFailed(
-            f"the safety snapshot of Redis db {index} failed ({type(exc).__name__});"
-            " nothing was changed.",
+            f"the safety snapshot of {kind} failed ({type(exc).__name__}); nothing was changed.",
             hint="Check that Redis is running and the URL is right (dbenv status).",
         ) from None
-    finally:
-        client.close()
     return path
+
+
+def _snapshot_clients(env: Environment, index: int) -> Iterator[redis.Redis]:
+    """A client on the db (single node), or one per master of the cluster (its prefix)."""
+    if not env.redis_cluster:
+        yield connect(env.redis_url or "", index)
+        return
+    redis_cluster.cluster_prefix(env)
+    for node in redis_cluster.describe(env.redis_cluster).masters:
+        yield redis_cluster.node_client(env.redis_cluster[0], node.host, node.port)
 
 
 def _write_dumps(client: redis.Redis, keys: list[Any], out: Any) -> None:
@@ -341,7 +447,11 @@ def restore_snapshot(env: Environment, path: Path) -> int:
     import redis as redis_lib
 
     place = place_of(env)
-    client = connect(env.redis_url or "", place[2] if place else 0)
+    client: Any = (
+        redis_cluster.cluster_client(env.redis_cluster)  # routes each key to its slot's master
+        if env.redis_cluster
+        else connect(env.redis_url or "", place[2] if place else 0)
+    )
     restored = 0
     try:
         with client.pipeline(transaction=False) as pipe:

@@ -17,6 +17,7 @@ from dbenv.cli.app import app, err, get_project, handle_errors, out, print_json
 from dbenv.cli.topology_output import ReplicaNumberOption, ReplicaOption, replica_number
 
 if TYPE_CHECKING:
+    from dbenv.backends.redis import FlushResult
     from dbenv.status.report import EnvironmentStatus
 
 __all__ = [
@@ -322,10 +323,19 @@ def flush_command(
     if json:
         print_json(asdict(result))
         return
-    if result.prefix:
-        out(
-            f"flushed {result.environment}: {result.keys_removed} keys with prefix"
-            f" '{result.prefix}' in Redis db {result.db}"
-        )
+    for part in (result, *result.roles):
+        out(_flushed_line(part))
+
+
+def _flushed_line(result: FlushResult) -> str:
+    role = f" (Redis role '{result.role}')" if result.role else ""
+    if result.masters:
+        where = f"on the Redis Cluster's {result.masters} masters"
     else:
-        out(f"flushed {result.environment}: Redis db {result.db} ({result.keys_removed} keys)")
+        where = f"in Redis db {result.db}"
+    if result.prefix:
+        return (
+            f"flushed {result.environment}{role}: {result.keys_removed} keys with prefix"
+            f" '{result.prefix}' {where}"
+        )
+    return f"flushed {result.environment}{role}: Redis db {result.db} ({result.keys_removed} keys)"

@@ -73,6 +73,15 @@ def topology_notes(name: str, topology: TopologyStatus | None) -> list[str]:
     for role in topology.redis_roles:
         kind = "redis cluster" if role.cluster else "redis"
         state = f"{role.latency_ms} ms" if role.reachable else _unreachable(role.error, role.target)
+        if role.reachable and role.cluster and role.cluster_state is None:
+            state += f", but {role.error}"
+        elif role.reachable and role.cluster:
+            state += (
+                f", cluster_state {role.cluster_state}, {role.masters} masters,"
+                f" {role.replicas} replicas, {role.slots_covered}/16384 slots"
+            )
+        if role.prefix:
+            state += f", prefix '{role.prefix}'"
         notes.append(f"{name}: {kind} {role.role} {role.target}: {state}")
     return notes
 

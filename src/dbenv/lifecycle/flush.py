@@ -1,5 +1,11 @@
 """Flush an environment's Redis keys, through the guard.
 
+What is flushed: the environment's main Redis (``redis_url`` + ``redis_db``, or its
+``redis_cluster``) and every Redis role it declares (``[environments.X.redis.ROLE]``),
+each by its own db index or key prefix. A Redis Cluster is flushed by key prefix
+only, on every master (``SCAN`` + ``UNLINK``; ``dbenv.backends.redis``); one
+without a prefix is refused before anything is read (exit 2).
+
 It must never flush a Redis db index (or key prefix) that a protected environment
 uses on the same server: that refusal (check ``redis-shared``) comes before
 anything else is read and no override passes it.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from dbenv.backends import redis
@@ -47,29 +54,27 @@ def flush(
     override: str | None = None,
     progress: Progress | None = None,
 ) -> redis.FlushResult:
-    """Clear ``env``'s Redis db (or its key prefix), guarded; see the module doc."""
-    if env.redis_url is None and env.redis_cluster:
-        raise ConfigError(
-            f"environment '{env.name}''s Redis is a Redis Cluster (redis_cluster), which"
-            " dbenv flush does not flush yet; nothing was changed.",
-            hint="Flush its key prefix on each master yourself (SCAN + UNLINK), see"
-            " docs/topology.md.",
-        )
-    if env.redis_url is None:
+    """Clear ``env``'s Redis db (or its key prefix) and its roles', guarded; see the module doc."""
+    parts = redis.views(env)
+    if not parts:
         raise ConfigError(
             f"environment '{env.name}' has no Redis URL to flush.",
             hint="Set redis_url (and redis_db) for it in dbenv.toml.",
         )
     override = override if override is not None else project.override_database
     place = redis.place_of(env)
-    arguments = {"db": place[2] if place else 0, "prefix": env.redis_prefix}
+    arguments: dict[str, object] = {"db": place[2] if place else 0, "prefix": env.redis_prefix}
+    if env.redis_cluster:
+        arguments["cluster"] = True
+    if env.redis_roles:
+        arguments["roles"] = sorted(env.redis_roles)
     if env.database_url is None:
-        return _redis_only(project, env, override, arguments, progress)
+        return _redis_only(project, env, parts, override, arguments, progress)
     refuse_protected(project, env, "flush", override=override)
-    protected = _refuse_shared_redis(project, env, arguments, progress)
+    protected = _refuse_shared_redis(project, env, parts, arguments, progress)
 
     def save() -> str:
-        return str(redis.snapshot(env, project.root))
+        return ", ".join(str(redis.snapshot(view, project.root)) for _, view in parts)
 
     with destructive(
         project,
@@ -80,25 +85,50 @@ def flush(
         progress=progress,
         snapshot=save,
     ) as guarded:
-        result = redis.flush(env, protected)
-        guarded.record({"keys": result.keys_removed})
+        result = _flush_parts(parts, protected)
+        guarded.record({"keys": _total(result)})
     return result
+
+
+def _flush_parts(
+    parts: list[tuple[str | None, Environment]], protected: list[Environment]
+) -> redis.FlushResult:
+    """Flush each part; the main one's result carries the roles' (or the first role's)."""
+    for _, view in parts:  # every part answers, with its db index, before one is flushed
+        redis.check_reachable(view)
+        redis.check_index(view)
+    results = [replace(redis.flush(view, protected), role=role) for role, view in parts]
+    main = results[0] if results[0].role is None else None
+    roles = tuple(r for r in results if r.role is not None)
+    if main is None:
+        return replace(roles[0], roles=roles[1:])
+    return replace(main, roles=roles)
+
+
+def _total(result: redis.FlushResult) -> int:
+    return result.keys_removed + sum(r.keys_removed for r in result.roles)
 
 
 def _refuse_shared_redis(
     project: Project,
     env: Environment,
+    parts: list[tuple[str | None, Environment]],
     arguments: Mapping[str, object],
     progress: Progress | None,
 ) -> list[Environment]:
-    """Raise (journaled locally) when a protected environment uses the same Redis db.
+    """Raise (journaled locally) when a protected environment uses one of ``parts``' Redis.
 
-    The same Redis is known by URL and by identity (run_id); one that could not be
-    compared is a note.
+    Every Redis of the protected environments counts, their roles too. The same
+    Redis is known by URL and by identity (run_id; a cluster's node ids); one that
+    could not be compared is a note. Returns the protected environments' views.
     """
-    protected = protected_environments(project, env)
+    protected = [
+        view for other in protected_environments(project, env) for _, view in redis.views(other)
+    ]
+    notes: list[str] = []
     try:
-        notes = redis.check_flush(env, protected)
+        for _, view in parts:
+            notes += [n for n in redis.check_flush(view, protected) if n not in notes]
     except GuardRefusal as refusal:
         _journal_local(project, env, "refused", arguments, detail=f"redis-shared: {refusal}")
         raise
@@ -111,6 +141,7 @@ def _refuse_shared_redis(
 def _redis_only(
     project: Project,
     env: Environment,
+    parts: list[tuple[str | None, Environment]],
     override: str | None,
     arguments: Mapping[str, object],
     progress: Progress | None,
@@ -121,14 +152,14 @@ def _redis_only(
     if override is not None:
         results.append(check_override(project, env, override, name))
     failing = admit(project, env, "flush", override, arguments, results=results)
-    protected = _refuse_shared_redis(project, env, arguments, progress)
+    protected = _refuse_shared_redis(project, env, parts, arguments, progress)
     saved = None
     if failing:  # admitted with failing checks: the override named this db
         if progress:
             progress(f"override for '{name}': saving the Redis keys first")
-        saved = str(redis.snapshot(env, project.root))
+        saved = ", ".join(str(redis.snapshot(view, project.root)) for _, view in parts)
     try:
-        result = redis.flush(env, protected)
+        result = _flush_parts(parts, protected)
     except DbenvError as exc:
         _journal_local(project, env, "failed", arguments, detail=exc.message, snapshot=saved)
         raise
@@ -137,7 +168,7 @@ def _redis_only(
         env,
         "ok",
         arguments,
-        rows={"keys": result.keys_removed},
+        rows={"keys": _total(result)},
         override=override if failing else None,
         snapshot=saved,
         duration_ms=round((time.monotonic() - started) * 1000, 3),

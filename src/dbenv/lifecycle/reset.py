@@ -354,7 +354,7 @@ def _redis_check(
     project: Project, env: Environment, progress: Progress | None
 ) -> list[Environment]:
     """The protected environments; refuses now if one shares the env's Redis db."""
-    if env.redis_url is None:
+    if env.redis_url is None and not env.redis_cluster:
         return []
     from dbenv.backends import redis
     from dbenv.safety.checks import protected_environments
@@ -370,7 +370,7 @@ def _redis_check(
 
 
 def _flush_redis(env: Environment, protected: list[Environment], progress: Progress | None) -> bool:
-    if env.redis_url is None:
+    if env.redis_url is None and not env.redis_cluster:
         return False
     from dbenv.backends import redis
 

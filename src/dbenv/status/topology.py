@@ -14,8 +14,10 @@ anything. What each probe reads:
   primary's when it streams from it), and its replay lag in bytes (the primary's
   WAL position minus the replica's replay position) and seconds (since the last
   replayed transaction, 0 when it has replayed all it received);
-- each Redis role: a PING of its node (a cluster: its first seed); a
-  ``redis_cluster`` of the environment's own is the role ``main``.
+- each Redis role: a PING of its node (a cluster: its first seed, then the first
+  answering seed's ``CLUSTER NODES`` / ``CLUSTER INFO``: masters, replicas, slots
+  covered, ``cluster_state``); a ``redis_cluster`` of the environment's own is the
+  role ``main``.
 
 Nothing is raised: a part that cannot be reached is reported with the reason.
 """
@@ -95,6 +97,12 @@ class RedisRoleStatus:
     cluster: bool = False
     latency_ms: float | None = None
     error: str | None = None
+    prefix: str | None = None  # the key prefix its keys (and a flush) are confined to
+    # a cluster's, from CLUSTER NODES / CLUSTER INFO (None for a single node)
+    cluster_state: str | None = None  # ok | fail
+    masters: int | None = None
+    replicas: int | None = None
+    slots_covered: int | None = None  # of 16384: assigned to a node not failing
 
 
 @dataclass(frozen=True)
@@ -133,13 +141,24 @@ def topology_status(env: Environment, *, timeout: int = 3) -> TopologyStatus:
         console = pool.submit(_console_mode, env.pooler_url, timeout) if env.pooler_url else None
         replicas = [pool.submit(_replica, url, timeout) for url in env.replicas]
         roles = [
-            pool.submit(_redis_role, name, role.url, role.db, bool(role.cluster), timeout)
+            pool.submit(
+                _redis_role,
+                name,
+                _RedisPart(role.cluster or (role.url,), role.db, role.prefix, bool(role.cluster)),
+                timeout,
+            )
             for name, role in env.redis_roles.items()
             if role.url is not None
         ]
         if env.redis_cluster:  # the environment's own Redis is a cluster: "main"
             roles.insert(
-                0, pool.submit(_redis_role, "main", env.redis_cluster[0], None, True, timeout)
+                0,
+                pool.submit(
+                    _redis_role,
+                    "main",
+                    _RedisPart(env.redis_cluster, None, env.redis_prefix, True),
+                    timeout,
+                ),
             )
         main = primary.result()
         return TopologyStatus(
@@ -309,13 +328,47 @@ def _replica_row(number: int, found: _Replica | ReplicaStatus, primary: _Primary
     )
 
 
-def _redis_role(
-    role: str, url: SecretURL, db: int | None, cluster: bool, timeout: int
-) -> RedisRoleStatus:
+@dataclass(frozen=True)
+class _RedisPart:
+    urls: tuple[SecretURL, ...]  # a node's URL, or a cluster's seeds
+    db: int | None
+    prefix: str | None
+    cluster: bool
+
+
+def _redis_role(role: str, part: _RedisPart, timeout: int) -> RedisRoleStatus:
+    """A PING of a single node; a cluster's PING of its first seed plus its nodes and slots."""
     from dbenv.backends import redis as redis_backend
+    from dbenv.backends import redis_cluster
+
+    urls, prefix, cluster, url = part.urls, part.prefix, part.cluster, part.urls[0]
 
     def probe() -> RedisRoleStatus:
-        latency = redis_backend.ping(url, None if cluster else db, timeout=timeout)
-        return RedisRoleStatus(role, url.masked, True, cluster, round(latency * 1000, 3))
+        latency = round(
+            redis_backend.ping(url, None if cluster else part.db, timeout=timeout) * 1000, 3
+        )
+        if not cluster:
+            return RedisRoleStatus(role, url.masked, True, False, latency, prefix=prefix)
+        try:
+            view = redis_cluster.describe(urls, timeout=timeout)
+        except DbenvError as exc:  # it answered a PING, but says it is no cluster
+            why = exc.message.rstrip(".")
+            return RedisRoleStatus(role, url.masked, True, True, latency, why, prefix)
+        masters = len(view.masters)
+        return RedisRoleStatus(
+            role,
+            url.masked,
+            True,
+            True,
+            latency,
+            prefix=prefix,
+            cluster_state=view.state,
+            masters=masters,
+            replicas=len(view.nodes) - masters,
+            slots_covered=view.slots_covered,
+        )
 
-    return _guarded(probe, lambda why: RedisRoleStatus(role, url.masked, False, cluster, error=why))
+    return _guarded(
+        probe,
+        lambda why: RedisRoleStatus(role, url.masked, False, cluster, error=why, prefix=prefix),
+    )
