@@ -26,6 +26,7 @@ from dbenv.backends.redis_cluster import parse_nodes
 from dbenv.cli import app
 from dbenv.safety import journal
 from lifecycle_support import load
+from pytest_plugin_support import drop_project_databases, make_project
 from redis_cluster_support import RedisCluster
 
 TAGS = [f"{{t{n}}}" for n in range(24)]  # hash tags: keys spread over many slots
@@ -245,3 +246,42 @@ def test_cluster_nodes_lines_parse_roles_slots_and_failures() -> None:
     assert (a.master, a.slots, a.failed) == (True, 5461, False)
     assert (b.master, b.slots, b.failed) == (True, 5463, True)
     assert (c.master, c.slots, c.host) == (False, 0, "10.0.0.3")
+
+
+PLUGIN_TESTS = """
+def test_sets_keys(dbenv_redis):
+    assert type(dbenv_redis).__name__ == "RedisCluster"
+    for tag in ("{{a}}", "{{b}}", "{{c}}"):
+        dbenv_redis.set("{prefix}" + tag, "v")
+
+
+def test_the_keys_are_gone(dbenv_redis):
+    assert [dbenv_redis.get("{prefix}" + t) for t in ("{{a}}", "{{b}}", "{{c}}")] == [None] * 3
+"""
+
+
+@pytest.mark.parametrize("prefixed", [True, False], ids=["prefix", "no-prefix"])
+def test_the_plugins_redis_fixture_on_a_cluster(
+    pytester: pytest.Pytester, pg_server: Any, site: Site, prefixed: bool
+) -> None:
+    cluster = f"redis_cluster = {seeds(site.cluster, 0)}\n"
+    if prefixed:
+        cluster += f'redis_prefix = "{site.prefix}t:"\n'
+    made = make_project(pytester.path, pg_server.dsn_for, pg_server.dsn, extra="")
+    toml = pytester.path / "dbenv.toml"
+    text = toml.read_text().replace(
+        "[environments.production]", cluster + "\n[environments.production]"
+    )
+    toml.write_text(text)
+    kept = site.fill("other")
+    try:
+        pytester.makepyfile(test_redis=PLUGIN_TESTS.format(prefix=f"{site.prefix}t:"))
+        result = pytester.runpytest("-p", "dbenv", "-p", "no:randomly")
+        if prefixed:
+            result.assert_outcomes(passed=2)
+        else:
+            result.assert_outcomes(errors=2)
+            result.stdout.fnmatch_lines(["*has no redis_prefix; dbenv flushes a cluster only*"])
+        assert site.present() == sorted(kept)
+    finally:
+        drop_project_databases(made)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FlushResult",
     "check_reachable",
+    "client_of",
     "connect",
     "flush",
     "ping",
@@ -290,6 +291,14 @@ def server_identity(
         finally:
             client.close()
     return _identities[key]
+
+
+def client_of(env: Environment) -> Any:
+    """A client on ``env``'s Redis: its db index, or a ``RedisCluster`` on its seeds."""
+    if env.redis_cluster:
+        return redis_cluster.cluster_client(env.redis_cluster)
+    place = place_of(env)
+    return connect(env.redis_url or "", place[2] if place else None)
 
 
 def check_reachable(env: Environment) -> None:

@@ -341,7 +341,11 @@ def async_sa_session(
 
 
 def dbenv_redis(env: str | None = None) -> Any:
-    """A Redis client on the environment's db index, flushed before and after the test."""
+    """A Redis client on the environment's db index, flushed before and after the test.
+
+    A Redis Cluster environment gets a ``RedisCluster`` client; the flushes remove
+    its ``redis_prefix`` keys (a worker's own prefix under xdist) on every master.
+    """
 
     @pytest.fixture
     def fixture(request: pytest.FixtureRequest, dbenv_databases: TestDatabases) -> Iterator[Any]:
@@ -351,9 +355,7 @@ def dbenv_redis(env: str | None = None) -> Any:
         with reported(request.config):
             protected = dbenv_databases.redis_protected(target)
             redis.flush(target.env, protected)
-            place = redis.place_of(target.env)
-            assert target.env.redis_url is not None and place is not None
-            client = redis.connect(target.env.redis_url, place[2])
+            client = redis.client_of(target.env)
         try:
             yield client
         finally:

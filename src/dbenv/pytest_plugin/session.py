@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbenv.backends import postgres
+from dbenv.backends import postgres, redis_cluster
 from dbenv.config.model import Environment
 from dbenv.errors import ConfigError, DbenvError
 from dbenv.pytest_plugin import databases, workers_redis
@@ -263,18 +263,24 @@ class TestDatabases:
     def redis_protected(self, target: Target) -> list[Environment]:
         """The protected environments a flush of ``target``'s Redis db is checked against.
 
+        A Redis Cluster environment needs a ``redis_prefix`` (each xdist worker adds
+        its id to it, ``targets.derive``); a flush removes that prefix's keys only.
+
         Worked out once per environment, with the check that the server has a db
         index for every xdist worker.
         """
         name = target.configured.name
         if name not in self._redis:
             try:
-                if target.env.redis_url is None:
+                if target.env.redis_url is None and not target.env.redis_cluster:
                     raise ConfigError(
                         f"environment '{name}' has no Redis URL for dbenv_redis.",
                         hint=f"Set redis_url (and redis_db) under [environments.{name}].",
                     )
-                workers_redis.check_room(target.configured, target.neighbours, self.worker)
+                if target.env.redis_cluster:  # by key prefix (a worker's own), never a db
+                    redis_cluster.cluster_prefix(target.env)
+                else:
+                    workers_redis.check_room(target.configured, target.neighbours, self.worker)
                 self._redis[name] = [e for e in target.neighbours if not e.disposable]
             except DbenvError as error:
                 self._redis[name] = error

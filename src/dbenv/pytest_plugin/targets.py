@@ -71,6 +71,8 @@ def derive(
         changes["prefix"] = f"{env.prefix}{worker.id}_"
     if env.redis_url is not None:
         changes["redis_db"] = worker_redis_db(env, worker, neighbours)
+    elif env.redis_cluster and env.redis_prefix:  # a cluster has db 0 only: a prefix each
+        changes["redis_prefix"] = f"{env.redis_prefix}{worker.id}_"
     return replace(env, **changes)
 
 
