@@ -212,7 +212,9 @@ def test_bad_topology_configuration_is_exit_2_in_one_sentence(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_flush_of_a_cluster_environment_is_refused_as_not_supported_yet(tmp_path: Path) -> None:
+def test_flush_of_a_cluster_environment_without_a_prefix_is_refused(tmp_path: Path) -> None:
+    # refused before anything connects (the cluster at port 1 is not even there);
+    # the flush of a prefixed one is tested against a real cluster in test_redis_cluster.py
     write(
         tmp_path,
         '[project]\nname = "s"\n[environments.test]\ntier = "disposable"\n'
@@ -221,6 +223,6 @@ def test_flush_of_a_cluster_environment_is_refused_as_not_supported_yet(tmp_path
     )
     result = invoke(tmp_path, "flush", "test")
     assert result.exit_code == 2, result.output
-    assert "is a Redis Cluster (redis_cluster), which dbenv flush does not flush yet" in (
+    assert "is a Redis Cluster and it has no redis_prefix; dbenv flushes a cluster only" in (
         result.stderr
     )
