@@ -285,3 +285,18 @@ def test_the_plugins_redis_fixture_on_a_cluster(
         assert site.present() == sorted(kept)
     finally:
         drop_project_databases(made)
+
+
+def test_each_xdist_worker_gets_its_own_prefix_on_a_cluster(tmp_path: Path) -> None:
+    from dbenv.pytest_plugin.targets import WorkerInfo, derive
+
+    (tmp_path / "dbenv.toml").write_text(
+        '[project]\nname = "app"\n[environments.test]\ntier = "disposable"\n'
+        'database_url = "postgresql://app@localhost/app_test"\n'
+        'redis_cluster = ["redis://127.0.0.1:7000"]\nredis_prefix = "t:"\n',
+        encoding="utf-8",
+    )
+    env = load(tmp_path).environment("test")
+    prefixes = {w: derive(env, WorkerInfo(w, 2)).redis_prefix for w in ("gw0", "gw1")}
+    assert prefixes == {"gw0": "t:gw0_", "gw1": "t:gw1_"}
+    assert derive(env, WorkerInfo()).redis_prefix == "t:"  # no xdist: the environment's own
