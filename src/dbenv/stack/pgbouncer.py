@@ -100,8 +100,10 @@ class PgBouncerProcess:
         self.directory.mkdir(mode=0o755, parents=True, exist_ok=True)
         lines = [
             "[databases]",
-            # every database, as the client's own role, over the trusted unix socket
-            f"* = host={socket_dir} port={pg_port}",
+            # every database, as the client's own role, over the trusted unix socket;
+            # auth_user here, not globally: given for the admin console too, a login
+            # there waits for an auth_query no server can answer (3 s in dbenv status)
+            f"* = host={socket_dir} port={pg_port} auth_user={superuser}",
             "[pgbouncer]",
             "listen_addr = 127.0.0.1",
             f"listen_port = {port}",
@@ -111,7 +113,6 @@ class PgBouncerProcess:
             # SCRAM verifier; the query runs as the superuser over the socket (trust)
             "auth_type = scram-sha-256",
             f"auth_file = {self.directory / 'users.txt'}",
-            f"auth_user = {superuser}",
             "auth_query = SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename=$1",
             f"admin_users = {superuser}",
             f"logfile = {self.log}",
@@ -206,7 +207,7 @@ class PgBouncerProcess:
 
     def serves(self, pg_port: int) -> bool:
         """Whether its ini leads to the primary on ``pg_port``."""
-        return self._setting(r"^\* = host=\S+ port=(\d+)$") == pg_port
+        return self._setting(r"^\* = host=\S+ port=(\d+) ") == pg_port
 
     def stop(self) -> int | None:
         """Stop and wait until it is gone; its pid, if any."""
