@@ -103,7 +103,9 @@ def wait_replayed(primary: Secret | str, replica: Secret | str, *, timeout: floa
         # further on, which only the next record's replay passes)
         row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
     deadline = time.monotonic() + timeout
-    with connect(replica, autocommit=True) as conn:
+    # on the replica, the postgres database: a session in the target database is ended
+    # by the replay of its DROP when the primary has just recreated it (a test session)
+    with connect(with_database(replica, "postgres"), autocommit=True) as conn:
         while True:
             done = conn.execute(
                 "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (row[0] if row else "0/0",)
