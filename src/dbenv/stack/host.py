@@ -386,3 +386,49 @@ def check_reachable(target: Path, user: RunAs | None) -> None:
                 hint=f"Allow it (chmod o+x {parent}) or set [local] data_dir to a directory "
                 f"'{user.name}' can reach{elsewhere}.",
             )
+
+
+def make_data_dir(data_dir: Path) -> bool:
+    """Create the stack's data directory; True when dbenv created it (or found it empty)."""
+    existed = data_dir.exists()
+    if existed and not data_dir.is_dir():
+        raise ServerStartError(
+            f"{data_dir} exists and is not a directory.",
+            path=data_dir,
+            hint="Remove it or set [local] data_dir to another path.",
+        )
+    try:
+        fresh = not existed or not any(data_dir.iterdir())
+        data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        probe = data_dir / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except PermissionError as exc:
+        where = Path(exc.filename) if exc.filename else data_dir
+        raise ServerStartError(
+            f"dbenv may not write {where} (permission denied); nothing was started.",
+            path=where,
+            hint="Give your user write access there, or set [local] data_dir in dbenv.toml "
+            "to a directory you own.",
+        ) from None
+    return fresh
+
+
+# as root, clusters whose data directory the server's user cannot reach live here
+RELOCATED = Path("/var/lib/dbenv")
+
+
+def relocated_home(data_dir: Path) -> Path:
+    """Where a cluster out of its user's reach lives instead: one directory per data dir."""
+    import hashlib
+
+    return RELOCATED / hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+
+
+def make_root_home(home: Path) -> None:
+    """Create ``home`` (and ``RELOCATED``) root-owned, 0755: the server's user reads, only
+    root writes."""
+    for path in (home.parent, home):
+        path.mkdir(mode=0o755, exist_ok=True)
+        os.chown(path, 0, 0)
+        path.chmod(0o755)

@@ -28,8 +28,6 @@ It never deletes a directory it did not create, and ``start`` interrupted half-w
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -38,21 +36,26 @@ from pathlib import Path
 
 from dbenv.errors import GuardRefusal, ServerStartError
 from dbenv.stack.host import (
+    RELOCATED,
     PgBinaries,
     RunAs,
     check_reachable,
     find_pg_binaries,
     free_port,
     is_reachable,
+    make_data_dir,
+    make_root_home,
     reachable_binaries,
+    relocated_home,
     resolve_run_as,
     stop_all,
 )
-from dbenv.stack.pg_cluster import PgCluster, PortTaken, check_socket_dir
+from dbenv.stack.pg_cluster import PgCluster, check_socket_dir, on_free_port
 from dbenv.stack.pgbouncer import PgBouncerProcess, require_pgbouncer
-from dbenv.stack.redis_server import RedisProcess, find_redis_server
+from dbenv.stack.redis_server import RedisProcess, ensure_redis, find_redis_server
 from dbenv.stack.shape import ensure_pooler, ensure_replica, replica_cluster
 from dbenv.stack.state import (
+    MARKER,
     STATE,
     ExternalServer,
     PgState,
@@ -62,8 +65,12 @@ from dbenv.stack.state import (
     ServerURLs,
     StackState,
     StackStatus,
+    last_ports,
     pg_socket_url,
+    read_marker,
     read_state,
+    remember_ports,
+    write_marker,
 )
 
 __all__ = [
@@ -81,12 +88,8 @@ __all__ = [
     "read_state",
 ]
 
-MARKER = ".dbenv-created"
 # as root, binaries the server's user cannot reach are copied here (root-owned, 0755)
 BINARIES_CACHE = Path("/var/cache/dbenv/binaries")
-# as root, clusters whose data directory the server's user cannot reach live here
-RELOCATED = Path("/var/lib/dbenv")
-LAST_PORTS = "last-ports.json"
 FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 Progress = Callable[[str], None]
@@ -147,11 +150,7 @@ class LocalStack:
         return self.data_dir / MARKER
 
     def _marker_data(self) -> dict[str, object]:
-        try:
-            data = json.loads(self.marker.read_text())
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_marker(self.data_dir)
 
     @property
     def home(self) -> Path:
@@ -161,18 +160,14 @@ class LocalStack:
         return Path(home) if isinstance(home, str) and home else self.data_dir
 
     def _mark(self, **fields: object) -> None:
-        """Merge ``fields`` into the marker (the data directory exists)."""
-        self.marker.write_text(json.dumps({**self._marker_data(), **fields}) + "\n")
+        write_marker(self.data_dir, **fields)
 
     def _placed(self, cluster: PgCluster) -> PgCluster:
         """``cluster``, or the same under ``RELOCATED`` when its user cannot reach it."""
         run_as = cluster.run_as
         if run_as is None or cluster.initialized or is_reachable(cluster.pgdata, run_as):
             return cluster
-        import hashlib
-
-        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
-        home = RELOCATED / digest
+        home = relocated_home(self.data_dir)
         check_reachable(home / "postgres", run_as)  # a /var/lib it cannot reach: say so
         return self._cluster_in(home, cluster.binaries, run_as)
 
@@ -271,7 +266,7 @@ class LocalStack:
         # before creating anything: the server's user must reach its data and socket
         check_reachable(cluster.pgdata, cluster.run_as)
         check_socket_dir(cluster.socket_dir, cluster.run_as, inside=cluster.data_dir)
-        fresh_dir = self._make_data_dir()
+        fresh_dir = make_data_dir(self.data_dir)
         if cluster.data_dir != self.data_dir:
             self._relocate(cluster, fresh_dir=fresh_dir)
         started: list[str] = []
@@ -301,7 +296,7 @@ class LocalStack:
                     wait([shaping])  # before any undo: never leave a standby starting
                 state = shaping.result()
             (self.data_dir / STATE).write_text(state.to_json())
-            self._remember_ports(state)
+            remember_ports(self.data_dir, state)
         except BaseException:
             self._undo(cluster, started, created=created)
             raise
@@ -321,7 +316,7 @@ class LocalStack:
         """Add the replica and the pooler ``[local]`` asks for, in front of the primary."""
         primary = state.postgres
         assert primary is not None
-        last = self._last_ports()
+        last = last_ports(self.data_dir)
 
         def say(text: str) -> None:
             self._say(text)
@@ -351,10 +346,7 @@ class LocalStack:
     def _relocate(self, cluster: PgCluster, *, fresh_dir: bool) -> None:
         """Make the root-owned home of a relocated cluster and record it in the marker."""
         home = cluster.data_dir
-        for path in (home.parent, home):
-            path.mkdir(mode=0o755, exist_ok=True)
-            os.chown(path, 0, 0)
-            path.chmod(0o755)
+        make_root_home(home)
         marker = self._marker_data()
         self._mark(created_by="dbenv", data_dir=marker.get("data_dir", fresh_dir), home=str(home))
         user = cluster.run_as.name if cluster.run_as else "the server's user"
@@ -367,31 +359,6 @@ class LocalStack:
 
     def _want_redis(self) -> bool:
         return self.redis and find_redis_server(search_path=self.search_path) is not None
-
-    def _make_data_dir(self) -> bool:
-        """Create the data directory; True when dbenv created it (or found it empty)."""
-        existed = self.data_dir.exists()
-        if existed and not self.data_dir.is_dir():
-            raise ServerStartError(
-                f"{self.data_dir} exists and is not a directory.",
-                path=self.data_dir,
-                hint="Remove it or set [local] data_dir to another path.",
-            )
-        try:
-            fresh = not existed or not any(self.data_dir.iterdir())
-            self.data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
-            probe = self.data_dir / f".write-test-{os.getpid()}"
-            probe.touch()
-            probe.unlink()
-        except PermissionError as exc:
-            where = Path(exc.filename) if exc.filename else self.data_dir
-            raise ServerStartError(
-                f"dbenv may not write {where} (permission denied); nothing was started.",
-                path=where,
-                hint="Give your user write access there, or set [local] data_dir in dbenv.toml "
-                "to a directory you own.",
-            ) from None
-        return fresh
 
     def _ensure_postgres(
         self, cluster: PgCluster, *, fresh_dir: bool, started: list[str]
@@ -442,42 +409,19 @@ class LocalStack:
 
     def _start_postgres(self, cluster: PgCluster) -> tuple[int, int]:
         settings = self._settings()
-        wanted = self.port or self._last_ports().get("postgres", 0)
-        for _attempt in range(3):
-            port = self._pick_port(wanted, "PostgreSQL", configured=self.port)
-            try:
-                pid = cluster.start(port, settings=settings)
-            except PortTaken:
-                wanted = 0
-                continue
-            who = f" as user '{cluster.run_as.name}' (it refuses root)" if cluster.run_as else ""
-            self._say(f"PostgreSQL {cluster.bin.version} listening on 127.0.0.1:{port}{who}")
-            return pid, port
-        raise ServerStartError(
-            "PostgreSQL could not bind a free port on 127.0.0.1 after 3 attempts.",
-            hint="Check what is taking ports, then run dbenv up again.",
+        pid, port = on_free_port(
+            lambda port: cluster.start(port, settings=settings),
+            wanted=self.port or last_ports(self.data_dir).get("postgres", 0),
+            pick_port=lambda p: self._pick_port(p, "PostgreSQL", configured=self.port),
+            what="PostgreSQL",
         )
+        who = f" as user '{cluster.run_as.name}' (it refuses root)" if cluster.run_as else ""
+        self._say(f"PostgreSQL {cluster.bin.version} listening on 127.0.0.1:{port}{who}")
+        return pid, port
 
     def _settings(self) -> dict[str, str]:
         fast = self.disposable and bool(self._marker_data().get("cluster"))
         return dict(FAST_SETTINGS) if fast else {}
-
-    def _last_ports(self) -> dict[str, int]:
-        """The ports of the last run: reused when free, so URLs stay the same across restarts."""
-        try:
-            data = json.loads((self.data_dir / LAST_PORTS).read_text())
-        except (OSError, ValueError):
-            return {}
-        return (
-            {k: v for k, v in data.items() if isinstance(v, int)} if isinstance(data, dict) else {}
-        )
-
-    def _remember_ports(self, state: StackState) -> None:
-        ports = {"postgres": state.postgres.port if state.postgres else None}
-        ports["redis"] = state.redis.port if state.redis else None
-        ports["replica"] = state.replica.port if state.replica else None
-        ports["pooler"] = state.pooler.port if state.pooler else None
-        (self.data_dir / LAST_PORTS).write_text(json.dumps(ports) + "\n")
 
     def _pick_port(self, wanted: int, what: str, *, configured: int) -> int:
         port = free_port(wanted)
@@ -488,31 +432,15 @@ class LocalStack:
     def _ensure_redis(self, *, started: list[str]) -> RedisState | None:
         if not self.redis:
             return None
-        proc = self._redis()
-        if proc is None:
-            self._say(
-                "redis-server not found on PATH; Redis not started "
-                "(apt-get install redis-server, or [local] redis = false)",
-                notice=True,
-            )
-            return None
-        pid = proc.running_pid()
-        previous = read_state(self.data_dir)
-        if pid is not None and previous and previous.redis and previous.redis.pid == pid:
-            return previous.redis
-        wanted = self.redis_port or self._last_ports().get("redis", 0)
-        for _attempt in range(3):
-            port = self._pick_port(wanted, "Redis", configured=self.redis_port)
-            try:
-                pid = proc.start(port, persist=self.redis_persist)
-            except PortTaken:
-                wanted = 0
-                continue
-            started.append("redis")
-            version = proc.version(port)
-            self._say(f"Redis {version} listening on 127.0.0.1:{port}")
-            return RedisState(port=port, pid=pid, version=version)
-        raise ServerStartError("Redis could not bind a free port on 127.0.0.1 after 3 attempts.")
+        return ensure_redis(
+            self._redis(),
+            read_state(self.data_dir),
+            wanted_port=self.redis_port or last_ports(self.data_dir).get("redis", 0),
+            pick_port=lambda p: self._pick_port(p, "Redis", configured=self.redis_port),
+            persist=self.redis_persist,
+            say=self._say,
+            started=started,
+        )
 
     def _undo(self, cluster: PgCluster, started: list[str], *, created: bool) -> None:
         """Stop what this ``start`` began, so an error or Ctrl-C leaves nothing running."""

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from dbenv.errors import ServerStartError
@@ -29,7 +30,14 @@ from dbenv.stack.host import (
     stop_all,
 )
 
-__all__ = ["SOCKET_PATH_MAX", "PgCluster", "PortTaken", "check_socket_dir", "socket_dir_for"]
+__all__ = [
+    "SOCKET_PATH_MAX",
+    "PgCluster",
+    "PortTaken",
+    "check_socket_dir",
+    "on_free_port",
+    "socket_dir_for",
+]
 
 SOCKET_PATH_MAX = 100  # sun_path holds 107 bytes; keep a margin for ".s.PGSQL.NNNNN"
 
@@ -62,6 +70,23 @@ def check_socket_dir(socket_dir: Path, run_as: RunAs | None, *, inside: Path) ->
 
 class PortTaken(Exception):
     """The chosen port was taken between choosing and binding it (retry another)."""
+
+
+def on_free_port(
+    start: Callable[[int], int], *, wanted: int, pick_port: Callable[[int], int], what: str
+) -> tuple[int, int]:
+    """``start(port)`` on a free port, ``wanted`` first: (pid, port). Another process may
+    take a port between picking and binding it: up to three tries, then one sentence."""
+    for _attempt in range(3):
+        port = pick_port(wanted)
+        try:
+            return start(port), port
+        except PortTaken:
+            wanted = 0
+    raise ServerStartError(
+        f"{what} could not bind a free port on 127.0.0.1 after 3 attempts.",
+        hint="Check what is taking ports, then run dbenv up again.",
+    )
 
 
 class PgCluster:

@@ -13,11 +13,13 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from dbenv.errors import ServerStartError
 from dbenv.stack.host import CHILDREN, POLL, StopTarget, log_tail, pid_alive, stop_all
-from dbenv.stack.pg_cluster import PortTaken
+from dbenv.stack.pg_cluster import PortTaken, on_free_port
+from dbenv.stack.state import RedisState, StackState
 
 __all__ = ["RedisProcess", "find_redis_server"]
 
@@ -169,3 +171,37 @@ class RedisProcess:
         if target is not None:
             stop_all([target], timeout=10)
         return target[0] if target else None
+
+
+def ensure_redis(
+    proc: RedisProcess | None,
+    previous: StackState | None,
+    *,
+    wanted_port: int,
+    pick_port: Callable[[int], int],
+    persist: bool,
+    say: Callable[..., None],
+    started: list[str],
+) -> RedisState | None:
+    """The stack's Redis: the one ``previous`` recorded while it runs, else started anew;
+    None (and a notice) without a ``redis-server`` binary."""
+    if proc is None:
+        say(
+            "redis-server not found on PATH; Redis not started "
+            "(apt-get install redis-server, or [local] redis = false)",
+            notice=True,
+        )
+        return None
+    pid = proc.running_pid()
+    if pid is not None and previous and previous.redis and previous.redis.pid == pid:
+        return previous.redis
+    pid, port = on_free_port(
+        lambda port: proc.start(port, persist=persist),
+        wanted=wanted_port,
+        pick_port=pick_port,
+        what="Redis",
+    )
+    started.append("redis")
+    version = proc.version(port)
+    say(f"Redis {version} listening on 127.0.0.1:{port}")
+    return RedisState(port=port, pid=pid, version=version)

@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Callable
 
 from dbenv.errors import ServerStartError
-from dbenv.stack.pg_cluster import PgCluster, PortTaken
+from dbenv.stack.pg_cluster import PgCluster, on_free_port
 from dbenv.stack.pgbouncer import PgBouncerProcess
 from dbenv.stack.state import PgState, PoolerState
 
@@ -118,15 +118,11 @@ def _start_standby(
     pick_port: PickPort,
 ) -> tuple[int, int]:
     options = {**settings, "hot_standby": "on", "primary_conninfo": _conninfo(primary)}
-    for _attempt in range(3):
-        port = pick_port(wanted)
-        try:
-            return standby.start(port, settings=options), port
-        except PortTaken:
-            wanted = 0
-    raise ServerStartError(
-        "the replica could not bind a free port on 127.0.0.1 after 3 attempts.",
-        hint="Check what is taking ports, then run dbenv up again.",
+    return on_free_port(
+        lambda port: standby.start(port, settings=options),
+        wanted=wanted,
+        pick_port=pick_port,
+        what="the replica",
     )
 
 
@@ -146,20 +142,15 @@ def ensure_pooler(
         return PoolerState(port=port, pid=pid, version=bouncer.version())
     if pid is not None:  # it leads to a port the primary left: restart it
         bouncer.stop()
-    for _attempt in range(3):
-        port = pick_port(wanted_port)
-        try:
-            pid = bouncer.start(
-                port,
-                socket_dir=primary.socket_dir,
-                pg_port=primary.port,
-                superuser=primary.superuser,
-            )
-        except PortTaken:
-            wanted_port = 0
-            continue
-        started.append("pooler")
-        version = bouncer.version()
-        say(f"PgBouncer {version} listening on 127.0.0.1:{port} (transaction mode)")
-        return PoolerState(port=port, pid=pid, version=version)
-    raise ServerStartError("PgBouncer could not bind a free port on 127.0.0.1 after 3 attempts.")
+    pid, port = on_free_port(
+        lambda port: bouncer.start(
+            port, socket_dir=primary.socket_dir, pg_port=primary.port, superuser=primary.superuser
+        ),
+        wanted=wanted_port,
+        pick_port=pick_port,
+        what="PgBouncer",
+    )
+    started.append("pooler")
+    version = bouncer.version()
+    say(f"PgBouncer {version} listening on 127.0.0.1:{port} (transaction mode)")
+    return PoolerState(port=port, pid=pid, version=version)

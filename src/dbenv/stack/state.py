@@ -166,3 +166,41 @@ class ExternalServer:
 
     def stop(self) -> StackStatus:
         return StackStatus("external", running=True, urls=self.urls())
+
+
+LAST_PORTS = "last-ports.json"
+
+
+def last_ports(data_dir: Path) -> dict[str, int]:
+    """The ports of the last run: reused when free, so URLs stay the same across restarts."""
+    try:
+        data = json.loads((data_dir / LAST_PORTS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, int)} if isinstance(data, dict) else {}
+
+
+def remember_ports(data_dir: Path, state: StackState) -> None:
+    """Record the ports ``state`` listens on, for ``last_ports`` of the next ``up``."""
+    ports = {"postgres": state.postgres.port if state.postgres else None}
+    ports["redis"] = state.redis.port if state.redis else None
+    ports["replica"] = state.replica.port if state.replica else None
+    ports["pooler"] = state.pooler.port if state.pooler else None
+    (data_dir / LAST_PORTS).write_text(json.dumps(ports) + "\n")
+
+
+MARKER = ".dbenv-created"  # in a data directory: dbenv made it (down --purge needs it)
+
+
+def read_marker(data_dir: Path) -> dict[str, object]:
+    """The data directory's marker (what dbenv made there), or {} without one."""
+    try:
+        data = json.loads((data_dir / MARKER).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_marker(directory: Path, /, **fields: object) -> None:
+    """Merge ``fields`` into the marker (the data directory exists)."""
+    (directory / MARKER).write_text(json.dumps({**read_marker(directory), **fields}) + "\n")
