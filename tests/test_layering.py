@@ -343,3 +343,14 @@ def test_the_rules_bite() -> None:
     circle = [imp("dbenv.a", "dbenv.b"), imp("dbenv.b", "dbenv.c"), imp("dbenv.c", "dbenv.a")]
     found = _cycles([*circle, imp("dbenv.c", "dbenv.d")])
     assert [[i.source for i in cycle] for cycle in found] == [["dbenv.a", "dbenv.b", "dbenv.c"]]
+
+
+def test_no_module_is_over_500_lines() -> None:
+    """The house's size rule (STYLE.md: split past ~500): a module that grows past it
+    says which seam to cut before a reader has to scroll through two jobs."""
+    big = {
+        str(path.relative_to(SRC)): count
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > 500
+    }
+    assert not big, f"modules over 500 lines: {big}"
