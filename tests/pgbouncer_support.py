@@ -99,6 +99,11 @@ def write_config(
         "ignore_startup_parameters = extra_float_digits,options",
         "max_client_conn = 200",
         "default_pool_size = 10",
+        # every alias and database is a pool of its own, and idle server connections
+        # stay 600 s by default: over a whole suite they filled the test server's
+        # max_connections, and a new alias then waited on server_login_retry (15 s)
+        "server_idle_timeout = 5",
+        "server_login_retry = 1",
     ]
     ini = directory / "pgbouncer.ini"
     ini.write_text("\n".join(lines) + "\n")
