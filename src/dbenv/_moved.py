@@ -13,10 +13,13 @@ themselves (their ``__getattr__``).
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.machinery
 import sys
+from importlib.machinery import ModuleSpec
 from types import ModuleType
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 MOVED: dict[str, str] = {
     "dbenv.backends.local": "dbenv.stack.local",
@@ -63,25 +66,29 @@ MOVED: dict[str, str] = {
 }
 
 
-class _Alias(importlib.abc.Loader):
+class _Alias:
+    """A loader (duck-typed: importlib.abc would pull importlib.resources into start-up)."""
+
     def __init__(self, target: str) -> None:
         self.target = target
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
         return importlib.import_module(self.target)
 
     def exec_module(self, module: ModuleType) -> None:
         """The module ran when its new home was imported."""
 
 
-class _MovedFinder(importlib.abc.MetaPathFinder):
+class _MovedFinder:
+    """A meta-path finder for the old names (duck-typed, as the loader)."""
+
     def find_spec(
         self, fullname: str, path: object = None, target: object = None
-    ) -> importlib.machinery.ModuleSpec | None:
+    ) -> ModuleSpec | None:
         new = MOVED.get(fullname)
         if new is None:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _Alias(new))
+        return ModuleSpec(fullname, cast("Loader", _Alias(new)))
 
 
 def install() -> None:
