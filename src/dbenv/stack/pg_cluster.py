@@ -72,6 +72,52 @@ class PortTaken(Exception):
     """The chosen port was taken between choosing and binding it (retry another)."""
 
 
+def log_since(log: Path, offset: int) -> str:
+    """What a server wrote to ``log`` after byte ``offset`` (its start-up, not older runs)."""
+    try:
+        with log.open("rb") as fh:
+            fh.seek(offset)
+            return fh.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def wait_started(
+    proc: subprocess.Popen[bytes],
+    *,
+    ready: Callable[[], bool],
+    what: str,
+    log: Path,
+    offset: int,
+    timeout: float,
+    hint: str,
+) -> None:
+    """Poll ``ready()`` until it holds; ``PortTaken`` when ``proc`` lost its port to
+    another process, one sentence with the log's new lines when it died or timed out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError):
+            if ready():
+                return
+        if proc.poll() is not None:
+            new_log = log_since(log, offset)
+            if "Address already in use" in new_log:
+                raise PortTaken(new_log)
+            tail = "\n".join(new_log.strip().splitlines()[-12:]) or log_tail(log)
+            raise ServerStartError(
+                f"{what} exited with code {proc.returncode}; the last lines of {log}:\n{tail}",
+                path=log,
+                hint=f"Fix the cause shown in the log, or {hint}.",
+            )
+        if time.monotonic() > deadline:
+            raise ServerStartError(
+                f"{what} was not ready after {timeout:.0f} s; see {log}.",
+                path=log,
+                hint=f"Check the log, or {hint}.",
+            )
+        time.sleep(POLL)
+
+
 def on_free_port(
     start: Callable[[int], int], *, wanted: int, pick_port: Callable[[int], int], what: str
 ) -> tuple[int, int]:
@@ -348,21 +394,13 @@ class PgCluster:
             if len(lines) > 7 and lines[0].strip() == str(proc.pid) and lines[7].strip() == "ready":
                 return
             if proc.poll() is not None:
-                new_log = self._log_since(offset)
+                new_log = log_since(self.log, offset)
                 if "Address already in use" in new_log:
                     raise PortTaken(new_log)
                 raise self._start_error(f"exited with code {proc.returncode}", new_log)
             if time.monotonic() > deadline:
                 raise self._start_error(f"was not ready after {timeout:.0f} s", "")
             time.sleep(POLL)
-
-    def _log_since(self, offset: int) -> str:
-        try:
-            with self.log.open("rb") as fh:
-                fh.seek(offset)
-                return fh.read().decode(errors="replace")
-        except OSError:
-            return ""
 
     def _start_error(self, what: str, new_log: str) -> ServerStartError:
         lines = new_log.strip().splitlines()[-12:] if new_log.strip() else []

@@ -20,12 +20,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
-from dbenv.errors import ConfigError, ServerStartError
-from dbenv.stack.host import CHILDREN, POLL, RunAs, StopTarget, log_tail, pid_alive, stop_all
-from dbenv.stack.pg_cluster import PortTaken
+from dbenv.errors import ConfigError
+from dbenv.stack.host import CHILDREN, RunAs, StopTarget, pid_alive, stop_all
+from dbenv.stack.pg_cluster import wait_started
 
 __all__ = ["PgBouncerProcess", "find_pgbouncer", "require_pgbouncer"]
 
@@ -159,40 +158,19 @@ class PgBouncerProcess:
     def _wait_ready(
         self, proc: subprocess.Popen[bytes], port: int, offset: int, timeout: float
     ) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", port), timeout=0.5),
-            ):
-                if self.running_pid() == proc.pid:  # our listener, not another's
-                    return
-            if proc.poll() is not None:
-                new_log = self._log_since(offset)
-                if "Address already in use" in new_log:
-                    raise PortTaken(new_log)
-                tail = "\n".join(new_log.strip().splitlines()[-12:]) or log_tail(self.log)
-                raise ServerStartError(
-                    f"pgbouncer exited with code {proc.returncode}; the last lines of "
-                    f"{self.log}:\n{tail}",
-                    path=self.log,
-                    hint="Fix the cause shown in the log, or set [local] pooler = false.",
-                )
-            if time.monotonic() > deadline:
-                raise ServerStartError(
-                    f"pgbouncer was not listening after {timeout:.0f} s; see {self.log}.",
-                    path=self.log,
-                    hint="Check the log, or set [local] pooler = false.",
-                )
-            time.sleep(POLL)
+        wait_started(
+            proc,
+            ready=lambda: self._listening(port, proc),
+            what="pgbouncer",
+            log=self.log,
+            offset=offset,
+            timeout=timeout,
+            hint="set [local] pooler = false",
+        )
 
-    def _log_since(self, offset: int) -> str:
-        try:
-            with self.log.open("rb") as fh:
-                fh.seek(offset)
-                return fh.read().decode(errors="replace")
-        except OSError:
-            return ""
+    def _listening(self, port: int, proc: subprocess.Popen[bytes]) -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return self.running_pid() == proc.pid  # our listener, not another's
 
     def _setting(self, pattern: str) -> int | None:
         try:

@@ -12,13 +12,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dbenv.errors import ServerStartError
-from dbenv.stack.host import CHILDREN, POLL, StopTarget, log_tail, pid_alive, stop_all
-from dbenv.stack.pg_cluster import PortTaken, on_free_port
+from dbenv.stack.host import CHILDREN, StopTarget, pid_alive, stop_all
+from dbenv.stack.pg_cluster import on_free_port, wait_started
 from dbenv.stack.state import RedisState, StackState
 
 __all__ = ["RedisProcess", "find_redis_server"]
@@ -123,31 +121,15 @@ class RedisProcess:
     def _wait_ready(
         self, proc: subprocess.Popen[bytes], port: int, offset: int, timeout: float
     ) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with contextlib.suppress(OSError):
-                if _ask(port, b"PING").startswith(b"+PONG"):
-                    return
-            if proc.poll() is not None:
-                with self.log.open("rb") as fh:
-                    fh.seek(offset)
-                    new_log = fh.read().decode(errors="replace")
-                if "Address already in use" in new_log:
-                    raise PortTaken(new_log)
-                tail = "\n".join(new_log.strip().splitlines()[-12:]) or log_tail(self.log)
-                raise ServerStartError(
-                    f"redis-server exited with code {proc.returncode}; the last lines of "
-                    f"{self.log}:\n{tail}",
-                    path=self.log,
-                    hint="Fix the cause shown in the log, or skip Redis with --no-redis.",
-                )
-            if time.monotonic() > deadline:
-                raise ServerStartError(
-                    f"redis-server was not ready after {timeout:.0f} s; see {self.log}.",
-                    path=self.log,
-                    hint="Check the log, or skip Redis with --no-redis.",
-                )
-            time.sleep(POLL)
+        wait_started(
+            proc,
+            ready=lambda: _ask(port, b"PING").startswith(b"+PONG"),
+            what="redis-server",
+            log=self.log,
+            offset=offset,
+            timeout=timeout,
+            hint="skip Redis with --no-redis",
+        )
 
     def version(self, port: int) -> str:
         with contextlib.suppress(OSError):
